@@ -1,0 +1,333 @@
+"""Stack configuration: read once, at the program's edge, into validated models.
+
+Pure: no Pulumi import. `parse` takes the `stagewise:` keys of a stack (namespace stripped,
+values already decoded from YAML/JSON) and returns a `StackConfig`, or raises `ConfigError`
+listing every bad value with its key, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+
+from stagewise import limits, rollout
+from stagewise.defaults import with_tier_defaults
+
+NAMESPACE = "stagewise"
+
+Environment = Literal["dev", "staging", "production", "local"]
+AZURE_ENVIRONMENTS = ("dev", "staging", "production")
+
+
+class ConfigError(ValueError):
+    """Stack config that is refused. `problems` holds one line per bad value."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("invalid stack config:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+class SecretValue:
+    """A value that came from encrypted config. Its repr never shows the value."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str):
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "SecretValue([secret])"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SecretValue) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        frozen=True,
+        arbitrary_types_allowed=True,
+    )
+
+
+class ReleaseConfig(Model):
+    """`stagewise:release`: the rollout state."""
+
+    image: str = Field(min_length=1, description="container image without tag")
+    blue: str | None = Field(None, description="tag running in blue")
+    green: str | None = Field(None, description="tag running in green")
+    live: rollout.Colour = Field(description="the colour that holds the stable version")
+    stage: str = Field(description="how much traffic the candidate colour gets (a stage name)")
+
+    def to_release(self) -> rollout.Release:
+        return rollout.Release(self.image, self.blue, self.green, self.live, self.stage)
+
+
+class StageConfig(Model):
+    """One entry of `stagewise:stages`."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    weight: int = Field(ge=0, le=100, description="percent of traffic to the candidate colour")
+
+
+class AppServiceConfig(Model):
+    """`stagewise:appService`: the Linux App Service plan."""
+
+    sku: str = Field(description="plan SKU, Standard tier or higher (deployment slots need it)")
+    instances: int = Field(ge=1, description="instance count when autoscale is off")
+
+    @field_validator("sku")
+    @classmethod
+    def _known_sku_with_slots(cls, sku: str) -> str:
+        tier = limits.PLAN_SKUS.get(sku)
+        if tier is None:
+            raise ValueError(f"unknown App Service SKU {sku!r}; allowed: {', '.join(limits.PLAN_SKUS)}")
+        if tier.slots == 0:
+            allowed = ", ".join(s for s, t in limits.PLAN_SKUS.items() if t.slots)
+            raise ValueError(f"SKU {sku!r} ({tier.name}) has no deployment slots; use one of: {allowed}")
+        return sku
+
+
+class AutoscaleConfig(Model):
+    """`stagewise:autoscale`: Azure Monitor autoscale on the plan."""
+
+    enabled: bool
+    minimum: int = Field(ge=1)
+    default: int = Field(ge=1)
+    maximum: int = Field(ge=1)
+    cpu_scale_out: int = Field(70, ge=1, le=100, description="scale out above this average CPU %")
+    cpu_scale_in: int = Field(30, ge=1, le=100, description="scale in below this average CPU %")
+    cooldown_minutes: int = Field(5, ge=1, le=10080)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "AutoscaleConfig":
+        if self.minimum > self.default:
+            raise ValueError(f"minimum ({self.minimum}) must be <= default ({self.default})")
+        if self.default > self.maximum:
+            raise ValueError(f"default ({self.default}) must be <= maximum ({self.maximum})")
+        if self.cpu_scale_in >= self.cpu_scale_out:
+            raise ValueError(
+                f"cpuScaleIn ({self.cpu_scale_in}) must be below cpuScaleOut ({self.cpu_scale_out})"
+            )
+        return self
+
+
+class ProbeConfig(Model):
+    """`stagewise:traffic.probe`: Traffic Manager endpoint monitoring."""
+
+    protocol: Literal["HTTP", "HTTPS", "TCP"] = "HTTPS"
+    port: int = Field(443, ge=1, le=65535)
+    path: str = Field("/health", pattern=r"^/")
+    interval: Literal[10, 30] = 30
+    timeout: int = 10
+    tolerated_failures: int = Field(3, ge=limits.TOLERATED_FAILURES_MIN, le=limits.TOLERATED_FAILURES_MAX)
+
+    @model_validator(mode="after")
+    def _timeout_fits_interval(self) -> "ProbeConfig":
+        low, high = limits.PROBE_TIMEOUTS[self.interval]
+        if not low <= self.timeout <= high:
+            raise ValueError(
+                f"timeout ({self.timeout} s) must be {low}..{high} s when interval is {self.interval} s"
+            )
+        return self
+
+
+class TrafficConfig(Model):
+    """`stagewise:traffic`: the Traffic Manager profile."""
+
+    ttl: int = Field(ge=limits.TTL_MIN, le=limits.TTL_MAX, description="DNS TTL, seconds")
+    probe: ProbeConfig = ProbeConfig()
+
+
+class VaultConfig(Model):
+    """`stagewise:vault`: the Key Vault."""
+
+    retention_days: int = Field(ge=limits.RETENTION_MIN_DAYS, le=limits.RETENTION_MAX_DAYS)
+    purge_protection: bool
+    network_default_action: Literal["Allow", "Deny"]
+    allowed_ips: list[str] = Field(default_factory=list, description="IPv4 addresses or CIDR ranges")
+
+    @field_validator("allowed_ips")
+    @classmethod
+    def _ip_ranges(cls, ips: list[str]) -> list[str]:
+        for ip in ips:
+            try:
+                ipaddress.IPv4Network(ip, strict=False)
+            except ValueError:
+                raise ValueError(f"{ip!r} is not an IPv4 address or CIDR range") from None
+        return ips
+
+
+class AlertsConfig(Model):
+    """`stagewise:alerts`: rollout alert thresholds and where alerts go."""
+
+    emails: list[str] = Field(default_factory=list)
+    webhooks: list[str] = Field(default_factory=list)
+    error_rate_warning: float = Field(gt=0, le=100, description="HTTP 5xx share, percent")
+    error_rate_critical: float = Field(gt=0, le=100, description="HTTP 5xx share, percent")
+    latency_p95_warning_ms: int = Field(gt=0)
+    latency_p95_critical_ms: int = Field(gt=0)
+    health_check_min_percent: int = Field(ge=1, le=100, description="alert when health below this")
+
+    @field_validator("webhooks")
+    @classmethod
+    def _https_webhooks(cls, urls: list[str]) -> list[str]:
+        for url in urls:
+            if not url.startswith("https://"):
+                raise ValueError(f"webhook {url!r} must be an https:// URL")
+        return urls
+
+    @model_validator(mode="after")
+    def _warning_below_critical(self) -> "AlertsConfig":
+        if self.error_rate_warning >= self.error_rate_critical:
+            raise ValueError(
+                f"errorRateWarning ({self.error_rate_warning}) must be below "
+                f"errorRateCritical ({self.error_rate_critical})"
+            )
+        if self.latency_p95_warning_ms >= self.latency_p95_critical_ms:
+            raise ValueError(
+                f"latencyP95WarningMs ({self.latency_p95_warning_ms}) must be below "
+                f"latencyP95CriticalMs ({self.latency_p95_critical_ms})"
+            )
+        return self
+
+
+class KubernetesConfig(Model):
+    """`stagewise:kubernetes`: the cluster side (the `local` stack, or any cluster)."""
+
+    context: str | None = Field(None, description="kubeconfig context of an existing cluster")
+    kubeconfig: str | None = Field(None, description="kubeconfig file; default: the local cluster's")
+    replicas: int = Field(1, ge=1, description="replicas per colour when the HPA is off")
+    min_replicas: int = Field(1, ge=1)
+    max_replicas: int = Field(3, ge=1)
+    cpu_target: int = Field(70, ge=1, le=100)
+    cpu_request: str = "100m"
+    memory_request: str = "64Mi"
+    port: int = Field(8080, ge=1, le=65535)
+    hostname: str = "app.local.stagewise.dev"
+
+    @model_validator(mode="after")
+    def _replicas_ordered(self) -> "KubernetesConfig":
+        if self.min_replicas > self.max_replicas:
+            raise ValueError(f"minReplicas ({self.min_replicas}) must be <= maxReplicas ({self.max_replicas})")
+        return self
+
+
+class StackConfig(Model):
+    """The whole `stagewise:` namespace of one stack, after tier defaults are applied."""
+
+    environment: Environment
+    location: str
+    owner: str = Field(min_length=1)
+    cost_centre: str = Field(min_length=1)
+    release: ReleaseConfig
+    stages: list[StageConfig] = Field(min_length=1)
+    app_service: AppServiceConfig
+    autoscale: AutoscaleConfig
+    log_level: Literal["debug", "info", "warning", "error"]
+    feature_flags: dict[str, bool] = Field(default_factory=dict)
+    traffic: TrafficConfig
+    vault: VaultConfig
+    secrets: dict[str, SecretValue] = Field(default_factory=dict)
+    alerts: AlertsConfig
+    protect: bool
+    kubernetes: KubernetesConfig = KubernetesConfig()
+
+    @field_validator("stages")
+    @classmethod
+    def _strictly_increasing(cls, stages: list[StageConfig]) -> list[StageConfig]:
+        names = [s.name for s in stages]
+        for dup in {n for n in names if names.count(n) > 1}:
+            raise ValueError(f"stage name {dup!r} appears more than once")
+        for stage in stages:
+            if stage.name == rollout.IDLE and stage.weight != 0:
+                raise ValueError(f"stage {rollout.IDLE!r} is always 0 %, got {stage.weight}")
+        weights = [s.weight for s in stages if s.name != rollout.IDLE]
+        if weights and weights[0] == 0:
+            raise ValueError(f"only stage {rollout.IDLE!r} may be 0 %; weights must rise from 1 to 100")
+        for before, after in zip(weights, weights[1:]):
+            if after <= before:
+                raise ValueError(f"weights must be strictly increasing, got {weights}")
+        return stages
+
+    @field_validator("secrets", mode="before")
+    @classmethod
+    def _secrets_encrypted(cls, secrets: Any) -> Any:
+        if not isinstance(secrets, dict):
+            return secrets
+        for name, value in secrets.items():
+            if not limits.SECRET_NAME.match(str(name)):
+                raise ValueError(
+                    f"secret name {name!r} is not allowed by Key Vault: use 1-127 letters, digits and hyphens"
+                )
+            if not isinstance(value, SecretValue):
+                raise ValueError(
+                    f"secret {name!r} is in plain text; set it encrypted with "
+                    f"pulumi config set --secret --path '{NAMESPACE}:secrets.{name}'"
+                )
+        return secrets
+
+    @property
+    def catalog(self) -> rollout.Catalog:
+        return rollout.Catalog.of([rollout.Stage(s.name, s.weight) for s in self.stages])
+
+    @property
+    def is_azure(self) -> bool:
+        return self.environment in AZURE_ENVIRONMENTS
+
+    @model_validator(mode="after")
+    def _release_fits_catalog(self) -> "StackConfig":
+        try:
+            rollout.check(self.release.to_release(), self.catalog)
+        except rollout.RolloutError as err:
+            raise ValueError(f"release: {err}") from None
+        return self
+
+    @model_validator(mode="after")
+    def _instances_fit_sku(self) -> "StackConfig":
+        tier = limits.PLAN_SKUS[self.app_service.sku]
+        most = self.autoscale.maximum if self.autoscale.enabled else self.app_service.instances
+        key = "autoscale.maximum" if self.autoscale.enabled else "appService.instances"
+        if most > tier.max_instances:
+            raise ValueError(
+                f"{key} ({most}) is above the {tier.max_instances} instances that SKU "
+                f"{self.app_service.sku} ({tier.name}) allows"
+            )
+        return self
+
+
+def _key(loc: tuple[Any, ...]) -> str:
+    """pydantic's error location -> the config key a user types, e.g. stagewise:autoscale.maximum."""
+    parts = [str(p) for p in loc if not str(p).startswith("function-after")]
+    return f"{NAMESPACE}:{parts[0]}" + "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in parts[1:])
+
+
+def _problem(error: dict[str, Any]) -> str:
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        return f"{_key(error['loc'])}: unknown key"
+    value = error.get("input")
+    if not error["loc"]:  # a rule across sections: its message starts with the key
+        return f"{NAMESPACE}:{message}"
+    shown = "" if isinstance(value, (dict, list)) or error["type"] == "value_error" else f" (got {value!r})"
+    return f"{_key(error['loc'])}: {message}{shown}"
+
+
+def parse(raw: dict[str, Any]) -> StackConfig:
+    """Validate the `stagewise:` keys of a stack (namespace stripped) after tier defaults."""
+    environment = raw.get("environment")
+    try:
+        return StackConfig.model_validate(with_tier_defaults(environment, raw))
+    except ValidationError as err:
+        raise ConfigError([_problem(e) for e in err.errors(include_url=False)]) from None

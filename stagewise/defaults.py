@@ -1,0 +1,88 @@
+"""Tier defaults: what each environment gets unless its stack file says otherwise."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+_COMMON: dict[str, Any] = {
+    "location": "westeurope",
+    "featureFlags": {},
+    "traffic": {
+        "ttl": 30,
+        "probe": {
+            "protocol": "HTTPS",
+            "port": 443,
+            "path": "/health",
+            "interval": 30,
+            "timeout": 10,
+            "toleratedFailures": 3,
+        },
+    },
+    "alerts": {
+        "emails": [],
+        "webhooks": [],
+        "errorRateWarning": 1.0,
+        "errorRateCritical": 5.0,
+        "latencyP95WarningMs": 500,
+        "latencyP95CriticalMs": 2000,
+        "healthCheckMinPercent": 100,
+    },
+}
+
+TIER_DEFAULTS: dict[str, dict[str, Any]] = {
+    "dev": {
+        "appService": {"sku": "S1", "instances": 1},
+        "autoscale": {"enabled": False, "minimum": 1, "default": 1, "maximum": 1},
+        "logLevel": "debug",
+        "vault": {"retentionDays": 7, "purgeProtection": False, "networkDefaultAction": "Allow"},
+        "protect": False,
+        "alerts": {"errorRateWarning": 5.0, "errorRateCritical": 20.0,
+                   "latencyP95WarningMs": 2000, "latencyP95CriticalMs": 5000,
+                   "healthCheckMinPercent": 50},
+    },
+    "staging": {
+        "appService": {"sku": "S1", "instances": 2},
+        "autoscale": {"enabled": False, "minimum": 2, "default": 2, "maximum": 2},
+        "logLevel": "info",
+        "vault": {"retentionDays": 30, "purgeProtection": True, "networkDefaultAction": "Allow"},
+        "protect": False,
+        "alerts": {"errorRateWarning": 2.0, "errorRateCritical": 10.0,
+                   "latencyP95WarningMs": 1000, "latencyP95CriticalMs": 3000,
+                   "healthCheckMinPercent": 90},
+    },
+    "production": {
+        "appService": {"sku": "P1v3", "instances": 3},
+        "autoscale": {"enabled": True, "minimum": 3, "default": 3, "maximum": 10,
+                      "cpuScaleOut": 70, "cpuScaleIn": 30, "cooldownMinutes": 5},
+        "logLevel": "warning",
+        "vault": {"retentionDays": 90, "purgeProtection": True, "networkDefaultAction": "Deny"},
+        "protect": True,
+        "traffic": {"ttl": 30, "probe": {"interval": 10, "timeout": 5}},
+    },
+    "local": {
+        "appService": {"sku": "S1", "instances": 1},
+        "autoscale": {"enabled": False, "minimum": 1, "default": 1, "maximum": 1},
+        "logLevel": "debug",
+        "vault": {"retentionDays": 7, "purgeProtection": False, "networkDefaultAction": "Allow"},
+        "protect": False,
+        "kubernetes": {"replicas": 1, "minReplicas": 1, "maxReplicas": 3, "cpuTarget": 70},
+    },
+}
+
+
+def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Deep-merge two config mappings: mappings merge key by key, anything else is replaced."""
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def with_tier_defaults(environment: Any, raw: dict[str, Any]) -> dict[str, Any]:
+    """The stack's keys over its tier's defaults; an unknown environment gets only the common ones."""
+    tier = TIER_DEFAULTS.get(environment, {}) if isinstance(environment, str) else {}
+    return merge(merge(_COMMON, tier), raw)

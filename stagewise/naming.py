@@ -1,0 +1,60 @@
+"""Names, tags and references derived from the project, stack and component names.
+
+Pure: no Pulumi import. Physical names that Azure wants globally unique get a short,
+stable hash of where they come from, so two stacks or two components never collide.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from stagewise import limits
+
+VAULT_DNS_SUFFIX = "vault.azure.net"
+
+
+def short_hash(*parts: str, length: int = 6) -> str:
+    return hashlib.sha256("/".join(parts).encode()).hexdigest()[:length]
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def vault_name(project: str, stack: str, component: str) -> str:
+    """A Key Vault name: 3-24 letters, digits and single hyphens, starting with a letter."""
+    suffix = short_hash(project, stack, component)
+    stem = _slug(f"kv-{stack}")[: 24 - len(suffix) - 1].rstrip("-")
+    name = f"{stem}-{suffix}"
+    assert limits.VAULT_NAME.match(name), name
+    return name
+
+
+def dns_label(project: str, stack: str, component: str) -> str:
+    """The Traffic Manager profile's DNS label (<label>.trafficmanager.net), globally unique."""
+    return f"{_slug(project)}-{_slug(stack)}-{short_hash(project, stack, component)}"[:63]
+
+
+def resource_tags(*, environment: str, project: str, stack: str, owner: str, cost_centre: str) -> dict[str, str]:
+    return {
+        "environment": environment,
+        "project": project,
+        "stack": stack,
+        "owner": owner,
+        "cost-centre": cost_centre,
+    }
+
+
+def app_setting_name(secret_name: str) -> str:
+    """database-connection-string -> DATABASE_CONNECTION_STRING"""
+    return secret_name.replace("-", "_").upper()
+
+
+def key_vault_reference(vault: str, secret_name: str) -> str:
+    """An App Service app-setting value that App Service resolves from Key Vault with its identity."""
+    return f"@Microsoft.KeyVault(SecretUri=https://{vault}.{VAULT_DNS_SUFFIX}/secrets/{secret_name}/)"
+
+
+def container_image(image: str, tag: str) -> str:
+    return f"{image}:{tag}"

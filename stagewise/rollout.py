@@ -1,0 +1,183 @@
+"""The rollout model: which colour holds which version and how traffic is shared.
+
+Pure logic, no Pulumi import. The same state gives the Traffic Manager weights (Azure)
+and the HTTPRoute weights (Kubernetes), so both platforms agree by construction.
+
+Resource inputs must depend only on per-colour facts (a colour's version, a colour's
+share of traffic), never on which colour is called "live": that is what lets `finish`
+swap the labels without changing a single resource.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Literal, Sequence
+
+Colour = Literal["blue", "green"]
+COLOURS: tuple[Colour, Colour] = ("blue", "green")
+
+IDLE = "idle"
+
+# Traffic Manager accepts weights 1..1000; a share of p % maps to p * 10.
+TM_WEIGHT_PER_PERCENT = 10
+TM_MIN_WEIGHT = 1
+TM_MAX_WEIGHT = 1000
+
+
+class RolloutError(ValueError):
+    """A transition that the rollout model refuses; the message says why and what is allowed."""
+
+
+def other(colour: Colour) -> Colour:
+    return "green" if colour == "blue" else "blue"
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    weight: int  # percent of traffic to the candidate colour, 0..100
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Ordered stages, `idle` (0 %) first. Construct with `Catalog.of`, which adds `idle`."""
+
+    stages: tuple[Stage, ...]
+
+    @classmethod
+    def of(cls, stages: Sequence[Stage]) -> "Catalog":
+        rest = tuple(s for s in stages if s.name != IDLE)
+        return cls((Stage(IDLE, 0),) + rest)
+
+    @property
+    def names(self) -> list[str]:
+        return [s.name for s in self.stages]
+
+    def index(self, name: str) -> int:
+        for i, stage in enumerate(self.stages):
+            if stage.name == name:
+                return i
+        raise RolloutError(f"unknown stage {name!r}; the catalog has: {', '.join(self.names)}")
+
+    def get(self, name: str) -> Stage:
+        return self.stages[self.index(name)]
+
+    @property
+    def last(self) -> Stage:
+        return self.stages[-1]
+
+
+@dataclass(frozen=True)
+class Release:
+    """The rollout state kept in `stagewise:release` of a stack file."""
+
+    image: str
+    blue: str | None
+    green: str | None
+    live: Colour
+    stage: str
+
+    @property
+    def candidate(self) -> Colour:
+        return other(self.live)
+
+    def version(self, colour: Colour) -> str | None:
+        return self.blue if colour == "blue" else self.green
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A Traffic Manager endpoint's routing: weight is always valid, even when disabled."""
+
+    weight: int
+    enabled: bool
+
+
+def traffic(release: Release, catalog: Catalog) -> dict[Colour, int]:
+    """Percent of traffic per colour."""
+    share = catalog.get(release.stage).weight
+    return {release.candidate: share, release.live: 100 - share}
+
+
+def traffic_manager_endpoints(percent: dict[Colour, int]) -> dict[Colour, Endpoint]:
+    """Percent per colour -> Traffic Manager endpoints. 0 % disables the endpoint: Azure refuses weight 0."""
+    return {
+        colour: Endpoint(
+            weight=max(TM_MIN_WEIGHT, share * TM_WEIGHT_PER_PERCENT),
+            enabled=share > 0,
+        )
+        for colour, share in percent.items()
+    }
+
+
+def check(release: Release, catalog: Catalog) -> None:
+    """Raise RolloutError when the state is inconsistent with the catalog."""
+    stage = catalog.get(release.stage)
+    if not release.version(release.live):
+        raise RolloutError(f"live colour {release.live!r} has no version; set release.{release.live}")
+    if stage.weight > 0 and not release.version(release.candidate):
+        raise RolloutError(
+            f"stage {stage.name!r} sends {stage.weight} % to {release.candidate!r}, which has no version; "
+            f"set release.{release.candidate} or use stage {IDLE!r}"
+        )
+
+
+# Transitions. Each returns a new Release and refuses with RolloutError.
+
+
+def deploy(release: Release, catalog: Catalog, tag: str) -> Release:
+    if release.stage != IDLE:
+        raise RolloutError(
+            f"deploy is allowed only at stage {IDLE!r}; the stack is at {release.stage!r} "
+            f"(finish or abort the current rollout first)"
+        )
+    if not tag.strip():
+        raise RolloutError("deploy needs a non-empty image tag")
+    return replace(release, **{release.candidate: tag})
+
+
+def promote(release: Release, catalog: Catalog, to: str | None = None, *, force: bool = False) -> Release:
+    current = catalog.index(release.stage)
+    if current == len(catalog.stages) - 1:
+        raise RolloutError(f"stage {release.stage!r} is the last stage; run finish")
+    target = current + 1 if to is None else catalog.index(to)
+    if target <= current:
+        raise RolloutError(
+            f"promote moves forward; {catalog.stages[target].name!r} is not after {release.stage!r} (use rollback)"
+        )
+    if target > current + 1 and not force:
+        raise RolloutError(
+            f"promote to {catalog.stages[target].name!r} skips "
+            f"{', '.join(s.name for s in catalog.stages[current + 1:target])}; pass --force to skip stages"
+        )
+    if not release.version(release.candidate):
+        raise RolloutError(f"candidate colour {release.candidate!r} has no version; run deploy first")
+    return replace(release, stage=catalog.stages[target].name)
+
+
+def rollback(release: Release, catalog: Catalog) -> Release:
+    current = catalog.index(release.stage)
+    if current == 0:
+        raise RolloutError(f"stage {IDLE!r} is the first stage; nothing to roll back")
+    return replace(release, stage=catalog.stages[current - 1].name)
+
+
+def abort(release: Release, catalog: Catalog) -> Release:
+    catalog.index(release.stage)
+    if release.stage == IDLE:
+        raise RolloutError(f"the stack is already at {IDLE!r}; nothing to abort")
+    return replace(release, stage=IDLE)
+
+
+def finish(release: Release, catalog: Catalog) -> Release:
+    stage = catalog.get(release.stage)
+    if stage.weight != 100:
+        raise RolloutError(
+            f"finish is allowed only at 100 %; stage {stage.name!r} sends {stage.weight} % to the candidate"
+        )
+    return replace(release, live=release.candidate, stage=IDLE)
+
+
+def next_stage(release: Release, catalog: Catalog) -> Stage | None:
+    current = catalog.index(release.stage)
+    return catalog.stages[current + 1] if current + 1 < len(catalog.stages) else None
