@@ -40,7 +40,7 @@ class RolloutAlerts(pulumi.ComponentResource):
             group_short_name=args.short_name,
             enabled=True,
             email_receivers=[
-                monitor.EmailReceiverArgs(name=f"email-{i}", email_address=address, use_common_alert_schema=True)
+                monitor.MicrosoftCommonEmailReceiverArgs(name=f"email-{i}", email_address=address, use_common_alert_schema=True)
                 for i, address in enumerate(args.emails)
             ],
             webhook_receivers=[

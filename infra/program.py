@@ -1,0 +1,22 @@
+"""The Stagewise program: read the stack's config, build its components, export what callers need."""
+
+from __future__ import annotations
+
+import pulumi
+
+from infra import settings
+from stagewise.config import StackConfig
+
+
+def build_stack(cfg: StackConfig) -> dict[str, pulumi.Input]:
+    """Every resource of the stack; returns the stack outputs."""
+    if cfg.is_azure:
+        from infra import azure as platform
+    else:
+        from infra import kubernetes as platform
+    return platform.build(cfg, pulumi.get_project(), pulumi.get_stack())
+
+
+def main() -> None:
+    for key, value in build_stack(settings.load()).items():
+        pulumi.export(key, value)

@@ -1,0 +1,150 @@
+"""Evaluate the program for a stack under Pulumi's mocks: no engine, no cloud, no credentials.
+
+Records every resource the program registers (type, name, parent, options and inputs, secrets
+masked) and the stack outputs. The offline plan, the tests and the benchmarks build on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import pulumi
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from stagewise import stackfile
+
+SECRET = "[secret]"
+FAKE_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
+
+
+@dataclass(frozen=True)
+class Resource:
+    urn: str
+    type: str
+    name: str
+    parent: str
+    custom: bool
+    protect: bool
+    inputs: dict[str, Any]
+
+
+@dataclass
+class Evaluation:
+    resources: list[Resource] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    secret_outputs: set[str] = field(default_factory=set)
+
+    def by_urn(self) -> dict[str, Resource]:
+        return {r.urn: r for r in self.resources}
+
+    def of_type(self, type_: str) -> list[Resource]:
+        return [r for r in self.resources if r.type == type_]
+
+
+def _masked(value: Any) -> Any:
+    if rpc.is_rpc_secret(value):
+        return SECRET
+    if isinstance(value, dict):
+        return {k: _masked(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(v) for v in value]
+    return value
+
+
+# Outputs the cloud would compute and the program reads back.
+def _computed(type_: str, name: str) -> dict[str, Any]:
+    if type_ in ("azure-native:web:WebApp", "azure-native:web:WebAppSlot"):
+        return {"identity": {"type": "SystemAssigned", "principalId": f"{name}-principal"},
+                "defaultHostName": f"{name}.azurewebsites.net"}
+    if type_ == "azure-native:keyvault:Vault":
+        return {"properties": {"vaultUri": f"https://{name}.vault.azure.net/"}}
+    if type_ == "azure-native:trafficmanager:Profile":
+        return {"dnsConfig": {"fqdn": f"{name}.trafficmanager.net"}}
+    if type_ == "azure-native:applicationinsights:Component":
+        return {"connectionString": f"InstrumentationKey={name}"}
+    return {}
+
+
+class _Mocks(pulumi.runtime.Mocks):
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
+        outputs = {"name": args.name, **args.inputs, **_computed(args.typ, args.name)}
+        return f"{args.name}-id", outputs
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
+        if args.token == "azure-native:authorization:getClientConfig":
+            return {"clientId": "client", "objectId": "object",
+                    "subscriptionId": FAKE_SUBSCRIPTION, "tenantId": FAKE_SUBSCRIPTION}
+        return {}
+
+
+class _RecordingMonitor(pulumi_mocks.MockMonitor):
+    def __init__(self, mocks: pulumi.runtime.Mocks, evaluation: Evaluation):
+        super().__init__(mocks)
+        self.evaluation = evaluation
+
+    def RegisterResource(self, request):
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            self.evaluation.resources.append(Resource(
+                urn=response.urn,
+                type=request.type,
+                name=request.name,
+                parent=request.parent,
+                custom=request.custom,
+                protect=request.protect,
+                inputs=_masked(rpc.deserialize_properties(request.object)),
+            ))
+        return response
+
+
+async def _resolve(outputs: dict[str, Any], evaluation: Evaluation) -> None:
+    for key, value in outputs.items():
+        output = pulumi.Output.from_input(value)
+        evaluation.outputs[key] = await output.future()
+        if await output.is_secret():
+            evaluation.secret_outputs.add(key)
+
+
+def run(
+    program: Callable[[], dict[str, Any]],
+    config: dict[str, Any],
+    secret_keys: set[str],
+    *,
+    project: str = "stagewise",
+    stack: str = "dev",
+) -> Evaluation:
+    """Run `program` (which returns the stack outputs) with `config` ("ns:key" -> value) under mocks."""
+    evaluation = Evaluation()
+    asyncio.set_event_loop(asyncio.new_event_loop())
+    pulumi.runtime.set_all_config(stackfile.as_engine_config(config), sorted(secret_keys))
+    monitor = _RecordingMonitor(_Mocks(), evaluation)
+    pulumi.runtime.set_mocks(_Mocks(), project=project, stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.settings.SETTINGS.rpc_manager.clear()
+
+    def body() -> None:
+        outputs = program()
+        _sync_await(_resolve(outputs, evaluation))
+
+    try:
+        _sync_await(run_pulumi_func(body))
+    finally:
+        asyncio.get_event_loop().close()
+    return evaluation
+
+
+def evaluate_stack(project_text: str, stack_text: str, stack: str, project: str = "stagewise") -> Evaluation:
+    """Evaluate the Stagewise program for a stack, given the text of Pulumi.yaml and of its stack file."""
+    from infra import program, settings
+
+    source = f"Pulumi.{stack}.yaml"
+    config, secret_keys = stackfile.stack_config(project_text, stack_text, source)
+    encrypted = stackfile.encrypted_secret_names(stack_text, source)
+    return run(
+        lambda: program.build_stack(settings.load(encrypted=encrypted)),
+        config, secret_keys, project=project, stack=stack,
+    )
