@@ -1,0 +1,239 @@
+"""The pack's policies: each rule of `policy.rules` as a pulumi_policy policy.
+
+Importing this module builds Policy objects only; the PolicyPack (which starts the analyzer
+server) is constructed in `policy/__main__.py`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+from pulumi_policy import (
+    EnforcementLevel,
+    Policy,
+    PolicyConfigSchema,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+
+from policy import rules
+
+PACK_NAME = "stagewise"
+
+_DEFAULTS = rules.Settings()
+_ENVIRONMENTS = list(rules.ENVIRONMENTS)
+
+# One JSON schema per config key, defaults taken from rules.Settings so the two cannot drift.
+CONFIG_SCHEMA: dict[str, dict[str, Any]] = {
+    "minimumInstances": {
+        "type": "integer", "minimum": 1, "default": _DEFAULTS.production_autoscale_minimum,
+        "description": "Fewest instances an autoscale profile may keep in production.",
+    },
+    "maxTtlSeconds": {
+        "type": "integer", "minimum": 0, "default": _DEFAULTS.production_max_ttl,
+        "description": "Longest Traffic Manager DNS TTL in production, seconds.",
+    },
+    "healthPath": {
+        "type": "string", "pattern": "^/", "default": _DEFAULTS.health_path,
+        "description": "The path Traffic Manager must probe.",
+    },
+    "minReplicas": {
+        "type": "integer", "minimum": 1, "default": _DEFAULTS.hpa_min_replicas,
+        "description": "Fewest replicas an HPA may keep in production-like tiers.",
+    },
+    "productionLikeTiers": {
+        "type": "array", "items": {"type": "string", "enum": _ENVIRONMENTS},
+        "default": list(_DEFAULTS.production_like),
+        "description": "Environments held to production-grade durability.",
+    },
+    "requiredTags": {
+        "type": "array", "items": {"type": "string", "minLength": 1},
+        "default": list(_DEFAULTS.required_tags),
+        "description": "Tags every taggable Azure resource should carry.",
+    },
+}
+
+
+def _schema(keys: Sequence[str]) -> PolicyConfigSchema | None:
+    return PolicyConfigSchema(properties={k: CONFIG_SCHEMA[k] for k in keys}) if keys else None
+
+
+def plain(value: Any) -> Any:
+    """Resource inputs as plain dicts and lists, with unknown values left as the engine's sentinels.
+
+    The policy SDK wraps inputs in a proxy that raises on any unknown value it hands out, which
+    would end the whole policy at the first one; the rules decide per value instead. The proxy
+    gives its raw contents under the key "__target" (the SDK's own serializer unwraps it so).
+    """
+    if isinstance(value, str):
+        return value
+    try:
+        raw = value["__target"]
+    except (KeyError, IndexError, TypeError):
+        raw = value
+    if isinstance(raw, Mapping):
+        return {key: plain(item) for key, item in raw.items()}
+    if isinstance(raw, (list, tuple)):
+        return [plain(item) for item in raw]
+    return raw
+
+
+def resource_policy(
+    name: str,
+    description: str,
+    validators: Mapping[str, rules.Validator],
+    config_keys: Sequence[str] = (),
+    enforcement_level: EnforcementLevel = EnforcementLevel.MANDATORY,
+) -> ResourceValidationPolicy:
+    """A policy that runs `validators[type]` on each resource of those types."""
+
+    def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+        validator = validators.get(args.resource_type)
+        if validator is None:
+            return
+        settings = rules.Settings.from_config(args.get_config())
+        for message in validator(plain(args.props), settings):
+            report_violation(message, None)
+
+    return ResourceValidationPolicy(
+        name=name,
+        description=description,
+        validate=validate,
+        enforcement_level=enforcement_level,
+        config_schema=_schema(config_keys),
+    )
+
+
+def _for(types: Sequence[str], validator: rules.Validator) -> dict[str, rules.Validator]:
+    return {t: validator for t in types}
+
+
+def _required_tags(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    settings = rules.Settings.from_config(args.get_config())
+    for message in rules.required_tags(args.resource_type, plain(args.props), settings):
+        report_violation(message, None)
+
+
+def stack_resources(args: StackValidationArgs) -> list[rules.StackResource]:
+    return [
+        rules.StackResource(
+            urn=r.urn,
+            type=r.resource_type,
+            name=r.name,
+            props=plain(r.props),
+            property_dependencies={k: [d.urn for d in deps] for k, deps in r.property_dependencies.items()},
+        )
+        for r in args.resources
+    ]
+
+
+def _enabled_endpoint(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+    for violation in rules.traffic_manager_enabled_endpoint(stack_resources(args)):
+        report_violation(violation.message, violation.urn)
+
+
+def policies() -> list[Policy]:
+    secrets = {t: rules.app_settings_without_secrets(t) for t in (*rules.WEB_APPS, *rules.APP_SETTINGS_RESOURCES)}
+    return [
+        resource_policy(
+            "keyvault-rbac-authorization",
+            "Key Vaults authorize data access with Azure RBAC.",
+            _for(rules.KEY_VAULT, rules.keyvault_rbac_authorization),
+        ),
+        resource_policy(
+            "keyvault-soft-delete",
+            "Key Vaults keep deleted secrets recoverable (soft delete).",
+            _for(rules.KEY_VAULT, rules.keyvault_soft_delete),
+        ),
+        resource_policy(
+            "keyvault-purge-protection",
+            "Key Vaults in production-like tiers have purge protection.",
+            _for(rules.KEY_VAULT, rules.keyvault_purge_protection),
+            ["productionLikeTiers"],
+        ),
+        resource_policy(
+            "keyvault-network-default-deny",
+            "Key Vaults in production deny network access by default.",
+            _for(rules.KEY_VAULT, rules.keyvault_network_default_deny),
+        ),
+        resource_policy(
+            "webapp-https-only",
+            "Web apps and slots serve HTTPS only.",
+            _for(rules.WEB_APPS, rules.webapp_https_only),
+        ),
+        resource_policy(
+            "webapp-min-tls",
+            "Web apps and slots refuse TLS below 1.2.",
+            _for(rules.WEB_APPS, rules.webapp_min_tls),
+        ),
+        resource_policy(
+            "webapp-ftps-disabled",
+            "Web apps and slots do not accept FTP/FTPS deployments.",
+            _for(rules.WEB_APPS, rules.webapp_ftps_disabled),
+        ),
+        resource_policy(
+            "webapp-managed-identity",
+            "Web apps and slots have a managed identity.",
+            _for(rules.WEB_APPS, rules.webapp_managed_identity),
+        ),
+        resource_policy(
+            "webapp-no-plaintext-secrets",
+            "App settings hold Key Vault references, never secret values.",
+            secrets,
+        ),
+        resource_policy(
+            "autoscale-production-minimum",
+            "Production autoscale keeps a minimum number of instances.",
+            _for(rules.AUTOSCALE_SETTING, rules.autoscale_production_minimum),
+            ["minimumInstances"],
+        ),
+        resource_policy(
+            "traffic-manager-health-path",
+            "Traffic Manager probes the app's health endpoint.",
+            _for(rules.TRAFFIC_MANAGER_PROFILE, rules.traffic_manager_health_path),
+            ["healthPath"],
+        ),
+        resource_policy(
+            "traffic-manager-production-ttl",
+            "Production Traffic Manager DNS TTL is short enough for a quick rollback.",
+            _for(rules.TRAFFIC_MANAGER_PROFILE, rules.traffic_manager_production_ttl),
+            ["maxTtlSeconds"],
+        ),
+        resource_policy(
+            "traffic-manager-endpoint-weight",
+            "Traffic Manager endpoint weights are integers 1..1000.",
+            _for(rules.TRAFFIC_MANAGER_ENDPOINT, rules.traffic_manager_endpoint_weight),
+        ),
+        StackValidationPolicy(
+            name="traffic-manager-enabled-endpoint",
+            description="Every Traffic Manager profile keeps at least one enabled endpoint.",
+            validate=_enabled_endpoint,
+            enforcement_level=EnforcementLevel.MANDATORY,
+        ),
+        resource_policy(
+            "kubernetes-readiness-probe",
+            "Deployment containers have readiness probes.",
+            _for(rules.DEPLOYMENT, rules.deployment_readiness_probe),
+        ),
+        resource_policy(
+            "kubernetes-resource-requests",
+            "Deployment containers request CPU and memory.",
+            _for(rules.DEPLOYMENT, rules.deployment_resource_requests),
+        ),
+        resource_policy(
+            "kubernetes-hpa-min-replicas",
+            "HorizontalPodAutoscalers in production-like tiers keep a replica floor.",
+            _for(rules.HORIZONTAL_POD_AUTOSCALER, rules.hpa_min_replicas),
+            ["minReplicas", "productionLikeTiers"],
+        ),
+        ResourceValidationPolicy(
+            name="required-tags",
+            description="Azure resources carry the owner and cost-centre tags.",
+            validate=_required_tags,
+            enforcement_level=EnforcementLevel.ADVISORY,
+            config_schema=_schema(["requiredTags"]),
+        ),
+    ]
