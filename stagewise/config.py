@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from stagewise import limits, rollout
@@ -327,6 +327,12 @@ def _problem(error: dict[str, Any]) -> str:
 def parse(raw: dict[str, Any]) -> StackConfig:
     """Validate the `stagewise:` keys of a stack (namespace stripped) after tier defaults."""
     environment = raw.get("environment")
+    try:
+        # The tier defaults hang on the environment: without a valid one, every other
+        # missing key would be reported too, hiding the one that matters.
+        TypeAdapter(Environment).validate_python(environment)
+    except ValidationError as err:
+        raise ConfigError([_problem({**e, "loc": ("environment",)}) for e in err.errors(include_url=False)]) from None
     try:
         return StackConfig.model_validate(with_tier_defaults(environment, raw))
     except ValidationError as err:

@@ -1,0 +1,141 @@
+"""Stack config validation: every rule refuses its bad value with a message naming key, value and what is allowed."""
+
+import copy
+
+import pytest
+
+from stagewise.config import ConfigError, SecretValue, parse
+
+
+def valid() -> dict:
+    return {
+        "environment": "production",
+        "owner": "platform-team",
+        "costCentre": "cc-1",
+        "release": {"image": "demo", "blue": "1.4.2", "green": "1.5.0", "live": "blue", "stage": "quarter"},
+        "stages": [
+            {"name": "canary", "weight": 5},
+            {"name": "quarter", "weight": 25},
+            {"name": "full", "weight": 100},
+        ],
+        "secrets": {"jwt-secret": SecretValue("s3cr3t")},
+    }
+
+
+def with_change(path: str, value) -> dict:
+    raw = copy.deepcopy(valid())
+    *parents, leaf = path.split(".")
+    node = raw
+    for part in parents:
+        node = node.setdefault(part, {}) if not part.isdigit() else node[int(part)]
+    if leaf.isdigit():
+        node[int(leaf)] = value
+    else:
+        node[leaf] = value
+    return raw
+
+
+def problems(raw: dict) -> str:
+    with pytest.raises(ConfigError) as err:
+        parse(raw)
+    return str(err.value)
+
+
+def test_valid_config_parses_with_tier_defaults():
+    cfg = parse(valid())
+    assert cfg.autoscale.enabled and (cfg.autoscale.minimum, cfg.autoscale.maximum) == (3, 10)
+    assert cfg.autoscale.cpu_scale_out == 70
+    assert cfg.vault.purge_protection and cfg.vault.network_default_action == "Deny"
+    assert cfg.protect is True
+    assert cfg.catalog.names == ["idle", "canary", "quarter", "full"]
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "expected"),
+    [
+        ("environment", "prod", ["stagewise:environment", "'prod'", "'dev'", "'production'", "'local'"]),
+        ("release.stage", "halfway", ["stagewise:release", "'halfway'", "idle, canary, quarter, full"]),
+        ("stages.1.weight", 5, ["stagewise:stages", "strictly increasing", "[5, 5, 100]"]),
+        ("stages.2.weight", 120, ["stagewise:stages[2].weight", "less than or equal to 100", "120"]),
+        ("stages.0.weight", -1, ["stagewise:stages[0].weight", "greater than or equal to 0", "-1"]),
+        ("release.live", "red", ["stagewise:release.live", "'blue' or 'green'", "'red'"]),
+        ("release.green", None, ["stagewise:release", "'quarter' sends 25 % to 'green'", "no version"]),
+        ("autoscale", {"minimum": 4, "default": 3}, ["stagewise:autoscale", "minimum (4) must be <= default (3)"]),
+        ("autoscale", {"default": 11}, ["stagewise:autoscale", "default (11) must be <= maximum (10)"]),
+        ("autoscale", {"maximum": 40}, ["autoscale.maximum (40)", "30 instances", "P1v3"]),
+        ("appService", {"sku": "B1"}, ["stagewise:appService.sku", "'B1'", "no deployment slots", "S1"]),
+        ("appService", {"sku": "X9"}, ["stagewise:appService.sku", "unknown App Service SKU 'X9'", "P1v3"]),
+        ("traffic", {"ttl": -1}, ["stagewise:traffic.ttl", "greater than or equal to 0", "-1"]),
+        ("traffic", {"probe": {"interval": 20}}, ["stagewise:traffic.probe.interval", "10 or 30", "20"]),
+        ("traffic", {"probe": {"interval": 10, "timeout": 10}},
+         ["stagewise:traffic.probe", "timeout (10 s) must be 5..9 s when interval is 10 s"]),
+        ("traffic", {"probe": {"toleratedFailures": 10}},
+         ["stagewise:traffic.probe.toleratedFailures", "less than or equal to 9", "10"]),
+        ("vault", {"retentionDays": 6}, ["stagewise:vault.retentionDays", "greater than or equal to 7", "6"]),
+        ("vault", {"retentionDays": 91}, ["stagewise:vault.retentionDays", "less than or equal to 90", "91"]),
+        ("secrets", {"jwt_secret": SecretValue("x")}, ["stagewise:secrets", "'jwt_secret'", "letters, digits and hyphens"]),
+        ("secrets", {"jwt-secret": "plain"},
+         ["stagewise:secrets", "'jwt-secret' is in plain text", "pulumi config set --secret --path 'stagewise:secrets.jwt-secret'"]),
+    ],
+    ids=[
+        "unknown-environment", "unknown-stage", "weights-not-increasing", "weight-above-100", "weight-below-0",
+        "live-not-a-colour", "stage-to-colour-without-version", "autoscale-min-above-default",
+        "autoscale-default-above-max", "instances-above-sku-max", "sku-without-slots", "unknown-sku",
+        "ttl-out-of-range", "probe-interval", "probe-timeout", "tolerated-failures", "retention-below-7",
+        "retention-above-90", "secret-name", "plaintext-secret",
+    ],
+)
+def test_bad_value_is_refused_with_its_key_value_and_what_is_allowed(path, value, expected):
+    message = problems(with_change(path, value))
+    for fragment in expected:
+        assert fragment in message
+
+
+def test_unknown_key_is_named():
+    assert "stagewise:autoscale.maxInstances: unknown key" in problems(with_change("autoscale", {"maxInstances": 3}))
+
+
+def test_every_problem_is_reported_at_once():
+    raw = with_change("release.live", "red")
+    raw["traffic"] = {"ttl": -1}
+    err = pytest.raises(ConfigError, parse, raw).value
+    assert [p.split(":")[1].split(" ")[0] for p in err.problems] == ["release.live", "traffic.ttl"]
+
+
+def test_idle_stage_cannot_carry_traffic():
+    raw = valid()
+    raw["stages"].insert(0, {"name": "idle", "weight": 5})
+    assert "stage 'idle' is always 0 %, got 5" in problems(raw)
+
+
+def test_only_idle_may_be_zero():
+    raw = valid()
+    raw["stages"][0]["weight"] = 0
+    assert "only stage 'idle' may be 0 %" in problems(raw)
+
+
+def test_stack_file_overrides_tier_default():
+    raw = with_change("autoscale", {"maximum": 20})
+    assert parse(raw).autoscale.maximum == 20
+
+
+@pytest.mark.parametrize(
+    ("environment", "log_level", "autoscale", "purge_protection", "protect"),
+    [
+        ("dev", "debug", False, False, False),
+        ("staging", "info", False, True, False),
+        ("production", "warning", True, True, True),
+    ],
+)
+def test_tier_defaults(environment, log_level, autoscale, purge_protection, protect):
+    raw = valid() | {"environment": environment}
+    cfg = parse(raw)
+    assert (cfg.log_level, cfg.autoscale.enabled, cfg.vault.purge_protection, cfg.protect) == (
+        log_level, autoscale, purge_protection, protect
+    )
+
+
+def test_secret_value_never_shows_in_repr():
+    cfg = parse(valid())
+    assert "s3cr3t" not in repr(cfg)
+    assert cfg.secrets["jwt-secret"].reveal() == "s3cr3t"
