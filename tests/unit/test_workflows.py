@@ -1,0 +1,387 @@
+"""The GitHub workflows: they lint clean, every stack file is previewed and deployed (or, for the
+local cluster, planned), and the scripts they run behave."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKFLOWS = ROOT / ".github" / "workflows"
+SCRIPTS = ROOT / ".github" / "scripts"
+WORKFLOW_FILES = sorted(WORKFLOWS.glob("*.yml"))
+
+
+def script(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+changed_stacks = script("changed_stacks")
+pr_comment = script("pr_comment")
+
+
+def workflow(name: str) -> dict:
+    document = yaml.safe_load((WORKFLOWS / name).read_text())
+    # YAML 1.1 reads the `on:` key as the boolean True.
+    document["on"] = document.pop(True, document.get("on"))
+    return document
+
+
+def stack_files() -> dict[str, Path]:
+    """Every Pulumi.<stack>.yaml in the repository, found now: new stacks are covered automatically."""
+    return {p.name[len("Pulumi."):-len(".yaml")]: p for p in ROOT.glob("Pulumi.*.yaml")}
+
+
+def github_glob(pattern: str) -> re.Pattern[str]:
+    """GitHub's `paths` filter syntax: `*` stays within a folder, `**` crosses folders."""
+    regex = ""
+    for token in re.split(r"(\*\*|\*|\?)", pattern):
+        regex += {"**": ".*", "*": "[^/]*", "?": "[^/]"}.get(token, re.escape(token))
+    return re.compile(regex)
+
+
+# --- actionlint -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def actionlint() -> str:
+    # Built from its Go module and cached outside the repository by the script; never skipped.
+    result = subprocess.run([str(ROOT / "scripts" / "actionlint.sh")], capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr
+    binary = result.stdout.strip()
+    assert Path(binary).is_file(), result.stdout
+    return binary
+
+
+def test_there_are_the_three_workflows():
+    assert {p.name for p in WORKFLOW_FILES} == {"preview.yml", "up.yml", "rollback.yml"}
+
+
+def test_workflows_pass_actionlint(actionlint):
+    result = subprocess.run([actionlint, "-no-color", *map(str, WORKFLOW_FILES)], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_actionlint_catches_a_broken_workflow(actionlint, tmp_path):
+    # The check above means something only if the linter reports errors; this one has two
+    # (an unknown input of the local action and a misspelt context).
+    broken = tmp_path / ".github" / "workflows" / "broken.yml"
+    broken.parent.mkdir(parents=True)
+    shutil.copytree(ROOT / ".github" / "actions", tmp_path / ".github" / "actions")
+    # actionlint reads local actions relative to the repository root, which it finds by .git.
+    subprocess.run(["git", "init", "--quiet", str(tmp_path)], check=True)
+    broken.write_text(
+        "on: push\n"
+        "jobs:\n"
+        "  x:\n"
+        "    runs-on: ubuntu-latest\n"
+        "    steps:\n"
+        "      - uses: actions/checkout@v4\n"
+        "      - uses: ./.github/actions/stagewise-env\n"
+        "        with:\n"
+        "          stak: dev\n"
+        "      - run: echo ${{ matrx.stack }}\n"
+    )
+    result = subprocess.run([actionlint, "-no-color", str(broken)], capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 1
+    assert '"stak"' in result.stdout and "matrx" in result.stdout
+
+
+# --- every stack file is covered ------------------------------------------------------------------
+
+
+def test_the_detector_sees_every_stack_file():
+    assert set(changed_stacks.stacks(ROOT)) == set(stack_files())
+
+
+@pytest.mark.parametrize("stack", sorted(stack_files()))
+def test_a_change_to_a_stack_file_selects_that_stack_for_preview_and_up(stack):
+    known = changed_stacks.stacks(ROOT)
+    out = changed_stacks.outputs(changed_stacks.affected([f"Pulumi.{stack}.yaml"], known), known)
+    if known[stack] == "local":
+        assert out["local"] == [stack] and out["azure"] == []
+    else:
+        assert out["azure"] == [stack]
+        assert stack in out["nonproduction"] + out["production"]
+    assert out["all"] == [stack]
+
+
+@pytest.mark.parametrize("name", ["preview.yml", "up.yml"])
+@pytest.mark.parametrize("stack", sorted(stack_files()))
+def test_workflow_paths_filter_lets_every_stack_file_through(name, stack):
+    event = "pull_request" if name == "preview.yml" else "push"
+    patterns = workflow(name)["on"][event]["paths"]
+    assert any(github_glob(p).fullmatch(f"Pulumi.{stack}.yaml") for p in patterns)
+
+
+@pytest.mark.parametrize(("name", "event"), [("preview.yml", "pull_request"), ("up.yml", "push")])
+def test_workflow_paths_filter_is_the_detector_shared_code_plus_stack_files(name, event):
+    patterns = set(workflow(name)["on"][event]["paths"])
+    expected = {f"{c}**" if c.endswith("/") else c for c in changed_stacks.SHARED_CODE} | {"Pulumi.*.yaml"}
+    assert patterns == expected
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["components/traffic_split.py", "infra/azure.py", "stagewise/rollout.py", "policy/rules.py", "Pulumi.yaml",
+     "pyproject.toml"],
+)
+def test_a_code_change_selects_every_stack(path):
+    known = {"dev": "dev", "staging": "staging", "production": "production", "local": "local"}
+    assert changed_stacks.affected([path], known) == list(known)
+
+
+@pytest.mark.parametrize("path", ["README.md", "docs/policy-and-workflows.md", "tests/unit/test_config.py",
+                                  "Pulumi.deleted.yaml", "infra.md"])
+def test_other_changes_select_no_stack(path):
+    assert changed_stacks.affected([path], {"dev": "dev", "production": "production"}) == []
+
+
+def test_stacks_are_classified_by_their_environment(tmp_path):
+    for stack, env in [("dev", "dev"), ("qa", "staging"), ("prod-eu", "production"), ("local", "local")]:
+        (tmp_path / f"Pulumi.{stack}.yaml").write_text(f"config:\n  stagewise:environment: {env}\n")
+    (tmp_path / "Pulumi.odd.yaml").write_text("config:\n  stagewise:owner: someone\n")
+    known = changed_stacks.stacks(tmp_path)
+    assert changed_stacks.outputs(list(known), known) == {
+        "azure": ["dev", "qa", "prod-eu", "odd"],
+        "nonproduction": ["dev", "qa"],
+        # Without a known environment a stack is deployed like production: only with an approval.
+        "production": ["prod-eu", "odd"],
+        "local": ["local"],
+        "all": ["dev", "qa", "prod-eu", "odd", "local"],
+    }
+
+
+def test_an_unusable_base_commit_means_every_stack():
+    assert changed_stacks.changed_files("0" * 40, "HEAD") is None
+    assert changed_stacks.changed_files("not-a-commit", "HEAD") is None
+
+
+def test_detector_prints_github_outputs(capsys):
+    assert changed_stacks.main(["--all"]) == 0
+    lines = dict(line.split("=", 1) for line in capsys.readouterr().out.splitlines())
+    assert set(lines) == {"azure", "nonproduction", "production", "local", "all"}
+    assert sorted(json.loads(lines["all"])) == sorted(stack_files())
+
+
+def test_detector_is_what_the_workflows_run():
+    for name, outputs in [("preview.yml", {"azure", "local", "all"}), ("up.yml", {"nonproduction", "production"})]:
+        detect = workflow(name)["jobs"]["detect"]
+        assert any(".github/scripts/changed_stacks.py" in step.get("run", "") for step in detect["steps"])
+        assert set(detect["outputs"]) == outputs
+
+
+def test_preview_runs_each_azure_stack_and_plans_each_local_one():
+    jobs = workflow("preview.yml")["jobs"]
+    assert jobs["preview"]["strategy"]["matrix"]["stack"] == "${{ fromJSON(needs.detect.outputs.azure) }}"
+    assert jobs["plan-local"]["strategy"]["matrix"]["stack"] == "${{ fromJSON(needs.detect.outputs.local) }}"
+    run = "\n".join(step.get("run", "") for step in jobs["preview"]["steps"])
+    assert 'stagewise plan --stack "$STACK" --markdown' in run
+    assert 'pulumi preview --stack "$STACK" --diff --policy-pack policy' in run
+    assert "pulumi preview" not in "\n".join(step.get("run", "") for step in jobs["plan-local"]["steps"])
+
+
+def test_up_deploys_nonproduction_first_then_production_behind_its_environment():
+    jobs = workflow("up.yml")["jobs"]
+    assert jobs["up"]["strategy"]["matrix"]["stack"] == "${{ fromJSON(needs.detect.outputs.nonproduction) }}"
+    production = jobs["up-production"]
+    assert production["strategy"]["matrix"]["stack"] == "${{ fromJSON(needs.detect.outputs.production) }}"
+    assert production["environment"] == "production"
+    assert "up" in production["needs"]
+    for job in (jobs["up"], production):
+        run = "\n".join(step.get("run", "") for step in job["steps"])
+        assert 'pulumi up --stack "$STACK" --yes' in run and "--policy-pack policy" in run
+
+
+def test_rollback_offers_every_azure_stack():
+    known = changed_stacks.stacks(ROOT)
+    options = workflow("rollback.yml")["on"]["workflow_dispatch"]["inputs"]["stack"]["options"]
+    assert set(options) == {s for s, env in known.items() if env != "local"}
+
+
+def test_rollback_inputs():
+    inputs = workflow("rollback.yml")["on"]["workflow_dispatch"]["inputs"]
+    assert inputs["stack"]["type"] == "choice"
+    assert inputs["mode"]["options"] == ["pr", "direct"]
+    assert inputs["method"]["options"] == ["abort", "revert"]
+
+
+def test_rollback_aborts_or_reverts_then_deploys():
+    [job] = workflow("rollback.yml")["jobs"].values()
+    run = "\n".join(step.get("run", "") for step in job["steps"])
+    assert 'stagewise abort --stack "$STACK"' in run
+    assert ".github/scripts/last_stage_commit.py" in run
+    assert run.index("git push") < run.index("pulumi up")
+
+
+# --- deployment safety and credentials ------------------------------------------------------------
+
+
+def deploying_jobs() -> list[tuple[str, dict]]:
+    jobs = [("up.yml", j) for j in workflow("up.yml")["jobs"].values() if j.get("environment")]
+    return jobs + [("rollback.yml", j) for j in workflow("rollback.yml")["jobs"].values()]
+
+
+def test_deployments_are_serialised_per_stack_and_never_cancelled():
+    groups = set()
+    for _, job in deploying_jobs():
+        assert job["concurrency"]["cancel-in-progress"] is False
+        groups.add(job["concurrency"]["group"])
+    assert groups == {"pulumi-${{ matrix.stack }}", "pulumi-${{ inputs.stack }}"}
+
+
+def test_jobs_that_reach_azure_use_oidc():
+    for name in ("preview.yml", "up.yml", "rollback.yml"):
+        for job in workflow(name)["jobs"].values():
+            uses_azure = any(step.get("with", {}).get("azure-client-id") for step in job["steps"])
+            if uses_azure:
+                assert job["permissions"]["id-token"] == "write"
+                assert job["env"]["ARM_USE_OIDC"] == "true"
+                [setup] = [s for s in job["steps"] if s.get("uses") == "./.github/actions/stagewise-env"]
+                assert setup["with"] == {
+                    "stack": setup["with"]["stack"],
+                    "azure-client-id": "${{ vars.AZURE_CLIENT_ID }}",
+                    "azure-tenant-id": "${{ vars.AZURE_TENANT_ID }}",
+                    "azure-subscription-id": "${{ vars.AZURE_SUBSCRIPTION_ID }}",
+                }
+
+
+def test_no_long_lived_secrets():
+    for path in [*WORKFLOW_FILES, ROOT / ".github" / "actions" / "stagewise-env" / "action.yml"]:
+        assert "secrets." not in path.read_text(), path.name
+
+
+def test_state_backend_and_secrets_provider_come_from_repository_variables():
+    for name in ("preview.yml", "up.yml", "rollback.yml"):
+        for job in workflow(name)["jobs"].values():
+            if "PULUMI_BACKEND_URL" in job.get("env", {}):
+                assert job["env"]["PULUMI_BACKEND_URL"] == "${{ vars.PULUMI_BACKEND_URL }}"
+                assert job["env"]["PULUMI_SECRETS_PROVIDER"] == "${{ vars.PULUMI_SECRETS_PROVIDER }}"
+
+
+def test_setup_pins_the_pulumi_cli_to_the_sdk_version():
+    action = yaml.safe_load((ROOT / ".github" / "actions" / "stagewise-env" / "action.yml").read_text())
+    pinned = re.search(r'"pulumi==([\d.]+)"', (ROOT / "pyproject.toml").read_text()).group(1)
+    assert action["inputs"]["pulumi-version"]["default"] == pinned
+
+
+# --- the PR comment -------------------------------------------------------------------------------
+
+
+def test_comment_starts_with_the_marker_it_is_found_by():
+    body = pr_comment.assemble(["### `dev`: ready\n"], "0123456789abcdef", "https://run")
+    assert body.startswith(pr_comment.MARKER + "\n")
+
+
+def test_comment_step_looks_the_comment_up_by_its_marker():
+    [step] = [s for s in workflow("preview.yml")["jobs"]["comment"]["steps"] if "gh api" in s.get("run", "")]
+    assert "pr_comment.py marker" in step["run"]
+    assert "--method PATCH" in step["run"] and "--method POST" in step["run"]
+
+
+def test_section_has_plan_and_preview():
+    text = pr_comment.section("production", "**canary** 5 %", 0, "+ 2 to update", 0)
+    assert text.startswith("### `production`: ready")
+    assert "**canary** 5 %" in text and "+ 2 to update" in text
+
+
+def test_failed_preview_is_marked_and_opened():
+    text = pr_comment.section("production", "plan", 0, "error: policy violated", 255)
+    assert text.startswith("### `production`: failed")
+    assert "<details open>" in text and "exit 255" in text
+
+
+def test_local_stack_section_says_it_was_not_previewed():
+    assert "Not previewed" in pr_comment.section("local", "plan", 0, None, None)
+
+
+def test_output_with_backticks_cannot_close_the_fence():
+    text = pr_comment.section("dev", "plan", 0, "a ``` b ```` c", 0)
+    assert "`````diff" in text
+
+
+def test_comment_stays_under_githubs_limit_with_huge_previews():
+    sections = [pr_comment.section(s, "plan", 0, "x" * 200_000, 0) for s in ("dev", "staging", "production")]
+    body = pr_comment.assemble(sections, "0123456789abcdef", "https://run")
+    assert len(body) <= pr_comment.COMMENT_LIMIT
+    assert body.count("characters cut") == 3
+
+
+def test_stack_without_a_section_is_reported(tmp_path, capsys):
+    (tmp_path / "dev.md").write_text("### `dev`: ready\n")
+    pr_comment.main(["assemble", "--sections", str(tmp_path), "--stacks", '["dev", "production"]',
+                     "--sha", "0123456789abcdef", "--run-url", "https://run"])
+    body = capsys.readouterr().out
+    assert body.index("### `dev`: ready") < body.index("### `production`: no result")
+
+
+# --- rollback by revert ---------------------------------------------------------------------------
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def stack_file(stage: str, flags: str = "false", green: str = "1.5.0") -> str:
+    return (
+        "config:\n"
+        "  stagewise:environment: production\n"
+        "  stagewise:release:\n"
+        "    image: demo\n"
+        "    blue: 1.4.2\n"
+        f"    green: {green}\n"
+        "    live: blue\n"
+        f"    stage: {stage}\n"
+        "  stagewise:featureFlags:\n"
+        f"    new-checkout: {flags}\n"
+    )
+
+
+def test_last_stage_commit_skips_commits_that_did_not_change_the_release(tmp_path):
+    repo = tmp_path
+    git(repo, "init", "--quiet", "-b", "main")
+    git(repo, "config", "user.email", "t@example.com")
+    git(repo, "config", "user.name", "t")
+    path = repo / "Pulumi.production.yaml"
+
+    def commit(text: str, message: str) -> str:
+        path.write_text(text)
+        git(repo, "add", path.name)
+        git(repo, "commit", "--quiet", "-m", message)
+        return git(repo, "rev-parse", "HEAD")
+
+    commit(stack_file("idle"), "create")
+    commit(stack_file("canary"), "promote to canary")
+    promote = commit(stack_file("quarter"), "promote to quarter")
+    commit(stack_file("quarter", flags="true"), "turn a flag on")
+
+    result = subprocess.run([sys.executable, str(SCRIPTS / "last_stage_commit.py"), path.name],
+                            cwd=repo, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == promote
+
+
+def test_last_stage_commit_fails_when_the_release_never_changed(tmp_path):
+    repo = tmp_path
+    git(repo, "init", "--quiet", "-b", "main")
+    git(repo, "config", "user.email", "t@example.com")
+    git(repo, "config", "user.name", "t")
+    (repo / "Pulumi.dev.yaml").write_text(stack_file("idle"))
+    git(repo, "add", ".")
+    git(repo, "commit", "--quiet", "-m", "create")
+    result = subprocess.run([sys.executable, str(SCRIPTS / "last_stage_commit.py"), "Pulumi.dev.yaml"],
+                            cwd=repo, capture_output=True, text=True)
+    assert result.returncode == 1
+    assert "nothing to revert" in result.stderr
