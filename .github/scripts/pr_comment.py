@@ -46,11 +46,15 @@ def clip(text: str, budget: int, run_url: str) -> str:
     return text[:head] + notice + text[-tail:]
 
 
+# `stagewise plan` exits 0 when nothing changes, 2 when something does, 1 on an error.
+PLAN_OK = (0, 2)
+
+
 def section(stack: str, plan: str, plan_exit: int, preview: str | None, preview_exit: int | None) -> str:
-    ok = plan_exit == 0 and (preview_exit in (None, 0))
+    ok = plan_exit in PLAN_OK and preview_exit in (None, 0)
     status = "ready" if ok else "failed"
     lines = [f"### `{stack}`: {status}", ""]
-    if plan_exit == 0:
+    if plan_exit in PLAN_OK:
         lines += [plan.strip(), ""]
     else:
         lines += [f"`stagewise plan` failed (exit {plan_exit}):", "", fence(plan) + "text", plan.strip(), fence(plan), ""]

@@ -193,6 +193,17 @@ def test_preview_runs_each_azure_stack_and_plans_each_local_one():
     assert "pulumi preview" not in "\n".join(step.get("run", "") for step in jobs["plan-local"]["steps"])
 
 
+@pytest.mark.parametrize("job", ["preview", "plan-local"])
+def test_plan_compares_the_pr_with_its_base(job):
+    # `stagewise plan` compares --against (default HEAD) with the working tree; in CI the working
+    # tree is HEAD, so without --against every plan would say "no changes".
+    spec = workflow("preview.yml")["jobs"][job]
+    assert spec["env"]["BASE"] == "HEAD^1"  # the first parent of GitHub's test merge commit
+    [checkout] = [s for s in spec["steps"] if s.get("uses", "").startswith("actions/checkout")]
+    assert checkout["with"]["fetch-depth"] >= 2
+    assert '--against "$BASE"' in "\n".join(step.get("run", "") for step in spec["steps"])
+
+
 def test_up_deploys_nonproduction_first_then_production_behind_its_environment():
     jobs = workflow("up.yml")["jobs"]
     assert jobs["up"]["strategy"]["matrix"]["stack"] == "${{ fromJSON(needs.detect.outputs.nonproduction) }}"
@@ -295,6 +306,16 @@ def test_section_has_plan_and_preview():
     text = pr_comment.section("production", "**canary** 5 %", 0, "+ 2 to update", 0)
     assert text.startswith("### `production`: ready")
     assert "**canary** 5 %" in text and "+ 2 to update" in text
+
+
+def test_plan_with_changes_is_not_a_failure():
+    # `stagewise plan` exits 2 when the stack changes, which is what a pull request is for.
+    assert pr_comment.section("dev", "plan", 2, "ok", 0).startswith("### `dev`: ready")
+
+
+def test_failed_plan_shows_its_error():
+    text = pr_comment.section("dev", "error: unknown stage 'canry'", 1, "ok", 0)
+    assert text.startswith("### `dev`: failed") and "`stagewise plan` failed (exit 1)" in text
 
 
 def test_failed_preview_is_marked_and_opened():
