@@ -207,10 +207,11 @@ def _join(path: str, key: Any) -> str:
 
 
 def property_diff(before: Any, after: Any, path: str = "") -> list[PropertyChange]:
-    """Leaf-level differences: mappings by key, lists by position, anything else by value."""
+    """Leaf-level differences: mappings by key (in sorted order, so that the diff back is the
+    mirror of the diff forward), lists by position, anything else by value."""
     if isinstance(before, Mapping) and isinstance(after, Mapping):
         changes: list[PropertyChange] = []
-        for key in [*before, *(k for k in after if k not in before)]:
+        for key in sorted({*before, *after}, key=str):
             changes += property_diff(before.get(key, MISSING), after.get(key, MISSING), _join(path, key))
         return changes
     if isinstance(before, list) and isinstance(after, list):

@@ -47,6 +47,7 @@ class Snapshot:
     text: str
     data: bytes
     mtime_ns: int
+    mode: int
 
 
 def read(path: Path) -> Snapshot:
@@ -59,7 +60,7 @@ def read(path: Path) -> Snapshot:
         text = data.decode("utf-8")
     except UnicodeDecodeError as err:
         raise stackfile.StackFileError(f"{path.name} is not UTF-8 text: {err}") from None
-    return Snapshot(path, text, data, stat.st_mtime_ns)
+    return Snapshot(path, text, data, stat.st_mtime_ns, stat.st_mode & 0o7777)
 
 
 def _yaml(layout: tuple[int, int, int]) -> YAML:
@@ -215,7 +216,7 @@ def write(snapshot: Snapshot, text: str) -> None:
             handle.write(text.encode("utf-8"))
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(temp, snapshot.path.stat().st_mode & 0o7777)
+        os.chmod(temp, snapshot.mode)
         if not unchanged_on_disk(snapshot):
             raise EditError(
                 f"{snapshot.path.name} changed on disk while this command ran; nothing was written. "

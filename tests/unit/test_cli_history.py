@@ -1,0 +1,67 @@
+"""Rollout history from successive versions of a stack file (no git here: plain texts)."""
+
+from __future__ import annotations
+
+import pytest
+
+from stagewise import history, rollout
+
+CATALOG = rollout.Catalog.of([rollout.Stage("canary", 10), rollout.Stage("half", 50), rollout.Stage("full", 100)])
+
+
+def version(stage: str, live: str = "blue", blue: str | None = "1.0", green: str | None = "2.0", extra: str = "") -> str:
+    lines = ["config:", "  stagewise:owner: team" + extra, "  stagewise:release:", "    image: app",
+             f"    live: {live}", f"    stage: {stage}"]
+    lines += [f"    blue: {blue}"] if blue else []
+    lines += [f"    green: {green}"] if green else []
+    return "\n".join(lines) + "\n"
+
+
+def actions(*texts: str | None) -> list[str]:
+    return [s.action for s in history.steps(enumerate(texts), CATALOG)]
+
+
+@pytest.mark.parametrize("texts, expected", [
+    ([version("idle")], ["created"]),
+    ([version("idle"), version("canary")], ["created", "promote"]),
+    ([version("canary"), version("full")], ["created", "promote"]),
+    ([version("half"), version("canary")], ["created", "rollback"]),
+    ([version("canary"), version("idle")], ["created", "rollback"]),
+    ([version("half"), version("idle")], ["created", "abort"]),
+    ([version("full"), version("idle", live="green")], ["created", "finish"]),
+    ([version("idle", green=None), version("idle", green="3.0")], ["created", "deploy"]),
+    ([version("idle", green="2.0"), version("idle", green="3.0")], ["created", "deploy"]),
+    ([version("idle"), None], ["created", "removed"]),
+    # A hand edit that no command makes.
+    ([version("half"), version("half", green="9.9")], ["created", "edited"]),
+    ([version("canary"), "config: [broken\n"], ["created", "edited"]),
+])
+def test_actions(texts, expected):
+    assert actions(*texts) == expected
+
+
+def test_versions_that_leave_the_release_alone_are_not_steps():
+    texts = [version("idle"), version("idle", extra=" # reworded"), version("canary"), version("canary", extra="!")]
+    steps = history.steps(enumerate(texts), CATALOG)
+    assert [s.meta for s in steps] == [0, 2]
+    assert (steps[1].before.stage, steps[1].after.stage) == ("idle", "canary")
+    assert (steps[1].before.share, steps[1].after.share) == (0, 10)
+
+
+def test_the_file_own_catalog_wins_over_the_project_default():
+    own = version("quarter") + "  stagewise:stages:\n    - name: quarter\n      weight: 25\n"
+    view = history.release_view(own, CATALOG)
+    assert (view.share, view.position) == (25, 1)
+    unknown = history.release_view(version("quarter"), CATALOG)
+    assert (unknown.share, unknown.position) == (None, None)
+
+
+def test_unreadable_versions_say_why():
+    assert "not valid YAML" in history.release_view("config: [x\n").problem
+    assert "stagewise:release" in history.release_view("config:\n  stagewise:owner: x\n").problem
+
+
+def test_default_catalog_from_the_project_file():
+    project = "name: p\nconfig:\n  stagewise:stages:\n    default:\n      - name: a\n        weight: 40\n      - name: b\n        weight: 100\n"
+    assert history.default_catalog(project).names == ["idle", "a", "b"]
+    assert history.default_catalog("name: p\n") is None
