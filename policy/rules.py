@@ -515,8 +515,8 @@ def _names_profile(endpoint: StackResource, profile: StackResource) -> bool | No
     if name is MISSING or is_unknown(name):
         return None
     profile_names = {dig(profile.props, "profileName"), dig(profile.props, "name")} - {MISSING}
-    if any(is_unknown(n) for n in profile_names):
-        return None
+    if not profile_names or any(is_unknown(n) for n in profile_names):
+        return None  # an autonamed profile, before its name is known
     if name not in profile_names:
         return False
     groups = (dig(endpoint.props, "resourceGroupName"), dig(profile.props, "resourceGroupName"))

@@ -232,3 +232,14 @@ def test_entry_point_starts_the_analyzer_server():
     finally:
         process.kill()
         process.wait()
+
+
+SECRET_SIG = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270"}
+
+
+def test_secret_wrapped_inputs_are_checked_through_the_secret():
+    # One secret app setting makes the program send the whole siteConfig as a secret; the
+    # policies must still see inside it.
+    props = compliant_webapp()
+    props["siteConfig"] = {**SECRET_SIG, "value": {**props["siteConfig"], "minTlsVersion": "1.0"}}
+    assert list(analyze("azure-native:web:WebApp", props)) == ["webapp-min-tls"]

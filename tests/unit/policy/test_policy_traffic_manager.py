@@ -215,3 +215,10 @@ def test_unknown_status_counts_as_possibly_enabled():
 
 def test_stack_without_traffic_manager_passes():
     assert rules.traffic_manager_enabled_endpoint([]) == []
+
+
+def test_endpoint_of_an_autonamed_profile_without_dependencies_does_not_fail_the_stack():
+    # Neither a dependency nor a name links them; the rule cannot tell, so it does not fail.
+    autonamed = {**profile(), "resourceGroupName": "rg"}
+    resources = stack(endpoint(status="Enabled"), linked_by_dependency=False, profile_props=autonamed)
+    assert rules.traffic_manager_enabled_endpoint(resources) == []
