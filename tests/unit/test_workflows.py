@@ -261,17 +261,28 @@ def test_jobs_that_reach_azure_use_oidc():
                 assert job["permissions"]["id-token"] == "write"
                 assert job["env"]["ARM_USE_OIDC"] == "true"
                 [setup] = [s for s in job["steps"] if s.get("uses") == "./.github/actions/stagewise-env"]
-                assert setup["with"] == {
-                    "stack": setup["with"]["stack"],
+                assert {k: v for k, v in setup["with"].items() if k.startswith("azure-")} == {
                     "azure-client-id": "${{ vars.AZURE_CLIENT_ID }}",
                     "azure-tenant-id": "${{ vars.AZURE_TENANT_ID }}",
                     "azure-subscription-id": "${{ vars.AZURE_SUBSCRIPTION_ID }}",
                 }
 
 
+def test_only_deployments_create_a_missing_stack():
+    # A preview only reads the backend (its identity can be read-only); a new stack is created
+    # by its author, who needs it to set secrets, or else by its first deployment.
+    def creates(name: str, job: str) -> bool:
+        [setup] = [s for s in workflow(name)["jobs"][job]["steps"] if s.get("uses") == "./.github/actions/stagewise-env"]
+        return setup["with"].get("create-stack") == "true"
+
+    assert not creates("preview.yml", "preview")
+    assert creates("up.yml", "up") and creates("up.yml", "up-production")
+
+
 def test_no_long_lived_secrets():
     for path in [*WORKFLOW_FILES, ROOT / ".github" / "actions" / "stagewise-env" / "action.yml"]:
-        assert "secrets." not in path.read_text(), path.name
+        expressions = re.findall(r"\$\{\{(.*?)\}\}", path.read_text())
+        assert not [e for e in expressions if re.search(r"\bsecrets\b", e)], path.name
 
 
 def test_state_backend_and_secrets_provider_come_from_repository_variables():
