@@ -14,6 +14,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,15 +116,23 @@ def default_stack(root: Path) -> str:
     if exe is None:
         return DEFAULT_STACK
     try:
-        result = subprocess.run(
+        # A session of its own, so that on timeout the whole process group (plugins too) goes.
+        process = subprocess.Popen(
             [exe, "stack", "--show-name", "--non-interactive"],
-            cwd=root, capture_output=True, text=True, timeout=PULUMI_LOOKUP_TIMEOUT_SECONDS,
-            env={**os.environ, "PULUMI_SKIP_UPDATE_CHECK": "true"}, stdin=subprocess.DEVNULL,
+            cwd=root, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            env={**os.environ, "PULUMI_SKIP_UPDATE_CHECK": "true"}, start_new_session=True,
         )
-    except (OSError, subprocess.SubprocessError):
+    except OSError:
         return DEFAULT_STACK
-    lines = result.stdout.strip().splitlines()
-    name = lines[-1].strip().rsplit("/", 1)[-1] if result.returncode == 0 and lines else ""
+    try:
+        stdout, _ = process.communicate(timeout=PULUMI_LOOKUP_TIMEOUT_SECONDS)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(OSError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        return DEFAULT_STACK
+    lines = stdout.strip().splitlines()
+    name = lines[-1].strip().rsplit("/", 1)[-1] if process.returncode == 0 and lines else ""
     return name if STACK_NAME.match(name) else DEFAULT_STACK
 
 

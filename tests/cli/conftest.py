@@ -1,0 +1,89 @@
+"""A temporary git repository holding the project's Pulumi.yaml and stack files, and the CLI run in it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from stagewise import cli, evaluate, stackedit, stackfile
+
+ROOT = stackfile.project_root()
+PROJECT_FILES = ["Pulumi.yaml", *sorted(p.name for p in ROOT.glob("Pulumi.*.yaml"))]
+AZURE_STACKS = ["dev", "staging", "production"]
+
+
+def git(cwd: Path, *args: str, author: str = "Test Author") -> str:
+    result = subprocess.run(
+        ["git", "-c", f"user.name={author}", "-c", "user.email=author@example.com", "-c", "commit.gpgsign=false", *args],
+        cwd=cwd, capture_output=True, text=True, check=True,
+    )
+    return result.stdout
+
+
+@dataclass
+class Repo:
+    path: Path
+
+    def run(self, *args: str) -> Any:
+        return CliRunner().invoke(cli.app, list(args), env={"COLUMNS": "200"})
+
+    def file(self, stack: str) -> Path:
+        return self.path / f"Pulumi.{stack}.yaml"
+
+    def read(self, stack: str) -> bytes:
+        return self.file(stack).read_bytes()
+
+    def commit(self, message: str, author: str = "Test Author") -> str:
+        git(self.path, "add", "-A")
+        git(self.path, "commit", "-q", "--allow-empty", "-m", message, author=author)
+        return git(self.path, "rev-parse", "HEAD").strip()
+
+    def git(self, *args: str) -> str:
+        return git(self.path, *args)
+
+    def set_release(self, stack: str, **values: str) -> None:
+        """Put the stack's release in a known state (the shipped files move as rollouts go on)."""
+        path = self.file(stack)
+        path.write_text(stackedit.edit_release(path.read_text(), values))
+
+    def plan(self, stack: str, *args: str) -> tuple[int, dict]:
+        result = self.run("plan", "--stack", stack, "--json", *args)
+        assert result.exit_code in (0, 2), result.output
+        return result.exit_code, json.loads(result.stdout)
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Repo:
+    for name in PROJECT_FILES:
+        shutil.copy(ROOT / name, tmp_path / name)
+    git(tmp_path, "init", "-q", "-b", "main")
+    made = Repo(tmp_path)
+    made.commit("Project and stack files")
+    monkeypatch.chdir(tmp_path)
+    return made
+
+
+_EVALUATIONS: dict[tuple[str, str, str, str], evaluate.Evaluation] = {}
+
+
+@pytest.fixture
+def cached_evaluations(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Evaluate each distinct (project, stack file) text once per session: an evaluation takes about
+    a second and the stage walks meet the same files again and again. Tests that check that two
+    evaluations agree must not use this."""
+    real = evaluate.evaluate_stack
+
+    def cached(project_text: str, stack_text: str, stack: str, project: str = "stagewise") -> evaluate.Evaluation:
+        key = (project_text, stack_text, stack, project)
+        if key not in _EVALUATIONS:
+            _EVALUATIONS[key] = real(project_text, stack_text, stack, project)
+        return _EVALUATIONS[key]
+
+    monkeypatch.setattr(evaluate, "evaluate_stack", cached)
