@@ -1,0 +1,261 @@
+#!/usr/bin/env bash
+# Builds the pinned Pulumi toolchain from Go modules, because the Pulumi CLI, its Python language
+# host and provider plugins are not downloadable here (only package registries are reachable):
+#   - pulumi                        (CLI, github.com/pulumi/pulumi/pkg/v3)
+#   - pulumi-language-python (+ -exec script), next to pulumi
+#   - pulumi-resource-kubernetes    (registered in the toolchain's PULUMI_HOME)
+# Binaries are cached outside the repository, keyed by version, so a second run takes seconds.
+# Versions are pinned in scripts/toolchain/versions.sh. Use the result with `. scripts/env.sh`.
+set -euo pipefail
+
+here=$(CDPATH= cd -- "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=toolchain/versions.sh
+. "$here/toolchain/versions.sh"
+
+log() { printf '[toolchain] %s\n' "$*" >&2; }
+die() {
+	log "ERROR: $*"
+	exit 1
+}
+
+command -v go >/dev/null 2>&1 || die "go is not on PATH (Go >= 1.25 is needed to build the Pulumi toolchain)"
+command -v flock >/dev/null 2>&1 || die "flock is not on PATH (util-linux)"
+
+export GOFLAGS="${GOFLAGS:+$GOFLAGS }-mod=mod"
+export PULUMI_SKIP_UPDATE_CHECK=true
+export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
+
+src_root=$STAGEWISE_CACHE/src
+mkdir -p "$STAGEWISE_CACHE/bin" "$src_root" "$STAGEWISE_PULUMI_HOME"
+# Two runs at once would build into the same directories.
+exec 9>"$STAGEWISE_CACHE/.toolchain.lock"
+flock 9
+
+bg_pid=
+trap '[[ -n $bg_pid ]] && kill "$bg_pid" 2>/dev/null; true' EXIT
+
+# run_long LABEL LOGFILE CMD...: runs a slow command in the background, reporting elapsed time.
+run_long() {
+	local label=$1 logfile=$2
+	shift 2
+	local start=$SECONDS next=60
+	log "$label: started (log: $logfile)"
+	"$@" >"$logfile" 2>&1 &
+	bg_pid=$!
+	while kill -0 "$bg_pid" 2>/dev/null; do
+		sleep 2
+		if ((SECONDS - start >= next)); then
+			log "$label: still running, $((SECONDS - start))s elapsed"
+			next=$((next + 60))
+		fi
+	done
+	if ! wait "$bg_pid"; then
+		bg_pid=
+		tail -n 40 "$logfile" >&2
+		die "$label failed after $((SECONDS - start))s (full log: $logfile)"
+	fi
+	bg_pid=
+	log "$label: done in $((SECONDS - start))s"
+}
+
+# module_dir MODULE@VERSION: downloads a module and prints its directory in the module cache.
+module_dir() {
+	local json dir
+	json=$(cd "$src_root" && go mod download -json "$1" 2>&1) || true
+	dir=$(sed -n 's/^\t"Dir": "\(.*\)",\{0,1\}$/\1/p' <<<"$json")
+	if [[ -z $dir || ! -d $dir ]]; then
+		sed -n 's/^\t"Error": "\(.*\)",\{0,1\}$/\1/p' <<<"$json" >&2
+		return 1
+	fi
+	printf '%s\n' "$dir"
+}
+
+# non_local_replaces GO_MOD: the replace directives of GO_MOD that do not point at a local path,
+# one per line. A wrapper module has to repeat them: replaces only apply in the main module.
+non_local_replaces() {
+	awk '
+		function trim(s) { sub(/[ \t]*\/\/.*$/, "", s); gsub(/^[ \t]+|[ \t]+$/, "", s); return s }
+		/^replace[ \t]*\(/ { block = 1; next }
+		block && /^\)/ { block = 0; next }
+		{ line = "" }
+		block { line = trim($0) }
+		!block && /^replace[ \t]/ { line = trim(substr($0, 9)) }
+		line != "" {
+			split(line, side, "=>")
+			target = trim(side[2])
+			if (target !~ /^(\.|\/)/) print "replace " line
+		}
+	' "$1"
+}
+
+# write_wrapper DIR GO_DIRECTIVE REQUIRE_LINES REPLACE_GO_MOD: a throwaway main module for a build.
+write_wrapper() {
+	local dir=$1 go_directive=$2 requires=$3 replaces_from=$4
+	{
+		printf 'module stagewise.local/toolchain/%s\n\ngo %s\n\nrequire (\n%s\n)\n\n' \
+			"$(basename "$dir")" "$go_directive" "$requires"
+		non_local_replaces "$replaces_from"
+	} >"$dir/go.mod"
+	# The dependency's own go.sum pins the same versions it was released with.
+	if [[ -f $(dirname "$replaces_from")/go.sum ]]; then
+		cp "$(dirname "$replaces_from")/go.sum" "$dir/go.sum"
+		chmod u+w "$dir/go.sum"
+	fi
+}
+
+go_directive_of() { sed -n 's/^go \([0-9.]*\).*/\1/p' "$1" | head -n 1; }
+
+stamp_is() { [[ -f $1 && "$(cat "$1")" == "$2" ]]; }
+
+# --- Pulumi CLI -----------------------------------------------------------------------------------
+
+pulumi_stamp="github.com/pulumi/pulumi/pkg/v3@$PULUMI_VERSION tags=osusergo,grpcnotrace"
+
+build_pulumi() {
+	if [[ -x $PULUMI_BIN_DIR/pulumi ]] && stamp_is "$PULUMI_BIN_DIR/.pulumi.stamp" "$pulumi_stamp"; then
+		log "pulumi $PULUMI_VERSION: cached in $PULUMI_BIN_DIR"
+		return
+	fi
+	local pkg src
+	pkg=$(module_dir "github.com/pulumi/pulumi/pkg/v3@$PULUMI_VERSION") ||
+		die "cannot download github.com/pulumi/pulumi/pkg/v3@$PULUMI_VERSION"
+	src=$src_root/pulumi-$PULUMI_VERSION
+	rm -rf "$src" && mkdir -p "$src"
+	write_wrapper "$src" "$(go_directive_of "$pkg/go.mod")" \
+		"$(printf '\tgithub.com/pulumi/pulumi/pkg/v3 %s\n\tgithub.com/pulumi/pulumi/sdk/v3 %s' "$PULUMI_VERSION" "$PULUMI_VERSION")" \
+		"$pkg/go.mod"
+	run_long "building pulumi $PULUMI_VERSION" "$src/build.log" \
+		go -C "$src" build -trimpath -tags osusergo,grpcnotrace \
+		-ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION" \
+		-o "$src/out/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
+	mkdir -p "$PULUMI_BIN_DIR"
+	install -m 0755 "$src/out/pulumi" "$PULUMI_BIN_DIR/pulumi"
+	printf '%s\n' "$pulumi_stamp" >"$PULUMI_BIN_DIR/.pulumi.stamp"
+}
+
+# --- Python language host -------------------------------------------------------------------------
+
+langhost_primary="$LANGHOST_MODULE@$LANGHOST_MODULE_VERSION"
+langhost_fallback="github.com/pulumi/pulumi/sdk/v3@$LANGHOST_FALLBACK_SDK_VERSION"
+
+# build_langhost_from SOURCE GO_MOD_DIR REQUIRE_LINES PACKAGE VERSION
+build_langhost_from() {
+	local source=$1 mod=$2 requires=$3 package=$4 version=$5 src
+	src=$src_root/pulumi-language-python-$version
+	rm -rf "$src" && mkdir -p "$src"
+	write_wrapper "$src" "$(go_directive_of "$mod/go.mod")" "$requires" "$mod/go.mod"
+	run_long "building pulumi-language-python from $source" "$src/build.log" \
+		go -C "$src" build -trimpath -tags osusergo,grpcnotrace \
+		-ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$version" \
+		-o "$src/out/pulumi-language-python" "$package"
+	install -m 0755 "$src/out/pulumi-language-python" "$PULUMI_BIN_DIR/pulumi-language-python"
+	printf '%s\n' "$source" >"$PULUMI_BIN_DIR/.langhost.stamp"
+}
+
+build_langhost() {
+	local stamp_file=$PULUMI_BIN_DIR/.langhost.stamp mod sdk
+	mkdir -p "$PULUMI_BIN_DIR"
+	# The exec script runs the user's program with the Python SDK, so it comes from the CLI's release.
+	if [[ ! -x $PULUMI_BIN_DIR/pulumi-language-python-exec ]]; then
+		sdk=$(module_dir "github.com/pulumi/pulumi/sdk/v3@$PULUMI_VERSION") ||
+			die "cannot download github.com/pulumi/pulumi/sdk/v3@$PULUMI_VERSION (for pulumi-language-python-exec)"
+		install -m 0755 "$sdk/python/cmd/pulumi-language-python-exec" "$PULUMI_BIN_DIR/pulumi-language-python-exec"
+	fi
+	if [[ -x $PULUMI_BIN_DIR/pulumi-language-python ]] && stamp_is "$stamp_file" "$langhost_primary"; then
+		log "pulumi-language-python ($langhost_primary): cached"
+		return
+	fi
+	if mod=$(module_dir "$langhost_primary" 2>/dev/null); then
+		build_langhost_from "$langhost_primary" "$mod" \
+			"$(printf '\t%s %s\n\tgithub.com/pulumi/pulumi/pkg/v3 %s\n\tgithub.com/pulumi/pulumi/sdk/v3 %s' \
+				"$LANGHOST_MODULE" "$LANGHOST_MODULE_VERSION" "$PULUMI_VERSION" "$PULUMI_VERSION")" \
+			"$LANGHOST_MODULE" "$PULUMI_VERSION"
+		return
+	fi
+	log "WARNING: the module proxy refuses $langhost_primary;"
+	log "WARNING: using the Python language host of sdk/v3 $LANGHOST_FALLBACK_SDK_VERSION instead (older host, same protocol)"
+	if [[ -x $PULUMI_BIN_DIR/pulumi-language-python ]] && stamp_is "$stamp_file" "$langhost_fallback"; then
+		log "pulumi-language-python ($langhost_fallback): cached"
+		return
+	fi
+	mod=$(module_dir "$langhost_fallback") || die "cannot download $langhost_fallback (language host fallback)"
+	build_langhost_from "$langhost_fallback" "$mod" \
+		"$(printf '\tgithub.com/pulumi/pulumi/sdk/v3 %s' "$LANGHOST_FALLBACK_SDK_VERSION")" \
+		github.com/pulumi/pulumi/sdk/v3/python/cmd/pulumi-language-python "$LANGHOST_FALLBACK_SDK_VERSION"
+}
+
+# --- Kubernetes provider --------------------------------------------------------------------------
+
+k8s_stamp="$K8S_PROVIDER_MODULE@$K8S_PROVIDER_MODULE_VERSION as $K8S_PROVIDER_VERSION"
+
+build_k8s_provider() {
+	if [[ -x $K8S_PROVIDER_BIN_DIR/pulumi-resource-kubernetes ]] &&
+		stamp_is "$K8S_PROVIDER_BIN_DIR/.stamp" "$k8s_stamp"; then
+		log "pulumi-resource-kubernetes $K8S_PROVIDER_VERSION: cached in $K8S_PROVIDER_BIN_DIR"
+		return
+	fi
+	# The checksum database has no record of these pulumi-kubernetes module versions.
+	export GONOSUMDB=${GONOSUMDB:+$GONOSUMDB,}github.com/pulumi/pulumi-kubernetes
+	local mod src version=${K8S_PROVIDER_VERSION#v}
+	mod=$(module_dir "$K8S_PROVIDER_MODULE@$K8S_PROVIDER_MODULE_VERSION") ||
+		die "cannot download $K8S_PROVIDER_MODULE@$K8S_PROVIDER_MODULE_VERSION"
+	src=$src_root/pulumi-resource-kubernetes-$K8S_PROVIDER_VERSION
+	rm -rf "$src" && mkdir -p "$src"
+	write_wrapper "$src" "$(go_directive_of "$mod/go.mod")" \
+		"$(printf '\t%s %s' "$K8S_PROVIDER_MODULE" "$K8S_PROVIDER_MODULE_VERSION")" "$mod/go.mod"
+	# The provider's main embeds *-embed.json files that its go:generate step writes from the committed
+	# schema.json (adding "version") and mappings; they are git-ignored, so not in the module. Run that
+	# same generator on copies of the committed files, then build the upstream main unchanged.
+	cp "$mod"/cmd/pulumi-resource-kubernetes/*.go "$mod"/cmd/pulumi-resource-kubernetes/*.json "$src/"
+	chmod u+w "$src"/*
+	run_long "generating the kubernetes schema (version $version)" "$src/generate.log" \
+		env -C "$src" VERSION="$version" go run generate.go
+	local embed
+	for embed in $(sed -n 's|^//go:embed[ \t]*||p' "$src/main.go"); do
+		[[ -f $src/$embed ]] || die "the kubernetes provider main embeds $embed, which the generator did not write"
+	done
+	run_long "building pulumi-resource-kubernetes $K8S_PROVIDER_VERSION from $K8S_PROVIDER_MODULE_VERSION" \
+		"$src/build.log" \
+		go -C "$src" build -trimpath \
+		-ldflags "-X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$version" \
+		-o "$src/out/pulumi-resource-kubernetes" .
+	mkdir -p "$K8S_PROVIDER_BIN_DIR"
+	install -m 0755 "$src/out/pulumi-resource-kubernetes" "$K8S_PROVIDER_BIN_DIR/pulumi-resource-kubernetes"
+	printf '%s\n' "$k8s_stamp" >"$K8S_PROVIDER_BIN_DIR/.stamp"
+}
+
+# register_k8s_provider PULUMI: installs the plugin into the toolchain's PULUMI_HOME, where the engine
+# finds it without downloading anything.
+register_k8s_provider() {
+	local pulumi=$1 built=$K8S_PROVIDER_BIN_DIR/pulumi-resource-kubernetes
+	local installed=$STAGEWISE_PULUMI_HOME/plugins/resource-kubernetes-$K8S_PROVIDER_VERSION/pulumi-resource-kubernetes
+	if cmp -s "$built" "$installed"; then
+		log "kubernetes plugin $K8S_PROVIDER_VERSION: registered in $STAGEWISE_PULUMI_HOME"
+		return
+	fi
+	PULUMI_HOME=$STAGEWISE_PULUMI_HOME "$pulumi" plugin install resource kubernetes "$K8S_PROVIDER_VERSION" \
+		--file "$built" --reinstall >&2 ||
+		die "registering the kubernetes plugin $K8S_PROVIDER_VERSION failed"
+	log "kubernetes plugin $K8S_PROVIDER_VERSION: registered in $STAGEWISE_PULUMI_HOME"
+}
+
+# --- main -----------------------------------------------------------------------------------------
+
+started=$SECONDS
+pulumi=
+if found=$(command -v pulumi 2>/dev/null) && [[ $found != "$PULUMI_BIN_DIR/pulumi" ]] &&
+	[[ "$("$found" version 2>/dev/null)" == "$PULUMI_VERSION" ]] &&
+	command -v pulumi-language-python >/dev/null 2>&1; then
+	log "using pulumi $PULUMI_VERSION and pulumi-language-python already on PATH ($found)"
+	pulumi=$found
+else
+	build_pulumi
+	build_langhost
+	pulumi=$PULUMI_BIN_DIR/pulumi
+fi
+[[ "$("$pulumi" version)" == "$PULUMI_VERSION" ]] || die "$pulumi does not report version $PULUMI_VERSION"
+
+build_k8s_provider
+register_k8s_provider "$pulumi"
+
+log "toolchain ready in $((SECONDS - started))s; use it with: . scripts/env.sh"

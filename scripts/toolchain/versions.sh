@@ -1,0 +1,28 @@
+# Pinned versions of the Pulumi engine toolchain, sourced by scripts/toolchain.sh and scripts/env.sh.
+# They must move together with pyproject.toml (pulumi==3.250.0, pulumi-kubernetes==4.32.0).
+
+# Pulumi CLI: module github.com/pulumi/pulumi/pkg/v3, tag pkg/v3.250.0.
+PULUMI_VERSION=v3.250.0
+
+# Python language host. Its module is never tagged; the pseudo-version below is the commit of the
+# pkg/v3.250.0 tag (2a4b8a65a11e, committed 2026-07-02T05:29:04Z).
+LANGHOST_MODULE=github.com/pulumi/pulumi/sdk/python/cmd/pulumi-language-python/v3
+LANGHOST_MODULE_VERSION=v3.0.0-20260702052904-2a4b8a65a11e
+# If the module proxy refuses that pseudo-version, fall back to the last sdk/v3 release that still
+# carried the language host inside the sdk module (it moved to its own module in v3.80.0).
+LANGHOST_FALLBACK_SDK_VERSION=v3.79.0
+
+# Kubernetes provider plugin, registered under the Python SDK's version.
+K8S_PROVIDER_VERSION=v4.32.0
+K8S_PROVIDER_MODULE=github.com/pulumi/pulumi-kubernetes/provider/v4
+# The provider module is never tagged. The module proxy refuses every pseudo-version of the
+# v4.32.0 release commit tried so far, so this pins the newest source it does serve: the commit
+# pinned by crd2pulumi for pulumi-kubernetes v4.25.0. Override with
+# STAGEWISE_K8S_PROVIDER_MODULE_VERSION once the v4.32.0 commit resolves.
+K8S_PROVIDER_MODULE_VERSION=${STAGEWISE_K8S_PROVIDER_MODULE_VERSION:-v4.0.0-20260115033456-f47bc2d6f199}
+
+# Where built binaries and the Pulumi home live: outside the repository, keyed by version.
+STAGEWISE_CACHE=${STAGEWISE_CACHE:-${HOME}/.cache/stagewise}
+PULUMI_BIN_DIR=${STAGEWISE_CACHE}/bin/pulumi-${PULUMI_VERSION}
+K8S_PROVIDER_BIN_DIR=${STAGEWISE_CACHE}/bin/pulumi-resource-kubernetes-${K8S_PROVIDER_VERSION}
+STAGEWISE_PULUMI_HOME=${STAGEWISE_CACHE}/pulumi-home
