@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, ClassVar, Iterable, Mapping, Sequence
 
 ENVIRONMENTS = ("dev", "staging", "production", "local")
 PRODUCTION = "production"
@@ -94,7 +94,7 @@ class Settings:
     """Tags every taggable Azure resource should carry."""
 
     # policy config key -> field name; a key belongs to the policies whose schema lists it.
-    CONFIG_KEYS = {
+    CONFIG_KEYS: ClassVar[Mapping[str, str]] = {
         "minimumInstances": "production_autoscale_minimum",
         "maxTtlSeconds": "production_max_ttl",
         "healthPath": "health_path",
