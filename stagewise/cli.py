@@ -420,14 +420,14 @@ def compute_plan(root: Path, stack: str, against: str) -> tuple[plan_lib.Plan, s
 
     after = _evaluate(after_project, after_stack, stack, "in the working tree")
     before = _evaluate(before_project, before_stack, stack, f"at {against}") if before_stack is not None else None
-    notes = plan_lib.secret_notes(_ciphertexts(before_stack), _ciphertexts(after_stack))
-    if before_stack is None:
-        notes.insert(0, f"{path.name} does not exist at {against}: every resource is new.")
+    notes = [f"{path.name} does not exist at {against}: every resource is new."] if before_stack is None else []
     result = plan_lib.diff(
         plan_lib.states(before.resources) if before else {},
         plan_lib.states(after.resources),
-        plan_lib.mask_outputs(before.outputs, before.secret_outputs) if before else {},
-        plan_lib.mask_outputs(after.outputs, after.secret_outputs),
+        before.outputs if before else {},
+        after.outputs,
+        (before.secret_outputs if before else set()) | after.secret_outputs,
+        plan_lib.secrets_changed(_ciphertexts(before_stack), _ciphertexts(after_stack)),
         notes,
     )
     return result, commit
@@ -453,6 +453,10 @@ def _print_plan(result: plan_lib.Plan, title: str) -> None:
         out.print("Outputs:")
         for prop in result.outputs:
             out.print(Text(f"  {plan_lib.property_line(prop)}"))
+    if result.secrets_changed:
+        out.print("Secrets:")
+        for path in result.secrets_changed:
+            out.print(Text(f"  {plan_lib.secret_line(path)}"))
     for note in result.notes:
         out.print(Text(f"note: {note}", style="dim"))
     summary = plan_lib.summary_line(result) + (" (traffic only)" if result.traffic_only else "")

@@ -7,6 +7,10 @@ masked) and the stack outputs. The offline plan, the tests and the benchmarks bu
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
+import json
+import os
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -31,6 +35,8 @@ class Resource:
     custom: bool
     protect: bool
     inputs: dict[str, Any]
+    secret_digests: dict[tuple[str | int, ...], str] = field(default_factory=dict, repr=False)
+    """Path in the inputs -> keyed digest of the secret there: whether a secret changed, nothing more."""
 
 
 @dataclass
@@ -54,6 +60,22 @@ def _masked(value: Any) -> Any:
     if isinstance(value, list):
         return [_masked(v) for v in value]
     return value
+
+
+# Secret values never leave the process: a digest keyed with a random per-process key lets two
+# evaluations in one process tell that a secret changed (the offline plan), and reveals nothing.
+_DIGEST_KEY = os.urandom(32)
+
+
+def _secret_digests(value: Any, path: tuple[str | int, ...] = ()) -> dict[tuple[str | int, ...], str]:
+    if rpc.is_rpc_secret(value):
+        plain = json.dumps(rpc.unwrap_rpc_secret(value), sort_keys=True, default=str).encode()
+        return {path: hmac.new(_DIGEST_KEY, plain, hashlib.sha256).hexdigest()}
+    if isinstance(value, dict):
+        return {p: d for k, v in value.items() for p, d in _secret_digests(v, (*path, k)).items()}
+    if isinstance(value, list):
+        return {p: d for i, v in enumerate(value) for p, d in _secret_digests(v, (*path, i)).items()}
+    return {}
 
 
 # Outputs the cloud would compute and the program reads back.
@@ -90,6 +112,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
     def RegisterResource(self, request):
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
+            inputs = rpc.deserialize_properties(request.object)
             self.evaluation.resources.append(Resource(
                 urn=response.urn,
                 type=request.type,
@@ -97,7 +120,8 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                 parent=request.parent,
                 custom=request.custom,
                 protect=request.protect,
-                inputs=_masked(rpc.deserialize_properties(request.object)),
+                inputs=_masked(inputs),
+                secret_digests=_secret_digests(inputs),
             ))
         return response
 

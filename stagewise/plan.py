@@ -70,6 +70,8 @@ class ResourceState:
     custom: bool
     protect: bool
     inputs: Mapping[str, Any]
+    secret_digests: Mapping[tuple[str | int, ...], str] = field(default_factory=dict)
+    """Path -> keyed digest of the secret value there (inputs only show [secret])."""
 
 
 @dataclass(frozen=True)
@@ -123,12 +125,15 @@ class ResourceChange:
 class Plan:
     changes: tuple[ResourceChange, ...] = ()
     outputs: tuple[PropertyChange, ...] = ()
+    secrets_changed: tuple[str, ...] = ()
+    """Config paths whose ciphertext changed: a change the plan cannot show (values are masked),
+    yet a change, so the plan is not empty."""
     notes: tuple[str, ...] = field(default=(), compare=False)
-    """Things the plan cannot see (e.g. a changed ciphertext); shown, never counted."""
+    """Context for the reader (e.g. the stack file is new); never counted."""
 
     @property
     def empty(self) -> bool:
-        return not self.changes and not self.outputs
+        return not self.changes and not self.outputs and not self.secrets_changed
 
     def counts(self) -> dict[Op, int]:
         return {op: sum(1 for c in self.changes if c.op == op) for op in OPS}
@@ -143,12 +148,13 @@ class Plan:
         return Plan(
             changes=tuple(c.inverse() for c in self.changes),
             outputs=tuple(c.inverse() for c in self.outputs),
+            secrets_changed=self.secrets_changed,
             notes=self.notes,
         )
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "summary": {**self.counts(), "outputs": len(self.outputs)},
+            "summary": {**self.counts(), "outputs": len(self.outputs), "secrets": len(self.secrets_changed)},
             "trafficOnly": self.traffic_only,
             "changes": [
                 {
@@ -163,6 +169,7 @@ class Plan:
                 for c in self.changes
             ],
             "outputs": [_change_dict(p) for p in self.outputs],
+            "secretsChanged": list(self.secrets_changed),
             "notes": list(self.notes),
         }
 
@@ -190,7 +197,8 @@ def plain(value: Any) -> Any:
 def states(records: Iterable[Any]) -> dict[str, ResourceState]:
     """Recorded resources (any objects with the ResourceState attributes) keyed by URN, in order."""
     return {
-        r.urn: ResourceState(urn=r.urn, type=r.type, name=r.name, custom=r.custom, protect=r.protect, inputs=r.inputs)
+        r.urn: ResourceState(urn=r.urn, type=r.type, name=r.name, custom=r.custom, protect=r.protect,
+                             inputs=r.inputs, secret_digests=getattr(r, "secret_digests", {}))
         for r in records
     }
 
@@ -238,6 +246,20 @@ def _same_number(a: Any, b: Any) -> bool:
     )
 
 
+def secret_changes(old: ResourceState, new: ResourceState) -> list[PropertyChange]:
+    """Secrets that are secret on both sides with different values: the inputs show [secret] on
+    both sides, so only the digests tell. (A value that turns secret or stops being one differs
+    in the inputs already.)"""
+    changes = []
+    for path, digest in old.secret_digests.items():
+        if path in new.secret_digests and new.secret_digests[path] != digest:
+            text = ""
+            for key in path:
+                text = _join(text, key)
+            changes.append(PropertyChange(text, SECRET_PLACEHOLDER, SECRET_PLACEHOLDER))
+    return changes
+
+
 def replace_rules(type_: str) -> tuple[str, ...]:
     provider = type_.split(":", 1)[0]
     return REPLACE_ON.get(f"{provider}:*", ()) + REPLACE_ON.get(type_, ())
@@ -258,10 +280,15 @@ def diff(
     after: Mapping[str, ResourceState],
     outputs_before: Mapping[str, Any] | None = None,
     outputs_after: Mapping[str, Any] | None = None,
+    secret_outputs: Iterable[str] = (),
+    secrets_changed: Iterable[str] = (),
     notes: Iterable[str] = (),
 ) -> Plan:
-    """The plan from `before` to `after` (URN -> ResourceState). Creates, updates and replaces
-    follow `after`'s registration order; deletes come last, in `before`'s order."""
+    """The plan from `before` to `after` (URN -> ResourceState). Creates, updates and replaces come
+    first, deletes last (as the engine runs them), each in URN order: the program registers
+    resources concurrently, so registration order varies between runs, while URN order is stable
+    and keeps a component's children together. Outputs are compared by value and shown with
+    `secret_outputs` as [secret]."""
     changes: list[ResourceChange] = []
     for urn, new in after.items():
         old = before.get(urn)
@@ -271,7 +298,7 @@ def diff(
                 protect_after=new.protect,
             ))
             continue
-        props = property_diff(dict(old.inputs), dict(new.inputs))
+        props = property_diff(dict(old.inputs), dict(new.inputs)) + secret_changes(old, new)
         if old.protect != new.protect:
             props.append(PropertyChange(PROTECT, old.protect, new.protect))
         if not props:
@@ -288,19 +315,16 @@ def diff(
                 protect_before=old.protect,
             ))
     ob, oa = dict(outputs_before or {}), dict(outputs_after or {})
+    hidden = set(secret_outputs)
+    shown = lambda key, value: SECRET_PLACEHOLDER if key in hidden and value is not MISSING else value  # noqa: E731
     # Stack outputs are compared whole, one line per output, as `pulumi preview` shows them.
     output_changes = tuple(
-        PropertyChange(key, ob.get(key, MISSING), oa.get(key, MISSING))
+        PropertyChange(key, shown(key, ob.get(key, MISSING)), shown(key, oa.get(key, MISSING)))
         for key in [*ob, *(k for k in oa if k not in ob)]
         if property_diff(ob.get(key, MISSING), oa.get(key, MISSING))
     )
-    return Plan(tuple(changes), output_changes, tuple(notes))
-
-
-def mask_outputs(outputs: Mapping[str, Any], secret: Iterable[str]) -> dict[str, Any]:
-    """Stack outputs with every secret output shown as [secret]."""
-    hidden = set(secret)
-    return {key: SECRET_PLACEHOLDER if key in hidden else value for key, value in outputs.items()}
+    ordered = sorted(changes, key=lambda c: (c.op == "delete", c.urn))
+    return Plan(tuple(ordered), output_changes, tuple(secrets_changed), tuple(notes))
 
 
 def ciphertexts(config: Mapping[str, Any]) -> dict[str, str]:
@@ -321,15 +345,10 @@ def ciphertexts(config: Mapping[str, Any]) -> dict[str, str]:
     return found
 
 
-def secret_notes(before: Mapping[str, str], after: Mapping[str, str]) -> list[str]:
-    """What the plan cannot show: secrets whose ciphertext changed. (An added or removed secret
-    shows as its resources being created or deleted.)"""
-    return [
-        f"{path}: the encrypted value changed; an offline plan cannot compare secret values, "
-        f"so resources holding it may be updated without being listed here"
-        for path, ciphertext in before.items()
-        if path in after and after[path] != ciphertext
-    ]
+def secrets_changed(before: Mapping[str, str], after: Mapping[str, str]) -> list[str]:
+    """Paths of secrets whose ciphertext changed. (An added or removed secret shows as its
+    resources being created or deleted.)"""
+    return [path for path, ciphertext in before.items() if path in after and after[path] != ciphertext]
 
 
 # Rendering as text, shared by the terminal and markdown views.
@@ -360,7 +379,14 @@ def summary_line(plan: Plan) -> str:
     parts = [f"{counts[op]} {words[op]}" for op in OPS if counts[op]]
     if plan.outputs:
         parts.append(f"{len(plan.outputs)} output{'s' if len(plan.outputs) != 1 else ''} changed")
+    if plan.secrets_changed:
+        parts.append(f"{len(plan.secrets_changed)} secret{'s' if len(plan.secrets_changed) != 1 else ''} changed")
     return ", ".join(parts)
+
+
+def secret_line(path: str) -> str:
+    return (f"~ {path}: the encrypted value changed; the plan cannot show secret values, "
+            f"so the resources holding it may be updated without being listed")
 
 
 def markdown(plan: Plan, title: str) -> str:
@@ -380,6 +406,8 @@ def markdown(plan: Plan, title: str) -> str:
         lines.append("```")
     if plan.outputs:
         lines += ["", "Outputs:", "", "```diff"] + [property_line(p) for p in plan.outputs] + ["```"]
+    if plan.secrets_changed:
+        lines += ["", "Secrets:", "", "```diff"] + [secret_line(p) for p in plan.secrets_changed] + ["```"]
     for note in plan.notes:
         lines += ["", f"> {note}"]
     return "\n".join(lines) + "\n"

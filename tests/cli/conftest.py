@@ -7,7 +7,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 from typer.testing import CliRunner
@@ -74,10 +74,10 @@ _EVALUATIONS: dict[tuple[str, str, str, str], evaluate.Evaluation] = {}
 
 
 @pytest.fixture
-def cached_evaluations(monkeypatch: pytest.MonkeyPatch) -> None:
+def cached_evaluations(monkeypatch: pytest.MonkeyPatch) -> Callable[..., evaluate.Evaluation]:
     """Evaluate each distinct (project, stack file) text once per session: an evaluation takes about
-    a second and the stage walks meet the same files again and again. Tests that check that two
-    evaluations agree must not use this."""
+    a second and the stage walks meet the same files again and again. Returns the real, uncached
+    evaluator, for checks that two evaluations of the same text agree."""
     real = evaluate.evaluate_stack
 
     def cached(project_text: str, stack_text: str, stack: str, project: str = "stagewise") -> evaluate.Evaluation:
@@ -87,3 +87,4 @@ def cached_evaluations(monkeypatch: pytest.MonkeyPatch) -> None:
         return _EVALUATIONS[key]
 
     monkeypatch.setattr(evaluate, "evaluate_stack", cached)
+    return real

@@ -130,21 +130,37 @@ def test_traffic_only():
 
 
 def test_outputs_are_compared_whole_and_secret_outputs_masked():
-    before = plan.mask_outputs({"traffic": {"blue": 75, "green": 25}, "key": "s3cret", "url": "u"}, {"key"})
-    after = plan.mask_outputs({"traffic": {"blue": 50, "green": 50}, "key": "other", "new": 1}, {"key"})
-    result = plan.diff({}, {}, before, after)
+    before = {"traffic": {"blue": 75, "green": 25}, "key": "s3cret", "same": "k1", "url": "u"}
+    after = {"traffic": {"blue": 50, "green": 50}, "key": "other", "same": "k1", "new": 1}
+    result = plan.diff({}, {}, before, after, secret_outputs={"key", "same"})
     assert [(c.path, c.before, c.after) for c in result.outputs] == [
         ("traffic", {"blue": 75, "green": 25}, {"blue": 50, "green": 50}),
+        ("key", "[secret]", "[secret]"),
         ("url", "u", MISSING),
         ("new", MISSING, 1),
     ]
-    assert "s3cret" not in json.dumps(result.to_dict())
+    assert "s3cret" not in json.dumps(result.to_dict()) and "other" not in json.dumps(result.to_dict())
+
+
+def test_a_secret_that_changed_behind_the_mask_is_an_update():
+    def secret_res(digests):
+        return ResourceState("urn:w", WEBAPP, "w", True, False, {"siteConfig": "[secret]", "tags": {"a": "[secret]"}}, digests)
+
+    same = plan.diff(state(secret_res({("siteConfig",): "d1", ("tags", "a"): "t"})),
+                     state(secret_res({("siteConfig",): "d1", ("tags", "a"): "t"})))
+    assert same.empty
+    changed = plan.diff(state(secret_res({("siteConfig",): "d1", ("tags", "a"): "t"})),
+                        state(secret_res({("siteConfig",): "d2", ("tags", "a"): "u"})))
+    (change,) = changed.changes
+    assert change.op == "update"
+    assert change.diff == (PropertyChange("siteConfig", "[secret]", "[secret]"), PropertyChange("tags.a", "[secret]", "[secret]"))
+    assert plan.property_line(change.diff[0]) == "~ siteConfig: [secret] => [secret]"
 
 
 def test_json_shows_integral_numbers_as_integers_and_marks_refusals():
     result = plan.diff(state(res("e", weight=750.0), res("v", VAULT, protect=True, vaultName="kv")), state(res("e", weight=500.0)))
     data = result.to_dict()
-    assert data["summary"] == {"create": 0, "update": 1, "replace": 0, "delete": 1, "outputs": 0}
+    assert data["summary"] == {"create": 0, "update": 1, "replace": 0, "delete": 1, "outputs": 0, "secrets": 0}
     update, delete = data["changes"]
     assert update["diff"] == [{"path": "weight", "kind": "update", "before": 750, "after": 500}]
     assert delete["protected"] is True and update["protected"] is False
@@ -170,7 +186,7 @@ def test_markdown_lists_every_change_and_note():
     assert "**1 to create, 1 to update, 1 to delete**" in text
 
 
-def test_ciphertexts_and_secret_notes():
+def test_ciphertexts_and_changed_secrets():
     config = {
         "stagewise:secrets": {"a": {"secure": "v1:AAA"}, "b": {"secure": "v1:BBB"}},
         "stagewise:owner": "team",
@@ -180,8 +196,16 @@ def test_ciphertexts_and_secret_notes():
     assert found == {"stagewise:secrets.a": "v1:AAA", "stagewise:secrets.b": "v1:BBB", "other:list[0]": "v1:CCC"}
     changed = {**found, "stagewise:secrets.b": "v1:XXX", "stagewise:secrets.c": "v1:NEW"}
     del changed["other:list[0]"]
-    notes = plan.secret_notes(found, changed)
-    assert len(notes) == 1 and notes[0].startswith("stagewise:secrets.b:")
+    assert plan.secrets_changed(found, changed) == ["stagewise:secrets.b"]
+    assert plan.secrets_changed(found, found) == []
+
+
+def test_a_changed_secret_is_a_change_even_with_no_visible_difference():
+    result = plan.diff({}, {}, secrets_changed=["stagewise:secrets.b"])
+    assert not result.empty
+    assert plan.summary_line(result) == "1 secret changed"
+    assert result.to_dict()["secretsChanged"] == ["stagewise:secrets.b"]
+    assert "~ stagewise:secrets.b: the encrypted value changed" in plan.markdown(result, "t")
 
 
 # Going back is the exact inverse of going forward, whatever the two states are.
@@ -207,3 +231,16 @@ def test_plan_back_is_the_inverse_of_plan_forward(a, b):
     assert {c.urn: c for c in back.changes} == {c.urn: c for c in forward.inverse().changes}
     assert forward.inverse().inverse() == forward
     assert forward.empty == (a == b)
+
+
+def test_changes_come_in_urn_order_with_deletes_last_whatever_the_registration_order():
+    a, b, c, d = (res(n, weight=1) for n in "abcd")
+    moved = {r.urn: replace_weight(r) for r in (c, a)}
+    result = plan.diff(state(d, c, b, a), {**moved, **state(res("e", weight=1))})
+    assert [(x.op, x.name) for x in result.changes] == [
+        ("update", "a"), ("update", "c"), ("create", "e"), ("delete", "b"), ("delete", "d"),
+    ]
+
+
+def replace_weight(r: ResourceState) -> ResourceState:
+    return ResourceState(r.urn, r.type, r.name, r.custom, r.protect, {"weight": 2})

@@ -1,0 +1,235 @@
+"""`stagewise plan`: the program evaluated under mocks for the committed and the working stack file.
+
+The guarantees a rollout relies on: a stage change moves traffic weights and nothing else, finish
+changes nothing, and a revert is the exact inverse of the commit it reverts.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from stagewise import cli, plan, stackedit
+
+# dev walks the project's default catalog; production its own.
+CATALOG_STACKS = ["dev", "production"]
+
+
+def stages(repo, stack: str) -> list[tuple[str, int]]:
+    project = (repo.path / "Pulumi.yaml").read_text()
+    cfg = stackedit.config_from_texts(project, repo.file(stack).read_text(), f"Pulumi.{stack}.yaml")
+    return [(s.name, s.weight) for s in cfg.catalog.stages]
+
+
+def start_at(repo, stack: str, stage: str) -> None:
+    repo.set_release(stack, blue="1.4.2", green="1.5.0", live="blue", stage=stage)
+    repo.commit(f"{stack} at {stage}")
+
+
+def assert_only_traffic_updates(data: dict) -> None:
+    summary = data["summary"]
+    assert (summary["create"], summary["replace"], summary["delete"]) == (0, 0, 0), data
+    assert 1 <= summary["update"] <= 2, data
+    assert all(c["op"] == "update" and c["type"] in plan.TRAFFIC_TYPES for c in data["changes"]), data
+    assert data["trafficOnly"] is True
+
+
+@pytest.mark.parametrize("stack", CATALOG_STACKS)
+def test_each_step_to_the_next_stage_only_updates_traffic_weights(repo, cached_evaluations, stack):
+    start_at(repo, stack, "idle")
+    for name, weight in stages(repo, stack)[1:]:
+        assert repo.run("promote", "--stack", stack).exit_code == 0
+        code, data = repo.plan(stack)
+        assert code == 2
+        assert_only_traffic_updates(data)
+        (traffic,) = [o for o in data["outputs"] if o["path"] == "traffic"]
+        assert traffic["after"] == {"green": weight, "blue": 100 - weight}, name
+        repo.commit(f"promote {stack} to {name}")
+
+
+@pytest.mark.parametrize("stack", CATALOG_STACKS)
+def test_each_step_back_only_updates_traffic_weights(repo, cached_evaluations, stack):
+    names = [name for name, _ in stages(repo, stack)]
+    start_at(repo, stack, names[-1])
+    for name in reversed(names[:-1]):
+        assert repo.run("rollback", "--stack", stack).exit_code == 0
+        code, data = repo.plan(stack)
+        assert code == 2
+        assert_only_traffic_updates(data)
+        repo.commit(f"roll {stack} back to {name}")
+
+
+@pytest.mark.parametrize("stack", CATALOG_STACKS)
+def test_abort_from_any_stage_only_updates_traffic_weights(repo, cached_evaluations, stack):
+    for name, _ in stages(repo, stack)[1:]:
+        start_at(repo, stack, name)
+        assert repo.run("abort", "--stack", stack).exit_code == 0
+        code, data = repo.plan(stack)
+        assert code == 2
+        assert_only_traffic_updates(data)
+        (traffic,) = [o for o in data["outputs"] if o["path"] == "traffic"]
+        assert traffic["after"] == {"green": 0, "blue": 100}
+        repo.git("checkout", "--", f"Pulumi.{stack}.yaml")
+
+
+@pytest.mark.parametrize("stack", CATALOG_STACKS)
+def test_finish_is_an_empty_plan(repo, cached_evaluations, stack):
+    start_at(repo, stack, "full")
+    assert repo.run("finish", "--stack", stack).exit_code == 0
+    assert repo.file(stack).read_bytes() != repo.git("show", f"HEAD:Pulumi.{stack}.yaml").encode()
+    code, data = repo.plan(stack)
+    assert code == 0
+    assert data["changes"] == [] and data["outputs"] == [] and data["summary"]["update"] == 0
+
+
+def test_deploy_updates_only_the_candidate_site(repo, cached_evaluations):
+    start_at(repo, "production", "idle")
+    assert repo.run("deploy", "1.6.0", "--stack", "production").exit_code == 0
+    code, data = repo.plan("production")
+    assert code == 2
+    assert [(c["op"], c["type"], c["name"]) for c in data["changes"]] == [
+        ("update", "azure-native:web:WebAppSlot", "web-green")
+    ]
+    # The site's settings carry a secret (the insights connection string), so the engine holds the
+    # whole siteConfig as a secret: the plan, like `pulumi preview`, shows that it changed, not how.
+    assert data["changes"][0]["diff"] == [
+        {"path": "siteConfig", "kind": "update", "before": "[secret]", "after": "[secret]"}
+    ]
+    assert "1.6.0" not in json.dumps(data) or "1.5.0" not in json.dumps(data)
+
+
+def test_a_revert_of_a_stage_commit_is_the_exact_inverse(repo, cached_evaluations):
+    real_evaluate = cached_evaluations
+    start_at(repo, "production", "quarter")
+    assert repo.run("promote", "--stack", "production").exit_code == 0
+    repo.commit("promote production to half")
+    forward, _ = cli.compute_plan(repo.path, "production", "HEAD~1")
+    assert not forward.empty
+
+    repo.git("revert", "--no-edit", "HEAD")
+    back, _ = cli.compute_plan(repo.path, "production", "HEAD~1")
+    assert back == forward.inverse()
+    assert back.to_dict()["summary"] == forward.to_dict()["summary"]
+
+    # The reverted stack evaluates to the very inputs it had before the stage (evaluated afresh).
+    project = (repo.path / "Pulumi.yaml").read_text()
+    before_stage = real_evaluate(project, repo.git("show", "HEAD~2:Pulumi.production.yaml"), "production")
+    reverted = real_evaluate(project, repo.file("production").read_text(), "production")
+    # (Registration order may differ between runs: the program registers concurrently.)
+    assert {r.urn: (r.protect, r.inputs, r.secret_digests) for r in reverted.resources} == {
+        r.urn: (r.protect, r.inputs, r.secret_digests) for r in before_stage.resources
+    }
+    assert reverted.outputs == before_stage.outputs
+
+
+def test_no_change_is_exit_0(repo):
+    # Not cached: two separate evaluations of the same file must agree exactly.
+    result = repo.run("plan", "--stack", "production")
+    assert result.exit_code == 0, result.output
+    assert "no changes" in result.stdout
+
+
+def test_plan_output_formats(repo, cached_evaluations):
+    start_at(repo, "production", "quarter")
+    assert repo.run("promote", "--stack", "production").exit_code == 0
+
+    text = repo.run("plan", "--stack", "production")
+    assert text.exit_code == 2
+    assert "~ azure-native:trafficmanager:Endpoint  traffic-blue  update" in text.stdout
+    assert "      ~ weight: 750 => 500" in text.stdout
+    assert "      ~ weight: 250 => 500" in text.stdout
+    assert "2 to update, 1 output changed (traffic only)" in text.stdout
+
+    markdown = repo.run("plan", "--stack", "production", "--markdown")
+    assert markdown.exit_code == 2
+    assert markdown.stdout.startswith("### Plan for production: HEAD (")
+    assert "| ~ update | `traffic-blue` | `azure-native:trafficmanager:Endpoint` | `weight` |" in markdown.stdout
+
+    as_json = repo.run("plan", "--stack", "production", "--json")
+    data = json.loads(as_json.stdout)
+    assert (data["stack"], data["against"], data["commit"]) == ("production", "HEAD", repo.git("rev-parse", "HEAD").strip())
+
+
+def test_against_an_older_revision(repo, cached_evaluations):
+    start_at(repo, "production", "canary")
+    for _ in range(2):
+        assert repo.run("promote", "--stack", "production").exit_code == 0
+        repo.commit("promote")
+    assert repo.plan("production")[0] == 0
+    code, data = repo.plan("production", "--against", "HEAD~2")
+    assert code == 2
+    (traffic,) = data["outputs"]
+    assert (traffic["before"], traffic["after"]) == ({"green": 5, "blue": 95}, {"green": 50, "blue": 50})
+
+
+def test_a_changed_secret_is_reported_and_counts_as_a_change(repo, cached_evaluations):
+    path = repo.file("production")
+    path.write_text(path.read_text().replace("jwt-secret:\n      secure: PLACEHOLDER", "jwt-secret:\n      secure: v1:NEW"))
+    code, data = repo.plan("production")
+    assert code == 2
+    assert data["changes"] == [] and data["secretsChanged"] == ["stagewise:secrets.jwt-secret"]
+    assert "v1:NEW" not in json.dumps(data)
+
+
+def test_secret_values_never_appear(repo, cached_evaluations):
+    path = repo.file("production")
+    path.write_text(path.read_text().replace("    api-keys:\n      secure: PLACEHOLDER\n", ""))
+    code, data = repo.plan("production")
+    assert code == 2
+    (deleted,) = [c for c in data["changes"] if c["op"] == "delete" and c["type"] == "azure-native:keyvault:Secret"]
+    assert deleted["name"] == "secrets-api-keys"
+    assert {"path": "properties", "kind": "delete", "before": "[secret]"} in deleted["diff"]
+
+
+def test_a_stack_file_new_since_the_revision_creates_everything(repo, cached_evaluations):
+    repo.file("production").rename(repo.file("prod-eu"))
+    code, data = repo.plan("prod-eu")
+    assert code == 2
+    assert data["summary"]["create"] == len(data["changes"]) > 0
+    assert data["notes"] == ["Pulumi.prod-eu.yaml does not exist at HEAD: every resource is new."]
+
+
+def test_a_protected_resource_that_would_be_replaced_is_flagged(repo, cached_evaluations):
+    path = repo.file("production")
+    path.write_text(path.read_text().replace("stagewise:location: westeurope", "stagewise:location: northeurope"))
+    code, data = repo.plan("production")
+    assert code == 2
+    replaced = {c["name"]: c for c in data["changes"] if c["op"] == "replace"}
+    assert replaced["env-rg"]["replaceKeys"] == ["location"] and replaced["env-rg"]["protected"] is True
+    assert replaced["secrets-vault"]["protected"] is True
+    assert "protected: pulumi up would refuse" in repo.run("plan", "--stack", "production").stdout
+
+
+# Errors: exit 1, a message naming the problem.
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--against", "no-such-rev"], "unknown revision 'no-such-rev'"),
+    (["--stack", "nope"], "unknown stack 'nope'"),
+])
+def test_plan_errors(repo, args, message):
+    result = repo.run("plan", *(["--stack", "production"] if "--stack" not in args else []), *args)
+    assert result.exit_code == 1
+    assert message in result.stderr
+
+
+def test_plan_outside_git(repo):
+    (repo.path / ".git").rename(repo.path / "not-git")
+    result = repo.run("plan", "--stack", "production")
+    assert result.exit_code == 1
+    assert "not inside a git repository" in result.stderr
+
+
+def test_plan_of_a_config_the_program_refuses(repo, cached_evaluations):
+    repo.set_release("production", stage="quater")
+    result = repo.run("plan", "--stack", "production")
+    assert result.exit_code == 1
+    assert "the program refuses the config of production in the working tree" in result.stderr
+    assert "unknown stage 'quater'" in result.stderr
+
+    repo.commit("a broken stage")
+    repo.set_release("production", stage="quarter")
+    result = repo.run("plan", "--stack", "production")
+    assert result.exit_code == 1
+    assert "the program refuses the config of production at HEAD" in result.stderr
