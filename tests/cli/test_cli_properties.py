@@ -1,0 +1,130 @@
+"""Random sequences of commands through the CLI on the real stack files.
+
+Every accepted command leaves a file the program accepts, changed only in the keys the command
+owns and as the rollout model says; every refused command leaves the file byte for byte as it was.
+A few sequences are also evaluated under mocks, to check the Traffic Manager endpoints themselves.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import tempfile
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from ruamel.yaml import YAML
+from typer.testing import CliRunner
+
+from stagewise import cli, evaluate, rollout, stackedit, stackfile
+
+ROOT = stackfile.project_root()
+STACKS = ["dev", "staging", "production"]
+STAGE_NAMES = ["idle", "canary", "early", "quarter", "half", "full", "hlaf"]
+
+command = st.one_of(
+    st.tuples(st.just("deploy"), st.sampled_from(["1.6.0", "2.0", "v3-rc.1"])),
+    st.just(("promote",)),
+    st.tuples(st.just("promote"), st.just("--to"), st.sampled_from(STAGE_NAMES)),
+    st.tuples(st.just("promote"), st.just("--to"), st.sampled_from(STAGE_NAMES), st.just("--force")),
+    st.just(("rollback",)),
+    st.just(("abort",)),
+    st.just(("finish",)),
+)
+scenario = st.tuples(st.sampled_from(STACKS), st.lists(command, min_size=1, max_size=8))
+
+
+def safe(text: str) -> dict:
+    return YAML(typ="safe", pure=True).load(text)
+
+
+def expected_release(cfg, args: tuple) -> rollout.Release | None:
+    """What the rollout model says the command does (None: refused)."""
+    release, catalog = cfg.release.to_release(), cfg.catalog
+    try:
+        match args:
+            case ("deploy", tag):
+                return rollout.deploy(release, catalog, tag)
+            case ("promote", "--to", to, *force):
+                if to not in catalog.names:
+                    return None
+                may_skip = bool(force) or cfg.environment != "production"
+                return rollout.promote(release, catalog, to, force=may_skip)
+            case ("promote",):
+                return rollout.promote(release, catalog)
+            case ("rollback",):
+                return rollout.rollback(release, catalog)
+            case ("abort",):
+                return rollout.abort(release, catalog)
+            case ("finish",):
+                return rollout.finish(release, catalog)
+    except rollout.RolloutError:
+        return None
+    raise AssertionError(args)
+
+
+@contextlib.contextmanager
+def project_copy():
+    with tempfile.TemporaryDirectory() as folder:
+        for path in [ROOT / "Pulumi.yaml", *(ROOT / f"Pulumi.{s}.yaml" for s in STACKS)]:
+            shutil.copy(path, Path(folder) / path.name)
+        with contextlib.chdir(folder):
+            yield Path(folder)
+
+
+def run_sequence(folder: Path, stack: str, steps: list[tuple]) -> str:
+    path = folder / f"Pulumi.{stack}.yaml"
+    project = (folder / "Pulumi.yaml").read_text()
+    runner = CliRunner()
+    for args in steps:
+        before = path.read_bytes()
+        cfg = stackedit.config_from_texts(project, before.decode(), path.name)
+        expected = expected_release(cfg, args)
+        result = runner.invoke(cli.app, [*args, "--stack", stack])
+        if expected is None:
+            assert result.exit_code == 1, (args, result.output)
+            assert path.read_bytes() == before, args
+            assert result.stderr.startswith("error: ")
+            continue
+        assert result.exit_code == 0, (args, result.output)
+        after_text = path.read_text()
+        # The program accepts the result, and it is what the model says.
+        after_cfg = stackedit.config_from_texts(project, after_text, path.name)
+        assert after_cfg.release.to_release() == expected
+        # Nothing but the release keys the commands own changed.
+        old, new = safe(before.decode()), safe(after_text)
+        for key in stackedit.OWNED_KEYS:
+            old["config"][stackedit.RELEASE_KEY].pop(key, None)
+            new["config"][stackedit.RELEASE_KEY].pop(key, None)
+        assert old == new
+    return path.read_text()
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenario)
+def test_accepted_commands_write_valid_files_and_refused_ones_touch_nothing(case):
+    stack, steps = case
+    with project_copy() as folder:
+        run_sequence(folder, stack, steps)
+
+
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenario)
+def test_traffic_manager_weights_stay_valid(case):
+    stack, steps = case
+    with project_copy() as folder:
+        final = run_sequence(folder, stack, steps)
+        project = (folder / "Pulumi.yaml").read_text()
+    evaluation = evaluate.evaluate_stack(project, final, stack)
+    endpoints = evaluation.of_type("azure-native:trafficmanager:Endpoint")
+    assert len(endpoints) == 2
+    for endpoint in endpoints:
+        assert rollout.TM_MIN_WEIGHT <= endpoint.inputs["weight"] <= rollout.TM_MAX_WEIGHT
+    enabled = {e.inputs["endpointName"]: e.inputs["weight"] for e in endpoints if e.inputs["endpointStatus"] == "Enabled"}
+    assert enabled, "at least one endpoint must take traffic"
+    total = sum(enabled.values())
+    shares = {colour: weight * 100 / total for colour, weight in enabled.items()}
+    traffic = evaluation.outputs["traffic"]
+    assert sum(traffic.values()) == 100
+    assert shares == {colour: share for colour, share in traffic.items() if share > 0}

@@ -1,0 +1,93 @@
+"""Random sequences of rollout commands on the model: whatever is accepted leaves a valid state and
+valid Traffic Manager weights; whatever is refused says why. Pure, so many examples are cheap."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from stagewise import rollout
+
+TAGS = st.sampled_from(["1.6.0", "2.0", "v3", " ", ""])
+
+
+@st.composite
+def catalogs(draw) -> rollout.Catalog:
+    """Catalogs the config accepts: distinct names, weights rising strictly from 1 and ending at 100."""
+    inner = draw(st.lists(st.integers(1, 99), unique=True, max_size=5))
+    weights = sorted(inner) + [100]
+    names = draw(st.lists(st.text("abcdefghijklmnop", min_size=1, max_size=6).filter(lambda n: n != rollout.IDLE),
+                          unique=True, min_size=len(weights), max_size=len(weights)))
+    return rollout.Catalog.of([rollout.Stage(n, w) for n, w in zip(names, weights)])
+
+
+@st.composite
+def commands(draw, catalog: rollout.Catalog):
+    kind = draw(st.sampled_from(["deploy", "promote", "promote-to", "rollback", "abort", "finish"]))
+    if kind == "deploy":
+        return ("deploy", draw(TAGS))
+    if kind == "promote-to":
+        return ("promote", draw(st.sampled_from(catalog.names)), draw(st.booleans()))
+    return (kind,)
+
+
+def apply(release: rollout.Release, catalog: rollout.Catalog, command: tuple) -> rollout.Release:
+    match command:
+        case ("deploy", tag):
+            return rollout.deploy(release, catalog, tag)
+        case ("promote",):
+            return rollout.promote(release, catalog)
+        case ("promote", to, force):
+            return rollout.promote(release, catalog, to, force=force)
+        case ("rollback",):
+            return rollout.rollback(release, catalog)
+        case ("abort",):
+            return rollout.abort(release, catalog)
+        case ("finish",):
+            return rollout.finish(release, catalog)
+    raise AssertionError(command)
+
+
+def assert_valid_weights(release: rollout.Release, catalog: rollout.Catalog) -> None:
+    percent = rollout.traffic(release, catalog)
+    assert sum(percent.values()) == 100 and all(0 <= p <= 100 for p in percent.values())
+    endpoints = rollout.traffic_manager_endpoints(percent)
+    assert all(rollout.TM_MIN_WEIGHT <= e.weight <= rollout.TM_MAX_WEIGHT for e in endpoints.values())
+    enabled = {c: e for c, e in endpoints.items() if e.enabled}
+    assert enabled, "at least one endpoint must take traffic"
+    # Traffic Manager splits by weight among enabled endpoints: each share must be the model's percent.
+    total = sum(e.weight for e in enabled.values())
+    assert {c: e.weight * 100 / total for c, e in enabled.items()} == {c: percent[c] for c in enabled}
+
+
+@st.composite
+def scenarios(draw):
+    catalog = draw(catalogs())
+    live = draw(st.sampled_from(rollout.COLOURS))
+    other = rollout.other(live)
+    start = rollout.Release("app", **{live: "1.0.0", other: draw(st.sampled_from([None, "0.9.0"]))},
+                            live=live, stage=rollout.IDLE)
+    steps = draw(st.lists(commands(catalog), max_size=25))
+    return catalog, start, steps
+
+
+@settings(max_examples=400, deadline=None)
+@given(scenarios())
+def test_accepted_commands_keep_the_state_and_the_weights_valid(scenario):
+    catalog, release, steps = scenario
+    rollout.check(release, catalog)
+    for command in steps:
+        try:
+            after = apply(release, catalog, command)
+        except rollout.RolloutError as refusal:
+            assert str(refusal), command
+            continue
+        rollout.check(after, catalog)
+        assert_valid_weights(after, catalog)
+        # The live colour only changes by finish, which needs 100 % on the candidate first.
+        if after.live != release.live:
+            assert command == ("finish",) and rollout.traffic(release, catalog)[after.live] == 100
+        # Traffic moves only by stage changes; versions only by deploy, which moves no traffic.
+        if (after.blue, after.green) != (release.blue, release.green):
+            assert command[0] == "deploy" and rollout.traffic(after, catalog) == rollout.traffic(release, catalog)
+        release = after
