@@ -47,8 +47,7 @@ def app_settings(args: BlueGreenWebAppArgs, colour: Colour) -> list[web.NameValu
     pairs = [web.NameValuePairArgs(name=k, value=v) for k, v in settings.items()]
     if args.insights_connection_string is not None:
         pairs.append(web.NameValuePairArgs(
-            name="APPLICATIONINSIGHTS_CONNECTION_STRING",
-            value=pulumi.Output.secret(args.insights_connection_string),
+            name="APPLICATIONINSIGHTS_CONNECTION_STRING", value=args.insights_connection_string
         ))
     return pairs
 

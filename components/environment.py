@@ -58,7 +58,9 @@ class Environment(pulumi.ComponentResource):
         self.resource_group_name: pulumi.Output[str] = group.name
         self.workspace_id: pulumi.Output[str] = workspace.id
         self.insights_id: pulumi.Output[str] = insights.id
-        self.insights_connection_string: pulumi.Output[str] = pulumi.Output.secret(insights.connection_string)
+        # Not a credential (it only lets a client send telemetry), and keeping it plain keeps the
+        # web apps' siteConfig diffable in a preview.
+        self.insights_connection_string: pulumi.Output[str] = insights.connection_string
         self.register_outputs(
             {
                 "resource_group_name": self.resource_group_name,

@@ -141,9 +141,11 @@ def run(
     *,
     project: str = "stagewise",
     stack: str = "dev",
+    evaluation: Evaluation | None = None,
 ) -> Evaluation:
-    """Run `program` (which returns the stack outputs) with `config` ("ns:key" -> value) under mocks."""
-    evaluation = Evaluation()
+    """Run `program` (which returns the stack outputs) with `config` ("ns:key" -> value) under mocks.
+    Pass `evaluation` to keep what was recorded even when the program raises."""
+    evaluation = evaluation if evaluation is not None else Evaluation()
     asyncio.set_event_loop(asyncio.new_event_loop())
     pulumi.runtime.set_all_config(stackfile.as_engine_config(config), sorted(secret_keys))
     monitor = _RecordingMonitor(_Mocks(), evaluation)
