@@ -15,12 +15,6 @@ from stagewise import alert_rules, naming, rollout
 from stagewise.config import StackConfig
 
 
-def tags_by_colour(release: rollout.Release) -> dict[rollout.Colour, str]:
-    """A colour with no version yet runs the live version, receiving no traffic."""
-    live = release.version(release.live) or ""
-    return {colour: release.version(colour) or live for colour in rollout.COLOURS}
-
-
 def build(cfg: StackConfig, project: str, stack: str) -> dict[str, pulumi.Input]:
     tags = naming.resource_tags(
         environment=cfg.environment, project=project, stack=stack, owner=cfg.owner, cost_centre=cfg.cost_centre
@@ -36,7 +30,7 @@ def build(cfg: StackConfig, project: str, stack: str) -> dict[str, pulumi.Input]
         sku=cfg.app_service.sku,
         instances=cfg.autoscale.default if cfg.autoscale.enabled else cfg.app_service.instances,
         image=cfg.release.image,
-        tags_by_colour=tags_by_colour(release),
+        tags_by_colour=rollout.versions_by_colour(release),
         log_level=cfg.log_level,
         feature_flags=cfg.feature_flags,
         key_vault_references={

@@ -206,9 +206,12 @@ class AlertsConfig(Model):
 class KubernetesConfig(Model):
     """`stagewise:kubernetes`: the cluster side (the `local` stack, or any cluster)."""
 
-    context: str | None = Field(None, description="kubeconfig context of an existing cluster")
-    kubeconfig: str | None = Field(None, description="kubeconfig file; default: the local cluster's")
-    replicas: int = Field(1, ge=1, description="replicas per colour when the HPA is off")
+    context: str | None = Field(None, description="kubeconfig context of an existing cluster to use instead")
+    kubeconfig: str = Field(".cluster/kubeconfig", description="kubeconfig file of the local cluster, from the project root")
+    namespace: str | None = Field(None, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", description="default: stagewise-<environment>")
+    app: str = Field("app", pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", description="name of the app's objects")
+    gateway_class: str = Field("stagewise", description="GatewayClass of the Gateway the route attaches to")
+    disruption_budget: bool = Field(False, description="a PodDisruptionBudget per colour")
     min_replicas: int = Field(1, ge=1)
     max_replicas: int = Field(3, ge=1)
     cpu_target: int = Field(70, ge=1, le=100)

@@ -47,6 +47,7 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
         "logLevel": "info",
         "vault": {"retentionDays": 30, "purgeProtection": True, "networkDefaultAction": "Allow"},
         "protect": False,
+        "kubernetes": {"minReplicas": 2, "maxReplicas": 4, "disruptionBudget": True},
         "alerts": {"errorRateWarning": 2.0, "errorRateCritical": 10.0,
                    "latencyP95WarningMs": 1000, "latencyP95CriticalMs": 3000,
                    "healthCheckMinPercent": 90},
@@ -59,6 +60,7 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
         "vault": {"retentionDays": 90, "purgeProtection": True, "networkDefaultAction": "Deny"},
         "protect": True,
         "traffic": {"ttl": 30, "probe": {"interval": 10, "timeout": 5}},
+        "kubernetes": {"minReplicas": 3, "maxReplicas": 10, "disruptionBudget": True},
     },
     "local": {
         "appService": {"sku": "S1", "instances": 1},
@@ -66,7 +68,7 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
         "logLevel": "debug",
         "vault": {"retentionDays": 7, "purgeProtection": False, "networkDefaultAction": "Allow"},
         "protect": False,
-        "kubernetes": {"replicas": 1, "minReplicas": 1, "maxReplicas": 3, "cpuTarget": 70},
+        "kubernetes": {"minReplicas": 1, "maxReplicas": 3, "cpuTarget": 70, "disruptionBudget": False},
     },
 }
 

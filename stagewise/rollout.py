@@ -110,6 +110,12 @@ def traffic_manager_endpoints(percent: dict[Colour, int]) -> dict[Colour, Endpoi
     }
 
 
+def versions_by_colour(release: Release) -> dict[Colour, str]:
+    """The version each colour runs. A colour with no version yet runs the live one, with no traffic."""
+    live = release.version(release.live) or ""
+    return {colour: release.version(colour) or live for colour in COLOURS}
+
+
 def check(release: Release, catalog: Catalog) -> None:
     """Raise RolloutError when the state is inconsistent with the catalog."""
     stage = catalog.get(release.stage)

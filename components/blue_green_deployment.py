@@ -1,0 +1,183 @@
+"""BlueGreenDeployment: two colours of an app on Kubernetes, traffic split by a Gateway API HTTPRoute.
+
+Usable on any cluster (AKS or the local control plane). The route weights come from the same
+rollout model as the Azure Traffic Manager weights.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from stagewise import naming
+from stagewise.rollout import COLOURS, Colour
+
+PART_OF = "stagewise"
+SERVICE_PORT = 80
+
+
+@dataclass
+class BlueGreenDeploymentArgs:
+    namespace: pulumi.Input[str]
+    environment: str
+    """Labelled on every object (stagewise.dev/environment)."""
+    image: str
+    """Container image without tag."""
+    tags_by_colour: dict[Colour, str]
+    """Image tag per colour."""
+    percent: dict[Colour, int]
+    """Share of traffic per colour, from the rollout model; sums to 100."""
+    gateway: str
+    """Name of the Gateway (in `namespace`) the HTTPRoute attaches to."""
+    hostname: str
+    port: int = 8080
+    """Container port serving the app, /ready and /health."""
+    min_replicas: int = 1
+    max_replicas: int = 3
+    cpu_target: int = 70
+    """HPA target average CPU utilisation, percent of the request."""
+    cpu_request: str = "100m"
+    memory_request: str = "64Mi"
+    log_level: str = "info"
+    feature_flags: dict[str, bool] = field(default_factory=dict)
+    secrets: dict[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Secret name -> value (secret Outputs); one Kubernetes Secret, read by both colours."""
+    disruption_budget: bool = False
+    """A PodDisruptionBudget per colour (production-like tiers)."""
+
+
+def colour_labels(name: str, colour: Colour) -> dict[str, str]:
+    return {"app.kubernetes.io/name": name, "stagewise.dev/colour": colour}
+
+
+class BlueGreenDeployment(pulumi.ComponentResource):
+    def __init__(self, name: str, args: BlueGreenDeploymentArgs, opts: pulumi.ResourceOptions | None = None):
+        if set(args.percent) != set(COLOURS) or sum(args.percent.values()) != 100:
+            raise ValueError(f"percent {args.percent} must give blue and green a share, summing to 100")
+        if any(not 0 <= p <= 100 for p in args.percent.values()):
+            raise ValueError(f"percent {args.percent}: each share must be 0..100")
+        for colour in COLOURS:
+            if not args.tags_by_colour.get(colour):
+                raise ValueError(f"tags_by_colour needs a tag for {colour!r}")
+        if not 1 <= args.min_replicas <= args.max_replicas:
+            raise ValueError(f"need 1 <= min_replicas ({args.min_replicas}) <= max_replicas ({args.max_replicas})")
+        super().__init__("stagewise:blue_green_deployment:BlueGreenDeployment", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        common = {"app.kubernetes.io/part-of": PART_OF, "stagewise.dev/environment": args.environment}
+
+        def meta(object_name: str, labels: dict[str, str] | None = None) -> k8s.meta.v1.ObjectMetaArgs:
+            return k8s.meta.v1.ObjectMetaArgs(
+                name=object_name, namespace=args.namespace, labels={**common, **(labels or {})}
+            )
+
+        secret = k8s.core.v1.Secret(
+            f"{name}-secrets",
+            metadata=meta(f"{name}-secrets", {"app.kubernetes.io/name": name}),
+            type="Opaque",
+            string_data={key: pulumi.Output.secret(value) for key, value in args.secrets.items()},
+            opts=child,
+        )
+        env = [
+            k8s.core.v1.EnvVarArgs(name="LOG_LEVEL", value=args.log_level),
+            *[k8s.core.v1.EnvVarArgs(name=f"FEATURE_{naming.app_setting_name(flag)}", value=str(on).lower())
+              for flag, on in sorted(args.feature_flags.items())],
+        ]
+
+        self.deployments: dict[Colour, k8s.apps.v1.Deployment] = {}
+        self.services: dict[Colour, k8s.core.v1.Service] = {}
+        for colour in COLOURS:
+            labels = colour_labels(name, colour)
+            object_name = f"{name}-{colour}"
+            container = k8s.core.v1.ContainerArgs(
+                name="app",
+                image=naming.container_image(args.image, args.tags_by_colour[colour]),
+                ports=[k8s.core.v1.ContainerPortArgs(name="http", container_port=args.port)],
+                env=[*env, k8s.core.v1.EnvVarArgs(name="STAGEWISE_COLOUR", value=colour)],
+                env_from=[k8s.core.v1.EnvFromSourceArgs(
+                    secret_ref=k8s.core.v1.SecretEnvSourceArgs(name=secret.metadata.name))],
+                readiness_probe=k8s.core.v1.ProbeArgs(
+                    http_get=k8s.core.v1.HTTPGetActionArgs(path="/ready", port="http"), period_seconds=5),
+                liveness_probe=k8s.core.v1.ProbeArgs(
+                    http_get=k8s.core.v1.HTTPGetActionArgs(path="/health", port="http"), period_seconds=10),
+                resources=k8s.core.v1.ResourceRequirementsArgs(
+                    requests={"cpu": args.cpu_request, "memory": args.memory_request},
+                    limits={"memory": args.memory_request},
+                ),
+            )
+            deployment = k8s.apps.v1.Deployment(
+                object_name,
+                metadata=meta(object_name, labels),
+                spec=k8s.apps.v1.DeploymentSpecArgs(
+                    # No replica count: the HPA owns it.
+                    selector=k8s.meta.v1.LabelSelectorArgs(match_labels=labels),
+                    template=k8s.core.v1.PodTemplateSpecArgs(
+                        metadata=k8s.meta.v1.ObjectMetaArgs(labels={**common, **labels}),
+                        spec=k8s.core.v1.PodSpecArgs(containers=[container]),
+                    ),
+                ),
+                opts=child,
+            )
+            self.deployments[colour] = deployment
+            self.services[colour] = k8s.core.v1.Service(
+                object_name,
+                metadata=meta(object_name, labels),
+                spec=k8s.core.v1.ServiceSpecArgs(
+                    selector=labels,
+                    ports=[k8s.core.v1.ServicePortArgs(name="http", port=SERVICE_PORT, target_port="http")],
+                ),
+                opts=child,
+            )
+            k8s.autoscaling.v2.HorizontalPodAutoscaler(
+                object_name,
+                metadata=meta(object_name, labels),
+                spec=k8s.autoscaling.v2.HorizontalPodAutoscalerSpecArgs(
+                    scale_target_ref=k8s.autoscaling.v2.CrossVersionObjectReferenceArgs(
+                        api_version="apps/v1", kind="Deployment", name=deployment.metadata.name),
+                    min_replicas=args.min_replicas,
+                    max_replicas=args.max_replicas,
+                    metrics=[k8s.autoscaling.v2.MetricSpecArgs(
+                        type="Resource",
+                        resource=k8s.autoscaling.v2.ResourceMetricSourceArgs(
+                            name="cpu",
+                            target=k8s.autoscaling.v2.MetricTargetArgs(
+                                type="Utilization", average_utilization=args.cpu_target),
+                        ),
+                    )],
+                ),
+                opts=child,
+            )
+            if args.disruption_budget:
+                k8s.policy.v1.PodDisruptionBudget(
+                    object_name,
+                    metadata=meta(object_name, labels),
+                    spec=k8s.policy.v1.PodDisruptionBudgetSpecArgs(
+                        max_unavailable=1, selector=k8s.meta.v1.LabelSelectorArgs(match_labels=labels)),
+                    opts=child,
+                )
+
+        route = k8s.apiextensions.CustomResource(
+            f"{name}-route",
+            api_version="gateway.networking.k8s.io/v1",
+            kind="HTTPRoute",
+            metadata=meta(name, {"app.kubernetes.io/name": name}),
+            spec={
+                "parentRefs": [{"name": args.gateway}],
+                "hostnames": [args.hostname],
+                "rules": [{
+                    "backendRefs": [
+                        {"name": self.services[colour].metadata.name, "port": SERVICE_PORT,
+                         "weight": args.percent[colour]}
+                        for colour in COLOURS
+                    ],
+                }],
+            },
+            opts=child,
+        )
+
+        self.route_name: pulumi.Output[str] = route.metadata.apply(lambda m: m["name"] if isinstance(m, dict) else m.name)
+        self.deployment_names: dict[Colour, pulumi.Output[str]] = {
+            c: d.metadata.name for c, d in self.deployments.items()
+        }
+        self.register_outputs({"route_name": self.route_name, "deployment_names": self.deployment_names})

@@ -1,0 +1,74 @@
+"""The `local` stack (and any cluster): the app's namespace, its Gateway and a BlueGreenDeployment."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.blue_green_deployment import BlueGreenDeployment, BlueGreenDeploymentArgs
+from stagewise import rollout, stackfile
+from stagewise.config import ConfigError, StackConfig
+
+
+def provider(cfg: StackConfig) -> k8s.Provider:
+    """The named context when the stack gives one; otherwise the local cluster's kubeconfig."""
+    if cfg.kubernetes.context:
+        return k8s.Provider("cluster", context=cfg.kubernetes.context)
+    path = stackfile.project_root() / cfg.kubernetes.kubeconfig
+    if not path.is_file():
+        raise ConfigError([
+            f"stagewise:kubernetes.kubeconfig: {cfg.kubernetes.kubeconfig} does not exist; start the local "
+            f"cluster (scripts/cluster.sh start) or set stagewise:kubernetes.context to an existing context"
+        ])
+    # The contents, not the path: state must not depend on where the project is checked out.
+    return k8s.Provider("cluster", kubeconfig=pulumi.Output.secret(path.read_text()))
+
+
+def build(cfg: StackConfig, project: str, stack: str) -> dict[str, pulumi.Input]:
+    kube = cfg.kubernetes
+    release = cfg.release.to_release()
+    percent = rollout.traffic(release, cfg.catalog)
+    opts = pulumi.ResourceOptions(provider=provider(cfg))
+    labels = {"app.kubernetes.io/part-of": "stagewise", "stagewise.dev/environment": cfg.environment}
+
+    namespace = k8s.core.v1.Namespace(
+        "namespace",
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=kube.namespace or f"stagewise-{cfg.environment}", labels=labels),
+        opts=opts,
+    )
+    gateway = k8s.apiextensions.CustomResource(
+        "gateway",
+        api_version="gateway.networking.k8s.io/v1",
+        kind="Gateway",
+        metadata=k8s.meta.v1.ObjectMetaArgs(name="gateway", namespace=namespace.metadata.name, labels=labels),
+        spec={
+            "gatewayClassName": kube.gateway_class,
+            "listeners": [{"name": "http", "protocol": "HTTP", "port": 80, "hostname": kube.hostname}],
+        },
+        opts=opts,
+    )
+    app = BlueGreenDeployment(kube.app, BlueGreenDeploymentArgs(
+        namespace=namespace.metadata.name,
+        environment=cfg.environment,
+        image=cfg.release.image,
+        tags_by_colour=rollout.versions_by_colour(release),
+        percent=percent,
+        gateway="gateway",
+        hostname=kube.hostname,
+        port=kube.port,
+        min_replicas=kube.min_replicas,
+        max_replicas=kube.max_replicas,
+        cpu_target=kube.cpu_target,
+        cpu_request=kube.cpu_request,
+        memory_request=kube.memory_request,
+        log_level=cfg.log_level,
+        feature_flags=cfg.feature_flags,
+        secrets={name: pulumi.Output.secret(value.reveal()) for name, value in cfg.secrets.items()},
+        disruption_budget=kube.disruption_budget,
+    ), opts=pulumi.ResourceOptions(providers=[opts.provider], depends_on=[gateway]))
+    return {
+        "namespace": namespace.metadata.name,
+        "route": app.route_name,
+        "deployments": app.deployment_names,
+        "traffic": percent,
+    }
