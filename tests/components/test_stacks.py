@@ -92,3 +92,23 @@ def test_bad_config_is_refused_before_any_resource():
         run(lambda: program.build_stack(settings.load(encrypted=set(config["stagewise:secrets"]))),
             config, secret_keys, stack="production", evaluation=evaluation)
     assert evaluation.resources == []
+
+
+def test_local_stack_builds_the_kubernetes_side(tmp_path):
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text("apiVersion: v1\nkind: Config\n")
+    stack_text = (ROOT / "Pulumi.local.yaml").read_text().replace(
+        "    app: demo\n", f"    app: demo\n    kubeconfig: {kubeconfig}\n")
+    ev = evaluate_stack(PROJECT, stack_text, "local")
+    kinds = Counter(r.type.split(":")[-1] for r in ev.resources if r.type.startswith("kubernetes:"))
+    assert [r.type for r in ev.resources if r.type.startswith("pulumi:providers:")] == ["pulumi:providers:kubernetes"]
+    assert kinds == Counter({"Namespace": 1, "Gateway": 1, "Secret": 1, "Deployment": 2,
+                             "Service": 2, "HorizontalPodAutoscaler": 2, "HTTPRoute": 1})
+    assert ev.outputs["traffic"] == {"blue": 90, "green": 10}
+
+
+def test_local_stack_without_a_cluster_names_the_kubeconfig_key():
+    stack_text = (ROOT / "Pulumi.local.yaml").read_text().replace(
+        "    app: demo\n", "    app: demo\n    kubeconfig: no/such/kubeconfig\n")
+    with pytest.raises(ConfigError, match="stagewise:kubernetes.kubeconfig: no/such/kubeconfig does not exist"):
+        evaluate_stack(PROJECT, stack_text, "local")
