@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pulumi
 import pulumi_kubernetes as k8s
 
@@ -14,7 +16,8 @@ def provider(cfg: StackConfig) -> k8s.Provider:
     """The named context when the stack gives one; otherwise the local cluster's kubeconfig."""
     if cfg.kubernetes.context:
         return k8s.Provider("cluster", context=cfg.kubernetes.context)
-    path = stackfile.project_root() / cfg.kubernetes.kubeconfig
+    # The project being deployed (the engine runs the program there), not where this code is installed.
+    path = stackfile.project_root(Path.cwd()) / cfg.kubernetes.kubeconfig
     if not path.is_file():
         raise ConfigError([
             f"stagewise:kubernetes.kubeconfig: {cfg.kubernetes.kubeconfig} does not exist; start the local "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -28,7 +29,7 @@ def _namespace_values() -> dict[str, Any]:
 
 def _encrypted_secret_names(stack: str) -> set[str]:
     """Which secrets the stack file stores encrypted: the engine decrypts them all alike."""
-    path = stackfile.stack_path(stackfile.project_root(), stack)
+    path = stackfile.stack_path(stackfile.project_root(Path.cwd()), stack)
     if not path.is_file():
         return set()
     return stackfile.encrypted_secret_names(path.read_text(), path.name)

@@ -1,0 +1,34 @@
+# The two commands a newcomer needs:
+#   make local   set everything up and deploy the `local` stack to a Kubernetes cluster on this machine
+#   make test    set everything up and run the whole test suite (unit, components, e2e with the real engine)
+.PHONY: setup toolchain cluster local down test bench
+
+VENV := .venv
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[dev]'
+	touch $@
+
+# The Pulumi CLI, its Python language host and the Kubernetes provider, built from Go modules.
+toolchain: setup
+	bash scripts/toolchain.sh
+
+cluster: toolchain
+	bash scripts/cluster.sh build
+
+local: cluster
+	bash scripts/local.sh up
+
+down:
+	bash scripts/local.sh down
+
+test: cluster
+	bash scripts/test.sh
+
+bench: cluster
+	$(VENV)/bin/python bench/plan_bench.py
+	bash -c '. scripts/env.sh && python bench/local_up_bench.py'

@@ -1,0 +1,108 @@
+"""End-to-end fixtures: the real Pulumi engine against the local Kubernetes control plane.
+
+Nothing here is mocked. The project is copied into a temporary git repository so that stage
+commits and reverts never touch the working tree; state lives in a temporary file backend.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PASSPHRASE = "stagewise-local"
+STACK = "local"
+
+
+def _toolchain_env() -> dict[str, str]:
+    """The environment scripts/env.sh sets up (PATH with the pinned pulumi, PULUMI_HOME, ...)."""
+    dump = subprocess.run(
+        ["bash", "-c", ". scripts/env.sh >/dev/null && env -0"], cwd=ROOT, check=True, capture_output=True
+    ).stdout.decode()
+    env = dict(item.split("=", 1) for item in dump.split("\0") if "=" in item)
+    if not shutil.which("pulumi", path=env["PATH"]):
+        pytest.fail("no pulumi CLI: run scripts/toolchain.sh (make test does)")
+    return env
+
+
+@dataclass
+class Project:
+    """A throwaway copy of the project, deployed as the `local` stack."""
+
+    path: Path
+    env: dict[str, str]
+    transcript: list[str] = field(default_factory=list)
+
+    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        result = subprocess.run(args, cwd=self.path, env=self.env, capture_output=True, text=True, timeout=900)
+        self.transcript += [result.stdout, result.stderr]
+        if check and result.returncode != 0:
+            raise AssertionError(f"{' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
+        return result
+
+    def pulumi(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        return self.run("pulumi", *args, "--stack", STACK, "--non-interactive", check=check)
+
+    def stagewise(self, *args: str) -> subprocess.CompletedProcess:
+        return self.run(str(ROOT / ".venv" / "bin" / "stagewise"), *args, "--stack", STACK)
+
+    def kubectl(self, *args: str) -> subprocess.CompletedProcess:
+        return self.run("bash", str(ROOT / "scripts" / "cluster.sh"), "kubectl", *args)
+
+    def kube_json(self, *args: str) -> dict:
+        return json.loads(self.kubectl(*args, "-o", "json").stdout)
+
+    def git(self, *args: str) -> subprocess.CompletedProcess:
+        return self.run("git", *args)
+
+    @property
+    def stack_file(self) -> Path:
+        return self.path / f"Pulumi.{STACK}.yaml"
+
+
+def _copy_project(dest: Path) -> None:
+    files = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT, check=True, capture_output=True,
+    ).stdout.decode().split("\0")
+    for name in filter(None, files):
+        source = ROOT / name
+        if source.is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, dest / name)
+    # The virtualenv and the running cluster's kubeconfig are the working tree's own.
+    (dest / ".venv").symlink_to(ROOT / ".venv")
+    (dest / ".cluster").symlink_to(ROOT / ".cluster")
+
+
+@pytest.fixture(scope="session")
+def cluster():
+    subprocess.run(["bash", str(ROOT / "scripts" / "cluster.sh"), "start"], check=True)
+    yield
+    subprocess.run(["bash", str(ROOT / "scripts" / "cluster.sh"), "stop"], check=True)
+
+
+@pytest.fixture(scope="module")
+def project(cluster, tmp_path_factory) -> Project:
+    path = tmp_path_factory.mktemp("project")
+    state = tmp_path_factory.mktemp("state")
+    _copy_project(path)
+    env = _toolchain_env() | {
+        "PULUMI_BACKEND_URL": f"file://{state}",
+        "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
+        "GIT_AUTHOR_NAME": "Stagewise Tests", "GIT_AUTHOR_EMAIL": "tests@stagewise.invalid",
+        "GIT_COMMITTER_NAME": "Stagewise Tests", "GIT_COMMITTER_EMAIL": "tests@stagewise.invalid",
+    }
+    project = Project(path, env)
+    project.git("init", "-q", "-b", "main")
+    project.git("add", "-A")
+    project.git("commit", "-qm", "Project as tested")
+    project.pulumi("stack", "init")
+    yield project
+    project.pulumi("destroy", "--yes", "--skip-preview", check=False)
