@@ -18,7 +18,7 @@ import signal
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Callable, Iterator, Optional
+from typing import Annotated, Any, Iterator, Optional, Sequence
 
 import typer
 from rich.console import Console
@@ -100,7 +100,7 @@ def _reported() -> Iterator[None]:
         _fail(str(error))
 
 
-def _fail(message: str, details: list[str] = ()) -> None:  # type: ignore[assignment]
+def _fail(message: str, details: Sequence[str] = ()) -> None:
     err.print(Text("error: ", style="bold red") + Text(message))
     for line in details:
         err.print(Text(f"  - {line}"))
@@ -201,11 +201,7 @@ def _load(stack_option: str | None) -> Loaded:
 # Changing the release.
 
 
-def _percent(release: rollout.Release, catalog: rollout.Catalog) -> dict[rollout.Colour, int]:
-    return rollout.traffic(release, catalog)
-
-
-def _apply(loaded: Loaded, command: str, after: rollout.Release, notes: list[str] = ()) -> None:  # type: ignore[assignment]
+def _apply(loaded: Loaded, command: str, after: rollout.Release, notes: Sequence[str] = ()) -> None:
     before = loaded.release
     values = {key: getattr(after, key) for key in stackedit.OWNED_KEYS if getattr(after, key) != getattr(before, key)}
     if not values:
@@ -224,7 +220,7 @@ def _apply(loaded: Loaded, command: str, after: rollout.Release, notes: list[str
     out.print(Text(f"{loaded.stack}: {command}", style="bold"))
     for key, value in values.items():
         out.print(f"  {stackedit.RELEASE_KEY}.{key}: {getattr(before, key) or '(none)'} -> {value}")
-    was, now = _percent(before, loaded.catalog), _percent(after, loaded.catalog)
+    was, now = rollout.traffic(before, loaded.catalog), rollout.traffic(after, loaded.catalog)
     if was != now:
         shares = ", ".join(f"{c} {was[c]} % -> {now[c]} %" for c in rollout.COLOURS)
         out.print(f"  traffic: {shares}")
@@ -316,7 +312,7 @@ def status(stack: StackOption = None) -> None:
     with _reported():
         loaded = _load(stack)
         release, catalog = loaded.release, loaded.catalog
-        percent = _percent(release, catalog)
+        percent = rollout.traffic(release, catalog)
         table = Table(title=f"{loaded.stack} ({loaded.config.environment})", title_justify="left")
         for column in ("colour", "role", "version", "traffic"):
             table.add_column(column, justify="right" if column == "traffic" else "left")

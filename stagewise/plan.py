@@ -111,7 +111,7 @@ class ResourceChange:
         return self.op in ("delete", "replace") and bool(self.protect_before)
 
     def inverse(self) -> "ResourceChange":
-        op: Op = {"create": "delete", "delete": "create"}.get(self.op, self.op)  # type: ignore[assignment]
+        op: Op = "delete" if self.op == "create" else "create" if self.op == "delete" else self.op
         return replace(
             self,
             op=op,

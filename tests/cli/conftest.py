@@ -63,6 +63,10 @@ class Repo:
 def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Repo:
     for name in PROJECT_FILES:
         shutil.copy(ROOT / name, tmp_path / name)
+    # The local stack's program reads the local cluster's kubeconfig; under mocks any file will do.
+    (tmp_path / ".cluster").mkdir()
+    (tmp_path / ".cluster" / "kubeconfig").write_text("apiVersion: v1\nkind: Config\n")
+    (tmp_path / ".gitignore").write_text(".cluster/\n")
     git(tmp_path, "init", "-q", "-b", "main")
     made = Repo(tmp_path)
     made.commit("Project and stack files")

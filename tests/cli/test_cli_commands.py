@@ -13,7 +13,7 @@ from ruamel.yaml import YAML
 
 from stagewise import cli, rollout, stackedit
 
-STACKS = ["dev", "staging", "production"]
+STACKS = ["dev", "staging", "production", "local"]
 
 
 def release(path: Path) -> dict:
@@ -210,7 +210,7 @@ def test_a_stage_name_typo_on_to_suggests_the_closest(repo):
 
 def test_config_errors_print_every_problem_line(repo):
     text = repo.file("production").read_text()
-    broken = text.replace("jwt-secret:\n      secure: PLACEHOLDER", "jwt-secret: in-plain-text")
+    broken = re.sub(r"jwt-secret:\n +secure: \S+", "jwt-secret: in-plain-text", text)
     broken = broken.replace("stagewise:costCentre: cc-4200", "stagewise:costCentre: ''")
     repo.file("production").write_text(broken)
     error = refused(repo, "production", "promote", "--stack", "production")

@@ -20,7 +20,8 @@ from typer.testing import CliRunner
 from stagewise import cli, evaluate, rollout, stackedit, stackfile
 
 ROOT = stackfile.project_root()
-STACKS = ["dev", "staging", "production"]
+AZURE_STACKS = ["dev", "staging", "production"]
+STACKS = [*AZURE_STACKS, "local"]
 STAGE_NAMES = ["idle", "canary", "early", "quarter", "half", "full", "hlaf"]
 
 command = st.one_of(
@@ -32,7 +33,9 @@ command = st.one_of(
     st.just(("abort",)),
     st.just(("finish",)),
 )
-scenario = st.tuples(st.sampled_from(STACKS), st.lists(command, min_size=1, max_size=8))
+steps = st.lists(command, min_size=1, max_size=8)
+scenario = st.tuples(st.sampled_from(STACKS), steps)
+azure_scenario = st.tuples(st.sampled_from(AZURE_STACKS), steps)
 
 
 def safe(text: str) -> dict:
@@ -110,7 +113,7 @@ def test_accepted_commands_write_valid_files_and_refused_ones_touch_nothing(case
 
 
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(scenario)
+@given(azure_scenario)
 def test_traffic_manager_weights_stay_valid(case):
     stack, steps = case
     with project_copy() as folder:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -144,7 +145,8 @@ def test_config_from_texts_reads_project_defaults_and_encrypted_secrets():
 
 
 def test_config_from_texts_refuses_what_the_program_refuses():
-    plain_secret = PRODUCTION.replace("jwt-secret:\n      secure: PLACEHOLDER", "jwt-secret: hunter2")
+    plain_secret = re.sub(r"jwt-secret:\n +secure: \S+", "jwt-secret: hunter2", PRODUCTION)
+    assert plain_secret != PRODUCTION
     with pytest.raises(ConfigError) as caught:
         stackedit.config_from_texts(PROJECT, plain_secret, "Pulumi.production.yaml")
     assert any("jwt-secret" in p and "plain text" in p for p in caught.value.problems)
