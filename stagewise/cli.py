@@ -98,6 +98,8 @@ def _reported() -> Iterator[None]:
         _fail("the stack config is invalid:", error.problems)
     except (stackfile.StackFileError, stackedit.EditError, rollout.RolloutError, git.GitError) as error:
         _fail(str(error))
+    except OSError as error:  # e.g. a read-only folder: the atomic write leaves the file as it was
+        _fail(f"{error.strerror or error}: {error.filename}" if error.filename else str(error))
 
 
 def _fail(message: str, details: Sequence[str] = ()) -> None:

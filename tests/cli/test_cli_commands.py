@@ -237,6 +237,17 @@ def test_the_file_changed_between_read_and_write(repo, monkeypatch):
     assert repo.read("production") == before + someone_else
 
 
+def test_a_failed_write_leaves_the_file_and_no_temporary_file(repo, monkeypatch):
+    def refuse(source, target):
+        raise PermissionError(13, "Permission denied", str(target))
+
+    monkeypatch.setattr(os, "replace", refuse)
+    error = refused(repo, "production", "promote", "--stack", "production")
+    assert error.startswith("error: Permission denied: ") and "Pulumi.production.yaml" in error
+    assert sorted(p.name for p in repo.path.iterdir() if p.is_file()) == sorted(
+        [".gitignore", "Pulumi.yaml", *(p.name for p in repo.path.glob("Pulumi.*.yaml"))])
+
+
 def test_a_result_the_program_would_refuse_is_never_written(repo, monkeypatch):
     # The rollout model never produces one; this guards against a model that someday does.
     monkeypatch.setattr(rollout, "rollback", lambda release, catalog: rollout.Release(
