@@ -1,11 +1,12 @@
+# shellcheck shell=bash
 # Source this file (`. scripts/env.sh`) to use the toolchain that scripts/toolchain.sh builds:
 # the pinned pulumi CLI and Python language host, the repository's virtualenv, and a Pulumi home
 # (outside the repository) where the kubernetes plugin is registered. It does not choose a state
 # backend or a passphrase.
 
-_stagewise_env_file=${BASH_SOURCE[0]:-${(%):-%x}}
-_stagewise_root=$(CDPATH= cd -- "$(dirname "$_stagewise_env_file")/.." && pwd)
-# shellcheck source=toolchain/versions.sh
+_stagewise_env_file=${BASH_SOURCE[0]:-$0}
+_stagewise_root=$(CDPATH='' cd -- "$(dirname "$_stagewise_env_file")/.." && pwd)
+# shellcheck source=scripts/toolchain/versions.sh
 . "$_stagewise_root/scripts/toolchain/versions.sh"
 
 _stagewise_path_prepend() {

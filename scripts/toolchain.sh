@@ -8,8 +8,8 @@
 # Versions are pinned in scripts/toolchain/versions.sh. Use the result with `. scripts/env.sh`.
 set -euo pipefail
 
-here=$(CDPATH= cd -- "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=toolchain/versions.sh
+here=$(CDPATH='' cd -- "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=scripts/toolchain/versions.sh
 . "$here/toolchain/versions.sh"
 
 log() { printf '[toolchain] %s\n' "$*" >&2; }
@@ -165,15 +165,18 @@ build_langhost() {
 		log "pulumi-language-python ($langhost_primary): cached"
 		return
 	fi
-	if mod=$(module_dir "$langhost_primary" 2>/dev/null); then
+	local why
+	if mod=$(module_dir "$langhost_primary" 2>"$src_root/langhost-download.err"); then
 		build_langhost_from "$langhost_primary" "$mod" \
 			"$(printf '\t%s %s\n\tgithub.com/pulumi/pulumi/pkg/v3 %s\n\tgithub.com/pulumi/pulumi/sdk/v3 %s' \
 				"$LANGHOST_MODULE" "$LANGHOST_MODULE_VERSION" "$PULUMI_VERSION" "$PULUMI_VERSION")" \
 			"$LANGHOST_MODULE" "$PULUMI_VERSION"
 		return
 	fi
-	log "WARNING: the module proxy refuses $langhost_primary;"
-	log "WARNING: using the Python language host of sdk/v3 $LANGHOST_FALLBACK_SDK_VERSION instead (older host, same protocol)"
+	why=$(head -c 300 "$src_root/langhost-download.err")
+	log "WARNING: cannot download $langhost_primary: ${why:-unknown error}"
+	log "WARNING: using the Python language host of sdk/v3 $LANGHOST_FALLBACK_SDK_VERSION instead: it speaks the"
+	log "WARNING: same protocol but ignores runtime.options.virtualenv and runs the first python3 on PATH"
 	if [[ -x $PULUMI_BIN_DIR/pulumi-language-python ]] && stamp_is "$stamp_file" "$langhost_fallback"; then
 		log "pulumi-language-python ($langhost_fallback): cached"
 		return
@@ -211,9 +214,9 @@ build_k8s_provider() {
 	run_long "generating the kubernetes schema (version $version)" "$src/generate.log" \
 		env -C "$src" VERSION="$version" go run generate.go
 	local embed
-	for embed in $(sed -n 's|^//go:embed[ \t]*||p' "$src/main.go"); do
+	while read -r embed; do
 		[[ -f $src/$embed ]] || die "the kubernetes provider main embeds $embed, which the generator did not write"
-	done
+	done < <(sed -n 's|^//go:embed[ \t]*||p' "$src/main.go")
 	run_long "building pulumi-resource-kubernetes $K8S_PROVIDER_VERSION from $K8S_PROVIDER_MODULE_VERSION" \
 		"$src/build.log" \
 		go -C "$src" build -trimpath \
