@@ -18,7 +18,7 @@ set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$SCRIPT_DIR/.." && pwd)"
-# shellcheck source=cluster/versions.env
+# shellcheck source=cluster/versions.env disable=SC1091
 source "$SCRIPT_DIR/cluster/versions.env"
 
 CACHE="${STAGEWISE_CACHE:-$HOME/.cache/stagewise}"
@@ -165,11 +165,14 @@ build_tool() {
   fi
   mkdir -p "$BUILD_LOGS"
   logf="$BUILD_LOGS/$tool-$version.log"
-  tmp="$(mktemp -d "$BIN_CACHE/.build.XXXXXX")"
   start=$SECONDS
   case "$tool" in
+    kube-*|kubectl) wrapper="$(prepare_k8s_wrapper)" ;;
+    etcd) wrapper="$(prepare_etcd_wrapper)" ;;
+  esac
+  tmp="$(mktemp -d "$BIN_CACHE/.build.XXXXXX")"
+  case "$tool" in
     kube-*|kubectl)
-      wrapper="$(prepare_k8s_wrapper)"
       ldflags="-s -w"
       ldflags+=" -X k8s.io/component-base/version.gitVersion=$K8S_VERSION"
       ldflags+=" -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$K8S_MINOR"
@@ -182,7 +185,6 @@ build_tool() {
         || { rm -rf "$tmp"; fail_build "$tool $version" "$logf"; }
       ;;
     etcd)
-      wrapper="$(prepare_etcd_wrapper)"
       log "building etcd $version"
       (cd "$wrapper" && run_logged "etcd" "$logf" \
         go build -trimpath -ldflags "-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=$version" -o "$tmp/etcd" go.etcd.io/etcd/server/v3) \
@@ -243,8 +245,9 @@ versions_line() { echo "kubernetes=$K8S_VERSION etcd=$ETCD_VERSION kwok=$KWOK_VE
 kwokctl() {
   # Isolate kwokctl from any KWOK_* settings of the caller; state lives under .cluster/.
   # fd 9 (the start/stop lock) is closed so the daemons kwokctl forks do not inherit it.
-  env $(env | sed -n 's/^\(KWOK_[A-Z_]*\)=.*/-u \1/p') \
-    KWOK_WORKDIR="$KWOK_WORKDIR" "$(tool_path kwokctl)" --name "$CLUSTER_NAME" "$@" 9>&-
+  local unset=() v
+  for v in $(compgen -e); do [[ "$v" == KWOK_* ]] && unset+=(-u "$v"); done
+  env "${unset[@]}" KWOK_WORKDIR="$KWOK_WORKDIR" "$(tool_path kwokctl)" --name "$CLUSTER_NAME" "$@" 9>&-
 }
 
 kc() { # kubectl against the cluster, short request timeout
@@ -254,6 +257,15 @@ kc() { # kubectl against the cluster, short request timeout
 api_ready() {
   [[ -f "$KUBECONFIG_PATH" && -x "$(tool_path kubectl)" ]] || return 1
   [[ "$(kc get --raw /readyz 2>/dev/null)" == "ok" ]]
+}
+
+# For waiting: true when the API is ready, or when etcd/kube-apiserver are gone (no point waiting).
+# shellcheck disable=SC2317  # called through wait_for
+api_ready_or_dead() {
+  api_ready && return 0
+  missing_components | grep -qxE 'etcd|kube-apiserver' || return 1
+  sleep 2   # a process may be between fork and exec: look again before giving up
+  missing_components | grep -qxE 'etcd|kube-apiserver'
 }
 
 node_ready() {
@@ -331,7 +343,9 @@ ensure_binaries() {
 
 # After a restart the node leases still name the previous kwok-controller as holder, and the new
 # one only takes the nodes over when those leases expire (minutes): pods would stay Pending.
-# Stop kwok-controller, delete the stale leases, and let kwokctl start it again.
+# Stop kwok-controller, delete the stale leases, and let kwokctl start it again. (The same holds
+# for leader-election leases of controller-manager/scheduler in clusters created with leader
+# election on; new clusters run them with --leader-elect=false.)
 reclaim_node_leases() {
   local pid n
   pid="$(cat "$KWOKCTL_STATE/pids/kwok-controller.pid" 2>/dev/null || true)"
@@ -341,10 +355,12 @@ reclaim_node_leases() {
     kill -KILL "$pid" 2>/dev/null || true
   fi
   kc delete lease -n kube-node-lease --all --wait=false >/dev/null 2>&1 || true
+  kc delete lease -n kube-system kube-controller-manager kube-scheduler --ignore-not-found --wait=false >/dev/null 2>&1 || true
   kwokctl start cluster --timeout "${START_TIMEOUT}s" >>"$CLUSTER_DIR/kwokctl-start.log" 2>&1 \
     || fail_start "kwokctl could not start kwok-controller again"
 }
 
+# shellcheck disable=SC2317  # called through wait_for
 node_leases_held() {
   local nodes leases
   nodes="$(kc get nodes -o name 2>/dev/null | wc -l)"
@@ -352,8 +368,42 @@ node_leases_held() {
   (( nodes > 0 && leases >= nodes ))
 }
 
+# Ports: fixed per checkout (derived from its path, below the ephemeral range) so that two
+# checkouts do not collide and a stopped cluster's ports stay its own; kwokctl saves them and
+# reuses them on every start. STAGEWISE_CLUSTER_PORT_BASE overrides the base.
+PORT_KEYS=(kubeApiserverPort etcdPort etcdPeerPort kwokControllerPort kubeControllerManagerPort kubeSchedulerPort)
+port_base() {
+  if [[ -n "${STAGEWISE_CLUSTER_PORT_BASE:-}" ]]; then echo "$STAGEWISE_CLUSTER_PORT_BASE"; return; fi
+  local h; h="$(printf '%s' "$REPO_ROOT" | cksum | cut -d' ' -f1)"
+  echo $(( 20000 + (h % 1000) * 8 ))
+}
+port_in_use() { ss -Htln "sport = :$1" 2>/dev/null | grep -q .; }
+port_holder() { ss -Htlnp "sport = :$1" 2>/dev/null | sed -n 's/.*users:((\("[^"]*",pid=[0-9]*\).*/\1/p' | head -n1; }
+saved_ports() { # "<key> <port>" lines from the saved cluster config
+  local k; for k in "${PORT_KEYS[@]}"; do
+    awk -v k="  $k:" 'index($0, k) == 1 {print substr(k, 3, length(k) - 3), $2; exit}' "$KWOKCTL_STATE/kwok.yaml"
+  done
+}
+check_saved_ports() {
+  local key port busy=""
+  while read -r key port; do
+    [[ -n "$port" && "$port" != 0 ]] || continue
+    port_in_use "$port" && busy+=" $port ($key, used by $(port_holder "$port"))"
+  done < <(saved_ports)
+  [[ -z "$busy" ]] || die "ports of this cluster are taken by other processes:$busy. Stop them, or run 'scripts/cluster.sh delete' to recreate the cluster on other ports"
+}
+
 create_cluster() {
-  local cfg="$CLUSTER_DIR/kwokctl.yaml" port_args=()
+  local cfg="$CLUSTER_DIR/kwokctl.yaml" base i ports="" p
+  base="$(port_base)"
+  for i in "${!PORT_KEYS[@]}"; do
+    p=$(( base + i ))
+    if port_in_use "$p"; then
+      log "port $p is in use: letting kwokctl choose free ports"
+      ports=""; break
+    fi
+    ports+="  ${PORT_KEYS[$i]}: $p"$'\n'
+  done
   cat >"$cfg" <<YAML
 # Generated by scripts/cluster.sh
 apiVersion: config.kwok.x-k8s.io/v1alpha1
@@ -366,8 +416,9 @@ options:
   cacheDir: $KWOK_WORKDIR/cache
   quietPull: true
 YAML
-  [[ -n "${STAGEWISE_APISERVER_PORT:-}" ]] && port_args=(--kube-apiserver-port "$STAGEWISE_APISERVER_PORT")
+  printf '%s' "$ports" >>"$cfg"
   log "creating cluster '$CLUSTER_NAME' (kwokctl, binary runtime, 127.0.0.1)"
+  # --kubeconfig "": keep ~/.kube/config untouched (our kubeconfig is written below).
   kwokctl --config "$cfg" create cluster \
     --runtime binary \
     --kubeconfig "" \
@@ -375,8 +426,9 @@ YAML
     --kube-apiserver-binary "$(tool_path kube-apiserver)" \
     --kube-controller-manager-binary "$(tool_path kube-controller-manager)" \
     --kube-scheduler-binary "$(tool_path kube-scheduler)" \
+    --extra-args kube-controller-manager=leader-elect=false \
+    --extra-args kube-scheduler=leader-elect=false \
     --kwok-controller-binary "$(tool_path kwok)" \
-    "${port_args[@]}" \
     --timeout "${START_TIMEOUT}s" \
     >"$CLUSTER_DIR/kwokctl-create.log" 2>&1 \
     || { cat "$CLUSTER_DIR/kwokctl-create.log" >&2; fail_start "kwokctl create cluster failed"; }
@@ -390,8 +442,8 @@ cmd_start() {
     log "cluster '$CLUSTER_NAME' is already running and healthy (kubeconfig: $KUBECONFIG_PATH)"
     return 0
   fi
-  exec 9>"$CLUSTER_DIR/lock"
-  flock -w 600 9 || die "another cluster.sh start/stop holds $CLUSTER_DIR/lock"
+  exec 9>"$CLUSTER_DIR/cluster.lock"
+  flock -w 600 9 || die "another cluster.sh start/stop holds $CLUSTER_DIR/cluster.lock"
   if healthy; then   # another start finished while we waited for the lock
     log "cluster '$CLUSTER_NAME' is already running and healthy (kubeconfig: $KUBECONFIG_PATH)"
     return 0
@@ -407,6 +459,7 @@ cmd_start() {
     restarted=1
     # Begin from a clean slate: leftovers of a half-running cluster confuse kwokctl's pid files.
     [[ -n "$(cluster_pids)" ]] && { log "cluster is not healthy: restarting its processes"; stop_processes; }
+    check_saved_ports
     log "starting existing cluster '$CLUSTER_NAME'"
     kwokctl start cluster --timeout "${START_TIMEOUT}s" >"$CLUSTER_DIR/kwokctl-start.log" 2>&1 \
       || { cat "$CLUSTER_DIR/kwokctl-start.log" >&2; fail_start "kwokctl start cluster failed"; }
@@ -415,12 +468,13 @@ cmd_start() {
     create_cluster
   fi
   write_kubeconfig
-  wait_for "kube-apiserver /readyz" "$START_TIMEOUT" api_ready || fail_start "kube-apiserver did not become ready"
+  wait_for "kube-apiserver /readyz" "$START_TIMEOUT" api_ready_or_dead || fail_start "kube-apiserver did not become ready"
+  api_ready || fail_start "etcd or kube-apiserver exited"
   log "kube-apiserver ready ($((SECONDS - start))s)"
   # kwokctl does not supervise: a component that gave up while the API server was starting
   # (kwok-controller does) is started again; kwokctl only forks the missing ones.
-  local tries
-  for tries in 1 2 3; do
+  local _
+  for _ in 1 2 3; do
     all_components_running && break
     log "restarting exited components: $(missing_components | tr '\n' ' ')"
     kwokctl start cluster --timeout "${START_TIMEOUT}s" >>"$CLUSTER_DIR/kwokctl-start.log" 2>&1 || true
@@ -484,21 +538,21 @@ stop_processes() {
   for n in $(seq 1 20); do
     pids="$(cluster_pids)"
     [[ -z "$pids" ]] && return 0
-    if (( n == 1 )); then log "terminating leftover processes: $(echo $pids)"; fi
+    if (( n == 1 )); then log "terminating leftover processes: ${pids//$'\n'/ }"; fi
     # shellcheck disable=SC2086
     if (( n < 15 )); then kill -TERM $pids 2>/dev/null || true; else kill -KILL $pids 2>/dev/null || true; fi
     sleep 0.5
   done
   pids="$(cluster_pids)"
-  [[ -z "$pids" ]] || die "processes still running after stop: $(echo $pids)"
+  [[ -z "$pids" ]] || die "processes still running after stop: ${pids//$'\n'/ }"
 }
 
 cmd_stop() {
   local start=$SECONDS
   mkdir -p "$CLUSTER_DIR"
-  exec 9>"$CLUSTER_DIR/lock"
+  exec 9>"$CLUSTER_DIR/cluster.lock"
   # Wait for a concurrent start to finish, but never let the lock block a stop.
-  flock -w 120 9 || log "lock $CLUSTER_DIR/lock still held after 120s: stopping anyway"
+  flock -w 120 9 || log "lock $CLUSTER_DIR/cluster.lock still held after 120s: stopping anyway"
   if [[ -z "$(cluster_pids)" ]]; then
     log "cluster '$CLUSTER_NAME' is not running"
     return 0
@@ -543,7 +597,8 @@ main() {
     smoke) cmd_smoke "$@" ;;
     kubeconfig) echo "$KUBECONFIG_PATH" ;;
     kubectl) exec "$(tool_path kubectl)" --kubeconfig "$KUBECONFIG_PATH" "$@" ;;
-    env) printf 'export KUBECONFIG=%q\nexport PATH=%q:"$PATH"\n' "$KUBECONFIG_PATH" "$(dirname "$(tool_path kubectl)")" ;;
+    env) # shellcheck disable=SC2016  # $PATH is expanded by the shell that evals this
+      printf 'export KUBECONFIG=%q\nexport PATH=%q:"$PATH"\n' "$KUBECONFIG_PATH" "$(dirname "$(tool_path kubectl)")" ;;
     -h|--help|help|"") usage ;;
     *) usage; die "unknown command: $cmd" ;;
   esac
