@@ -175,16 +175,62 @@ build_langhost() {
 	fi
 	why=$(head -c 300 "$src_root/langhost-download.err")
 	log "WARNING: cannot download $langhost_primary: ${why:-unknown error}"
-	log "WARNING: using the Python language host of sdk/v3 $LANGHOST_FALLBACK_SDK_VERSION instead: it speaks the"
-	log "WARNING: same protocol but ignores runtime.options.virtualenv and runs the first python3 on PATH"
-	if [[ -x $PULUMI_BIN_DIR/pulumi-language-python ]] && stamp_is "$stamp_file" "$langhost_fallback"; then
-		log "pulumi-language-python ($langhost_fallback): cached"
+	log "WARNING: building the Python language host of sdk/v3 $LANGHOST_FALLBACK_SDK_VERSION, ported to the"
+	log "WARNING: $PULUMI_VERSION protocol; it ignores runtime.options.virtualenv and runs the first python3 on PATH"
+	if [[ -x $PULUMI_BIN_DIR/pulumi-language-python ]] && stamp_is "$stamp_file" "$langhost_ported"; then
+		log "pulumi-language-python ($langhost_ported): cached"
 		return
 	fi
-	mod=$(module_dir "$langhost_fallback") || die "cannot download $langhost_fallback (language host fallback)"
-	build_langhost_from "$langhost_fallback" "$mod" \
-		"$(printf '\tgithub.com/pulumi/pulumi/sdk/v3 %s' "$LANGHOST_FALLBACK_SDK_VERSION")" \
-		github.com/pulumi/pulumi/sdk/v3/python/cmd/pulumi-language-python "$LANGHOST_FALLBACK_SDK_VERSION"
+	build_ported_langhost
+}
+
+# The last language host published inside a module (sdk/v3 v3.79.0), compiled against the CLI's own
+# sdk/v3 so that it speaks the CLI's protocol. Newer engines no longer send RunPluginRequest.program
+# (the plugin's directory travels in .info), which the old host needs to start a policy pack; the
+# patches below are the whole port, and each must apply or the build stops.
+langhost_ported="$langhost_fallback ported to sdk/v3@$PULUMI_VERSION (patches: python-pkg, about, logging, run-plugin)"
+
+patch_source() { # FILE DESCRIPTION PYTHON-REPLACEMENT-SCRIPT
+	python3 - "$1" "$2" "$3" <<'PY' || die "language host port: patch '$2' did not apply"
+import re, sys
+path, what, script = sys.argv[1:]
+text = open(path).read()
+new = eval(script, {"re": re, "text": text})
+if new == text:
+    sys.exit(1)
+open(path, "w").write(new)
+PY
+}
+
+build_ported_langhost() {
+	local old sdk src
+	old=$(module_dir "$langhost_fallback") || die "cannot download $langhost_fallback (language host source)"
+	sdk=$(module_dir "github.com/pulumi/pulumi/sdk/v3@$PULUMI_VERSION") ||
+		die "cannot download github.com/pulumi/pulumi/sdk/v3@$PULUMI_VERSION"
+	src=$src_root/pulumi-language-python-ported
+	rm -rf "$src" && mkdir -p "$src/python"
+	write_wrapper "$src" "$(go_directive_of "$sdk/go.mod")" \
+		"$(printf '\tgithub.com/pulumi/pulumi/sdk/v3 %s' "$PULUMI_VERSION")" "$sdk/go.mod"
+	sed -i 's#^module .*#module stagewise.local/langhost#' "$src/go.mod"
+	install -m 0644 "$old/python/cmd/pulumi-language-python/main.go" "$src/main.go"
+	# Its helper package left sdk/v3 after v3.79.0: it comes along, as a package of the wrapper.
+	for file in "$old"/python/*.go; do
+		[[ $file == *_test.go ]] || install -m 0644 "$file" "$src/python/"
+	done
+	patch_source "$src/main.go" python-pkg \
+		'text.replace("\"github.com/pulumi/pulumi/sdk/v3/python\"", "\"stagewise.local/langhost/python\"")'
+	patch_source "$src/main.go" about \
+		're.sub(r"About\(ctx context.Context, req \*pbempty.Empty\)", "About(ctx context.Context, req *pulumirpc.AboutRequest)", text)'
+	patch_source "$src/main.go" logging \
+		're.sub(r"if logging.V\((\d)\) \{", r"if logging.V(\1).Enabled() {", text)'
+	patch_source "$src/main.go" run-plugin \
+		'text.replace("\targs := []string{req.Program}\n", "\tprogram := req.Program\n\tif program == \"\" && req.GetInfo() != nil {\n\t\tprogram = req.GetInfo().GetProgramDirectory()\n\t}\n\targs := []string{program}\n")'
+	run_long "building pulumi-language-python (sdk/v3 $LANGHOST_FALLBACK_SDK_VERSION host, ported)" "$src/build.log" \
+		go -C "$src" build -trimpath -tags osusergo,grpcnotrace \
+		-ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION" \
+		-o "$src/out/pulumi-language-python" .
+	install -m 0755 "$src/out/pulumi-language-python" "$PULUMI_BIN_DIR/pulumi-language-python"
+	printf '%s\n' "$langhost_ported" >"$PULUMI_BIN_DIR/.langhost.stamp"
 }
 
 # --- Kubernetes provider --------------------------------------------------------------------------

@@ -10,9 +10,10 @@ PULUMI_VERSION=v3.250.0
 LANGHOST_MODULE=github.com/pulumi/pulumi/sdk/python/cmd/pulumi-language-python/v3
 LANGHOST_MODULE_VERSION=v3.0.0-20260702052904-2a4b8a65a11e
 # The module proxy refuses that pseudo-version (and every other version of the module tried), so
-# toolchain.sh falls back to the last sdk/v3 release that still carried the language host inside
-# the sdk module (it moved to its own module in v3.80.0). That host speaks the same protocol but
-# ignores runtime.options.virtualenv: it runs the first python3 on PATH (env.sh puts .venv first).
+# toolchain.sh builds the last host published inside the sdk/v3 module (v3.79.0; it moved to its own
+# module in v3.80.0), ported to the CLI's sdk/v3 and protocol by four small source patches (see
+# build_ported_langhost). It ignores runtime.options.virtualenv: it runs the first python3 on PATH
+# (env.sh puts .venv first).
 LANGHOST_FALLBACK_SDK_VERSION=v3.79.0
 
 # Kubernetes provider plugin, registered under the Python SDK's version.

@@ -118,7 +118,8 @@ class TestLocalRollout:
         strict.write_text(json.dumps({"kubernetes-hpa-min-replicas": {"productionLikeTiers": ["local"]}}))
         versions_before = resource_versions(project)
         project.stagewise("promote")
-        result = project.pulumi("up", "--yes", "--skip-preview", "--policy-pack", "policy",
+        # `pulumi up` previews first: a mandatory violation there stops it before any change.
+        result = project.pulumi("up", "--yes", "--policy-pack", "policy",
                                 "--policy-pack-config", str(strict), check=False)
         project.git("checkout", "--", project.stack_file.name)
         assert result.returncode != 0
