@@ -29,7 +29,7 @@ class BlueGreenDeploymentArgs:
     """Image tag per colour."""
     percent: dict[Colour, int]
     """Share of traffic per colour, from the rollout model; sums to 100."""
-    gateway: str
+    gateway: pulumi.Input[str]
     """Name of the Gateway (in `namespace`) the HTTPRoute attaches to."""
     hostname: str
     port: int = 8080

@@ -1,4 +1,4 @@
-"""The `local` stack (and any cluster): the app's namespace, its Gateway and a BlueGreenDeployment."""
+"""The `local` stack (and any cluster): a ClusterEnvironment and a BlueGreenDeployment in it."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.blue_green_deployment import BlueGreenDeployment, BlueGreenDeploymentArgs
+from components.cluster_environment import ClusterEnvironment, ClusterEnvironmentArgs
 from stagewise import rollout, stackfile
 from stagewise.config import ConfigError, StackConfig
 
@@ -31,32 +32,20 @@ def build(cfg: StackConfig, project: str, stack: str) -> dict[str, pulumi.Input]
     kube = cfg.kubernetes
     release = cfg.release.to_release()
     percent = rollout.traffic(release, cfg.catalog)
-    opts = pulumi.ResourceOptions(provider=provider(cfg))
-    labels = {"app.kubernetes.io/part-of": "stagewise", "stagewise.dev/environment": cfg.environment}
-
-    namespace = k8s.core.v1.Namespace(
-        "namespace",
-        metadata=k8s.meta.v1.ObjectMetaArgs(name=kube.namespace or f"stagewise-{cfg.environment}", labels=labels),
-        opts=opts,
-    )
-    gateway = k8s.apiextensions.CustomResource(
-        "gateway",
-        api_version="gateway.networking.k8s.io/v1",
-        kind="Gateway",
-        metadata=k8s.meta.v1.ObjectMetaArgs(name="gateway", namespace=namespace.metadata.name, labels=labels),
-        spec={
-            "gatewayClassName": kube.gateway_class,
-            "listeners": [{"name": "http", "protocol": "HTTP", "port": 80, "hostname": kube.hostname}],
-        },
-        opts=opts,
-    )
+    on_cluster = pulumi.ResourceOptions(providers=[provider(cfg)])
+    cluster = ClusterEnvironment("env", ClusterEnvironmentArgs(
+        environment=cfg.environment,
+        namespace=kube.namespace or f"stagewise-{cfg.environment}",
+        gateway_class=kube.gateway_class,
+        hostname=kube.hostname,
+    ), opts=on_cluster)
     app = BlueGreenDeployment(kube.app, BlueGreenDeploymentArgs(
-        namespace=namespace.metadata.name,
+        namespace=cluster.namespace,
         environment=cfg.environment,
         image=cfg.release.image,
         tags_by_colour=rollout.versions_by_colour(release),
         percent=percent,
-        gateway="gateway",
+        gateway=cluster.gateway_name,
         hostname=kube.hostname,
         port=kube.port,
         min_replicas=kube.min_replicas,
@@ -68,9 +57,9 @@ def build(cfg: StackConfig, project: str, stack: str) -> dict[str, pulumi.Input]
         feature_flags=cfg.feature_flags,
         secrets={name: pulumi.Output.secret(value.reveal()) for name, value in cfg.secrets.items()},
         disruption_budget=kube.disruption_budget,
-    ), opts=pulumi.ResourceOptions(providers=[opts.provider], depends_on=[gateway]))
+    ), opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[cluster])))
     return {
-        "namespace": namespace.metadata.name,
+        "namespace": cluster.namespace,
         "route": app.route_name,
         "deployments": app.deployment_names,
         "traffic": percent,

@@ -84,3 +84,15 @@ def test_invalid_args_fail_before_any_resource(overrides, message):
     with pytest.raises(ValueError, match=message):
         run(lambda: BlueGreenDeployment("demo", deployment_args(**overrides)) and {}, {}, set(), evaluation=evaluation)
     assert evaluation.resources == []
+
+
+def test_cluster_environment_has_a_namespace_and_a_gateway(record):
+    from components.cluster_environment import ClusterEnvironment, ClusterEnvironmentArgs
+
+    ev = record(lambda: ClusterEnvironment("env", ClusterEnvironmentArgs(
+        environment="local", namespace="stagewise-local", gateway_class="stagewise", hostname="demo.localhost")) and None)
+    namespace = only(ev, "kubernetes:core/v1:Namespace")
+    gateway = only(ev, "kubernetes:gateway.networking.k8s.io/v1:Gateway")
+    assert namespace.inputs["metadata"]["labels"]["stagewise.dev/environment"] == "local"
+    assert gateway.inputs["spec"]["gatewayClassName"] == "stagewise"
+    assert gateway.inputs["spec"]["listeners"][0]["hostname"] == "demo.localhost"

@@ -96,6 +96,8 @@ def project(cluster, tmp_path_factory) -> Project:
     env = _toolchain_env() | {
         "PULUMI_BACKEND_URL": f"file://{state}",
         "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
+        # The copy's own code, not the working tree's (the virtualenv installs the latter).
+        "PYTHONPATH": str(path),
         "GIT_AUTHOR_NAME": "Stagewise Tests", "GIT_AUTHOR_EMAIL": "tests@stagewise.invalid",
         "GIT_COMMITTER_NAME": "Stagewise Tests", "GIT_COMMITTER_EMAIL": "tests@stagewise.invalid",
     }
