@@ -87,32 +87,20 @@ class BlueGreenWebApp(pulumi.ComponentResource):
             # Autoscale owns the capacity once the plan exists.
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=["sku.capacity"]),
         )
-        identity = web.ManagedServiceIdentityArgs(type=web.ManagedServiceIdentityType.SYSTEM_ASSIGNED)
-        app = web.WebApp(
-            f"{name}-app",
+        # Blue is the web app itself, green its deployment slot: the same site, each colour its own config.
+        site = dict(
             resource_group_name=args.resource_group_name,
             location=args.location,
             kind="app,linux,container",
             server_farm_id=plan.id,
             https_only=True,
-            identity=identity,
-            site_config=site_config(args, "blue"),
+            identity=web.ManagedServiceIdentityArgs(type=web.ManagedServiceIdentityType.SYSTEM_ASSIGNED),
             tags=args.tags,
             opts=pulumi.ResourceOptions(parent=self),
         )
+        app = web.WebApp(f"{name}-app", site_config=site_config(args, "blue"), **site)
         slot = web.WebAppSlot(
-            f"{name}-{GREEN_SLOT}",
-            name=app.name,
-            slot=GREEN_SLOT,
-            resource_group_name=args.resource_group_name,
-            location=args.location,
-            kind="app,linux,container",
-            server_farm_id=plan.id,
-            https_only=True,
-            identity=identity,
-            site_config=site_config(args, "green"),
-            tags=args.tags,
-            opts=pulumi.ResourceOptions(parent=self),
+            f"{name}-{GREEN_SLOT}", name=app.name, slot=GREEN_SLOT, site_config=site_config(args, "green"), **site
         )
         web.WebAppSlotConfigurationNames(
             f"{name}-sticky",

@@ -1,8 +1,7 @@
 import pytest
 
 from components.autoscale import Autoscale, AutoscaleArgs
-from stagewise.evaluate import Evaluation, run
-from tests.components.conftest import only
+from tests.components.conftest import only, refused_before_any_resource
 
 
 def scale_args(**overrides) -> AutoscaleArgs:
@@ -32,7 +31,4 @@ def test_capacity_and_cpu_rules(record):
     ({"cpu_scale_in": 80}, "cpu_scale_in \\(80\\) must be below cpu_scale_out \\(70\\)"),
 ])
 def test_invalid_args_fail_before_any_resource(overrides, message):
-    evaluation = Evaluation()
-    with pytest.raises(ValueError, match=message):
-        run(lambda: Autoscale("scale", scale_args(**overrides)) and {}, {}, set(), evaluation=evaluation)
-    assert evaluation.resources == []
+    refused_before_any_resource(lambda: Autoscale("scale", scale_args(**overrides)), message)

@@ -1,8 +1,8 @@
 import pytest
 
 from components.blue_green_deployment import BlueGreenDeployment, BlueGreenDeploymentArgs
-from stagewise.evaluate import SECRET, Evaluation, run
-from tests.components.conftest import only
+from stagewise.evaluate import SECRET
+from tests.components.conftest import only, refused_before_any_resource
 
 
 def deployment_args(**overrides) -> BlueGreenDeploymentArgs:
@@ -80,10 +80,7 @@ def test_two_instances_do_not_collide(record):
     ({"min_replicas": 4, "max_replicas": 3}, "min_replicas \\(4\\) <= max_replicas \\(3\\)"),
 ])
 def test_invalid_args_fail_before_any_resource(overrides, message):
-    evaluation = Evaluation()
-    with pytest.raises(ValueError, match=message):
-        run(lambda: BlueGreenDeployment("demo", deployment_args(**overrides)) and {}, {}, set(), evaluation=evaluation)
-    assert evaluation.resources == []
+    refused_before_any_resource(lambda: BlueGreenDeployment("demo", deployment_args(**overrides)), message)
 
 
 def test_cluster_environment_has_a_namespace_and_a_gateway(record):

@@ -1,8 +1,8 @@
 import pytest
 
 from components.blue_green_web_app import BlueGreenWebApp, BlueGreenWebAppArgs
-from stagewise.evaluate import SECRET, Evaluation, run
-from tests.components.conftest import only
+from stagewise.evaluate import SECRET
+from tests.components.conftest import only, refused_before_any_resource
 
 REFERENCE = "@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/jwt-secret/)"
 
@@ -81,7 +81,4 @@ def test_colour_setting_is_slot_sticky(record):
     ({"tags_by_colour": {"blue": "1.0"}}, "needs a tag for 'green'"),
 ])
 def test_invalid_args_fail_before_any_resource(overrides, message):
-    evaluation = Evaluation()
-    with pytest.raises(ValueError, match=message):
-        run(lambda: BlueGreenWebApp("web", app_args(**overrides)) and {}, {}, set(), evaluation=evaluation)
-    assert evaluation.resources == []
+    refused_before_any_resource(lambda: BlueGreenWebApp("web", app_args(**overrides)), message)

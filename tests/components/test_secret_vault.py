@@ -2,8 +2,8 @@ import pulumi
 import pytest
 
 from components.secret_vault import SECRETS_USER_ROLE, SecretVault, SecretVaultArgs
-from stagewise.evaluate import SECRET, Evaluation, run
-from tests.components.conftest import only
+from stagewise.evaluate import SECRET
+from tests.components.conftest import only, refused_before_any_resource
 
 
 def vault_args(**overrides) -> SecretVaultArgs:
@@ -72,7 +72,4 @@ def test_protect_guards_the_vault(record):
     ],
 )
 def test_invalid_args_fail_before_any_resource(overrides, message):
-    evaluation = Evaluation()
-    with pytest.raises(ValueError, match=message):
-        run(lambda: SecretVault("kv", vault_args(**overrides)) and {}, {}, set(), evaluation=evaluation)
-    assert evaluation.resources == []
+    refused_before_any_resource(lambda: SecretVault("kv", vault_args(**overrides)), message)

@@ -1,8 +1,7 @@
 import pytest
 
 from components.traffic_split import TrafficSplit, TrafficSplitArgs
-from stagewise.evaluate import Evaluation, run
-from tests.components.conftest import only
+from tests.components.conftest import only, refused_before_any_resource
 
 
 def split_args(**overrides) -> TrafficSplitArgs:
@@ -46,7 +45,4 @@ def test_zero_percent_disables_the_endpoint_never_weight_zero(record):
     ({"probe_timeout": 10}, "probe_timeout must be 5..9 s at interval 10 s"),
 ])
 def test_invalid_args_fail_before_any_resource(overrides, message):
-    evaluation = Evaluation()
-    with pytest.raises(ValueError, match=message):
-        run(lambda: TrafficSplit("traffic", split_args(**overrides)) and {}, {}, set(), evaluation=evaluation)
-    assert evaluation.resources == []
+    refused_before_any_resource(lambda: TrafficSplit("traffic", split_args(**overrides)), message)
