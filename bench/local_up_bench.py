@@ -9,7 +9,6 @@ cluster if needed, works in a temporary copy of the project with its own state, 
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import tempfile
 import time
@@ -18,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.e2e.conftest import PASSPHRASE, Project, _copy_project, _toolchain_env  # noqa: E402
+from tests.e2e.conftest import PASSPHRASE, Project, _cluster, _copy_project, _toolchain_env  # noqa: E402
 
 
 def timed(step) -> float:
@@ -28,12 +27,13 @@ def timed(step) -> float:
 
 
 def main() -> None:
-    subprocess.run(["bash", str(ROOT / "scripts" / "cluster.sh"), "start"], check=True)
+    was_running = _cluster("status", check=False).returncode == 0
+    _cluster("start")
     with tempfile.TemporaryDirectory() as work:
         path, state = Path(work) / "project", Path(work) / "state"
         path.mkdir()
         state.mkdir()
-        _copy_project(path)
+        _copy_project(path, "stagewise-bench")
         project = Project(path, _toolchain_env() | {
             "PULUMI_BACKEND_URL": f"file://{state}", "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE})
         project.pulumi("stack", "init")
@@ -45,6 +45,8 @@ def main() -> None:
             noop = timed(lambda: project.pulumi(*up, "--expect-no-changes"))
         finally:
             project.pulumi("destroy", "--yes", "--skip-preview", check=False)
+            if not was_running:
+                _cluster("stop")
     print(f"first pulumi up (from scratch):   {first:7.1f} s")
     print(f"stage change pulumi up:           {stage:7.1f} s")
     print(f"no-op pulumi up:                  {noop:7.1f} s")

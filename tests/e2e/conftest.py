@@ -18,6 +18,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 PASSPHRASE = "stagewise-local"
 STACK = "local"
+E2E_NAMESPACE = "stagewise-e2e"
 
 
 def _toolchain_env() -> dict[str, str]:
@@ -66,7 +67,9 @@ class Project:
         return self.path / f"Pulumi.{STACK}.yaml"
 
 
-def _copy_project(dest: Path) -> None:
+def _copy_project(dest: Path, namespace: str) -> None:
+    """Copy the project to `dest`, its local stack deploying into `namespace`: a developer's own
+    `make local` deployment (namespace stagewise-local) is never touched."""
     files = subprocess.run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
         cwd=ROOT, check=True, capture_output=True,
@@ -79,20 +82,32 @@ def _copy_project(dest: Path) -> None:
     # The virtualenv and the running cluster's kubeconfig are the working tree's own.
     (dest / ".venv").symlink_to(ROOT / ".venv")
     (dest / ".cluster").symlink_to(ROOT / ".cluster")
+    stack_file = dest / f"Pulumi.{STACK}.yaml"
+    text = stack_file.read_text()
+    assert "  stagewise:kubernetes:\n" in text
+    stack_file.write_text(text.replace("  stagewise:kubernetes:\n", f"  stagewise:kubernetes:\n    namespace: {namespace}\n"))
+
+
+def _cluster(command: str, check: bool = True) -> subprocess.CompletedProcess:
+    return subprocess.run(["bash", str(ROOT / "scripts" / "cluster.sh"), command], check=check,
+                          capture_output=not check)
 
 
 @pytest.fixture(scope="session")
 def cluster():
-    subprocess.run(["bash", str(ROOT / "scripts" / "cluster.sh"), "start"], check=True)
+    """The local cluster, left as it was found: stopped again only if these tests started it."""
+    was_running = _cluster("status", check=False).returncode == 0
+    _cluster("start")
     yield
-    subprocess.run(["bash", str(ROOT / "scripts" / "cluster.sh"), "stop"], check=True)
+    if not was_running:
+        _cluster("stop")
 
 
 @pytest.fixture(scope="module")
 def project(cluster, tmp_path_factory) -> Project:
     path = tmp_path_factory.mktemp("project")
     state = tmp_path_factory.mktemp("state")
-    _copy_project(path)
+    _copy_project(path, E2E_NAMESPACE)
     env = _toolchain_env() | {
         "PULUMI_BACKEND_URL": f"file://{state}",
         "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,

@@ -9,8 +9,8 @@ import json
 
 from stagewise import stackfile
 from stagewise.config import NAMESPACE
+from tests.e2e.conftest import E2E_NAMESPACE as NAMESPACE_K8S
 
-NAMESPACE_K8S = "stagewise-local"
 ROUTE = "demo"
 OURS = "app.kubernetes.io/part-of=stagewise"
 ROUTE_TYPE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
