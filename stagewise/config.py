@@ -323,7 +323,8 @@ def _problem(error: dict[str, Any]) -> str:
     value = error.get("input")
     if not error["loc"]:  # a rule across sections: its message starts with the key
         return f"{NAMESPACE}:{message}"
-    shown = "" if isinstance(value, (dict, list)) or error["type"] == "value_error" else f" (got {value!r})"
+    hidden = isinstance(value, (dict, list)) or error["type"] == "value_error" or error["loc"][0] == "secrets"
+    shown = "" if hidden else f" (got {value!r})"  # a secret's value is never echoed
     return f"{_key(error['loc'])}: {message}{shown}"
 
 

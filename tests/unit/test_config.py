@@ -139,3 +139,9 @@ def test_secret_value_never_shows_in_repr():
     cfg = parse(valid())
     assert "s3cr3t" not in repr(cfg)
     assert cfg.secrets["jwt-secret"].reveal() == "s3cr3t"
+
+
+def test_a_malformed_secrets_section_never_echoes_the_value():
+    message = problems(with_change("secrets", "hunter2-in-plain-text"))
+    assert "stagewise:secrets" in message and "valid dictionary" in message
+    assert "hunter2" not in message
