@@ -312,7 +312,7 @@ class StackConfig(Model):
 
 def _key(loc: tuple[Any, ...]) -> str:
     """pydantic's error location -> the config key a user types, e.g. stagewise:autoscale.maximum."""
-    parts = [str(p) for p in loc if not str(p).startswith("function-after")]
+    parts = [str(p) for p in loc]
     return f"{NAMESPACE}:{parts[0]}" + "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in parts[1:])
 
 

@@ -45,9 +45,6 @@ class Evaluation:
     outputs: dict[str, Any] = field(default_factory=dict)
     secret_outputs: set[str] = field(default_factory=set)
 
-    def by_urn(self) -> dict[str, Resource]:
-        return {r.urn: r for r in self.resources}
-
     def of_type(self, type_: str) -> list[Resource]:
         return [r for r in self.resources if r.type == type_]
 
