@@ -1,4 +1,5 @@
-"""BlueGreenWebApp: a Linux App Service plan, the web app (colour blue) and its slot (colour green)."""
+"""BlueGreenWebApp: one region's stamp: a Linux App Service plan, the web app (colour blue), its
+deployment slot (colour green) and the slot traffic rule that carries the rollout stage."""
 
 from __future__ import annotations
 
@@ -8,17 +9,21 @@ import pulumi
 from pulumi_azure_native import web
 
 from stagewise import limits, naming
-from stagewise.rollout import COLOURS, Colour
+from stagewise.rollout import COLOURS, SLOT_COLOUR, Colour
 
-GREEN_SLOT = "green"
-# Settings that describe the colour itself must stay with their slot, never travel with a swap.
-STICKY_SETTINGS = ["STAGEWISE_COLOUR"]
+GREEN_SLOT = SLOT_COLOUR
+# Settings that describe the colour itself must stay with their slot, never travel with a swap
+# (deploy-staging-slots.md, "deployment slot setting").
+STICKY_SETTINGS = ["STAGEWISE_COLOUR", "OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES"]
 
 
 @dataclass
 class BlueGreenWebAppArgs:
     resource_group_name: pulumi.Input[str]
     location: str
+    site_name: str
+    """Physical name of the web app (see stagewise.naming.site_name): its slot's host name, the
+    traffic rule's target, is derived from it."""
     sku: str
     """App Service plan SKU; Standard tier or higher, since slots need it."""
     instances: int
@@ -28,6 +33,19 @@ class BlueGreenWebAppArgs:
     tags_by_colour: dict[Colour, str]
     """Image tag per colour; a colour with no version runs the other colour's tag, idle."""
     log_level: str
+    slot_share: int | None = None
+    """Percent of the site's traffic routed to the green slot (rollout.slot_share); None: no rule."""
+    autoscale: bool = False
+    """Autoscale owns the plan's capacity; otherwise the program does."""
+    identity_id: pulumi.Input[str] | None = None
+    """User-assigned identity both colours resolve Key Vault references with (granted beforehand)."""
+    grants: list[pulumi.Resource] = field(default_factory=list)
+    """The identity's role assignments on the vault: every site and slot waits for them, so that
+    no reference is resolved (and cached for up to 24 hours) before the identity may read it."""
+    subnet_id: pulumi.Input[str] | None = None
+    """Regional VNet integration subnet (delegated to Microsoft.Web/serverFarms); None: no integration."""
+    service_name: str = "app"
+    """OTEL_SERVICE_NAME of both colours."""
     feature_flags: dict[str, bool] = field(default_factory=dict)
     """Become FEATURE_<NAME>=true|false app settings."""
     key_vault_references: dict[str, str] = field(default_factory=dict)
@@ -41,6 +59,10 @@ def app_settings(args: BlueGreenWebAppArgs, colour: Colour) -> list[web.NameValu
         "STAGEWISE_COLOUR": colour,
         "LOG_LEVEL": args.log_level,
         "WEBSITES_ENABLE_APP_SERVICE_STORAGE": "false",
+        # Application Insights records service.version on every request (application_Version),
+        # which the rollout alerts split by (stagewise.alert_rules).
+        "OTEL_SERVICE_NAME": args.service_name,
+        "OTEL_RESOURCE_ATTRIBUTES": f"service.version={args.tags_by_colour[colour]}",
         **{f"FEATURE_{naming.app_setting_name(flag)}": str(on).lower() for flag, on in sorted(args.feature_flags.items())},
         **args.key_vault_references,
     }
@@ -52,6 +74,17 @@ def app_settings(args: BlueGreenWebAppArgs, colour: Colour) -> list[web.NameValu
     return pairs
 
 
+def ramp_up_rules(args: BlueGreenWebAppArgs) -> list[web.RampUpRuleArgs]:
+    """The production site's slot traffic rule ("Traffic %"): none at 0 %, never an explicit 0 %."""
+    if args.slot_share is None:
+        return []
+    return [web.RampUpRuleArgs(
+        name=GREEN_SLOT,
+        action_host_name=naming.slot_host_name(args.site_name, GREEN_SLOT),
+        reroute_percentage=args.slot_share,
+    )]
+
+
 def site_config(args: BlueGreenWebAppArgs, colour: Colour) -> web.SiteConfigArgs:
     return web.SiteConfigArgs(
         linux_fx_version=f"DOCKER|{naming.container_image(args.image, args.tags_by_colour[colour])}",
@@ -60,7 +93,14 @@ def site_config(args: BlueGreenWebAppArgs, colour: Colour) -> web.SiteConfigArgs
         always_on=True,
         health_check_path="/health",
         http20_enabled=True,
+        # app-service-key-vault-references.md: Linux apps reaching a vault through the network
+        # "require that the app be explicitly configured to have all traffic route through the
+        # virtual network".
+        vnet_route_all_enabled=True if args.subnet_id is not None else None,
         app_settings=app_settings(args, colour),
+        # Only the production site routes: it always sends the rule list, empty at 0 %, so that
+        # removing the rule removes it in Azure too.
+        experiments=web.ExperimentsArgs(ramp_up_rules=ramp_up_rules(args)) if colour != GREEN_SLOT else None,
     )
 
 
@@ -71,9 +111,17 @@ class BlueGreenWebApp(pulumi.ComponentResource):
             raise ValueError(f"sku {args.sku!r} has no deployment slots; use Standard tier or higher")
         if args.instances > tier.max_instances:
             raise ValueError(f"instances ({args.instances}) above {tier.max_instances} for {args.sku}")
+        if args.autoscale and not tier.autoscale:
+            raise ValueError(f"sku {args.sku!r} ({tier.name}) has no autoscale")
         for colour in COLOURS:
             if not args.tags_by_colour.get(colour):
                 raise ValueError(f"tags_by_colour needs a tag for {colour!r}")
+        if args.slot_share is not None and not 1 <= args.slot_share <= 100:
+            raise ValueError(f"slot_share ({args.slot_share}) must be 1..100, or None for no rule")
+        if len(args.site_name) > naming.SITE_NAME_MAX:
+            raise ValueError(f"site_name {args.site_name!r} is longer than {naming.SITE_NAME_MAX} characters")
+        if args.key_vault_references and args.identity_id is None:
+            raise ValueError("key_vault_references need identity_id: the identity granted on the vault")
         super().__init__("stagewise:blue_green_web_app:BlueGreenWebApp", name, None, opts)
 
         plan = web.AppServicePlan(
@@ -84,21 +132,31 @@ class BlueGreenWebApp(pulumi.ComponentResource):
             reserved=True,
             sku=web.SkuDescriptionArgs(name=args.sku, tier=tier.name, capacity=args.instances),
             tags=args.tags,
-            # Autoscale owns the capacity once the plan exists.
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["sku.capacity"]),
+            # Autoscale owns the capacity once the plan exists; without autoscale the stack does.
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["sku.capacity"] if args.autoscale else None),
         )
         # Blue is the web app itself, green its deployment slot: the same site, each colour its own config.
+        identity = (
+            web.ManagedServiceIdentityArgs(
+                type=web.ManagedServiceIdentityType.USER_ASSIGNED,
+                user_assigned_identities=[args.identity_id],
+            )
+            if args.identity_id is not None
+            else web.ManagedServiceIdentityArgs(type=web.ManagedServiceIdentityType.SYSTEM_ASSIGNED)
+        )
         site = dict(
             resource_group_name=args.resource_group_name,
             location=args.location,
             kind="app,linux,container",
             server_farm_id=plan.id,
             https_only=True,
-            identity=web.ManagedServiceIdentityArgs(type=web.ManagedServiceIdentityType.SYSTEM_ASSIGNED),
+            identity=identity,
+            key_vault_reference_identity=args.identity_id,
+            virtual_network_subnet_id=args.subnet_id,
             tags=args.tags,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.grants)),
         )
-        app = web.WebApp(f"{name}-app", site_config=site_config(args, "blue"), **site)
+        app = web.WebApp(f"{name}-app", name=args.site_name, site_config=site_config(args, "blue"), **site)
         slot = web.WebAppSlot(
             f"{name}-{GREEN_SLOT}", name=app.name, slot=GREEN_SLOT, site_config=site_config(args, "green"), **site
         )
@@ -111,11 +169,8 @@ class BlueGreenWebApp(pulumi.ComponentResource):
         )
 
         self.plan_id: pulumi.Output[str] = plan.id
+        self.site_id: pulumi.Output[str] = app.id
         self.site_ids: dict[Colour, pulumi.Output[str]] = {"blue": app.id, "green": slot.id}
-        self.principal_ids: dict[Colour, pulumi.Output[str]] = {
-            "blue": app.identity.apply(lambda i: i.principal_id if i else ""),
-            "green": slot.identity.apply(lambda i: i.principal_id if i else ""),
-        }
         self.hostnames: dict[Colour, pulumi.Output[str]] = {
             "blue": app.default_host_name,
             "green": slot.default_host_name,

@@ -19,7 +19,8 @@ class RolloutAlertsArgs:
     insights_id: pulumi.Input[str]
     """Application Insights component whose requests the log alerts read."""
     site_ids: dict[str, pulumi.Input[str]]
-    """Colour -> web app or slot id whose health check is watched (one alert each: their types differ)."""
+    """Label (region-colour) -> web app or slot id whose health check is watched (one alert each:
+    their types and regions differ)."""
     rules: list[alert_rules.LogRule]
     health_check_min_percent: int
     emails: list[str] = field(default_factory=list)
@@ -67,6 +68,8 @@ class RolloutAlerts(pulumi.ComponentResource):
                         query=rule.query,
                         time_aggregation="Maximum",
                         metric_measure_column=rule.measure,
+                        # One time series per version: the candidate is judged on its own requests.
+                        dimensions=[monitor.DimensionArgs(name=rule.split_by, operator="Include", values=["*"])],
                         operator="GreaterThan",
                         threshold=rule.threshold,
                         failing_periods=monitor.ConditionFailingPeriodsArgs(
@@ -78,12 +81,12 @@ class RolloutAlerts(pulumi.ComponentResource):
                 tags=args.tags,
                 opts=pulumi.ResourceOptions(parent=self),
             )
-        for colour, site_id in args.site_ids.items():
+        for label, site_id in args.site_ids.items():
             monitor.MetricAlert(
-                f"{name}-health-{colour}",
+                f"{name}-health-{label}",
                 resource_group_name=args.resource_group_name,
                 location="global",
-                description=f"{colour}: health check status below {args.health_check_min_percent} %",
+                description=f"{label}: health check status below {args.health_check_min_percent} %",
                 severity=alert_rules.CRITICAL,
                 enabled=True,
                 scopes=[site_id],

@@ -29,6 +29,11 @@ class SecretVaultArgs:
     network_default_action: Literal["Allow", "Deny"]
     allowed_ips: list[str] = field(default_factory=list)
     """IPv4 addresses or CIDR ranges let through when the default action is Deny."""
+    allowed_subnet_ids: list[pulumi.Input[str]] = field(default_factory=list)
+    """Subnets let through when the default action is Deny: the apps' VNet-integration subnets, from
+    which App Service resolves Key Vault references (app-service-key-vault-references.md, "Make sure
+    that the vault's configuration accounts for the network or subnet through which your app will
+    access it")."""
     secrets: dict[str, pulumi.Output[str]] = field(default_factory=dict)
     """Secret name -> value. Values must be secret Outputs (from encrypted stack config)."""
     readers: dict[str, pulumi.Input[str]] = field(default_factory=dict)
@@ -44,6 +49,8 @@ class SecretVault(pulumi.ComponentResource):
                 f"retention_days ({args.retention_days}) must be "
                 f"{limits.RETENTION_MIN_DAYS}..{limits.RETENTION_MAX_DAYS}"
             )
+        if args.allowed_subnet_ids and args.network_default_action != "Deny":
+            raise ValueError("allowed_subnet_ids only matter when network_default_action is 'Deny'")
         if not limits.VAULT_NAME.match(args.vault_name):
             raise ValueError(f"vault_name {args.vault_name!r}: 3-24 letters, digits, hyphens, starting with a letter")
         for secret_name in args.secrets:
@@ -69,6 +76,7 @@ class SecretVault(pulumi.ComponentResource):
                     default_action=args.network_default_action,
                     bypass="AzureServices",
                     ip_rules=[keyvault.IPRuleArgs(value=ip) for ip in args.allowed_ips],
+                    virtual_network_rules=[keyvault.VirtualNetworkRuleArgs(id=s) for s in args.allowed_subnet_ids],
                 ),
             ),
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
@@ -87,15 +95,16 @@ class SecretVault(pulumi.ComponentResource):
             "/subscriptions/", args.subscription_id,
             "/providers/Microsoft.Authorization/roleDefinitions/", SECRETS_USER_ROLE,
         )
+        self.grants: list[authorization.RoleAssignment] = []
         for label, principal_id in args.readers.items():
-            authorization.RoleAssignment(
+            self.grants.append(authorization.RoleAssignment(
                 f"{name}-reader-{label}",
                 scope=vault.id,
                 role_definition_id=role,
                 principal_id=principal_id,
                 principal_type="ServicePrincipal",
                 opts=pulumi.ResourceOptions(parent=self),
-            )
+            ))
 
         self.vault_id: pulumi.Output[str] = vault.id
         self.vault_uri: pulumi.Output[str] = vault.properties.apply(lambda p: p.vault_uri)

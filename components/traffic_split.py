@@ -1,4 +1,10 @@
-"""TrafficSplit: a weighted Traffic Manager profile with one Azure endpoint per colour."""
+"""TrafficSplit: the global entry, a weighted Traffic Manager profile with one Azure endpoint per region.
+
+Each endpoint targets that region's production site; the colours are split inside the site by its
+slot traffic rule. One endpoint per region is all Traffic Manager allows: "Each Traffic Manager
+profile can have at most one Web App endpoint from each Azure region"
+(traffic-manager/traffic-manager-endpoint-types.md, Web Apps as endpoints).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,6 @@ import pulumi
 from pulumi_azure_native import trafficmanager
 
 from stagewise import limits, rollout
-from stagewise.rollout import Colour
 
 
 @dataclass
@@ -16,10 +21,10 @@ class TrafficSplitArgs:
     resource_group_name: pulumi.Input[str]
     dns_label: str
     """<label>.trafficmanager.net; globally unique (see stagewise.naming.dns_label)."""
-    targets: dict[Colour, pulumi.Input[str]]
-    """Azure resource id per colour (the web app and its green slot)."""
-    percent: dict[Colour, int]
-    """Share of traffic per colour, from the rollout model; sums to 100."""
+    targets: dict[str, pulumi.Input[str]]
+    """Region -> resource id of that region's production site."""
+    weights: dict[str, int]
+    """Region -> Traffic Manager weight 0..1000; 0 drains the region (its endpoint is disabled)."""
     ttl: int = 30
     probe_protocol: str = "HTTPS"
     probe_port: int = 443
@@ -32,8 +37,10 @@ class TrafficSplitArgs:
 
 class TrafficSplit(pulumi.ComponentResource):
     def __init__(self, name: str, args: TrafficSplitArgs, opts: pulumi.ResourceOptions | None = None):
-        if set(args.percent) != set(args.targets) or sum(args.percent.values()) != 100:
-            raise ValueError(f"percent {args.percent} must give every target a share, summing to 100")
+        if set(args.weights) != set(args.targets):
+            raise ValueError(f"weights {sorted(args.weights)} and targets {sorted(args.targets)} must name the same regions")
+        if not any(args.weights.values()) or any(not 0 <= w <= limits.TM_MAX_WEIGHT for w in args.weights.values()):
+            raise ValueError(f"weights {args.weights} must be 0..{limits.TM_MAX_WEIGHT}, at least one above 0")
         if args.probe_interval not in limits.PROBE_INTERVALS:
             raise ValueError(f"probe_interval must be one of {limits.PROBE_INTERVALS}")
         low, high = limits.PROBE_TIMEOUTS[args.probe_interval]
@@ -60,21 +67,21 @@ class TrafficSplit(pulumi.ComponentResource):
             # Endpoints are resources of their own; the profile must not fight over them.
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=["endpoints"]),
         )
-        routing = rollout.traffic_manager_endpoints(args.percent)
-        self.endpoints: dict[Colour, trafficmanager.Endpoint] = {
-            colour: trafficmanager.Endpoint(
-                f"{name}-{colour}",
-                endpoint_name=colour,
+        routing = rollout.region_endpoints(args.weights)
+        self.endpoints: dict[str, trafficmanager.Endpoint] = {
+            region: trafficmanager.Endpoint(
+                f"{name}-{region}",
+                endpoint_name=region,
                 endpoint_type="AzureEndpoints",
                 type="Microsoft.Network/trafficManagerProfiles/azureEndpoints",
                 profile_name=profile.name,
                 resource_group_name=args.resource_group_name,
                 target_resource_id=target,
-                weight=routing[colour].weight,
-                endpoint_status="Enabled" if routing[colour].enabled else "Disabled",
+                weight=routing[region].weight,
+                endpoint_status="Enabled" if routing[region].enabled else "Disabled",
                 opts=pulumi.ResourceOptions(parent=self),
             )
-            for colour, target in args.targets.items()
+            for region, target in args.targets.items()
         }
         self.fqdn: pulumi.Output[str] = profile.dns_config.apply(lambda d: d.fqdn if d else "")
         self.register_outputs({"fqdn": self.fqdn})

@@ -1,8 +1,19 @@
-"""Rollout alert rules: what each alert measures and when it fires.
+"""Rollout alert rules and the per-version queries they run: what each alert measures and when it fires.
 
 Pure: no Pulumi import. The HTTP 5xx share and the p95 latency are ratios and percentiles,
 which Azure Monitor metric alerts cannot aggregate, so they are log alerts over the
-Application Insights `requests` table; the health check is a metric alert on the web app.
+Application Insights `requests` table; the health check is a metric alert on each site and slot.
+
+Every query is computed per version and leaves out the health-probe path, so that a candidate
+at a 5 % canary is judged on its own requests: blended with the live colour, a candidate that
+fails every request moves the share to about 5 % only. The version is the `application_Version`
+column: each colour's settings carry OTEL_RESOURCE_ATTRIBUTES=service.version=<tag>, which the
+Azure Monitor OpenTelemetry exporters write as the `ai.application.ver` tag (Azure SDK exporter,
+ResourceParser: service.version -> AI_APPLICATION_VER), stored as `application_Version`
+(azure-monitor/app/data-model-complete.md, "Application version").
+
+Anything else that reads these metrics (a stage gate, a report) uses `per_version_query`, so the
+alerts and every other reader agree on what "the candidate's error share" is.
 """
 
 from __future__ import annotations
@@ -13,6 +24,35 @@ from dataclasses import dataclass
 CRITICAL = 0
 WARNING = 2
 
+VERSION_COLUMN = "application_Version"
+"""The requests column holding the version (service.version) that served the request."""
+
+HEALTH_PATH = "/health"
+
+# Measure column -> the aggregation that computes it over one version's requests.
+MEASURES: dict[str, str] = {
+    "error_share": "100.0 * countif(toint(resultCode) >= 500) / count()",
+    "p95_ms": "percentile(duration, 95)",
+}
+
+
+def per_version_query(measure: str, health_path: str = HEALTH_PATH) -> str:
+    """KQL over Application Insights `requests`: `measure` and the request count per version,
+    health probes left out. Columns: application_Version, <measure>, requests."""
+    if measure not in MEASURES:
+        raise ValueError(f"unknown measure {measure!r}; known: {', '.join(MEASURES)}")
+    if not health_path.startswith("/") or '"' in health_path:
+        raise ValueError(f"health_path {health_path!r} must start with '/' and hold no quote")
+    return (
+        "requests"
+        f' | where tostring(parse_url(url).Path) != "{health_path}"'
+        f" | summarize {measure} = {MEASURES[measure]}, requests = count() by {VERSION_COLUMN}"
+    )
+
+
+ERROR_SHARE_QUERY = per_version_query("error_share")
+P95_QUERY = per_version_query("p95_ms")
+
 
 @dataclass(frozen=True)
 class LogRule:
@@ -22,26 +62,23 @@ class LogRule:
     query: str
     measure: str  # the query column compared with the threshold
     threshold: float
-
-
-ERROR_SHARE_QUERY = (
-    "requests | summarize error_share = 100.0 * countif(toint(resultCode) >= 500) / count()"
-)
-P95_QUERY = "requests | summarize p95_ms = percentile(duration, 95)"
+    split_by: str = VERSION_COLUMN  # the alert fires per value of this column (one alert per version)
 
 
 def rollout_log_rules(
-    *, error_rate_warning: float, error_rate_critical: float, p95_warning_ms: int, p95_critical_ms: int
+    *, error_rate_warning: float, error_rate_critical: float, p95_warning_ms: int, p95_critical_ms: int,
+    health_path: str = HEALTH_PATH,
 ) -> list[LogRule]:
+    errors, p95 = per_version_query("error_share", health_path), per_version_query("p95_ms", health_path)
     return [
-        LogRule("http-5xx-warning", f"HTTP 5xx share above {error_rate_warning} %", WARNING,
-                ERROR_SHARE_QUERY, "error_share", error_rate_warning),
-        LogRule("http-5xx-critical", f"HTTP 5xx share above {error_rate_critical} %", CRITICAL,
-                ERROR_SHARE_QUERY, "error_share", error_rate_critical),
-        LogRule("latency-p95-warning", f"p95 response time above {p95_warning_ms} ms", WARNING,
-                P95_QUERY, "p95_ms", p95_warning_ms),
-        LogRule("latency-p95-critical", f"p95 response time above {p95_critical_ms} ms", CRITICAL,
-                P95_QUERY, "p95_ms", p95_critical_ms),
+        LogRule("http-5xx-warning", f"HTTP 5xx share of a version above {error_rate_warning} %", WARNING,
+                errors, "error_share", error_rate_warning),
+        LogRule("http-5xx-critical", f"HTTP 5xx share of a version above {error_rate_critical} %", CRITICAL,
+                errors, "error_share", error_rate_critical),
+        LogRule("latency-p95-warning", f"p95 response time of a version above {p95_warning_ms} ms", WARNING,
+                p95, "p95_ms", p95_warning_ms),
+        LogRule("latency-p95-critical", f"p95 response time of a version above {p95_critical_ms} ms", CRITICAL,
+                p95, "p95_ms", p95_critical_ms),
     ]
 
 

@@ -150,9 +150,21 @@ class TrafficConfig(Model):
     probe: ProbeConfig = ProbeConfig()
 
 
+class RegionConfig(Model):
+    """One entry of `stagewise:regions`: a stamp (plan, site and slot, autoscale) in an Azure region."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9]*$", description="Azure region, e.g. westeurope")
+    weight: int = Field(ge=0, le=limits.TM_MAX_WEIGHT, description="Traffic Manager weight; 0 drains the region")
+
+
 class VaultConfig(Model):
     """`stagewise:vault`: the Key Vault."""
 
+    name_suffix: str = Field(
+        "", pattern=r"^[a-z0-9]{0,8}$",
+        description="changes the vault's name: a stack destroyed and created again needs a new one while "
+        "the old vault is soft-deleted",
+    )
     retention_days: int = Field(ge=limits.RETENTION_MIN_DAYS, le=limits.RETENTION_MAX_DAYS)
     purge_protection: bool
     network_default_action: Literal["Allow", "Deny"]
@@ -232,6 +244,7 @@ class StackConfig(Model):
 
     environment: Environment
     location: str
+    regions: list[RegionConfig] = Field(default_factory=list, description="default: [{name: location, weight: 100}]")
     owner: str = Field(min_length=1)
     cost_centre: str = Field(min_length=1)
     release: ReleaseConfig
@@ -263,6 +276,23 @@ class StackConfig(Model):
             if after <= before:
                 raise ValueError(f"weights must be strictly increasing, got {weights}")
         return stages
+
+    @field_validator("regions")
+    @classmethod
+    def _regions_distinct_and_serving(cls, regions: list[RegionConfig]) -> list[RegionConfig]:
+        names = [r.name for r in regions]
+        for dup in sorted({n for n in names if names.count(n) > 1}):
+            raise ValueError(f"region {dup!r} appears more than once")
+        if regions and not any(r.weight for r in regions):
+            raise ValueError("every region has weight 0; at least one region must take traffic")
+        return regions
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_region_by_default(cls, raw: Any) -> Any:
+        if isinstance(raw, dict) and not raw.get("regions") and isinstance(raw.get("location"), str):
+            return {**raw, "regions": [{"name": raw["location"], "weight": 100}]}
+        return raw
 
     @field_validator("secrets", mode="before")
     @classmethod

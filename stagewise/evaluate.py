@@ -37,6 +37,10 @@ class Resource:
     inputs: dict[str, Any]
     secret_digests: dict[tuple[str | int, ...], str] = field(default_factory=dict, repr=False)
     """Path in the inputs -> keyed digest of the secret there: whether a secret changed, nothing more."""
+    dependencies: tuple[str, ...] = field(default=(), repr=False)
+    """URNs this resource depends on (depends_on and every input's source), as the engine sees them."""
+    property_dependencies: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
+    """Input property -> URNs of the resources its value came from."""
 
 
 @dataclass
@@ -84,6 +88,8 @@ def _computed(type_: str, name: str) -> dict[str, Any]:
         return {"properties": {"vaultUri": f"https://{name}.vault.azure.net/"}}
     if type_ == "azure-native:trafficmanager:Profile":
         return {"dnsConfig": {"fqdn": f"{name}.trafficmanager.net"}}
+    if type_ == "azure-native:managedidentity:UserAssignedIdentity":
+        return {"principalId": f"{name}-principal", "clientId": f"{name}-client"}
     if type_ == "azure-native:applicationinsights:Component":
         return {"connectionString": f"InstrumentationKey={name}"}
     return {}
@@ -119,6 +125,10 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                 protect=request.protect,
                 inputs=_masked(inputs),
                 secret_digests=_secret_digests(inputs),
+                dependencies=tuple(request.dependencies),
+                property_dependencies={
+                    key: tuple(deps.urns) for key, deps in request.propertyDependencies.items()
+                },
             ))
         return response
 

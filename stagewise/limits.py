@@ -38,6 +38,7 @@ PLAN_SKUS: dict[str, PlanTier] = {
 }
 
 # Traffic Manager
+TM_MIN_WEIGHT, TM_MAX_WEIGHT = 1, 1000
 TTL_MIN, TTL_MAX = 0, 2_147_483_647
 PROBE_INTERVALS = (10, 30)
 PROBE_TIMEOUTS = {30: (5, 10), 10: (5, 9)}  # interval -> allowed timeout range, seconds

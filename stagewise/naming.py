@@ -12,6 +12,12 @@ import re
 from stagewise import limits
 
 VAULT_DNS_SUFFIX = "vault.azure.net"
+SITES_DNS_SUFFIX = "azurewebsites.net"
+# deploy-staging-slots.md: a slot's URL is sitename-slotname.azurewebsites.net, "the site name is
+# truncated at 40 characters, the slot name is truncated at 19 characters" (and random characters
+# are added only then). Names within both limits keep the slot's host name predictable.
+SITE_NAME_MAX = 40
+SLOT_NAME_MAX = 19
 
 
 def short_hash(*parts: str, length: int = 6) -> str:
@@ -22,13 +28,29 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
-def vault_name(project: str, stack: str, component: str) -> str:
-    """A Key Vault name: 3-24 letters, digits and single hyphens, starting with a letter."""
-    suffix = short_hash(project, stack, component)
+def vault_name(project: str, stack: str, component: str, generation: str = "") -> str:
+    """A Key Vault name: 3-24 letters, digits and single hyphens, starting with a letter.
+    `generation` (stagewise:vault.nameSuffix) gives a new name while an old vault is soft-deleted."""
+    suffix = short_hash(project, stack, component, *([generation] if generation else []))
     stem = _slug(f"kv-{stack}")[: 24 - len(suffix) - 1].rstrip("-")
     name = f"{stem}-{suffix}"
     assert limits.VAULT_NAME.match(name), name
     return name
+
+
+def site_name(project: str, stack: str, region: str) -> str:
+    """A region's web app name (<name>.azurewebsites.net, globally unique), at most 40 characters
+    so that its slots' host names are <name>-<slot>.azurewebsites.net."""
+    suffix = short_hash(project, stack, region)
+    stem = _slug(f"{project}-{stack}-{region}")[: SITE_NAME_MAX - len(suffix) - 1].rstrip("-")
+    return f"{stem}-{suffix}"
+
+
+def slot_host_name(site: str, slot: str) -> str:
+    """The default host name of a deployment slot, the target of the site's slot traffic rule."""
+    if len(site) > SITE_NAME_MAX or len(slot) > SLOT_NAME_MAX:
+        raise ValueError(f"site {site!r} or slot {slot!r} too long for a predictable slot host name")
+    return f"{site}-{slot}.{SITES_DNS_SUFFIX}"
 
 
 def dns_label(project: str, stack: str, component: str) -> str:

@@ -1,7 +1,8 @@
 """The rollout model: which colour holds which version and how traffic is shared.
 
-Pure logic, no Pulumi import. The same state gives the Traffic Manager weights (Azure)
-and the HTTPRoute weights (Kubernetes), so both platforms agree by construction.
+Pure logic, no Pulumi import. The same state gives the slot traffic rule (Azure App Service
+deployment-slot routing), the Traffic Manager region weights (Azure) and the HTTPRoute weights
+(Kubernetes), so every platform agrees by construction.
 
 Resource inputs must depend only on per-colour facts (a colour's version, a colour's
 share of traffic), never on which colour is called "live": that is what lets `finish`
@@ -18,10 +19,14 @@ COLOURS: tuple[Colour, Colour] = ("blue", "green")
 
 IDLE = "idle"
 
-# Traffic Manager accepts weights 1..1000; a share of p % maps to p * 10.
-TM_WEIGHT_PER_PERCENT = 10
+# Traffic Manager accepts weights 1..1000 (traffic-manager-routing-methods.md, "Weighted"); a
+# region of weight 0 is drained by disabling its endpoint, never by weight 0.
 TM_MIN_WEIGHT = 1
-TM_MAX_WEIGHT = 1000
+TM_MAX_WEIGHT = 1000  # the same range as stagewise.limits (the model imports nothing)
+
+# Azure: blue is the production site, green its deployment slot. The production site's slot
+# traffic rule ("Traffic %", siteConfig.experiments.rampUpRules) routes a share to the slot.
+SLOT_COLOUR: "Colour" = "green"
 
 
 class RolloutError(ValueError):
@@ -99,14 +104,22 @@ def traffic(release: Release, catalog: Catalog) -> dict[Colour, int]:
     return {release.candidate: share, release.live: 100 - share}
 
 
-def traffic_manager_endpoints(percent: dict[Colour, int]) -> dict[Colour, Endpoint]:
-    """Percent per colour -> Traffic Manager endpoints. 0 % disables the endpoint: Azure refuses weight 0."""
+def slot_share(percent: dict[Colour, int]) -> int | None:
+    """The slot traffic rule's percentage: the slot colour's share, whether it is live or the
+    candidate (so `finish`, which only swaps the labels, changes no rule). None at 0 %: no rule
+    at all, because a rule kept at an explicit 0 % still lets clients that carry the slot's
+    routing name reach it (app-service/deploy-staging-slots.md: "When you explicitly set this
+    value to 0% ... your users can access the staging slot manually")."""
+    share = percent[SLOT_COLOUR]
+    return share if share > 0 else None
+
+
+def region_endpoints(weights: dict[str, int]) -> dict[str, Endpoint]:
+    """Region -> its Traffic Manager endpoint. Weight 0 drains a region: the endpoint is disabled
+    and keeps a valid weight, because Traffic Manager refuses weight 0."""
     return {
-        colour: Endpoint(
-            weight=max(TM_MIN_WEIGHT, share * TM_WEIGHT_PER_PERCENT),
-            enabled=share > 0,
-        )
-        for colour, share in percent.items()
+        region: Endpoint(weight=max(TM_MIN_WEIGHT, weight), enabled=weight > 0)
+        for region, weight in weights.items()
     }
 
 
@@ -169,10 +182,17 @@ def rollback(release: Release, catalog: Catalog) -> Release:
 
 
 def abort(release: Release, catalog: Catalog) -> Release:
+    """All traffic to the live colour, and the candidate colour runs the live version again.
+
+    Moving the traffic alone is not enough on Azure: App Service pins a routed client to the
+    colour it got "for one hour or until the cookies are deleted" (app-service/deploy-staging-slots.md,
+    x-ms-routing-name), so a pinned client would keep the aborted version for up to an hour.
+    Once the candidate runs the live version, no client, pinned or not, is served the aborted one.
+    """
     catalog.index(release.stage)
     if release.stage == IDLE:
         raise RolloutError(f"the stack is already at {IDLE!r}; nothing to abort")
-    return replace(release, stage=IDLE)
+    return replace(release, stage=IDLE, **{release.candidate: release.version(release.live)})
 
 
 def finish(release: Release, catalog: Catalog) -> Release:
