@@ -280,7 +280,7 @@ def rollback(stack: StackOption = None) -> None:
 
 @app.command()
 def abort(stack: StackOption = None) -> None:
-    """Send all traffic back to the live colour (stage idle)."""
+    """Send all traffic back to the live colour (stage idle); the candidate runs the live version again."""
     with _reported():
         loaded = _load(stack)
         after = rollout.abort(loaded.release, loaded.catalog)

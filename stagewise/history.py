@@ -57,7 +57,12 @@ class Step(Generic[Meta]):
         if before.live != after.live:
             return "finish" if after.stage == rollout.IDLE else "edited"
         if (before.blue, before.green) != (after.blue, after.green):
-            return "deploy" if before.stage == after.stage == rollout.IDLE else "edited"
+            if before.stage == after.stage == rollout.IDLE:
+                return "deploy"
+            # abort puts the live version back on the candidate as it goes to idle
+            live = after.blue if after.live == "blue" else after.green
+            aborted = before.stage != rollout.IDLE and after.stage == rollout.IDLE and after.blue == after.green == live
+            return "abort" if aborted else "edited"
         if before.position is None or after.position is None:
             return "edited"
         if after.position > before.position:

@@ -22,11 +22,15 @@ from stagewise.stackfile import SECRET_PLACEHOLDER, is_encrypted
 Op = Literal["create", "update", "replace", "delete"]
 OPS: tuple[Op, ...] = ("create", "update", "replace", "delete")
 
-# The resources that carry traffic weights. A stage change must touch these and nothing else.
-TRAFFIC_TYPES = frozenset({
-    "azure-native:trafficmanager:Endpoint",
-    "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute",
-})
+# The properties that carry traffic weights, per resource type ("" = the whole resource). A stage
+# change must touch these and nothing else: on Azure each region's production site, and only its
+# slot traffic rule; on Kubernetes the HTTPRoute. A region's weight is its Traffic Manager endpoint's.
+TRAFFIC_PROPERTIES: dict[str, tuple[str, ...]] = {
+    "azure-native:web:WebApp": ("siteConfig.experiments",),
+    "azure-native:trafficmanager:Endpoint": ("weight", "endpointStatus"),
+    "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute": ("",),
+}
+TRAFFIC_TYPES = frozenset(TRAFFIC_PROPERTIES)
 
 # Input properties the provider cannot change in place: changing one replaces the resource.
 # "<provider>:*" applies to every type of that provider. Kept to the types the program uses:
@@ -45,6 +49,9 @@ REPLACE_ON: dict[str, tuple[str, ...]] = {
     "azure-native:web:WebApp": ("name",),
     "azure-native:web:WebAppSlot": ("name", "slot"),
     "azure-native:web:WebAppSlotConfigurationNames": ("name",),
+    "azure-native:managedidentity:UserAssignedIdentity": ("resourceName",),
+    "azure-native:network:VirtualNetwork": ("virtualNetworkName",),
+    "azure-native:network:Subnet": ("virtualNetworkName", "subnetName"),
     "azure-native:authorization:RoleAssignment": ("scope", "roleAssignmentName", "principalId", "roleDefinitionId"),
     "kubernetes:*": ("metadata.name", "metadata.namespace"),
 }
@@ -106,6 +113,15 @@ class ResourceChange:
     """`protect` on each side; None where the resource does not exist."""
 
     @property
+    def traffic_only(self) -> bool:
+        """An in-place update of traffic properties only (TRAFFIC_PROPERTIES)."""
+        prefixes = TRAFFIC_PROPERTIES.get(self.type)
+        return (
+            self.op == "update" and prefixes is not None and bool(self.diff)
+            and all(any(not p or _forces_replace(c.path, p) for p in prefixes) for c in self.diff)
+        )
+
+    @property
     def refused(self) -> bool:
         """The engine refuses to delete a protected resource, so this step would fail."""
         return self.op in ("delete", "replace") and bool(self.protect_before)
@@ -140,8 +156,8 @@ class Plan:
 
     @property
     def traffic_only(self) -> bool:
-        """Only in-place updates of traffic resources."""
-        return bool(self.changes) and all(c.op == "update" and c.type in TRAFFIC_TYPES for c in self.changes)
+        """Only in-place updates of traffic properties."""
+        return bool(self.changes) and all(c.traffic_only for c in self.changes)
 
     def inverse(self) -> "Plan":
         """The plan of going back: creates become deletes, every property change swaps sides."""

@@ -159,9 +159,13 @@ def test_finish_swaps_the_live_colour_only_at_full(repo):
 
 
 def test_abort_returns_to_idle_and_refuses_at_idle(repo):
-    repo.set_release("production", stage="half")
-    assert repo.run("abort", "--stack", "production").exit_code == 0
+    repo.set_release("production", blue="1.4.2", green="1.5.0", live="blue", stage="half")
+    result = repo.run("abort", "--stack", "production")
+    assert result.exit_code == 0
     assert release(repo.file("production"))["stage"] == "idle"
+    # The aborted version runs nowhere: the candidate colour runs the live version again.
+    assert release(repo.file("production"))["green"] == "1.4.2"
+    assert "stagewise:release.green: 1.5.0 -> 1.4.2" in result.stdout
     assert "already at 'idle'" in refused(repo, "production", "abort", "--stack", "production")
     assert "nothing to roll back" in refused(repo, "production", "rollback", "--stack", "production")
 

@@ -9,7 +9,7 @@ RULES = alert_rules.rollout_log_rules(
 
 def alerts_args(**overrides) -> RolloutAlertsArgs:
     values = dict(resource_group_name="rg", location="westeurope", short_name="sw-prod", insights_id="ai-id",
-                  site_ids={"blue": "app-id", "green": "slot-id"}, rules=RULES, health_check_min_percent=100,
+                  site_ids={"westeurope-blue": "app-id", "westeurope-green": "slot-id"}, rules=RULES, health_check_min_percent=100,
                   emails=["oncall@example.com"], webhooks=["https://hooks.example.com/x"])
     return RolloutAlertsArgs(**{**values, **overrides})
 
@@ -28,6 +28,10 @@ def test_error_share_and_latency_alerts_at_each_threshold(record):
     for rule in ev.of_type("azure-native:monitor:ScheduledQueryRule"):
         (condition,) = rule.inputs["criteria"]["allOf"]
         found[(condition["metricMeasureColumn"], rule.inputs["severity"])] = condition["threshold"]
+        # Fired per version: one time series per application_Version, health probes left out.
+        assert condition["dimensions"] == [{"name": "application_Version", "operator": "Include", "values": ["*"]}]
+        assert "by application_Version" in condition["query"]
+        assert 'parse_url(url).Path) != "/health"' in condition["query"]
         assert rule.inputs["scopes"] == ["ai-id"]
         assert rule.inputs["actions"]["actionGroups"] == ["alerts-actions-id"]
     assert found == {

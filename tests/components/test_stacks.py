@@ -21,18 +21,72 @@ def types(ev: Evaluation) -> Counter:
     return Counter(r.type.split(":")[-1] for r in ev.resources if r.custom)
 
 
-COMMON = {"ResourceGroup": 1, "Workspace": 1, "Component": 1, "AppServicePlan": 1, "WebApp": 1, "WebAppSlot": 1,
-          "WebAppSlotConfigurationNames": 1, "Vault": 1, "RoleAssignment": 2, "Profile": 1, "Endpoint": 2,
-          "ActionGroup": 1, "ScheduledQueryRule": 4, "MetricAlert": 2}
+# Once per stack: group, monitoring, the identity and its one grant, the vault, the global entry, alerts.
+COMMON = {"ResourceGroup": 1, "Workspace": 1, "Component": 1, "UserAssignedIdentity": 1, "Vault": 1,
+          "RoleAssignment": 1, "Profile": 1, "ActionGroup": 1, "ScheduledQueryRule": 4}
+# Once per region: the stamp, its Traffic Manager endpoint and the health alerts of both colours.
+PER_REGION = {"AppServicePlan": 1, "WebApp": 1, "WebAppSlot": 1, "WebAppSlotConfigurationNames": 1,
+              "Endpoint": 1, "MetricAlert": 2}
 
 
-@pytest.mark.parametrize(("stack", "extra"), [
-    ("dev", {"Secret": 1}),
-    ("staging", {"Secret": 2}),
-    ("production", {"Secret": 4, "AutoscaleSetting": 1}),
+def times(counts: dict, n: int) -> Counter:
+    return Counter({k: v * n for k, v in counts.items()})
+
+
+@pytest.mark.parametrize(("stack", "regions", "extra", "per_region_extra"), [
+    ("dev", 1, {"Secret": 1}, {}),
+    ("staging", 1, {"Secret": 2}, {}),
+    # Production: a firewalled vault, so a network per region; autoscale per region.
+    ("production", 2, {"Secret": 4}, {"AutoscaleSetting": 1, "VirtualNetwork": 1, "Subnet": 1}),
 ])
-def test_stack_evaluates_to_the_expected_resources(stack, extra):
-    assert types(evaluate(stack)) == Counter(COMMON | extra)
+def test_stack_evaluates_to_the_expected_resources(stack, regions, extra, per_region_extra):
+    assert types(evaluate(stack)) == Counter(COMMON) + Counter(extra) + times(PER_REGION | per_region_extra, regions)
+
+
+def test_production_spans_two_regions_behind_one_weighted_profile():
+    ev = evaluate("production")
+    endpoints = {e.inputs["endpointName"]: e for e in ev.of_type("azure-native:trafficmanager:Endpoint")}
+    assert {n: (e.inputs["weight"], e.inputs["endpointStatus"]) for n, e in endpoints.items()} == {
+        "westeurope": (60, "Enabled"), "northeurope": (40, "Enabled")}
+    sites = {r.inputs["location"]: r for r in ev.of_type("azure-native:web:WebApp")}
+    assert set(sites) == {"westeurope", "northeurope"}
+    # Each endpoint targets its own region's production site, never a slot.
+    for name, endpoint in endpoints.items():
+        assert endpoint.inputs["targetResourceId"] == f"web-{name}-app-id"
+
+
+def test_production_sites_integrate_with_subnets_the_vault_allows():
+    ev = evaluate("production")
+    (vault,) = ev.of_type("azure-native:keyvault:Vault")
+    acls = vault.inputs["properties"]["networkAcls"]
+    assert acls["defaultAction"] == "Deny"
+    assert acls["ipRules"] == [{"value": "203.0.113.0/24"}]
+    allowed = {rule["id"] for rule in acls["virtualNetworkRules"]}
+    subnets = ev.of_type("azure-native:network:Subnet")
+    assert allowed == {f"{s.name}-id" for s in subnets} and len(allowed) == 2
+    for subnet in subnets:
+        assert subnet.inputs["delegations"] == [{"name": "app-service", "serviceName": "Microsoft.Web/serverFarms"}]
+        assert subnet.inputs["serviceEndpoints"] == [{"service": "Microsoft.KeyVault"}]
+    for site in ev.of_type("azure-native:web:WebApp") + ev.of_type("azure-native:web:WebAppSlot"):
+        assert site.inputs["virtualNetworkSubnetId"] in allowed
+        assert site.inputs["virtualNetworkSubnetId"] == f"net-{site.inputs['location']}-apps-id"
+
+
+def test_one_identity_granted_before_any_site_reads_every_reference():
+    ev = evaluate("production")
+    (identity,) = ev.of_type("azure-native:managedidentity:UserAssignedIdentity")
+    (grant,) = ev.of_type("azure-native:authorization:RoleAssignment")
+    assert grant.inputs["principalId"] == f"{identity.name}-principal"
+    for site in ev.of_type("azure-native:web:WebApp") + ev.of_type("azure-native:web:WebAppSlot"):
+        assert site.inputs["keyVaultReferenceIdentity"] == f"{identity.name}-id"
+        assert grant.urn in site.dependencies
+
+
+def test_dev_and_staging_have_no_network_of_their_own():
+    for stack in ("dev", "staging"):
+        ev = evaluate(stack)
+        assert not ev.of_type("azure-native:network:VirtualNetwork")
+        assert all("virtualNetworkSubnetId" not in s.inputs for s in ev.of_type("azure-native:web:WebApp"))
 
 
 def test_production_declares_the_four_secrets_and_protects_group_and_vault():
@@ -43,11 +97,12 @@ def test_production_declares_the_four_secrets_and_protects_group_and_vault():
     assert protected == ["azure-native:keyvault:Vault", "azure-native:resources:ResourceGroup"]
 
 
-def test_production_is_mid_rollout_at_25_percent():
+def test_production_is_mid_rollout_at_25_percent_in_every_region():
     ev = evaluate("production")
-    weights = {e.inputs["endpointName"]: (e.inputs["weight"], e.inputs["endpointStatus"])
-               for e in ev.of_type("azure-native:trafficmanager:Endpoint")}
-    assert weights == {"blue": (750, "Enabled"), "green": (250, "Enabled")}
+    for site in ev.of_type("azure-native:web:WebApp"):
+        (rule,) = site.inputs["siteConfig"]["experiments"]["rampUpRules"]
+        assert rule == {"name": "green", "reroutePercentage": 25,
+                        "actionHostName": f"{site.inputs['name']}-green.azurewebsites.net"}
     assert ev.outputs["traffic"] == {"blue": 75, "green": 25}
 
 
@@ -60,7 +115,7 @@ def test_dev_has_no_autoscale_and_debug_logs():
 
 def test_app_settings_reference_key_vault_never_values():
     ev = evaluate("production")
-    (app,) = ev.of_type("azure-native:web:WebApp")
+    app = ev.of_type("azure-native:web:WebApp")[0]
     settings = {s["name"]: s["value"] for s in app.inputs["siteConfig"]["appSettings"]}
     assert settings["JWT_SECRET"].startswith("@Microsoft.KeyVault(SecretUri=https://kv-production-")
     assert settings["JWT_SECRET"].endswith("/secrets/jwt-secret/)")

@@ -5,8 +5,8 @@ from tests.components.conftest import only, refused_before_any_resource
 
 
 def split_args(**overrides) -> TrafficSplitArgs:
-    values = dict(resource_group_name="rg", dns_label="app-prod", targets={"blue": "app-id", "green": "slot-id"},
-                  percent={"blue": 75, "green": 25}, ttl=30, probe_interval=10, probe_timeout=5)
+    values = dict(resource_group_name="rg", dns_label="app-prod", targets={"westeurope": "we-app-id", "northeurope": "ne-app-id"},
+                  weights={"westeurope": 60, "northeurope": 40}, ttl=30, probe_interval=10, probe_timeout=5)
     return TrafficSplitArgs(**{**values, **overrides})
 
 
@@ -24,23 +24,27 @@ def test_weighted_profile_with_health_monitoring(record):
     assert monitor["toleratedNumberOfFailures"] == 3
 
 
-def test_one_azure_endpoint_per_colour_weighted_by_share(record):
+def test_one_azure_endpoint_per_region_weighted_by_the_region(record):
     ev = record(lambda: TrafficSplit("traffic", split_args()) and None)
     found = endpoints(ev)
-    assert found["blue"]["targetResourceId"] == "app-id" and found["green"]["targetResourceId"] == "slot-id"
-    assert (found["blue"]["weight"], found["blue"]["endpointStatus"]) == (750, "Enabled")
-    assert (found["green"]["weight"], found["green"]["endpointStatus"]) == (250, "Enabled")
+    assert found["westeurope"]["targetResourceId"] == "we-app-id"
+    assert found["northeurope"]["targetResourceId"] == "ne-app-id"
+    assert {e["endpointType"] for e in found.values()} == {"AzureEndpoints"}
+    assert (found["westeurope"]["weight"], found["westeurope"]["endpointStatus"]) == (60, "Enabled")
+    assert (found["northeurope"]["weight"], found["northeurope"]["endpointStatus"]) == (40, "Enabled")
 
 
-def test_zero_percent_disables_the_endpoint_never_weight_zero(record):
-    ev = record(lambda: TrafficSplit("traffic", split_args(percent={"blue": 100, "green": 0})) and None)
-    green = endpoints(ev)["green"]
-    assert green["endpointStatus"] == "Disabled"
-    assert green["weight"] >= 1
+def test_weight_zero_drains_the_region_with_a_disabled_endpoint_never_weight_zero(record):
+    ev = record(lambda: TrafficSplit("traffic", split_args(weights={"westeurope": 100, "northeurope": 0})) and None)
+    drained = endpoints(ev)["northeurope"]
+    assert drained["endpointStatus"] == "Disabled"
+    assert drained["weight"] == 1
 
 
 @pytest.mark.parametrize(("overrides", "message"), [
-    ({"percent": {"blue": 60, "green": 30}}, "summing to 100"),
+    ({"weights": {"westeurope": 60}}, "must name the same regions"),
+    ({"weights": {"westeurope": 0, "northeurope": 0}}, "at least one above 0"),
+    ({"weights": {"westeurope": 1001, "northeurope": 0}}, "must be 0..1000"),
     ({"probe_interval": 20}, "probe_interval must be one of"),
     ({"probe_timeout": 10}, "probe_timeout must be 5..9 s at interval 10 s"),
 ])

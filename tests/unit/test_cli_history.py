@@ -28,12 +28,17 @@ def actions(*texts: str | None) -> list[str]:
     ([version("half"), version("canary")], ["created", "rollback"]),
     ([version("canary"), version("idle")], ["created", "rollback"]),
     ([version("half"), version("idle")], ["created", "abort"]),
+    # abort as the command writes it: the live version back on the candidate.
+    ([version("half"), version("idle", green="1.0")], ["created", "abort"]),
+    ([version("canary"), version("idle", green="1.0")], ["created", "abort"]),
+    ([version("half", live="green"), version("idle", live="green", blue="2.0")], ["created", "abort"]),
     ([version("full"), version("idle", live="green")], ["created", "finish"]),
     ([version("idle", green=None), version("idle", green="3.0")], ["created", "deploy"]),
     ([version("idle", green="2.0"), version("idle", green="3.0")], ["created", "deploy"]),
     ([version("idle"), None], ["created", "removed"]),
     # A hand edit that no command makes.
     ([version("half"), version("half", green="9.9")], ["created", "edited"]),
+    ([version("half"), version("idle", green="9.9")], ["created", "edited"]),
     ([version("canary"), "config: [broken\n"], ["created", "edited"]),
 ])
 def test_actions(texts, expected):

@@ -1,5 +1,5 @@
 """Random sequences of rollout commands on the model: whatever is accepted leaves a valid state and
-valid Traffic Manager weights; whatever is refused says why. Pure, so many examples are cheap."""
+a valid slot traffic rule; whatever is refused says why. Pure, so many examples are cheap."""
 
 from __future__ import annotations
 
@@ -51,13 +51,11 @@ def apply(release: rollout.Release, catalog: rollout.Catalog, command: tuple) ->
 def assert_valid_weights(release: rollout.Release, catalog: rollout.Catalog) -> None:
     percent = rollout.traffic(release, catalog)
     assert sum(percent.values()) == 100 and all(0 <= p <= 100 for p in percent.values())
-    endpoints = rollout.traffic_manager_endpoints(percent)
-    assert all(rollout.TM_MIN_WEIGHT <= e.weight <= rollout.TM_MAX_WEIGHT for e in endpoints.values())
-    enabled = {c: e for c, e in endpoints.items() if e.enabled}
-    assert enabled, "at least one endpoint must take traffic"
-    # Traffic Manager splits by weight among enabled endpoints: each share must be the model's percent.
-    total = sum(e.weight for e in enabled.values())
-    assert {c: e.weight * 100 / total for c, e in enabled.items()} == {c: percent[c] for c in enabled}
+    rule = rollout.slot_share(percent)
+    # The site keeps what the rule does not route to the slot; a rule is never an explicit 0 %.
+    assert rule is None or 1 <= rule <= 100
+    served = {rollout.SLOT_COLOUR: rule or 0, rollout.other(rollout.SLOT_COLOUR): 100 - (rule or 0)}
+    assert served == percent
 
 
 @st.composite
@@ -87,7 +85,11 @@ def test_accepted_commands_keep_the_state_and_the_weights_valid(scenario):
         # The live colour only changes by finish, which needs 100 % on the candidate first.
         if after.live != release.live:
             assert command == ("finish",) and rollout.traffic(release, catalog)[after.live] == 100
-        # Traffic moves only by stage changes; versions only by deploy, which moves no traffic.
+        # Traffic moves only by stage changes; versions only by deploy, which moves no traffic, and
+        # by abort, which puts the live version back on the candidate.
         if (after.blue, after.green) != (release.blue, release.green):
-            assert command[0] == "deploy" and rollout.traffic(after, catalog) == rollout.traffic(release, catalog)
+            if command[0] == "abort":
+                assert after.version(after.candidate) == after.version(after.live) == release.version(release.live)
+            else:
+                assert command[0] == "deploy" and rollout.traffic(after, catalog) == rollout.traffic(release, catalog)
         release = after

@@ -129,6 +129,22 @@ def test_traffic_only():
     assert not plan.Plan().traffic_only
 
 
+def test_a_site_is_a_traffic_change_only_through_its_slot_traffic_rule():
+    def site(rules, image="a:1"):
+        return res("w", WEBAPP, siteConfig={"linuxFxVersion": image, "experiments": {"rampUpRules": rules}})
+
+    rule = {"name": "green", "actionHostName": "s-green.azurewebsites.net", "reroutePercentage": 25}
+    moved = plan.diff(state(site([rule])), state(site([{**rule, "reroutePercentage": 50}])))
+    assert moved.traffic_only
+    removed = plan.diff(state(site([rule])), state(site([])))
+    assert removed.traffic_only and {c.kind for c in removed.changes[0].diff} == {"delete"}
+    also_image = plan.diff(state(site([rule])), state(site([{**rule, "reroutePercentage": 50}], image="a:2")))
+    assert not also_image.traffic_only
+    lookalike = plan.diff(state(res("w", WEBAPP, siteConfig={"experimentsX": 1})),
+                          state(res("w", WEBAPP, siteConfig={"experimentsX": 2})))
+    assert not lookalike.traffic_only
+
+
 def test_outputs_are_compared_whole_and_secret_outputs_masked():
     before = {"traffic": {"blue": 75, "green": 25}, "key": "s3cret", "same": "k1", "url": "u"}
     after = {"traffic": {"blue": 50, "green": 50}, "key": "other", "same": "k1", "new": 1}

@@ -1,4 +1,4 @@
-"""The rollout model: traffic per stage, Traffic Manager weights and the transitions."""
+"""The rollout model: traffic per stage, the slot traffic rule, region weights and the transitions."""
 
 import pytest
 
@@ -18,38 +18,49 @@ def test_idle_is_always_first_and_zero():
     assert Catalog.of([Stage("idle", 0), Stage("a", 50)]).names == ["idle", "a"]
 
 
-# Expected weights written out by hand from the rule: p % -> p * 10, 0 % -> disabled (weight kept valid).
+# The slot traffic rule per stage, written out by hand: green's share whichever colour is live,
+# no rule at all at 0 %.
 @pytest.mark.parametrize(
-    ("catalog", "stage", "candidate_weight", "candidate_enabled", "live_weight", "live_enabled"),
+    ("catalog", "stage", "live", "rule"),
     [
-        (DEFAULT, "idle", 1, False, 1000, True),
-        (DEFAULT, "canary", 100, True, 900, True),
-        (DEFAULT, "early", 200, True, 800, True),
-        (DEFAULT, "half", 500, True, 500, True),
-        (DEFAULT, "full", 1000, True, 1, False),
-        (PRODUCTION, "idle", 1, False, 1000, True),
-        (PRODUCTION, "canary", 50, True, 950, True),
-        (PRODUCTION, "quarter", 250, True, 750, True),
-        (PRODUCTION, "half", 500, True, 500, True),
-        (PRODUCTION, "full", 1000, True, 1, False),
+        (DEFAULT, "idle", "blue", None),
+        (DEFAULT, "canary", "blue", 10),
+        (DEFAULT, "early", "blue", 20),
+        (DEFAULT, "half", "blue", 50),
+        (DEFAULT, "full", "blue", 100),
+        (PRODUCTION, "idle", "blue", None),
+        (PRODUCTION, "canary", "blue", 5),
+        (PRODUCTION, "quarter", "blue", 25),
+        (PRODUCTION, "full", "blue", 100),
+        (PRODUCTION, "idle", "green", 100),
+        (PRODUCTION, "canary", "green", 95),
+        (PRODUCTION, "quarter", "green", 75),
+        (PRODUCTION, "full", "green", None),
     ],
 )
-def test_traffic_manager_weights_for_every_stage(
-    catalog, stage, candidate_weight, candidate_enabled, live_weight, live_enabled
-):
-    endpoints = rollout.traffic_manager_endpoints(rollout.traffic(release(stage), catalog))
-    assert endpoints["green"] == rollout.Endpoint(candidate_weight, candidate_enabled)
-    assert endpoints["blue"] == rollout.Endpoint(live_weight, live_enabled)
+def test_slot_traffic_rule_for_every_stage(catalog, stage, live, rule):
+    assert rollout.slot_share(rollout.traffic(release(stage, live=live), catalog)) == rule
 
 
 @pytest.mark.parametrize("catalog", [DEFAULT, PRODUCTION])
-def test_every_stage_has_valid_weights(catalog):
-    for stage in catalog.names:
-        percent = rollout.traffic(release(stage), catalog)
-        endpoints = rollout.traffic_manager_endpoints(percent).values()
-        assert sum(percent.values()) == 100
-        assert all(1 <= e.weight <= 1000 for e in endpoints)
-        assert any(e.enabled for e in endpoints)
+def test_finish_keeps_the_slot_traffic_rule(catalog):
+    full = release(catalog.last.name)
+    done = rollout.finish(full, catalog)
+    assert rollout.slot_share(rollout.traffic(done, catalog)) == rollout.slot_share(rollout.traffic(full, catalog)) == 100
+
+
+@pytest.mark.parametrize(
+    ("weights", "endpoints"),
+    [
+        ({"westeurope": 100}, {"westeurope": rollout.Endpoint(100, True)}),
+        ({"westeurope": 60, "northeurope": 40},
+         {"westeurope": rollout.Endpoint(60, True), "northeurope": rollout.Endpoint(40, True)}),
+        ({"westeurope": 1000, "northeurope": 0},
+         {"westeurope": rollout.Endpoint(1000, True), "northeurope": rollout.Endpoint(1, False)}),
+    ],
+)
+def test_region_endpoints_drain_with_a_disabled_endpoint_never_weight_0(weights, endpoints):
+    assert rollout.region_endpoints(weights) == endpoints
 
 
 def test_traffic_follows_the_live_colour():
@@ -110,6 +121,13 @@ def test_abort_goes_straight_to_idle():
     assert rollout.abort(release("half"), DEFAULT).stage == "idle"
     with pytest.raises(RolloutError, match="already at 'idle'"):
         rollout.abort(release(), DEFAULT)
+
+
+@pytest.mark.parametrize("live", ["blue", "green"])
+def test_abort_puts_the_live_version_back_on_the_candidate(live):
+    aborted = rollout.abort(release("half", live=live, blue="1.0", green="2.0"), DEFAULT)
+    assert (aborted.live, aborted.blue, aborted.green) == (live, *(("1.0", "1.0") if live == "blue" else ("2.0", "2.0")))
+    assert rollout.versions_by_colour(aborted) == {"blue": aborted.version(live), "green": aborted.version(live)}
 
 
 def test_finish_swaps_live_and_keeps_traffic():
