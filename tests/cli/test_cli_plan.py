@@ -29,11 +29,27 @@ def start_at(repo, stack: str, stage: str) -> None:
     repo.commit(f"{stack} at {stage}")
 
 
-def assert_only_traffic_updates(data: dict) -> None:
+def regions(repo, stack: str) -> list[str]:
+    project = (repo.path / "Pulumi.yaml").read_text()
+    cfg = stackedit.config_from_texts(project, repo.file(stack).read_text(), f"Pulumi.{stack}.yaml")
+    return [r.name for r in cfg.regions] if cfg.is_azure else []
+
+
+def traffic_resources(repo, stack: str) -> list[str]:
+    """What a stage change may touch: on Azure each region's production site (its slot traffic
+    rule only); on Kubernetes the HTTPRoute."""
+    names = regions(repo, stack)
+    return sorted(f"web-{region}-app" for region in names) if names else ["demo-route"]
+
+
+def assert_only_traffic_updates(data: dict, repo, stack: str) -> None:
     summary = data["summary"]
     assert (summary["create"], summary["replace"], summary["delete"]) == (0, 0, 0), data
-    assert 1 <= summary["update"] <= 2, data
-    assert all(c["op"] == "update" and c["type"] in plan.TRAFFIC_TYPES for c in data["changes"]), data
+    assert sorted(c["name"] for c in data["changes"]) == traffic_resources(repo, stack), data
+    for change in data["changes"]:
+        assert change["op"] == "update" and change["type"] in plan.TRAFFIC_TYPES, change
+        if change["type"] == "azure-native:web:WebApp":
+            assert all(d["path"].startswith("siteConfig.experiments.rampUpRules") for d in change["diff"]), change
     assert data["trafficOnly"] is True
 
 
@@ -44,7 +60,7 @@ def test_each_step_to_the_next_stage_only_updates_traffic_weights(repo, cached_e
         assert repo.run("promote", "--stack", stack).exit_code == 0
         code, data = repo.plan(stack)
         assert code == 2
-        assert_only_traffic_updates(data)
+        assert_only_traffic_updates(data, repo, stack)
         (traffic,) = [o for o in data["outputs"] if o["path"] == "traffic"]
         assert traffic["after"] == {"green": weight, "blue": 100 - weight}, name
         repo.commit(f"promote {stack} to {name}")
@@ -58,21 +74,44 @@ def test_each_step_back_only_updates_traffic_weights(repo, cached_evaluations, s
         assert repo.run("rollback", "--stack", stack).exit_code == 0
         code, data = repo.plan(stack)
         assert code == 2
-        assert_only_traffic_updates(data)
+        assert_only_traffic_updates(data, repo, stack)
         repo.commit(f"roll {stack} back to {name}")
 
 
+# What abort may touch besides the traffic: the candidate colour (green here), which runs the live
+# version again (its image, and the version its telemetry reports), and nothing else.
+CANDIDATE_RESOURCES = {"azure-native:web:WebAppSlot", "kubernetes:apps/v1:Deployment"}
+
+
 @pytest.mark.parametrize("stack", CATALOG_STACKS)
-def test_abort_from_any_stage_only_updates_traffic_weights(repo, cached_evaluations, stack):
+def test_abort_from_any_stage_moves_traffic_and_puts_the_live_version_on_the_candidate(repo, cached_evaluations, stack):
     for name, _ in stages(repo, stack)[1:]:
         start_at(repo, stack, name)
         assert repo.run("abort", "--stack", stack).exit_code == 0
         code, data = repo.plan(stack)
         assert code == 2
-        assert_only_traffic_updates(data)
-        (traffic,) = [o for o in data["outputs"] if o["path"] == "traffic"]
-        assert traffic["after"] == {"green": 0, "blue": 100}
+        summary = data["summary"]
+        assert (summary["create"], summary["replace"], summary["delete"]) == (0, 0, 0), data
+        traffic = [c for c in data["changes"] if c["type"] in plan.TRAFFIC_TYPES]
+        assert sorted(c["name"] for c in traffic) == traffic_resources(repo, stack)
+        assert all(plan_change_is_traffic(c) for c in traffic), traffic
+        candidate = [c for c in data["changes"] if c["type"] not in plan.TRAFFIC_TYPES]
+        assert candidate and {c["type"] for c in candidate} <= CANDIDATE_RESOURCES, candidate
+        assert all("green" in c["name"] for c in candidate), candidate
+        diffs = [d for c in candidate for d in c["diff"]]
+        assert {d["after"] for d in diffs if d["path"].endswith("linuxFxVersion") or d["path"].endswith("image")} == {
+            "DOCKER|stagewise/demo-app:1.4.2" if regions(repo, stack) else "stagewise/demo-app:1.4.2"}
+        (shares,) = [o for o in data["outputs"] if o["path"] == "traffic"]
+        assert shares["after"] == {"green": 0, "blue": 100}
         repo.git("checkout", "--", f"Pulumi.{stack}.yaml")
+
+
+def plan_change_is_traffic(change: dict) -> bool:
+    return plan.ResourceChange(
+        change["op"], change["urn"], change["type"], change["name"],
+        tuple(plan.PropertyChange(d["path"], d.get("before", plan.MISSING), d.get("after", plan.MISSING))
+              for d in change["diff"]),
+    ).traffic_only
 
 
 @pytest.mark.parametrize("stack", CATALOG_STACKS)
@@ -85,18 +124,19 @@ def test_finish_is_an_empty_plan(repo, cached_evaluations, stack):
     assert data["changes"] == [] and data["outputs"] == [] and data["summary"]["update"] == 0
 
 
-def test_deploy_updates_only_the_candidate_site(repo, cached_evaluations):
+def test_deploy_updates_only_the_candidate_slot_in_each_region(repo, cached_evaluations):
     start_at(repo, "production", "idle")
     assert repo.run("deploy", "1.6.0", "--stack", "production").exit_code == 0
     code, data = repo.plan("production")
     assert code == 2
     assert [(c["op"], c["type"], c["name"]) for c in data["changes"]] == [
-        ("update", "azure-native:web:WebAppSlot", "web-green")
+        ("update", "azure-native:web:WebAppSlot", f"web-{region}-green") for region in sorted(regions(repo, "production"))
     ]
-    assert data["changes"][0]["diff"] == [{
-        "path": "siteConfig.linuxFxVersion", "kind": "update",
-        "before": "DOCKER|stagewise/demo-app:1.5.0", "after": "DOCKER|stagewise/demo-app:1.6.0",
-    }]
+    for change in data["changes"]:
+        assert [(d["path"], d["before"], d["after"]) for d in change["diff"]] == [
+            ("siteConfig.appSettings[4].value", "service.version=1.5.0", "service.version=1.6.0"),
+            ("siteConfig.linuxFxVersion", "DOCKER|stagewise/demo-app:1.5.0", "DOCKER|stagewise/demo-app:1.6.0"),
+        ]
 
 
 def test_a_revert_of_a_stage_commit_is_the_exact_inverse(repo, cached_evaluations):
@@ -136,15 +176,16 @@ def test_plan_output_formats(repo, cached_evaluations):
 
     text = repo.run("plan", "--stack", "production")
     assert text.exit_code == 2
-    assert "~ azure-native:trafficmanager:Endpoint  traffic-blue  update" in text.stdout
-    assert "      ~ weight: 750 => 500" in text.stdout
-    assert "      ~ weight: 250 => 500" in text.stdout
+    assert "~ azure-native:web:WebApp  web-westeurope-app  update" in text.stdout
+    assert "~ azure-native:web:WebApp  web-northeurope-app  update" in text.stdout
+    assert text.stdout.count("      ~ siteConfig.experiments.rampUpRules[0].reroutePercentage: 25 => 50") == 2
     assert "2 to update, 1 output changed (traffic only)" in text.stdout
 
     markdown = repo.run("plan", "--stack", "production", "--markdown")
     assert markdown.exit_code == 2
     assert markdown.stdout.startswith("### Plan for production: HEAD (")
-    assert "| ~ update | `traffic-blue` | `azure-native:trafficmanager:Endpoint` | `weight` |" in markdown.stdout
+    assert ("| ~ update | `web-westeurope-app` | `azure-native:web:WebApp` | "
+            "`siteConfig.experiments.rampUpRules[0].reroutePercentage` |") in markdown.stdout
 
     as_json = repo.run("plan", "--stack", "production", "--json")
     data = json.loads(as_json.stdout)

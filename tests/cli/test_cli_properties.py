@@ -2,7 +2,8 @@
 
 Every accepted command leaves a file the program accepts, changed only in the keys the command
 owns and as the rollout model says; every refused command leaves the file byte for byte as it was.
-A few sequences are also evaluated under mocks, to check the Traffic Manager endpoints themselves.
+A few sequences are also evaluated under mocks, to check the slot traffic rules and the Traffic Manager
+endpoints themselves.
 """
 
 from __future__ import annotations
@@ -114,20 +115,26 @@ def test_accepted_commands_write_valid_files_and_refused_ones_touch_nothing(case
 
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(azure_scenario)
-def test_traffic_manager_weights_stay_valid(case):
+def test_slot_traffic_rules_and_region_weights_stay_valid(case):
     stack, steps = case
     with project_copy() as folder:
         final = run_sequence(folder, stack, steps)
         project = (folder / "Pulumi.yaml").read_text()
     evaluation = evaluate.evaluate_stack(project, final, stack)
-    endpoints = evaluation.of_type("azure-native:trafficmanager:Endpoint")
-    assert len(endpoints) == 2
-    for endpoint in endpoints:
-        assert rollout.TM_MIN_WEIGHT <= endpoint.inputs["weight"] <= rollout.TM_MAX_WEIGHT
-    enabled = {e.inputs["endpointName"]: e.inputs["weight"] for e in endpoints if e.inputs["endpointStatus"] == "Enabled"}
-    assert enabled, "at least one endpoint must take traffic"
-    total = sum(enabled.values())
-    shares = {colour: weight * 100 / total for colour, weight in enabled.items()}
     traffic = evaluation.outputs["traffic"]
     assert sum(traffic.values()) == 100
-    assert shares == {colour: share for colour, share in traffic.items() if share > 0}
+    # Each region's site routes exactly green's share to its own green slot; 0 % is no rule at all.
+    sites = evaluation.of_type("azure-native:web:WebApp")
+    assert sites
+    for site in sites:
+        rules = site.inputs["siteConfig"]["experiments"]["rampUpRules"]
+        expected = [] if traffic["green"] == 0 else [{
+            "name": "green", "reroutePercentage": traffic["green"],
+            "actionHostName": f"{site.inputs['name']}-green.azurewebsites.net",
+        }]
+        assert rules == expected
+    # One endpoint per region, each weight valid, at least one taking traffic.
+    endpoints = evaluation.of_type("azure-native:trafficmanager:Endpoint")
+    assert len(endpoints) == len(sites)
+    assert all(rollout.TM_MIN_WEIGHT <= e.inputs["weight"] <= rollout.TM_MAX_WEIGHT for e in endpoints)
+    assert any(e.inputs["endpointStatus"] == "Enabled" for e in endpoints)

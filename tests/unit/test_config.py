@@ -145,3 +145,37 @@ def test_a_malformed_secrets_section_never_echoes_the_value():
     message = problems(with_change("secrets", "hunter2-in-plain-text"))
     assert "stagewise:secrets" in message and "valid dictionary" in message
     assert "hunter2" not in message
+
+
+def test_one_region_by_default_the_location_at_weight_100():
+    cfg = parse({**valid(), "location": "northeurope"})
+    assert [(r.name, r.weight) for r in cfg.regions] == [("northeurope", 100)]
+
+
+def test_regions_as_given():
+    cfg = parse({**valid(), "regions": [{"name": "westeurope", "weight": 60}, {"name": "northeurope", "weight": 0}]})
+    assert [(r.name, r.weight) for r in cfg.regions] == [("westeurope", 60), ("northeurope", 0)]
+
+
+@pytest.mark.parametrize(("regions", "expected"), [
+    ([{"name": "westeurope", "weight": 50}, {"name": "westeurope", "weight": 50}],
+     ["stagewise:regions", "region 'westeurope' appears more than once"]),
+    ([{"name": "westeurope", "weight": 0}], ["stagewise:regions", "at least one region must take traffic"]),
+    ([{"name": "westeurope", "weight": 1001}], ["stagewise:regions[0].weight", "less than or equal to 1000", "1001"]),
+    ([{"name": "westeurope", "weight": -1}], ["stagewise:regions[0].weight", "greater than or equal to 0", "-1"]),
+    ([{"name": "West Europe", "weight": 10}], ["stagewise:regions[0].name", "should match pattern", "'West Europe'"]),
+    ([{"name": "westeurope"}], ["stagewise:regions[0].weight", "Field required"]),
+], ids=["duplicate", "all-drained", "weight-above-1000", "weight-below-0", "name-not-a-region", "weight-missing"])
+def test_bad_regions_are_refused_naming_the_key(regions, expected):
+    message = problems({**valid(), "regions": regions})
+    for fragment in expected:
+        assert fragment in message
+
+
+def test_vault_name_suffix_gives_a_new_vault_name():
+    from stagewise import naming
+
+    assert parse(with_change("vault", {"nameSuffix": "r2"})).vault.name_suffix == "r2"
+    assert naming.vault_name("p", "production", "secrets", "r2") != naming.vault_name("p", "production", "secrets")
+    assert naming.vault_name("p", "production", "secrets", "") == naming.vault_name("p", "production", "secrets")
+    assert "stagewise:vault.nameSuffix" in problems(with_change("vault", {"nameSuffix": "Not-Valid"}))
