@@ -6,7 +6,7 @@ server) is constructed in `policy/__main__.py`.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from pulumi_policy import (
     EnforcementLevel,
@@ -19,7 +19,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from policy import rules
+from policy import azure_rules, rules
 
 PACK_NAME = "stagewise"
 
@@ -125,14 +125,36 @@ def stack_resources(args: StackValidationArgs) -> list[rules.StackResource]:
             name=r.name,
             props=plain(r.props),
             property_dependencies={k: [d.urn for d in deps] for k, deps in r.property_dependencies.items()},
+            dependencies=[d.urn for d in r.dependencies],
         )
         for r in args.resources
     ]
 
 
-def _enabled_endpoint(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-    for violation in rules.traffic_manager_enabled_endpoint(stack_resources(args)):
-        report_violation(violation.message, violation.urn)
+StackRule = Callable[[Sequence[rules.StackResource]], list[rules.StackViolation]]
+
+
+def stack_policy(name: str, description: str, rule: StackRule) -> StackValidationPolicy:
+    """A mandatory policy that runs `rule` over the whole stack."""
+
+    def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+        for violation in rule(stack_resources(args)):
+            report_violation(violation.message, violation.urn)
+
+    return StackValidationPolicy(
+        name=name, description=description, validate=validate, enforcement_level=EnforcementLevel.MANDATORY,
+    )
+
+
+# The stack rules, by policy name: `policies()` wires them, and anything that checks a whole stack
+# outside the engine (the shipped-stacks test) runs the same list.
+STACK_RULES: dict[str, StackRule] = {
+    "traffic-manager-enabled-endpoint": rules.traffic_manager_enabled_endpoint,
+    "traffic-manager-one-web-app-per-region": azure_rules.traffic_manager_one_web_app_per_region,
+    "keyvault-firewall-allows-app-subnets": azure_rules.keyvault_firewall_allows_app_subnets,
+    "keyvault-reference-identity-granted-first": azure_rules.keyvault_reference_identity_granted_first,
+    "webapp-integration-subnet-delegated": azure_rules.webapp_integration_subnet_delegated,
+}
 
 
 def policies() -> list[Policy]:
@@ -207,11 +229,59 @@ def policies() -> list[Policy]:
             "Traffic Manager endpoint weights are integers 1..1000.",
             _for(rules.TRAFFIC_MANAGER_ENDPOINT, rules.traffic_manager_endpoint_weight),
         ),
-        StackValidationPolicy(
-            name="traffic-manager-enabled-endpoint",
-            description="Every Traffic Manager profile keeps at least one enabled endpoint.",
-            validate=_enabled_endpoint,
-            enforcement_level=EnforcementLevel.MANDATORY,
+        stack_policy(
+            "traffic-manager-enabled-endpoint",
+            "Every Traffic Manager profile keeps at least one enabled endpoint.",
+            STACK_RULES["traffic-manager-enabled-endpoint"],
+        ),
+        stack_policy(
+            "traffic-manager-one-web-app-per-region",
+            "A Traffic Manager profile has at most one Web App endpoint per Azure region "
+            "(traffic-manager/traffic-manager-endpoint-types.md: 'at most one Web App endpoint from each Azure region').",
+            STACK_RULES["traffic-manager-one-web-app-per-region"],
+        ),
+        stack_policy(
+            "keyvault-firewall-allows-app-subnets",
+            "A vault that denies network access by default allows the VNet-integration subnet of every app that "
+            "references it (app-service/app-service-key-vault-references.md, 'Access network-restricted vaults').",
+            STACK_RULES["keyvault-firewall-allows-app-subnets"],
+        ),
+        stack_policy(
+            "keyvault-reference-identity-granted-first",
+            "Apps resolve Key Vault references with a user-assigned identity whose Key Vault Secrets User grant "
+            "they depend on (app-service/app-service-key-vault-references.md, 'Access vaults with a user-assigned "
+            "identity': 'given access to the vault in advance').",
+            STACK_RULES["keyvault-reference-identity-granted-first"],
+        ),
+        stack_policy(
+            "webapp-integration-subnet-delegated",
+            "A web app's VNet-integration subnet is delegated to Microsoft.Web/serverFarms "
+            "(app-service/overview-vnet-integration.md, subnet requirements).",
+            STACK_RULES["webapp-integration-subnet-delegated"],
+        ),
+        resource_policy(
+            "webapp-slot-rule-percentage",
+            "A slot traffic rule routes 1..100 %; 0 % is no rule, since a rule at an explicit 0 % still routes "
+            "clients pinned by x-ms-routing-name (app-service/deploy-staging-slots.md, 'Route production traffic manually').",
+            {azure_rules.WEB_APP: azure_rules.webapp_slot_rule_percentage},
+        ),
+        resource_policy(
+            "webapp-slot-rule-target",
+            "A slot traffic rule routes to a slot of its own site, <site>-<slot>.azurewebsites.net "
+            "(app-service/deploy-staging-slots.md, 'Route production traffic automatically').",
+            {azure_rules.WEB_APP: azure_rules.webapp_slot_rule_target},
+        ),
+        resource_policy(
+            "log-alert-split-by-version",
+            "Rollout log alerts are split by application_Version, so that the candidate is judged on its own "
+            "requests (azure-monitor/alerts/alerts-create-log-alert-rule.md, 'Split by dimensions').",
+            _for(azure_rules.SCHEDULED_QUERY_RULE, azure_rules.log_alert_split_by_version),
+        ),
+        resource_policy(
+            "log-alert-excludes-health-probe",
+            "Log alerts over requests leave out the health-probe path.",
+            _for(azure_rules.SCHEDULED_QUERY_RULE, azure_rules.log_alert_excludes_health_probe),
+            ["healthPath"],
         ),
         resource_policy(
             "kubernetes-readiness-probe",

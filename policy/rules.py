@@ -55,6 +55,7 @@ TAGGABLE = frozenset((
     "azure-native:applicationinsights:Component",
     "azure-native:operationalinsights:Workspace",
     "azure-native:managedidentity:UserAssignedIdentity",
+    "azure-native:network:VirtualNetwork",
     "azure-native:monitor:ActionGroup",
     "azure-native:monitor:MetricAlert",
     "azure-native:monitor:ScheduledQueryRule",
@@ -493,6 +494,8 @@ class StackResource:
     props: Mapping[str, Any]
     property_dependencies: Mapping[str, Sequence[str]]
     """Input property -> URNs of the resources its value came from."""
+    dependencies: Sequence[str] = ()
+    """URNs of every resource this one depends on (dependsOn included)."""
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ resource goes through pulumi_policy's own analyzer service, as the engine would 
 """
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,13 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))  # the pack is run from its directory, not installed
 
 from policy import rules  # noqa: E402
-from policy.policies import PACK_NAME, policies  # noqa: E402
+from policy.policies import PACK_NAME, STACK_RULES, policies  # noqa: E402
+
+
+def stack_resources(ev) -> list[rules.StackResource]:
+    return [rules.StackResource(urn=r.urn, type=r.type, name=r.name, props=r.inputs,
+                                property_dependencies=r.property_dependencies, dependencies=r.dependencies)
+            for r in ev.resources if r.custom]
 
 
 def violations(ev) -> list[str]:
@@ -34,9 +41,8 @@ def violations(ev) -> list[str]:
         request = proto.AnalyzeRequest(type=resource.type, properties=props, urn=resource.urn, name=resource.name)
         found += [f"{resource.name}: {d.policyName}: {d.message}"
                   for d in service.Analyze(request, None).diagnostics if d.policyName in mandatory]
-    stack = [rules.StackResource(urn=r.urn, type=r.type, name=r.name, props=r.inputs, property_dependencies={})
-             for r in ev.resources if r.custom]
-    found += [v.message for v in rules.traffic_manager_enabled_endpoint(stack)]
+    stack = stack_resources(ev)
+    found += [f"{name}: {v.message}" for name, rule in STACK_RULES.items() for v in rule(stack)]
     return found
 
 
@@ -57,3 +63,101 @@ def test_the_check_sees_a_violation():
     ev = evaluate_stack((ROOT / "Pulumi.yaml").read_text(),
                         (ROOT / "Pulumi.production.yaml").read_text().replace("ttl: 30", "ttl: 300"), "production")
     assert any("traffic-manager-production-ttl" in v for v in violations(ev))
+
+
+# Each platform rule blocks its counterexample, made from the real production stack by one change.
+
+def production():
+    return evaluate_stack((ROOT / "Pulumi.yaml").read_text(), (ROOT / "Pulumi.production.yaml").read_text(), "production")
+
+
+def changed(ev, name: str, **fields):
+    """The evaluation with one resource's fields replaced."""
+    ev.resources[:] = [replace(r, **fields) if r.name == name else r for r in ev.resources]
+    return ev
+
+
+def one(ev, name: str):
+    (found,) = [r for r in ev.resources if r.name == name]
+    return found
+
+
+def test_two_web_app_endpoints_of_one_region_in_one_profile_are_blocked():
+    ev = production()
+    endpoint, slot = one(ev, "traffic-westeurope"), one(ev, "web-westeurope-green")
+    # The old shape: the green slot as a second endpoint next to its own site.
+    ev.resources.append(replace(
+        endpoint, urn=endpoint.urn.replace("traffic-westeurope", "traffic-green"), name="traffic-green",
+        inputs={**endpoint.inputs, "endpointName": "green", "targetResourceId": f"{slot.name}-id"},
+        property_dependencies={**endpoint.property_dependencies, "targetResourceId": (slot.urn,)},
+    ))
+    found = violations(ev)
+    assert found == [f"traffic-manager-one-web-app-per-region: Traffic Manager profile 'traffic-profile' has 2 Web App "
+                     f"endpoints in region 'westeurope' (traffic-green, traffic-westeurope); Azure allows at most one "
+                     f"Web App endpoint per region in a profile: target one site per region and split its traffic "
+                     f"between the site and its slots with the slot traffic rule (siteConfig.experiments.rampUpRules)"]
+
+
+def test_a_deny_vault_that_does_not_allow_an_apps_subnet_is_blocked():
+    ev = production()
+    vault = one(ev, "secrets-vault")
+    acls = vault.inputs["properties"]["networkAcls"]
+    kept = [rule for rule in acls["virtualNetworkRules"] if "northeurope" not in rule["id"]]
+    ev = changed(ev, "secrets-vault",
+                 inputs={**vault.inputs, "properties": {**vault.inputs["properties"],
+                                                        "networkAcls": {**acls, "virtualNetworkRules": kept}}},
+                 property_dependencies={**vault.property_dependencies, "properties": tuple(
+                     u for u in vault.property_dependencies["properties"] if "net-northeurope" not in u)})
+    found = [v for v in violations(ev) if v.startswith("keyvault-firewall-allows-app-subnets")]
+    assert sorted(v.split("'")[1] for v in found) == ["web-northeurope-app", "web-northeurope-green"]
+    assert all("its integrated subnet is not allowed by the vault" in v for v in found)
+
+
+def test_a_deny_vault_read_by_an_app_without_an_integrated_subnet_is_blocked():
+    ev = production()
+    app = one(ev, "web-westeurope-app")
+    inputs = {k: v for k, v in app.inputs.items() if k != "virtualNetworkSubnetId"}
+    ev = changed(ev, "web-westeurope-app", inputs=inputs,
+                 property_dependencies={k: v for k, v in app.property_dependencies.items() if k != "virtualNetworkSubnetId"})
+    found = [v for v in violations(ev) if v.startswith("keyvault-firewall-allows-app-subnets")]
+    assert len(found) == 1 and "web app 'web-westeurope-app'" in found[0] and "has no integrated subnet" in found[0]
+
+
+def test_references_read_by_an_identity_not_granted_first_are_blocked():
+    ev = production()
+    grant = one(ev, "secrets-reader-app")
+    for name in ("web-westeurope-app", "web-westeurope-green"):
+        site = one(ev, name)
+        ev = changed(ev, name, dependencies=tuple(u for u in site.dependencies if u != grant.urn))
+    found = [v for v in violations(ev) if v.startswith("keyvault-reference-identity-granted-first")]
+    assert sorted(v.split("'")[1] for v in found) == ["web-westeurope-app", "web-westeurope-green"]
+    assert all("before that identity is granted" in v for v in found)
+
+
+def test_references_read_with_the_system_assigned_identity_are_blocked():
+    ev = production()
+    site = one(ev, "web-northeurope-app")
+    ev = changed(ev, "web-northeurope-app", inputs={k: v for k, v in site.inputs.items() if k != "keyVaultReferenceIdentity"})
+    found = [v for v in violations(ev) if v.startswith("keyvault-reference-identity-granted-first")]
+    assert len(found) == 1 and "system-assigned identity (keyVaultReferenceIdentity not set)" in found[0]
+
+
+def test_a_log_alert_not_split_by_version_is_blocked():
+    ev = production()
+    rule = one(ev, "alerts-http-5xx-critical")
+    (condition,) = rule.inputs["criteria"]["allOf"]
+    blended = {k: v for k, v in condition.items() if k != "dimensions"}
+    ev = changed(ev, "alerts-http-5xx-critical", inputs={**rule.inputs, "criteria": {"allOf": [blended]}})
+    found = violations(ev)
+    assert len(found) == 1 and found[0].startswith("alerts-http-5xx-critical: log-alert-split-by-version: ")
+
+
+def test_an_explicit_zero_percent_slot_rule_is_blocked():
+    ev = production()
+    site = one(ev, "web-westeurope-app")
+    config = site.inputs["siteConfig"]
+    (rule,) = config["experiments"]["rampUpRules"]
+    ev = changed(ev, "web-westeurope-app", inputs={**site.inputs, "siteConfig": {
+        **config, "experiments": {"rampUpRules": [{**rule, "reroutePercentage": 0}]}}})
+    found = violations(ev)
+    assert len(found) == 1 and found[0].startswith("web-westeurope-app: webapp-slot-rule-percentage: ")

@@ -15,8 +15,8 @@ from pulumi_policy import EnforcementLevel
 from pulumi_policy.policy import _PolicyAnalyzerServicer
 from pulumi_policy.proxy import unknown_checking_proxy
 
-from policy import rules
-from policy.policies import CONFIG_SCHEMA, PACK_NAME, plain, policies
+from policy import azure_rules, rules
+from policy.policies import CONFIG_SCHEMA, PACK_NAME, STACK_RULES, plain, policies
 
 ROOT = Path(__file__).resolve().parents[3]
 UNKNOWN_STRING = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
@@ -140,6 +140,18 @@ WIRING = {
     "kubernetes-hpa-min-replicas": ("kubernetes:autoscaling/v2:HorizontalPodAutoscaler", {"spec": {"minReplicas": 1}}),
     "webapp-no-plaintext-secrets": ("azure-native:web:WebAppApplicationSettings", {"properties": {"DB_PASSWORD": "x1y2z3!"}}),
     "required-tags": ("azure-native:web:AppServicePlan", {"tags": {"environment": "dev"}}),
+    "webapp-slot-rule-percentage": ("azure-native:web:WebApp", {**compliant_webapp(), "siteConfig": {
+        **compliant_webapp()["siteConfig"], "experiments": {"rampUpRules": [{"reroutePercentage": 0}]}}}),
+    "webapp-slot-rule-target": ("azure-native:web:WebApp", {**compliant_webapp(), "name": "site", "siteConfig": {
+        **compliant_webapp()["siteConfig"],
+        "experiments": {"rampUpRules": [{"reroutePercentage": 5, "actionHostName": "other-green.azurewebsites.net"}]}}}),
+    "log-alert-split-by-version": ("azure-native:monitor:ScheduledQueryRule",
+                                   {"criteria": {"allOf": [{"query": 'requests | where url != "/health" | summarize n = count()'}]},
+                                    "tags": TAGS}),
+    "log-alert-excludes-health-probe": ("azure-native:monitor:ScheduledQueryRule",
+                                        {"criteria": {"allOf": [{"query": "requests | summarize n = count() by application_Version",
+                                                                 "dimensions": [{"name": "application_Version", "operator": "Include"}]}]},
+                                         "tags": TAGS}),
 }
 
 
@@ -171,6 +183,10 @@ def test_v2_type_aliases_are_checked_too(legacy, props):
         ("pulumi_azure_native.monitor.autoscale_setting", rules.AUTOSCALE_SETTING),
         ("pulumi_azure_native.trafficmanager.profile", rules.TRAFFIC_MANAGER_PROFILE),
         ("pulumi_azure_native.trafficmanager.endpoint", rules.TRAFFIC_MANAGER_ENDPOINT),
+        ("pulumi_azure_native.monitor.scheduled_query_rule", azure_rules.SCHEDULED_QUERY_RULE),
+        ("pulumi_azure_native.network.subnet", azure_rules.SUBNET),
+        ("pulumi_azure_native.managedidentity.user_assigned_identity", azure_rules.USER_ASSIGNED_IDENTITY),
+        ("pulumi_azure_native.authorization.role_assignment", azure_rules.ROLE_ASSIGNMENT),
     ],
 )
 def test_rules_know_the_type_token_the_pinned_sdk_registers(module, tokens):
@@ -209,6 +225,41 @@ def test_stack_policy_sees_endpoints_through_property_dependencies():
     [diagnostic] = servicer().AnalyzeStack(request, None).diagnostics
     assert diagnostic.policyName == "traffic-manager-enabled-endpoint"
     assert diagnostic.urn == profile_urn
+
+
+def test_every_stack_rule_is_a_mandatory_stack_policy():
+    stack_policies = {p.name for p in policies() if p.name in STACK_RULES}
+    assert stack_policies == set(STACK_RULES)
+
+
+@pytest.mark.parametrize("name", [
+    "traffic-manager-one-web-app-per-region", "keyvault-firewall-allows-app-subnets",
+    "keyvault-reference-identity-granted-first", "webapp-integration-subnet-delegated",
+    "webapp-slot-rule-percentage", "webapp-slot-rule-target", "log-alert-split-by-version",
+])
+def test_each_platform_policy_names_its_microsoft_doc(name):
+    (policy,) = [p for p in policies() if p.name == name]
+    assert re.search(r"[a-z-]+/[a-z0-9-]+\.md", policy.description), policy.description
+
+
+def test_stack_policy_sees_dependencies_the_engine_sends():
+    identity = "urn:pulumi:p::s::azure-native:managedidentity:UserAssignedIdentity::app-id"
+    grant = "urn:pulumi:p::s::azure-native:authorization:RoleAssignment::reader"
+    site = "urn:pulumi:p::s::azure-native:web:WebApp::site"
+    app = {**compliant_webapp(), "keyVaultReferenceIdentity": UNKNOWN_STRING}
+
+    def request(site_dependencies):
+        made = stack_request(
+            (identity, "azure-native:managedidentity:UserAssignedIdentity", {"tags": TAGS}, {}),
+            (grant, "azure-native:authorization:RoleAssignment", {"principalId": UNKNOWN_STRING}, {"principalId": [identity]}),
+            (site, "azure-native:web:WebApp", app, {"keyVaultReferenceIdentity": [identity]}),
+        )
+        made.resources[2].dependencies.extend(site_dependencies)
+        return made
+
+    assert servicer().AnalyzeStack(request([identity, grant]), None).diagnostics == []
+    [diagnostic] = servicer().AnalyzeStack(request([identity]), None).diagnostics
+    assert diagnostic.policyName == "keyvault-reference-identity-granted-first" and diagnostic.urn == site
 
 
 def test_plain_unwraps_the_sdk_proxy_without_raising_on_unknowns():
