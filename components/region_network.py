@@ -8,10 +8,12 @@ from dataclasses import dataclass, field
 import pulumi
 from pulumi_azure_native import network
 
-# overview-vnet-integration.md: the integration subnet "must be delegated to Microsoft.Web/serverFarms".
+# app-service/overview-vnet-integration.md: regional integration gives the plan's workers "addresses
+# in the delegated subnet" (delegated to App Service), a subnet "used by only one App Service plan",
+# in the app's own region ("The app and the virtual network must be in the same region").
 APP_SERVICE_DELEGATION = "Microsoft.Web/serverFarms"
-# key-vault/general/overview-vnet-service-endpoints.md: a vault's virtual network rule admits a
-# subnet that has the Microsoft.KeyVault service endpoint.
+# Same doc, service endpoints: to reach a service secured with service endpoints, "configure service
+# endpoints against the integration subnet"; the vault's network rules then allow that subnet.
 KEY_VAULT_SERVICE_ENDPOINT = "Microsoft.KeyVault"
 
 
@@ -22,7 +24,8 @@ class RegionNetworkArgs:
     address_space: str = "10.0.0.0/16"
     """The virtual network's range."""
     subnet_prefix: str = "10.0.0.0/24"
-    """The integration subnet: one address per plan instance and more during scale and upgrade."""
+    """The integration subnet: one address per plan instance, twice that during a scale operation,
+    and its size cannot change once assigned (the doc recommends at least a /26)."""
     tags: dict[str, str] = field(default_factory=dict)
 
 

@@ -219,8 +219,8 @@ def keyvault_reference_identity_granted_first(resources: Sequence[StackResource]
 
 
 def webapp_integration_subnet_delegated(resources: Sequence[StackResource]) -> list[StackViolation]:
-    """App Service VNet integration doc: the integration subnet "must be delegated to
-    Microsoft.Web/serverFarms"; a subnet in the stack that is not is refused by Azure."""
+    """app-service/overview-vnet-integration.md: regional integration mounts the workers' interfaces
+    "with addresses in the delegated subnet", delegated to Microsoft.Web/serverFarms."""
     index = _by_urn(resources)
     violations = []
     for app in (r for r in resources if r.type in WEB_APPS):
@@ -236,6 +236,63 @@ def webapp_integration_subnet_delegated(resources: Sequence[StackResource]) -> l
                     app.urn,
                 ))
     return violations
+
+
+def _plan_of(app: StackResource, index: Mapping[str, StackResource]) -> str | None:
+    plans = _sources(app, "serverFarmId", index, ("azure-native:web:AppServicePlan",))
+    if plans:
+        return plans[0].urn
+    value = dig(app.props, "serverFarmId")
+    return str(value).lower() if _known(value) else None
+
+
+def webapp_integration_subnet_one_plan(resources: Sequence[StackResource]) -> list[StackViolation]:
+    """app-service/overview-vnet-integration.md, limitations: "The integration subnet can be used by
+    only one App Service plan." A site and its slots share their plan, so they may share the subnet."""
+    index = _by_urn(resources)
+    plans_by_subnet: dict[str, dict[str, list[str]]] = {}
+    for app in (r for r in resources if r.type in WEB_APPS):
+        plan = _plan_of(app, index)
+        if plan is None:
+            continue
+        for subnet in _sources(app, "virtualNetworkSubnetId", index, SUBNET):
+            plans_by_subnet.setdefault(subnet.urn, {}).setdefault(plan, []).append(app.name)
+    violations = []
+    for subnet_urn, plans in sorted(plans_by_subnet.items()):
+        if len(plans) > 1:
+            apps = sorted(name for names in plans.values() for name in names)
+            violations.append(StackViolation(
+                f"subnet {index[subnet_urn].name!r} is the integration subnet of {len(plans)} App Service plans "
+                f"(apps {', '.join(apps)}); a subnet serves one plan: give each plan its own subnet",
+                subnet_urn,
+            ))
+    return violations
+
+
+def webapp_integration_subnet_same_region(resources: Sequence[StackResource]) -> list[StackViolation]:
+    """app-service/overview-vnet-integration.md, limitations: "The app and the virtual network must be
+    in the same region." (Regional integration; a gateway is the only way across regions.)"""
+    index = _by_urn(resources)
+    violations = []
+    for app in (r for r in resources if r.type in WEB_APPS):
+        location = dig(app.props, "location")
+        if not _known(location):
+            continue
+        for subnet in _sources(app, "virtualNetworkSubnetId", index, SUBNET):
+            for vnet in _sources(subnet, "virtualNetworkName", index, ("azure-native:network:VirtualNetwork",)):
+                vnet_location = dig(vnet.props, "location")
+                if _known(vnet_location) and _region(vnet_location) != _region(location):
+                    violations.append(StackViolation(
+                        f"web app {app.name!r} in {location!r} integrates with subnet {subnet.name!r} of virtual "
+                        f"network {vnet.name!r} in {vnet_location!r}; regional VNet integration needs both in the "
+                        "same region: give each region its own network",
+                        app.urn,
+                    ))
+    return violations
+
+
+def _region(location: Any) -> str:
+    return str(location).replace(" ", "").lower()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -154,6 +154,8 @@ STACK_RULES: dict[str, StackRule] = {
     "keyvault-firewall-allows-app-subnets": azure_rules.keyvault_firewall_allows_app_subnets,
     "keyvault-reference-identity-granted-first": azure_rules.keyvault_reference_identity_granted_first,
     "webapp-integration-subnet-delegated": azure_rules.webapp_integration_subnet_delegated,
+    "webapp-integration-subnet-one-plan": azure_rules.webapp_integration_subnet_one_plan,
+    "webapp-integration-subnet-same-region": azure_rules.webapp_integration_subnet_same_region,
 }
 
 
@@ -256,8 +258,20 @@ def policies() -> list[Policy]:
         stack_policy(
             "webapp-integration-subnet-delegated",
             "A web app's VNet-integration subnet is delegated to Microsoft.Web/serverFarms "
-            "(app-service/overview-vnet-integration.md, subnet requirements).",
+            "(app-service/overview-vnet-integration.md: 'addresses in the delegated subnet').",
             STACK_RULES["webapp-integration-subnet-delegated"],
+        ),
+        stack_policy(
+            "webapp-integration-subnet-one-plan",
+            "An integration subnet serves one App Service plan "
+            "(app-service/overview-vnet-integration.md: 'The integration subnet can be used by only one App Service plan').",
+            STACK_RULES["webapp-integration-subnet-one-plan"],
+        ),
+        stack_policy(
+            "webapp-integration-subnet-same-region",
+            "A web app integrates with a virtual network of its own region "
+            "(app-service/overview-vnet-integration.md: 'The app and the virtual network must be in the same region').",
+            STACK_RULES["webapp-integration-subnet-same-region"],
         ),
         resource_policy(
             "webapp-slot-rule-percentage",

@@ -255,3 +255,31 @@ def test_a_log_alert_counting_health_probes_fails():
     assert message.startswith("log alert condition 0 reads requests including the health probes")
     assert azure_rules.log_alert_excludes_health_probe(
         alert(alert_rules.per_version_query("p95_ms", "/healthz"), SPLIT), Settings.from_config({"healthPath": "/healthz"})) == []
+
+
+def plan(name: str) -> StackResource:
+    return res("azure-native:web:AppServicePlan", name, location="westeurope")
+
+
+def planned_app(name: str, the_plan: StackResource, subnet: StackResource, location="westeurope") -> StackResource:
+    return res("azure-native:web:WebApp", name, {"serverFarmId": [urn(the_plan)], "virtualNetworkSubnetId": [urn(subnet)]},
+               serverFarmId=UNKNOWN, virtualNetworkSubnetId=UNKNOWN, location=location)
+
+
+def test_one_integration_subnet_per_plan():
+    one, two = plan("one"), plan("two")
+    site_and_slot = [planned_app("site", one, SUBNET), planned_app("slot", one, SUBNET)]
+    assert azure_rules.webapp_integration_subnet_one_plan([one, SUBNET, *site_and_slot]) == []
+    [violation] = azure_rules.webapp_integration_subnet_one_plan([one, two, SUBNET, planned_app("a", one, SUBNET),
+                                                                  planned_app("b", two, SUBNET)])
+    assert violation.message.startswith("subnet 'apps' is the integration subnet of 2 App Service plans (apps a, b)")
+
+
+def test_the_integration_network_is_in_the_apps_region():
+    vnet = res("azure-native:network:VirtualNetwork", "net", location="northeurope")
+    subnet = res("azure-native:network:Subnet", "apps", {"virtualNetworkName": [urn(vnet)]}, virtualNetworkName=UNKNOWN)
+    the_plan = plan("p")
+    [violation] = azure_rules.webapp_integration_subnet_same_region([vnet, subnet, the_plan, planned_app("a", the_plan, subnet)])
+    assert "regional VNet integration needs both in the same region" in violation.message
+    assert azure_rules.webapp_integration_subnet_same_region(
+        [vnet, subnet, the_plan, planned_app("a", the_plan, subnet, location="North Europe")]) == []

@@ -235,6 +235,7 @@ def test_every_stack_rule_is_a_mandatory_stack_policy():
 @pytest.mark.parametrize("name", [
     "traffic-manager-one-web-app-per-region", "keyvault-firewall-allows-app-subnets",
     "keyvault-reference-identity-granted-first", "webapp-integration-subnet-delegated",
+    "webapp-integration-subnet-one-plan", "webapp-integration-subnet-same-region",
     "webapp-slot-rule-percentage", "webapp-slot-rule-target", "log-alert-split-by-version",
 ])
 def test_each_platform_policy_names_its_microsoft_doc(name):
