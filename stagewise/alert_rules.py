@@ -10,7 +10,9 @@ fails every request moves the share to about 5 % only. The version is the `appli
 column: each colour's settings carry OTEL_RESOURCE_ATTRIBUTES=service.version=<tag>, which the
 Azure Monitor OpenTelemetry exporters write as the `ai.application.ver` tag (Azure SDK exporter,
 ResourceParser: service.version -> AI_APPLICATION_VER), stored as `application_Version`
-(azure-monitor/app/data-model-complete.md, "Application version").
+(MicrosoftDocs/azure-monitor-docs, azure-monitor/app/data-model-complete.md, Context: "The
+application version is used to analyze trend changes in the application behavior and its
+correlation to the deployments").
 
 Anything else that reads these metrics (a stage gate, a report) uses `per_version_query`, so the
 alerts and every other reader agree on what "the candidate's error share" is.
