@@ -3,6 +3,7 @@ deployment slot (colour green) and the slot traffic rule that carries the rollou
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pulumi
@@ -39,7 +40,7 @@ class BlueGreenWebAppArgs:
     """Autoscale owns the plan's capacity; otherwise the program does."""
     identity_id: pulumi.Input[str] | None = None
     """User-assigned identity both colours resolve Key Vault references with (granted beforehand)."""
-    grants: list[pulumi.Resource] = field(default_factory=list)
+    grants: Sequence[pulumi.Resource] = field(default_factory=list)
     """The identity's role assignments on the vault: every site and slot waits for them, so that
     no reference is resolved (and cached for up to 24 hours) before the identity may read it."""
     subnet_id: pulumi.Input[str] | None = None
@@ -111,8 +112,6 @@ class BlueGreenWebApp(pulumi.ComponentResource):
             raise ValueError(f"sku {args.sku!r} has no deployment slots; use Standard tier or higher")
         if args.instances > tier.max_instances:
             raise ValueError(f"instances ({args.instances}) above {tier.max_instances} for {args.sku}")
-        if args.autoscale and not tier.autoscale:
-            raise ValueError(f"sku {args.sku!r} ({tier.name}) has no autoscale")
         for colour in COLOURS:
             if not args.tags_by_colour.get(colour):
                 raise ValueError(f"tags_by_colour needs a tag for {colour!r}")

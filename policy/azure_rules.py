@@ -194,15 +194,7 @@ def keyvault_reference_identity_granted_first(resources: Sequence[StackResource]
             continue
         if not identities:
             continue  # an identity defined outside the stack
-        identity_urns = {i.urn for i in identities}
-
-        def grants_identity(grant: StackResource) -> bool:
-            role = dig(grant.props, "roleDefinitionId")
-            if _known(role) and SECRETS_USER_ROLE not in str(role).lower():
-                return False
-            return bool(identity_urns & set(grant.property_dependencies.get("principalId", ())))
-
-        granted = {g.urn for g in grants if grants_identity(g)}
+        granted = {g.urn for g in grants if _grants_secrets_user(g, {i.urn for i in identities})}
         if not granted & set(app.dependencies):
             violations.append(StackViolation(
                 f"web app {app.name!r} reads Key Vault references with identity "
@@ -212,6 +204,14 @@ def keyvault_reference_identity_granted_first(resources: Sequence[StackResource]
                 app.urn,
             ))
     return violations
+
+
+def _grants_secrets_user(grant: StackResource, identity_urns: set[str]) -> bool:
+    """A role assignment of Key Vault Secrets User (or a role not known yet) to one of the identities."""
+    role = dig(grant.props, "roleDefinitionId")
+    if _known(role) and SECRETS_USER_ROLE not in str(role).lower():
+        return False
+    return bool(identity_urns & set(grant.property_dependencies.get("principalId", ())))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -192,7 +192,10 @@ def abort(release: Release, catalog: Catalog) -> Release:
     catalog.index(release.stage)
     if release.stage == IDLE:
         raise RolloutError(f"the stack is already at {IDLE!r}; nothing to abort")
-    return replace(release, stage=IDLE, **{release.candidate: release.version(release.live)})
+    live_version = release.version(release.live)
+    if release.candidate == "blue":
+        return replace(release, stage=IDLE, blue=live_version)
+    return replace(release, stage=IDLE, green=live_version)
 
 
 def finish(release: Release, catalog: Catalog) -> Release:

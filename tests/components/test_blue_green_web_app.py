@@ -119,25 +119,23 @@ def test_sites_wait_for_the_grants(record):
         assert grant_urn in only(ev, type_).dependencies
 
 
-def test_capacity_is_left_to_autoscale_only_when_autoscale_is_on(record):
+@pytest.mark.parametrize(("autoscale", "ignored"), [(True, ["sku.capacity"]), (False, [])])
+def test_capacity_is_left_to_autoscale_only_when_autoscale_is_on(record, monkeypatch, autoscale, ignored):
+    # Without autoscale the stack owns the instance count: ignoring it would freeze dev and staging
+    # at their first size.
     from stagewise import evaluate
 
-    for autoscale, ignored in ((True, ["sku.capacity"]), (False, [])):
-        monitor_requests = []
+    requests = []
 
-        class Recording(evaluate._RecordingMonitor):
-            def RegisterResource(self, request):
-                monitor_requests.append(request)
-                return super().RegisterResource(request)
+    class Recording(evaluate._RecordingMonitor):
+        def RegisterResource(self, request):
+            requests.append(request)
+            return super().RegisterResource(request)
 
-        original = evaluate._RecordingMonitor
-        evaluate._RecordingMonitor = Recording
-        try:
-            record(lambda: BlueGreenWebApp("web", app_args(autoscale=autoscale, sku="S1", instances=2)) and None)
-        finally:
-            evaluate._RecordingMonitor = original
-        (plan,) = [r for r in monitor_requests if r.type == "azure-native:web:AppServicePlan"]
-        assert list(plan.ignoreChanges) == ignored, autoscale
+    monkeypatch.setattr(evaluate, "_RecordingMonitor", Recording)
+    record(lambda: BlueGreenWebApp("web", app_args(autoscale=autoscale, sku="S1", instances=2)) and None)
+    (plan,) = [r for r in requests if r.type == "azure-native:web:AppServicePlan"]
+    assert list(plan.ignoreChanges) == ignored
 
 
 @pytest.mark.parametrize(("overrides", "message"), [

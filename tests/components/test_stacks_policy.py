@@ -92,10 +92,10 @@ def test_two_web_app_endpoints_of_one_region_in_one_profile_are_blocked():
         property_dependencies={**endpoint.property_dependencies, "targetResourceId": (slot.urn,)},
     ))
     found = violations(ev)
-    assert found == [f"traffic-manager-one-web-app-per-region: Traffic Manager profile 'traffic-profile' has 2 Web App "
-                     f"endpoints in region 'westeurope' (traffic-green, traffic-westeurope); Azure allows at most one "
-                     f"Web App endpoint per region in a profile: target one site per region and split its traffic "
-                     f"between the site and its slots with the slot traffic rule (siteConfig.experiments.rampUpRules)"]
+    assert found == [("traffic-manager-one-web-app-per-region: Traffic Manager profile 'traffic-profile' has 2 Web App "
+                      "endpoints in region 'westeurope' (traffic-green, traffic-westeurope); Azure allows at most one "
+                      "Web App endpoint per region in a profile: target one site per region and split its traffic "
+                      "between the site and its slots with the slot traffic rule (siteConfig.experiments.rampUpRules)")]
 
 
 def test_a_deny_vault_that_does_not_allow_an_apps_subnet_is_blocked():
