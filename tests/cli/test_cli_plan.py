@@ -274,3 +274,14 @@ def test_plan_of_a_config_the_program_refuses(repo, cached_evaluations):
     result = repo.run("plan", "--stack", "production")
     assert result.exit_code == 1
     assert "the program refuses the config of production at HEAD" in result.stderr
+
+
+def test_draining_a_region_changes_only_its_traffic_manager_endpoint(repo, cached_evaluations):
+    path = repo.file("production")
+    path.write_text(path.read_text().replace("- name: northeurope\n      weight: 40", "- name: northeurope\n      weight: 0"))
+    code, data = repo.plan("production")
+    assert code == 2
+    assert [(c["op"], c["name"]) for c in data["changes"]] == [("update", "traffic-northeurope")]
+    assert {(d["path"], d["before"], d["after"]) for d in data["changes"][0]["diff"]} == {
+        ("weight", 40, 1), ("endpointStatus", "Enabled", "Disabled")}
+    assert data["trafficOnly"] is True
