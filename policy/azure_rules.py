@@ -370,8 +370,9 @@ def log_alert_split_by_version(props: Mapping[str, Any], settings: Settings) -> 
 
 
 def log_alert_excludes_health_probe(props: Mapping[str, Any], settings: Settings) -> list[str]:
-    """Health probes (Traffic Manager's and App Service's) hit every instance of both colours at a
-    steady rate; counted as requests, they dilute a candidate's error share and latency."""
+    """Health probes hit every instance of both colours at a steady rate (App Service's health check
+    "pings this path on all instances ... at 1-minute intervals", app-service/monitor-instances-health-check.md,
+    and Traffic Manager probes too); counted as requests, they dilute a candidate's error share and latency."""
     path = re.escape(settings.health_path)
     excluded = re.compile(rf'(!=|!has|!contains|!endswith|!startswith|!in)\s*\(?\s*"{path}"')
     messages = []

@@ -293,7 +293,9 @@ def policies() -> list[Policy]:
         ),
         resource_policy(
             "log-alert-excludes-health-probe",
-            "Log alerts over requests leave out the health-probe path.",
+            "Log alerts over requests leave out the health-probe path, which App Service's health check alone "
+            "requests steadily (app-service/monitor-instances-health-check.md: 'Health check pings this path on all "
+            "instances of your App Service app at 1-minute intervals').",
             _for(azure_rules.SCHEDULED_QUERY_RULE, azure_rules.log_alert_excludes_health_probe),
             ["healthPath"],
         ),

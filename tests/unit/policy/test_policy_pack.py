@@ -237,6 +237,7 @@ def test_every_stack_rule_is_a_mandatory_stack_policy():
     "keyvault-reference-identity-granted-first", "webapp-integration-subnet-delegated",
     "webapp-integration-subnet-one-plan", "webapp-integration-subnet-same-region",
     "webapp-slot-rule-percentage", "webapp-slot-rule-target", "log-alert-split-by-version",
+    "log-alert-excludes-health-probe",
 ])
 def test_each_platform_policy_names_its_microsoft_doc(name):
     (policy,) = [p for p in policies() if p.name == name]
