@@ -9,9 +9,12 @@
 # Usage: "$(scripts/actionlint.sh)" .github/workflows/*.yml
 set -euo pipefail
 
-VERSION="${STAGEWISE_ACTIONLINT_VERSION:-v1.7.12}"
-CACHE="${STAGEWISE_CACHE:-$HOME/.cache/stagewise}"
-DIR="$CACHE/bin/actionlint-$VERSION"
+LOG_TAG=actionlint
+# shellcheck source=lib.sh
+. "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
+
+VERSION=$ACTIONLINT_VERSION
+DIR="$(tool_dir actionlint)"
 BIN="$DIR/actionlint"
 
 if [[ -x "$BIN" ]] && "$BIN" -version >/dev/null 2>&1; then
@@ -19,18 +22,15 @@ if [[ -x "$BIN" ]] && "$BIN" -version >/dev/null 2>&1; then
   exit 0
 fi
 
-if ! command -v go >/dev/null 2>&1; then
-  echo "actionlint.sh: 'go' is not on PATH; install Go 1.24+ to build actionlint $VERSION" >&2
-  exit 1
-fi
+need go "'go' is not on PATH; install Go 1.24+ to build actionlint $VERSION"
 
-mkdir -p "$CACHE/bin"
+mkdir -p "$CACHE_BIN"
 # Build into a private directory and rename it into place, so that concurrent runs
 # never see (or execute) a half-written binary.
-STAGE="$(mktemp -d "$CACHE/bin/.actionlint-$VERSION.XXXXXX")"
+STAGE="$(mktemp -d "$CACHE_BIN/.actionlint-$VERSION.XXXXXX")"
 trap 'rm -rf "$STAGE"' EXIT
 
-echo "actionlint.sh: building actionlint $VERSION from source (first run only)..." >&2
+log "building actionlint $VERSION from source (first run only)..."
 start=$SECONDS
 # Outside any module: the version suffix makes `go install` resolve the module itself.
 # The build must not leave build metadata from a surrounding checkout, hence -buildvcs=false.
@@ -45,7 +45,7 @@ if [[ -d "$DIR" ]] && ! "$BIN" -version >/dev/null 2>&1; then
 fi
 if ! mv -T "$STAGE" "$DIR" 2>/dev/null; then
   # Another run finished first; its binary is as good as ours.
-  "$BIN" -version >/dev/null 2>&1 || { echo "actionlint.sh: could not install into $DIR" >&2; exit 1; }
+  "$BIN" -version >/dev/null 2>&1 || die "could not install into $DIR"
 fi
-echo "actionlint.sh: built in $((SECONDS - start)) s: $BIN" >&2
+log "built in $((SECONDS - start)) s: $BIN"
 printf '%s\n' "$BIN"

@@ -6,8 +6,12 @@
 
 _stagewise_env_file=${BASH_SOURCE[0]:-$0}
 _stagewise_root=$(CDPATH='' cd -- "$(dirname "$_stagewise_env_file")/.." && pwd)
-# shellcheck source=scripts/toolchain/versions.sh
-. "$_stagewise_root/scripts/toolchain/versions.sh"
+# The versions and the cache layout come from the scripts' bash library, read in a bash of its own so
+# that none of its helpers lands in this shell: STAGEWISE_CACHE (this shell's, even unexported),
+# STAGEWISE_PULUMI_HOME, PULUMI_VERSION and PULUMI_BIN_DIR.
+_stagewise_vars=$(STAGEWISE_CACHE=${STAGEWISE_CACHE:-} bash -c '. "$1" && print_env' bash \
+	"$_stagewise_root/scripts/lib.sh") || return 1
+eval "$_stagewise_vars"
 
 _stagewise_path_prepend() {
 	case ":$PATH:" in
@@ -29,4 +33,4 @@ if [ ! -x "$PULUMI_BIN_DIR/pulumi" ] && ! command -v pulumi >/dev/null 2>&1; the
 fi
 
 unset -f _stagewise_path_prepend
-unset _stagewise_env_file _stagewise_root
+unset _stagewise_env_file _stagewise_root _stagewise_vars

@@ -8,11 +8,10 @@
 # provider; its passphrase is not a secret (the values are local dummies): see README.
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$ROOT"
-# shellcheck source=env.sh
-. scripts/env.sh
-export PULUMI_BACKEND_URL="file://$ROOT/.state"
+# shellcheck source=lib.sh
+. "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
+use_toolchain
+export PULUMI_BACKEND_URL="file://$STAGEWISE_ROOT/.state"
 export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE:-stagewise-local}"
 STACK=local
 

@@ -3,8 +3,8 @@
 # real engine on the local cluster (started and stopped by the e2e fixtures).
 # Expects the toolchain and cluster binaries (make test builds them first).
 set -euo pipefail
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$ROOT"
-# shellcheck source=env.sh
-. scripts/env.sh
+
+# shellcheck source=lib.sh
+. "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
+use_toolchain
 exec python -m pytest "$@"

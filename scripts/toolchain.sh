@@ -5,70 +5,26 @@
 #   - pulumi-language-python (+ -exec script), next to pulumi
 #   - pulumi-resource-kubernetes    (registered in the toolchain's PULUMI_HOME)
 # Binaries are cached outside the repository, keyed by version, so a second run takes seconds.
-# Versions are pinned in scripts/toolchain/versions.sh. Use the result with `. scripts/env.sh`.
+# Versions are pinned in scripts/versions.sh. Use the result with `. scripts/env.sh`.
 set -euo pipefail
 
-here=$(CDPATH='' cd -- "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=scripts/toolchain/versions.sh
-. "$here/toolchain/versions.sh"
+LOG_TAG=toolchain
+# shellcheck source=lib.sh
+. "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 
-log() { printf '[toolchain] %s\n' "$*" >&2; }
-die() {
-	log "ERROR: $*"
-	exit 1
-}
-
-command -v go >/dev/null 2>&1 || die "go is not on PATH (Go >= 1.25 is needed to build the Pulumi toolchain)"
-command -v flock >/dev/null 2>&1 || die "flock is not on PATH (util-linux)"
+need go "go is not on PATH (Go >= 1.25 is needed to build the Pulumi toolchain)"
+need flock "flock is not on PATH (util-linux)"
 
 export GOFLAGS="${GOFLAGS:+$GOFLAGS }-mod=mod"
 export PULUMI_SKIP_UPDATE_CHECK=true
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 
-src_root=$STAGEWISE_CACHE/src
-mkdir -p "$STAGEWISE_CACHE/bin" "$src_root" "$STAGEWISE_PULUMI_HOME"
+PULUMI_BIN_DIR=$(tool_dir pulumi)
+K8S_PROVIDER_BIN_DIR=$(tool_dir pulumi-resource-kubernetes)
+mkdir -p "$CACHE_BIN" "$CACHE_SRC" "$STAGEWISE_PULUMI_HOME"
 # Two runs at once would build into the same directories.
 exec 9>"$STAGEWISE_CACHE/.toolchain.lock"
 flock 9
-
-bg_pid=
-trap '[[ -n $bg_pid ]] && kill "$bg_pid" 2>/dev/null; true' EXIT
-
-# run_long LABEL LOGFILE CMD...: runs a slow command in the background, reporting elapsed time.
-run_long() {
-	local label=$1 logfile=$2
-	shift 2
-	local start=$SECONDS next=60
-	log "$label: started (log: $logfile)"
-	"$@" >"$logfile" 2>&1 &
-	bg_pid=$!
-	while kill -0 "$bg_pid" 2>/dev/null; do
-		sleep 2
-		if ((SECONDS - start >= next)); then
-			log "$label: still running, $((SECONDS - start))s elapsed"
-			next=$((next + 60))
-		fi
-	done
-	if ! wait "$bg_pid"; then
-		bg_pid=
-		tail -n 40 "$logfile" >&2
-		die "$label failed after $((SECONDS - start))s (full log: $logfile)"
-	fi
-	bg_pid=
-	log "$label: done in $((SECONDS - start))s"
-}
-
-# module_dir MODULE@VERSION: downloads a module and prints its directory in the module cache.
-module_dir() {
-	local json dir
-	json=$(cd "$src_root" && go mod download -json "$1" 2>&1) || true
-	dir=$(sed -n 's/^\t"Dir": "\(.*\)",\{0,1\}$/\1/p' <<<"$json")
-	if [[ -z $dir || ! -d $dir ]]; then
-		sed -n 's/^\t"Error": "\(.*\)",\{0,1\}$/\1/p' <<<"$json" >&2
-		return 1
-	fi
-	printf '%s\n' "$dir"
-}
 
 # non_local_replaces GO_MOD: the replace directives of GO_MOD that do not point at a local path,
 # one per line. A wrapper module has to repeat them: replaces only apply in the main module.
@@ -117,14 +73,14 @@ build_pulumi() {
 		return
 	fi
 	local pkg src
-	pkg=$(module_dir "github.com/pulumi/pulumi/pkg/v3@$PULUMI_VERSION") ||
+	pkg=$(go_module Dir "github.com/pulumi/pulumi/pkg/v3@$PULUMI_VERSION") ||
 		die "cannot download github.com/pulumi/pulumi/pkg/v3@$PULUMI_VERSION"
-	src=$src_root/pulumi-$PULUMI_VERSION
+	src=$CACHE_SRC/pulumi-$PULUMI_VERSION
 	rm -rf "$src" && mkdir -p "$src"
 	write_wrapper "$src" "$(go_directive_of "$pkg/go.mod")" \
 		"$(printf '\tgithub.com/pulumi/pulumi/pkg/v3 %s\n\tgithub.com/pulumi/pulumi/sdk/v3 %s' "$PULUMI_VERSION" "$PULUMI_VERSION")" \
 		"$pkg/go.mod"
-	run_long "building pulumi $PULUMI_VERSION" "$src/build.log" \
+	run_step "building pulumi $PULUMI_VERSION" "$src/build.log" \
 		go -C "$src" build -trimpath -tags osusergo,grpcnotrace \
 		-ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION" \
 		-o "$src/out/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
@@ -141,10 +97,10 @@ langhost_fallback="github.com/pulumi/pulumi/sdk/v3@$LANGHOST_FALLBACK_SDK_VERSIO
 # build_langhost_from SOURCE GO_MOD_DIR REQUIRE_LINES PACKAGE VERSION
 build_langhost_from() {
 	local source=$1 mod=$2 requires=$3 package=$4 version=$5 src
-	src=$src_root/pulumi-language-python-$version
+	src=$CACHE_SRC/pulumi-language-python-$version
 	rm -rf "$src" && mkdir -p "$src"
 	write_wrapper "$src" "$(go_directive_of "$mod/go.mod")" "$requires" "$mod/go.mod"
-	run_long "building pulumi-language-python from $source" "$src/build.log" \
+	run_step "building pulumi-language-python from $source" "$src/build.log" \
 		go -C "$src" build -trimpath -tags osusergo,grpcnotrace \
 		-ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$version" \
 		-o "$src/out/pulumi-language-python" "$package"
@@ -157,7 +113,7 @@ build_langhost() {
 	mkdir -p "$PULUMI_BIN_DIR"
 	# The exec script runs the user's program with the Python SDK, so it comes from the CLI's release.
 	if [[ ! -x $PULUMI_BIN_DIR/pulumi-language-python-exec ]]; then
-		sdk=$(module_dir "github.com/pulumi/pulumi/sdk/v3@$PULUMI_VERSION") ||
+		sdk=$(go_module Dir "github.com/pulumi/pulumi/sdk/v3@$PULUMI_VERSION") ||
 			die "cannot download github.com/pulumi/pulumi/sdk/v3@$PULUMI_VERSION (for pulumi-language-python-exec)"
 		install -m 0755 "$sdk/python/cmd/pulumi-language-python-exec" "$PULUMI_BIN_DIR/pulumi-language-python-exec"
 	fi
@@ -166,14 +122,14 @@ build_langhost() {
 		return
 	fi
 	local why
-	if mod=$(module_dir "$langhost_primary" 2>"$src_root/langhost-download.err"); then
+	if mod=$(go_module Dir "$langhost_primary" 2>"$CACHE_SRC/langhost-download.err"); then
 		build_langhost_from "$langhost_primary" "$mod" \
 			"$(printf '\t%s %s\n\tgithub.com/pulumi/pulumi/pkg/v3 %s\n\tgithub.com/pulumi/pulumi/sdk/v3 %s' \
 				"$LANGHOST_MODULE" "$LANGHOST_MODULE_VERSION" "$PULUMI_VERSION" "$PULUMI_VERSION")" \
 			"$LANGHOST_MODULE" "$PULUMI_VERSION"
 		return
 	fi
-	why=$(head -c 300 "$src_root/langhost-download.err")
+	why=$(head -c 300 "$CACHE_SRC/langhost-download.err")
 	log "WARNING: cannot download $langhost_primary: ${why:-unknown error}"
 	log "WARNING: building the Python language host of sdk/v3 $LANGHOST_FALLBACK_SDK_VERSION, ported to the"
 	log "WARNING: $PULUMI_VERSION protocol; it ignores runtime.options.virtualenv and runs the first python3 on PATH"
@@ -204,10 +160,10 @@ PY
 
 build_ported_langhost() {
 	local old sdk src
-	old=$(module_dir "$langhost_fallback") || die "cannot download $langhost_fallback (language host source)"
-	sdk=$(module_dir "github.com/pulumi/pulumi/sdk/v3@$PULUMI_VERSION") ||
+	old=$(go_module Dir "$langhost_fallback") || die "cannot download $langhost_fallback (language host source)"
+	sdk=$(go_module Dir "github.com/pulumi/pulumi/sdk/v3@$PULUMI_VERSION") ||
 		die "cannot download github.com/pulumi/pulumi/sdk/v3@$PULUMI_VERSION"
-	src=$src_root/pulumi-language-python-ported
+	src=$CACHE_SRC/pulumi-language-python-ported
 	rm -rf "$src" && mkdir -p "$src/python"
 	write_wrapper "$src" "$(go_directive_of "$sdk/go.mod")" \
 		"$(printf '\tgithub.com/pulumi/pulumi/sdk/v3 %s' "$PULUMI_VERSION")" "$sdk/go.mod"
@@ -225,7 +181,7 @@ build_ported_langhost() {
 		're.sub(r"if logging.V\((\d)\) \{", r"if logging.V(\1).Enabled() {", text)'
 	patch_source "$src/main.go" run-plugin \
 		'text.replace("\targs := []string{req.Program}\n", "\tprogram := req.Program\n\tif program == \"\" && req.GetInfo() != nil {\n\t\tprogram = req.GetInfo().GetProgramDirectory()\n\t}\n\targs := []string{program}\n")'
-	run_long "building pulumi-language-python (sdk/v3 $LANGHOST_FALLBACK_SDK_VERSION host, ported)" "$src/build.log" \
+	run_step "building pulumi-language-python (sdk/v3 $LANGHOST_FALLBACK_SDK_VERSION host, ported)" "$src/build.log" \
 		go -C "$src" build -trimpath -tags osusergo,grpcnotrace \
 		-ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION" \
 		-o "$src/out/pulumi-language-python" .
@@ -246,9 +202,9 @@ build_k8s_provider() {
 	# The checksum database has no record of these pulumi-kubernetes module versions.
 	export GONOSUMDB=${GONOSUMDB:+$GONOSUMDB,}github.com/pulumi/pulumi-kubernetes
 	local mod src version=${K8S_PROVIDER_VERSION#v}
-	mod=$(module_dir "$K8S_PROVIDER_MODULE@$K8S_PROVIDER_MODULE_VERSION") ||
+	mod=$(go_module Dir "$K8S_PROVIDER_MODULE@$K8S_PROVIDER_MODULE_VERSION") ||
 		die "cannot download $K8S_PROVIDER_MODULE@$K8S_PROVIDER_MODULE_VERSION"
-	src=$src_root/pulumi-resource-kubernetes-$K8S_PROVIDER_VERSION
+	src=$CACHE_SRC/pulumi-resource-kubernetes-$K8S_PROVIDER_VERSION
 	rm -rf "$src" && mkdir -p "$src"
 	write_wrapper "$src" "$(go_directive_of "$mod/go.mod")" \
 		"$(printf '\t%s %s' "$K8S_PROVIDER_MODULE" "$K8S_PROVIDER_MODULE_VERSION")" "$mod/go.mod"
@@ -257,13 +213,13 @@ build_k8s_provider() {
 	# same generator on copies of the committed files, then build the upstream main unchanged.
 	cp "$mod"/cmd/pulumi-resource-kubernetes/*.go "$mod"/cmd/pulumi-resource-kubernetes/*.json "$src/"
 	chmod u+w "$src"/*
-	run_long "generating the kubernetes schema (version $version)" "$src/generate.log" \
+	run_step "generating the kubernetes schema (version $version)" "$src/generate.log" \
 		env -C "$src" VERSION="$version" go run generate.go
 	local embed
 	while read -r embed; do
 		[[ -f $src/$embed ]] || die "the kubernetes provider main embeds $embed, which the generator did not write"
 	done < <(sed -n 's|^//go:embed[ \t]*||p' "$src/main.go")
-	run_long "building pulumi-resource-kubernetes $K8S_PROVIDER_VERSION from $K8S_PROVIDER_MODULE_VERSION" \
+	run_step "building pulumi-resource-kubernetes $K8S_PROVIDER_VERSION from $K8S_PROVIDER_MODULE_VERSION" \
 		"$src/build.log" \
 		go -C "$src" build -trimpath \
 		-ldflags "-X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$version" \

@@ -1,6 +1,11 @@
-# shellcheck shell=bash disable=SC2034
-# Pinned versions of the Pulumi engine toolchain, sourced by scripts/toolchain.sh and scripts/env.sh.
-# They must move together with pyproject.toml (pulumi==3.250.0, pulumi-kubernetes==4.32.0).
+# shellcheck shell=sh disable=SC2034
+# The version of every tool the scripts build, in one place (sourced through scripts/lib.sh).
+# Each built binary is cached under ${STAGEWISE_CACHE:-$HOME/.cache/stagewise}/bin/<tool>-<version>/,
+# so a new version here is built once, and going back to an old one finds its build again.
+# A pin written ${STAGEWISE_<NAME>:-...} may be overridden from the environment.
+
+# --- Pulumi engine (scripts/toolchain.sh) ---------------------------------------------------------
+# These move together with pyproject.toml (pulumi==3.250.0, pulumi-kubernetes==4.32.0).
 
 # Pulumi CLI: module github.com/pulumi/pulumi/pkg/v3, tag pkg/v3.250.0.
 PULUMI_VERSION=v3.250.0
@@ -26,8 +31,17 @@ K8S_PROVIDER_MODULE=github.com/pulumi/pulumi-kubernetes/provider/v4
 # Override with STAGEWISE_K8S_PROVIDER_MODULE_VERSION once the v4.32.0 commit resolves.
 K8S_PROVIDER_MODULE_VERSION=${STAGEWISE_K8S_PROVIDER_MODULE_VERSION:-v4.0.0-20260115033456-f47bc2d6f199}
 
-# Where built binaries and the Pulumi home live: outside the repository, keyed by version.
-STAGEWISE_CACHE=${STAGEWISE_CACHE:-${HOME}/.cache/stagewise}
-PULUMI_BIN_DIR=${STAGEWISE_CACHE}/bin/pulumi-${PULUMI_VERSION}
-K8S_PROVIDER_BIN_DIR=${STAGEWISE_CACHE}/bin/pulumi-resource-kubernetes-${K8S_PROVIDER_VERSION}
-STAGEWISE_PULUMI_HOME=${STAGEWISE_CACHE}/pulumi-home
+# --- Local control plane (scripts/cluster.sh) -----------------------------------------------------
+
+# Kubernetes: a patch release kwok supports (kwok v0.8.0 targets 1.36) that builds with Go 1.26.
+K8S_VERSION=${STAGEWISE_K8S_VERSION:-v1.36.4}
+# etcd: the 3.6 line used by Kubernetes 1.36.
+ETCD_VERSION=${STAGEWISE_ETCD_VERSION:-v3.6.15}
+# kwok / kwokctl: fake nodes and pod lifecycle.
+KWOK_VERSION=${STAGEWISE_KWOK_VERSION:-v0.8.0}
+# Gateway API standard-channel CRDs (config/crd/standard in the module).
+GATEWAY_API_VERSION=${STAGEWISE_GATEWAY_API_VERSION:-v1.6.2}
+
+# --- Workflow linter (scripts/actionlint.sh) ------------------------------------------------------
+
+ACTIONLINT_VERSION=${STAGEWISE_ACTIONLINT_VERSION:-v1.7.12}

@@ -1,0 +1,122 @@
+# shellcheck shell=bash
+# Helpers the bash scripts share: the repository's paths, the version and cache directory of every
+# built tool, logging, a background runner with a heartbeat, and Go module downloads.
+#
+#   LOG_TAG=cluster   # the [tag] of its log lines
+#   . "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
+#
+# Sourcing it only defines things (no `set`, no trap, nothing written). The versions come from
+# scripts/versions.sh. scripts/env.sh, which users source into their own shell, reads the paths
+# it needs through a separate bash (print_env), so that none of these helpers lands in that shell.
+
+STAGEWISE_SCRIPTS=$(CDPATH='' cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
+STAGEWISE_ROOT=$(dirname -- "$STAGEWISE_SCRIPTS")
+# shellcheck source=versions.sh
+. "$STAGEWISE_SCRIPTS/versions.sh"
+
+# --- where builds are cached: outside the repository, keyed by version ---------------------------
+
+STAGEWISE_CACHE=${STAGEWISE_CACHE:-$HOME/.cache/stagewise}
+CACHE_BIN=$STAGEWISE_CACHE/bin # <tool>-<version>/<tool>
+CACHE_SRC=$STAGEWISE_CACHE/src # wrapper modules and the toolchain's build logs
+# shellcheck disable=SC2034 # for scripts/cluster.sh: its build logs
+CACHE_LOGS=$STAGEWISE_CACHE/logs
+# The Pulumi home of the toolchain, where the kubernetes plugin is registered.
+STAGEWISE_PULUMI_HOME=$STAGEWISE_CACHE/pulumi-home
+
+# tool_version TOOL: the pinned version of a built tool.
+tool_version() {
+	case $1 in
+	pulumi) echo "$PULUMI_VERSION" ;; # with pulumi-language-python beside it
+	pulumi-resource-kubernetes) echo "$K8S_PROVIDER_VERSION" ;;
+	kube-* | kubectl) echo "$K8S_VERSION" ;;
+	etcd) echo "$ETCD_VERSION" ;;
+	kwok | kwokctl) echo "$KWOK_VERSION" ;;
+	actionlint) echo "$ACTIONLINT_VERSION" ;;
+	*) die "unknown tool $1" ;;
+	esac
+}
+
+# tool_dir TOOL: the cache directory of TOOL's pinned version; tool_path TOOL: its binary.
+tool_dir() { printf '%s/%s-%s\n' "$CACHE_BIN" "$1" "$(tool_version "$1")"; }
+tool_path() { printf '%s/%s\n' "$(tool_dir "$1")" "$1"; }
+
+# print_env: the assignments scripts/env.sh makes in the caller's shell.
+print_env() {
+	printf '%s=%q\n' STAGEWISE_CACHE "$STAGEWISE_CACHE" STAGEWISE_PULUMI_HOME "$STAGEWISE_PULUMI_HOME" \
+		PULUMI_VERSION "$PULUMI_VERSION" PULUMI_BIN_DIR "$(tool_dir pulumi)"
+}
+
+# use_toolchain: works from the repository's root with the toolchain of scripts/env.sh.
+use_toolchain() {
+	cd "$STAGEWISE_ROOT" || die "cannot enter $STAGEWISE_ROOT"
+	# shellcheck source=env.sh
+	. "$STAGEWISE_SCRIPTS/env.sh"
+}
+
+# --- logging --------------------------------------------------------------------------------------
+
+log() { printf '[%s] %s\n' "${LOG_TAG:-stagewise}" "$*" >&2; }
+die() {
+	log "ERROR: $*"
+	exit 1
+}
+# need COMMAND WHY: stops with WHY unless COMMAND is on PATH.
+need() { command -v "$1" >/dev/null 2>&1 || die "$2"; }
+
+# die_with_log LOGFILE MESSAGE: the last lines of LOGFILE, then MESSAGE as the error.
+die_with_log() {
+	log "---- last lines of $1 ----"
+	tail -n 40 "$1" >&2 || true
+	die "$2 (full log: $1)"
+}
+
+# --- slow commands --------------------------------------------------------------------------------
+
+# run_logged LABEL LOGFILE CMD...: runs CMD in the background with its output in LOGFILE, logging
+# that it is still running every 30 s; returns CMD's status. Interrupting the script stops CMD.
+run_logged() {
+	local label=$1 logfile=$2 start=$SECONDS last=$SECONDS pid rc=0
+	shift 2
+	"$@" >"$logfile" 2>&1 &
+	pid=$!
+	# shellcheck disable=SC2064 # the pid is fixed now
+	trap "kill $pid 2>/dev/null; exit 130" INT TERM
+	while kill -0 "$pid" 2>/dev/null; do
+		sleep 2
+		if ((SECONDS - last >= 30)); then
+			log "$label: still running, $((SECONDS - start))s elapsed"
+			last=$SECONDS
+		fi
+	done
+	wait "$pid" || rc=$?
+	trap - INT TERM
+	return "$rc"
+}
+
+# run_step LABEL LOGFILE CMD...: run_logged between a start and a done line; a failure stops the
+# script with the end of LOGFILE.
+run_step() {
+	local label=$1 logfile=$2 start=$SECONDS
+	log "$label: started (log: $logfile)"
+	run_logged "$@" || die_with_log "$logfile" "$label failed after $((SECONDS - start))s"
+	log "$label: done in $((SECONDS - start))s"
+}
+
+# --- Go modules -----------------------------------------------------------------------------------
+
+# go_module FIELD MODULE@VERSION: downloads a module into the Go module cache and prints a field of
+# `go mod download -json` (Dir: its files, GoMod: its go.mod). On failure, prints why to stderr.
+go_module() {
+	local json value why
+	mkdir -p "$CACHE_SRC"
+	# Outside any main module, so that nothing around the caller's directory takes part.
+	json=$(cd "$CACHE_SRC" && go mod download -json "$2" 2>&1) || true
+	value=$(sed -n "s/^\t\"$1\": \"\(.*\)\",\{0,1\}\$/\1/p" <<<"$json")
+	if [[ -z $value || ! -e $value ]]; then
+		why=$(sed -n 's/^\t"Error": "\(.*\)",\{0,1\}$/\1/p' <<<"$json")
+		printf '%s\n' "${why:-$json}" >&2
+		return 1
+	fi
+	printf '%s\n' "$value"
+}
