@@ -484,3 +484,7 @@ def plan(
     else:
         _print_plan(result, title)
     raise typer.Exit(EXIT_OK if result.empty else EXIT_CHANGES)
+
+
+# Stage gates: `analyze` and `watch` live in stagewise/analysis/commands.py and register on `app`.
+from stagewise.analysis import commands as _gate_commands  # noqa: E402,F401

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 from pydantic.alias_generators import to_camel
 
 from stagewise import limits, rollout
+from stagewise.analysis.settings import AnalysisConfig, Duration
 from stagewise.defaults import with_tier_defaults
 
 NAMESPACE = "stagewise"
@@ -79,6 +80,8 @@ class StageConfig(Model):
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     weight: int = Field(ge=0, le=100, description="percent of traffic to the candidate colour")
+    bake: Duration | None = Field(None, description="minimum time at this stage before promote (default: analysis.bake)")
+    min_requests: int | None = Field(None, ge=1, description="candidate requests before promote (default: analysis.minRequests)")
 
 
 class AppServiceConfig(Model):
@@ -259,6 +262,7 @@ class StackConfig(Model):
     alerts: AlertsConfig
     protect: bool
     kubernetes: KubernetesConfig = KubernetesConfig()
+    analysis: AnalysisConfig
 
     @field_validator("stages")
     @classmethod
@@ -325,6 +329,15 @@ class StackConfig(Model):
             rollout.check(self.release.to_release(), self.catalog)
         except rollout.RolloutError as err:
             raise ValueError(f"release: {err}") from None
+        return self
+
+    @model_validator(mode="after")
+    def _analysis_provider_fits(self) -> "StackConfig":
+        if self.analysis.provider == "appinsights" and not self.is_azure:
+            raise ValueError(
+                f"analysis.provider: appinsights reads an Azure stack's Application Insights; the "
+                f"{self.environment} stack has none, use prometheus"
+            )
         return self
 
     @model_validator(mode="after")

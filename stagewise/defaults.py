@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from stagewise.analysis import settings as analysis
+
 _COMMON: dict[str, Any] = {
     "location": "westeurope",
     "featureFlags": {},
@@ -28,10 +30,12 @@ _COMMON: dict[str, Any] = {
         "latencyP95CriticalMs": 2000,
         "healthCheckMinPercent": 100,
     },
+    "analysis": analysis.COMMON_DEFAULTS,
 }
 
 TIER_DEFAULTS: dict[str, dict[str, Any]] = {
     "dev": {
+        "analysis": analysis.TIER_DEFAULTS["dev"],
         "appService": {"sku": "S1", "instances": 1},
         "autoscale": {"enabled": False, "minimum": 1, "default": 1, "maximum": 1},
         "logLevel": "debug",
@@ -42,6 +46,7 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
                    "healthCheckMinPercent": 50},
     },
     "staging": {
+        "analysis": analysis.TIER_DEFAULTS["staging"],
         "appService": {"sku": "S1", "instances": 2},
         "autoscale": {"enabled": False, "minimum": 2, "default": 2, "maximum": 2},
         "logLevel": "info",
@@ -53,6 +58,7 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
                    "healthCheckMinPercent": 90},
     },
     "production": {
+        "analysis": analysis.TIER_DEFAULTS["production"],
         "appService": {"sku": "P1v3", "instances": 3},
         "autoscale": {"enabled": True, "minimum": 3, "default": 3, "maximum": 10,
                       "cpuScaleOut": 70, "cpuScaleIn": 30, "cooldownMinutes": 5},
@@ -63,6 +69,7 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
         "kubernetes": {"minReplicas": 3, "maxReplicas": 10, "disruptionBudget": True},
     },
     "local": {
+        "analysis": analysis.TIER_DEFAULTS["local"],
         "appService": {"sku": "S1", "instances": 1},
         "autoscale": {"enabled": False, "minimum": 1, "default": 1, "maximum": 1},
         "logLevel": "debug",

@@ -115,3 +115,21 @@ def contents(root: Path, commits: list[Commit], name: str) -> list[str | None]:
         texts.append(out[at:at + size].decode("utf-8", errors="replace"))
         at += size + 1
     return texts
+
+
+def landed(root: Path, name: str) -> list[Commit]:
+    """Commits that changed `name` on the current branch's first-parent line, oldest first, each
+    dated when it landed there (committer date): for a merged pull request, the merge commit."""
+    require_repository(root)
+    result = _git(root, "log", "--first-parent", "--reverse", "--format=%H%x1f%an%x1f%cI%x1f%s%x1e", "--", name)
+    if result.returncode != 0:
+        if b"does not have any commits" in result.stderr:
+            return []
+        raise GitError(f"git log failed: {_stderr(result)}")
+    commits = []
+    for record in result.stdout.decode(errors="replace").split("\x1e"):
+        record = record.strip("\n")
+        if record:
+            sha, author, date, subject = record.split("\x1f")
+            commits.append(Commit(sha, author, date, subject))
+    return commits

@@ -1,0 +1,181 @@
+"""`stagewise analyze` and `stagewise watch`: the stage gate on the command line.
+
+Registered on the CLI's app by stagewise.cli. A verdict is carried out (`--apply`) through the
+same rollout transitions and stack-file edit as `stagewise promote` / `abort` / `finish`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from stagewise import rollout
+from stagewise.analysis import gate
+from stagewise.analysis.appinsights import AppInsightsProvider
+from stagewise.analysis.prometheus import PrometheusProvider
+from stagewise.analysis.provider import MetricsProvider
+from stagewise.analysis.settings import format_duration, parse_duration
+from stagewise.cli import CliError, Loaded, StackOption, _apply, _load, _reported, app, err, out
+
+PULUMI_OUTPUT_TIMEOUT_SECONDS = 60.0
+_STATUS_STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red", "wait": "yellow", "skipped": "dim"}
+_VERDICT_STYLE = {"promote": "bold green", "hold": "bold yellow", "abort": "bold red"}
+
+
+def _provider(loaded: Loaded) -> MetricsProvider:
+    settings = loaded.config.analysis
+    if settings.provider == "prometheus":
+        assert settings.url is not None  # the validator requires it
+        return PrometheusProvider(settings.url, settings.queries, settings.timeout)
+    return AppInsightsProvider(settings.resource_id or _insights_id(loaded), settings.queries, settings.timeout)
+
+
+def _insights_id(loaded: Loaded) -> str:
+    """The stack's Application Insights resource ID, from its `insights_id` output."""
+    exe = shutil.which("pulumi")
+    hint = "set stagewise:analysis.resourceId to the resource ID to read instead"
+    if exe is None:
+        raise CliError(f"provider appinsights needs the stack's insights_id output, and there is no pulumi CLI; {hint}")
+    try:
+        result = subprocess.run(
+            [exe, "stack", "output", "insights_id", "--stack", loaded.stack, "--non-interactive"],
+            cwd=loaded.root, capture_output=True, text=True, timeout=PULUMI_OUTPUT_TIMEOUT_SECONDS,
+        )
+    except subprocess.TimeoutExpired:
+        raise CliError(f"pulumi stack output insights_id did not answer within {PULUMI_OUTPUT_TIMEOUT_SECONDS:g} s; {hint}") from None
+    value = result.stdout.strip()
+    if result.returncode != 0 or not value.startswith("/subscriptions/"):
+        detail = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        raise CliError(f"cannot read the stack's insights_id output ({detail}); {hint}")
+    return value
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+def run_once(stack: str | None, at: datetime | None) -> tuple[Loaded, gate.Analysis]:
+    loaded = _load(stack)
+    try:
+        start = gate.stage_start(loaded.root, loaded.source, loaded.catalog, at, loaded.release)
+        gate.require_traffic(start, loaded.catalog)
+        return loaded, gate.analyze(loaded.config, loaded.stack, start, _provider(loaded), at or _now())
+    except gate.GateError as error:
+        raise CliError(str(error)) from None
+
+
+def carry_out(loaded: Loaded, analysis: gate.Analysis) -> dict[str, Any] | None:
+    """promote (finish at the last stage) or abort on the stack file; hold changes nothing."""
+    release, catalog = loaded.release, loaded.catalog
+    if analysis.verdict == "hold":
+        return None
+    if analysis.verdict == "abort":
+        after, command = rollout.abort(release, catalog), "abort"
+    elif rollout.next_stage(release, catalog) is None:
+        after, command = rollout.finish(release, catalog), "finish"
+    else:
+        after, command = rollout.promote(release, catalog), "promote"
+    title = f"{command} {release.stage} -> {after.stage}" if command != "finish" else f"finish: {after.live} is live"
+    _apply(loaded, f"{title} (analysis: {analysis.verdict})", after, [analysis.result.reason])
+    return {"command": command, "from": release.stage, "to": after.stage, "live": after.live}
+
+
+def _print(analysis: gate.Analysis) -> None:
+    data = analysis.to_dict()
+    stage = data["stage"]
+    out.print(Text(f"{analysis.stack}: stage {stage['name']} ({stage['weight']} % to the candidate) since "
+                   f"{stage['since']} (commit {stage['commit'][:8]}), bake {stage['bake']}, "
+                   f"minRequests {stage['minRequests']}", style="bold"))
+    out.print(f"window: {data['window']['start']} .. {data['window']['end']}, from {data['provider']}")
+    table = Table(title_justify="left")
+    for column in ("role", "colour", "version", "requests", "errors", "error rate", "p95"):
+        table.add_column(column, justify="right" if column in ("requests", "errors", "error rate", "p95") else "left")
+    for role, v in data["versions"].items():
+        table.add_row(role, v["colour"], v["version"] or "(none)", _num(v["requests"], "{:.0f}"),
+                      _num(v["errors"], "{:.0f}"), _num(v["errorRate"], "{:.2f} %"), _num(v["p95Ms"], "{:.0f} ms"))
+    out.print(table)
+    if data["checks"]:
+        checks = Table(title_justify="left")
+        for column in ("limit", "value", "allowed", "p-value", "result", "note"):
+            checks.add_column(column)
+        for c in data["checks"]:
+            checks.add_row(c["description"], _num(c["value"], "{:.4g}"), f"<= {c['limit']:g}",
+                           _num(c["pValue"], "{:.3g}"), Text(c["status"], style=_STATUS_STYLE[c["status"]]), c["note"])
+        out.print(checks)
+    held = f" ({data['holdReason']})" if data["holdReason"] else ""
+    out.print(Text(f"verdict: {analysis.verdict}{held}: {analysis.result.reason}", style=_VERDICT_STYLE[analysis.verdict]))
+
+
+def _num(value: float | None, fmt: str) -> str:
+    return "-" if value is None else fmt.format(value)
+
+
+def _emit(loaded: Loaded, analysis: gate.Analysis, as_json: bool, apply: bool) -> None:
+    if not as_json:
+        _print(analysis)
+        if apply:
+            carry_out(loaded, analysis)
+        return
+    # The JSON alone goes to stdout; what the edit prints goes to stderr.
+    with contextlib.redirect_stdout(sys.stderr):
+        applied = carry_out(loaded, analysis) if apply else None
+    typer.echo(json.dumps({**analysis.to_dict(), "applied": applied}, indent=2))
+
+
+AtOption = Annotated[Optional[str], typer.Option("--at", help="Judge as if it were this moment (RFC 3339), for replays.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the analysis as JSON (schema stagewise.analysis/v1).")]
+ApplyOption = Annotated[bool, typer.Option("--apply", help="Carry out promote (finish at the last stage) or abort on the stack file.")]
+
+
+@app.command()
+def analyze(stack: StackOption = None, as_json: JsonOption = False, at: AtOption = None, apply: ApplyOption = False) -> None:
+    """Judge the candidate against the live version since the stage began: promote, hold or abort.
+    Exit 0 promote, 3 hold, 4 abort, 1 error."""
+    with _reported():
+        if apply and at is not None:
+            raise CliError("--apply acts on the stack as it is now; --at is for replays, use one of them")
+        moment = gate.parse_time(at) if at is not None else None
+        loaded, analysis = run_once(stack, moment)
+        _emit(loaded, analysis, as_json, apply)
+    raise typer.Exit(analysis.exit_code)
+
+
+@app.command()
+def watch(
+    stack: StackOption = None,
+    interval: Annotated[str, typer.Option("--interval", help="Time between analyses (e.g. 30s, 1m).")] = "30s",
+    timeout: Annotated[str, typer.Option("--timeout", help="Give up after this long (e.g. 2h).")] = "2h",
+    as_json: JsonOption = False,
+    apply: ApplyOption = False,
+) -> None:
+    """Run analyze every --interval until a verdict other than hold, or until --timeout (then exit 3).
+    Exit codes as analyze."""
+    with _reported():
+        try:
+            every, limit = parse_duration(interval), parse_duration(timeout)
+        except ValueError as error:
+            raise CliError(f"--interval/--timeout: {error}") from None
+        if every < timedelta(seconds=1):
+            raise CliError(f"--interval {interval} must be at least 1s")
+        deadline = time.monotonic() + limit.total_seconds()
+        while True:
+            loaded, analysis = run_once(stack, None)
+            if analysis.verdict != "hold" or time.monotonic() + every.total_seconds() > deadline:
+                break
+            err.print(f"{_now():%H:%M:%S} hold ({analysis.result.hold_reason}): {analysis.result.reason}; "
+                      f"next analysis in {format_duration(every)}")
+            time.sleep(every.total_seconds())
+        if analysis.verdict == "hold":
+            err.print(f"watch: timeout {format_duration(limit)} reached; the verdict is still hold")
+        _emit(loaded, analysis, as_json, apply)
+    raise typer.Exit(analysis.exit_code)

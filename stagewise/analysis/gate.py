@@ -1,0 +1,190 @@
+"""One analysis of a stack: when its stage began (git), what the provider measured, the verdict.
+
+No Pulumi import. The stage's start is the commit that set it, read from git on the branch's
+first-parent line, so git stays the only truth about when a stage began: a merged pull request
+counts from its merge, not from when its author committed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from stagewise import git, history, rollout
+from stagewise.analysis.provider import MetricsProvider, ProviderError, Window
+from stagewise.analysis.settings import format_duration
+from stagewise.analysis.verdict import Limits, Verdict, VersionMetrics, judge
+from stagewise.config import StackConfig
+
+SCHEMA = "stagewise.analysis/v1"
+EXIT_CODES = {"promote": 0, "hold": 3, "abort": 4}
+"""Exit code per verdict (1 stays "refused or broken", 2 is the plan's "has changes")."""
+
+
+class GateError(ValueError):
+    """The stack cannot be analysed (no rollout under way, uncommitted stage, ...); says why."""
+
+
+@dataclass(frozen=True)
+class StageStart:
+    commit: str
+    at: datetime
+    subject: str
+    release: rollout.Release
+
+
+def parse_time(text: str) -> datetime:
+    """An RFC 3339 time (with its offset, or Z) -> an aware datetime."""
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise GateError(f"--at {text!r} is not an RFC 3339 time, e.g. 2026-11-22T18:00:00Z") from None
+    if value.tzinfo is None:
+        raise GateError(f"--at {text!r} has no UTC offset; add Z or e.g. +01:00")
+    return value
+
+
+def stage_start(root: Path, stack_file: str, catalog: rollout.Catalog, at: datetime | None,
+                current: rollout.Release) -> StageStart:
+    """The commit that set the stack's stage, as of `at` (default: now, and then the working tree
+    must hold what it set)."""
+    commits = [c for c in git.landed(root, stack_file) if at is None or parse_time(c.date) <= at]
+    steps = history.steps(zip(commits, git.contents(root, commits, stack_file)), catalog)
+    if not steps or steps[-1].after is None or steps[-1].after.problem:
+        when = f" before {at.isoformat()}" if at else ""
+        raise GateError(f"{stack_file} has no committed release{when}: the stage's start comes from the commit that sets it")
+    step = steps[-1]
+    view = step.after
+    assert view is not None
+    release = rollout.Release(current.image, view.blue, view.green, view.live or current.live, view.stage or "")  # type: ignore[arg-type]
+    if at is None and (release.stage, release.live, release.blue, release.green) != (
+        current.stage, current.live, current.blue, current.green
+    ):
+        raise GateError(
+            f"{stack_file} has an uncommitted release change (stage {release.stage} committed, {current.stage} in the "
+            f"working tree); commit it first: a stage begins with the commit that sets it"
+        )
+    return StageStart(step.meta.sha, parse_time(step.meta.date), step.meta.subject, release)
+
+
+def require_traffic(start: StageStart, catalog: rollout.Catalog) -> rollout.Stage:
+    stage = catalog.get(start.release.stage)
+    if stage.weight == 0:
+        raise GateError(f"stage {stage.name!r} sends no traffic to the candidate: there is nothing to judge")
+    return stage
+
+
+def limits(cfg: StackConfig, stage: str) -> Limits:
+    gate = cfg.analysis
+    own = next((s for s in cfg.stages if s.name == stage), None)
+    return Limits(
+        bake=own.bake if own and own.bake is not None else gate.bake,
+        min_requests=own.min_requests if own and own.min_requests is not None else gate.min_requests,
+        error_rate_warning=gate.error_rate_warning,
+        error_rate_abort=gate.error_rate_abort,
+        p95_warning_ms=gate.latency_p95_warning_ms,
+        p95_abort_ms=gate.latency_p95_abort_ms,
+        error_rate_increase_points=gate.error_rate_increase_points,
+        p95_ratio=gate.latency_p95_ratio,
+        significance=gate.significance,
+    )
+
+
+@dataclass(frozen=True)
+class Analysis:
+    stack: str
+    environment: str
+    at: datetime
+    start: StageStart
+    weight: int
+    next_stage: str | None
+    limits: Limits
+    provider: str
+    candidate: VersionMetrics | None
+    live: VersionMetrics | None
+    result: Verdict
+
+    @property
+    def verdict(self) -> str:
+        return self.result.verdict
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.result.verdict]
+
+    def to_dict(self) -> dict[str, Any]:
+        release = self.start.release
+        return {
+            "schema": SCHEMA,
+            "verdict": self.result.verdict,
+            "reason": self.result.reason,
+            "holdReason": self.result.hold_reason,
+            "stack": self.stack,
+            "environment": self.environment,
+            "at": _iso(self.at),
+            "window": {"start": _iso(self.start.at), "end": _iso(self.at)},
+            "stage": {
+                "name": release.stage,
+                "weight": self.weight,
+                "next": self.next_stage,
+                "commit": self.start.commit,
+                "since": _iso(self.start.at),
+                "bake": format_duration(self.limits.bake),
+                "minRequests": self.limits.min_requests,
+            },
+            "provider": self.provider,
+            "versions": {
+                "candidate": _version(release.candidate, release.version(release.candidate), self.candidate),
+                "live": _version(release.live, release.version(release.live), self.live),
+            },
+            "checks": [
+                {"name": c.name, "description": c.description, "value": c.value, "limit": c.limit,
+                 "status": c.status, "pValue": c.p_value, "note": c.note}
+                for c in self.result.checks
+            ],
+        }
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def _version(colour: str, version: str | None, metrics: VersionMetrics | None) -> dict[str, Any]:
+    return {
+        "colour": colour,
+        "version": version,
+        "requests": None if metrics is None else metrics.requests,
+        "errors": None if metrics is None else metrics.errors,
+        "errorRate": None if metrics is None else metrics.error_rate,
+        "p95Ms": None if metrics is None else metrics.p95_ms,
+    }
+
+
+def analyze(cfg: StackConfig, stack: str, start: StageStart, provider: MetricsProvider, at: datetime) -> Analysis:
+    """Measure the candidate and the live version since the stage began, and judge."""
+    release, catalog = start.release, cfg.catalog
+    stage = require_traffic(start, catalog)
+    gate = limits(cfg, stage.name)
+    upcoming = rollout.next_stage(release, catalog)
+    candidate_version, live_version = release.version(release.candidate), release.version(release.live)
+    assert candidate_version and live_version  # the config validator guarantees both at a stage with traffic
+    candidate = live = None
+    slower: float | None = None
+    problem: str | None = None
+    if at <= start.at:
+        problem = f"--at {_iso(at)} is not after the stage began ({_iso(start.at)}, commit {start.commit[:8]})"
+    else:
+        window = Window(start.at, at)
+        try:
+            candidate = provider.version_metrics(candidate_version, window)
+            live = provider.version_metrics(live_version, window)
+            if candidate.requests > 0 and candidate.p95_ms is not None and live.p95_ms:
+                slower = provider.slower_than(candidate_version, window, live.p95_ms * gate.p95_ratio)
+        except ProviderError as error:
+            problem = str(error)
+    result = judge(gate, at - start.at, candidate, live, slower=slower, problem=problem)
+    return Analysis(stack, cfg.environment, at, start, stage.weight, upcoming.name if upcoming else None,
+                    gate, provider.name, candidate, live, result)
+

@@ -1,0 +1,55 @@
+"""What a metrics provider answers, whatever its backend: a version's requests over a time window.
+
+Pure. `MetricsProvider` is the interface the gate (and any later report) uses; the Prometheus
+and Application Insights providers implement it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from stagewise.analysis.verdict import VersionMetrics
+
+
+class ProviderError(RuntimeError):
+    """The metrics could not be read. The message says which case: unreachable, refused, bad query..."""
+
+
+@dataclass(frozen=True)
+class Window:
+    """A half-open time range [start, end), both timezone-aware."""
+
+    start: datetime
+    end: datetime
+
+    def __post_init__(self) -> None:
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise ValueError("a window needs timezone-aware times")
+        if self.end <= self.start:
+            raise ValueError(f"a window must end after it starts ({self.start.isoformat()} .. {self.end.isoformat()})")
+
+    @property
+    def length(self) -> timedelta:
+        return self.end - self.start
+
+
+class MetricsProvider(Protocol):
+    """Requests, errors and latency of one version over a window."""
+
+    name: str
+    """Shown in the evidence, e.g. 'prometheus http://127.0.0.1:9090'."""
+
+    def version_metrics(self, version: str, window: Window) -> VersionMetrics:
+        """Requests, HTTP 5xx errors and p95 (ms) of `version`; raises ProviderError."""
+        ...
+
+    def slower_than(self, version: str, window: Window, threshold_ms: float) -> float:
+        """How many of `version`'s requests took longer than `threshold_ms`; raises ProviderError."""
+        ...
+
+
+def quoted(version: str) -> str:
+    """A version as a double-quoted string literal, valid in PromQL and in KQL alike."""
+    return '"' + version.replace("\\", "\\\\").replace('"', '\\"') + '"'
