@@ -1,7 +1,7 @@
 # The two commands a newcomer needs:
 #   make local   set everything up and deploy the `local` stack to a Kubernetes cluster on this machine
 #   make test    set everything up and run the whole test suite (unit, components, e2e with the real engine)
-.PHONY: setup toolchain cluster local down test bench
+.PHONY: setup toolchain cluster prometheus local down test bench
 
 VENV := .venv
 
@@ -20,15 +20,19 @@ toolchain: setup
 cluster: toolchain
 	bash scripts/cluster.sh build
 
+# Prometheus for the stage-gate tests and benchmark (Debian's package; installed only if missing).
+prometheus:
+	bash scripts/prometheus.sh >/dev/null
+
 local: cluster
 	bash scripts/local.sh up
 
 down:
 	bash scripts/local.sh down
 
-test: cluster
+test: cluster prometheus
 	bash scripts/test.sh
 
-bench: cluster
+bench: cluster prometheus
 	$(VENV)/bin/python bench/plan_bench.py
 	bash -c '. scripts/env.sh && python bench/local_up_bench.py'

@@ -1,0 +1,132 @@
+"""`stagewise analyze` against a real Prometheus: every verdict, from metrics that went through
+promtool's backfill and PromQL, and the git history of a stack file."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import requests
+from conftest import SCENARIOS, STAGE, Gate, at
+
+from stagewise.analysis import gate
+from stagewise.analysis.prometheus import PrometheusProvider
+from stagewise.analysis.provider import Window
+from stagewise.analysis.settings import PROMETHEUS_DURATION_BUCKETS
+
+TWO_HOURS = 2 * 3600
+
+
+def analyze(repo: Gate, stack: str, when: float = TWO_HOURS) -> tuple[int, dict]:
+    result = repo.run("analyze", "--stack", stack, "--json", "--at", at(when))
+    assert result.exit_code in gate.EXIT_CODES.values(), result.output
+    report = json.loads(result.stdout)
+    assert gate.EXIT_CODES[report["verdict"]] == result.exit_code
+    return result.exit_code, report
+
+
+def check(report: dict, name: str) -> dict:
+    return next(c for c in report["checks"] if c["name"] == name)
+
+
+def test_healthy_candidate_is_promoted(prometheus, gate_repo):
+    stack = gate_repo.stack(SCENARIOS["healthy"], prometheus.url)
+    code, report = analyze(gate_repo, stack)
+    assert (code, report["verdict"]) == (0, "promote"), report["reason"]
+    candidate = report["versions"]["candidate"]
+    # 1 request/s for two hours, as PromQL's increase() extrapolates it.
+    assert candidate["version"] == "2.0.0-healthy" and 7000 < candidate["requests"] < 7400
+    assert report["versions"]["live"]["requests"] > 5 * candidate["requests"] * 0.9
+    assert {c["status"] for c in report["checks"]} == {"pass"}
+    assert report["stage"]["since"] == at(0) and report["window"]["end"] == at(TWO_HOURS)
+
+
+def test_error_rate_over_the_absolute_limit_aborts(prometheus, gate_repo):
+    code, report = analyze(gate_repo, gate_repo.stack(SCENARIOS["errors"], prometheus.url))
+    assert (code, report["verdict"]) == (4, "abort")
+    error_rate = check(report, "error_rate")
+    assert error_rate["status"] == "fail" and 9.5 < error_rate["value"] < 10.5 and error_rate["limit"] == 5.0
+
+
+def test_p95_over_the_absolute_limit_aborts(prometheus, gate_repo):
+    code, report = analyze(gate_repo, gate_repo.stack(SCENARIOS["slow"], prometheus.url))
+    assert (code, report["verdict"]) == (4, "abort")
+    p95 = check(report, "p95")
+    # 15 % of requests take 3 s: the p95 lies in the 2.5..5 s bucket.
+    assert p95["status"] == "fail" and 2500 < p95["value"] <= 5000
+    assert check(report, "error_rate")["status"] == "pass"
+
+
+def test_worse_than_live_beyond_the_relative_limit_aborts(prometheus, gate_repo):
+    code, report = analyze(gate_repo, gate_repo.stack(SCENARIOS["worse"], prometheus.url))
+    assert (code, report["verdict"]) == (4, "abort")
+    assert check(report, "error_rate")["status"] == "warn"  # 3 %: over the warning, under the absolute limit
+    relative = check(report, "error_rate_vs_live")
+    assert relative["status"] == "fail" and relative["value"] > 2 and relative["pValue"] < 0.001
+
+
+def test_worse_than_live_with_too_few_requests_holds(prometheus, gate_repo):
+    code, report = analyze(gate_repo, gate_repo.stack(SCENARIOS["worse-few"], prometheus.url))
+    assert (code, report["verdict"], report["holdReason"]) == (3, "hold", "samples")
+    assert report["versions"]["candidate"]["requests"] < 50
+    assert check(report, "error_rate_vs_live")["status"] == "wait"
+
+
+def test_slower_than_live_beyond_the_ratio_aborts_on_a_significant_binomial_test(prometheus, gate_repo):
+    code, report = analyze(gate_repo, gate_repo.stack(SCENARIOS["slower"], prometheus.url))
+    assert (code, report["verdict"]) == (4, "abort")
+    assert check(report, "p95")["status"] == "pass"  # about 240 ms: under the absolute limits
+    relative = check(report, "p95_vs_live")
+    assert relative["status"] == "fail" and relative["value"] > 3 and relative["pValue"] < 1e-6
+
+
+def test_bake_not_over_holds_even_when_healthy(prometheus, gate_repo):
+    code, report = analyze(gate_repo, gate_repo.stack(SCENARIOS["healthy"], prometheus.url), when=180)
+    assert (code, report["verdict"], report["holdReason"]) == (3, "hold", "bake")
+    assert "3m00s of 0h05m" in report["reason"] or "of 5m" in report["reason"], report["reason"]
+
+
+def test_prometheus_down_holds_with_a_clear_message(prometheus, gate_repo):
+    import promserver
+
+    closed = f"http://127.0.0.1:{promserver.free_port()}"
+    code, report = analyze(gate_repo, gate_repo.stack(SCENARIOS["healthy"], closed))
+    assert (code, report["verdict"], report["holdReason"]) == (3, "hold", "no_metrics")
+    assert f"Prometheus at {closed} is unreachable: connection refused" in report["reason"]
+
+
+def test_a_query_prometheus_refuses_holds_and_names_the_query(prometheus, gate_repo):
+    broken = "    queries:\n      requests: 'sum(rate(http_server_request_duration_seconds_count{service_version=$version}[$window])'\n"
+    code, report = analyze(gate_repo, gate_repo.stack(SCENARIOS["healthy"], prometheus.url, broken))
+    assert (code, report["holdReason"]) == (3, "no_metrics")
+    assert "Prometheus refused the query (bad_data" in report["reason"]
+
+
+def test_no_candidate_traffic_holds(prometheus, gate_repo):
+    code, report = analyze(gate_repo, gate_repo.stack(SCENARIOS["silent"], prometheus.url))
+    assert (code, report["verdict"], report["holdReason"]) == (3, "hold", "no_candidate_traffic")
+    assert "2.0.0-silent served no requests" in report["reason"]
+
+
+def test_human_output_shows_the_evidence(prometheus, gate_repo):
+    stack = gate_repo.stack(SCENARIOS["errors"], prometheus.url)
+    result = gate_repo.run("analyze", "--stack", stack, "--at", at(TWO_HOURS))
+    assert result.exit_code == 4
+    for fragment in ("2.0.0-errors", "1.0.0-errors", "candidate error rate", "fail", "verdict: abort", "limit broken"):
+        assert fragment in result.output
+
+
+def test_p95_matches_promql_histogram_quantile(prometheus):
+    # The provider reads the p95 from the buckets itself (it needs them for the slow-request count);
+    # it must agree with what PromQL computes from the same buckets.
+    provider = PrometheusProvider(prometheus.url)
+    window = Window(*(gate.parse_time(at(x)) for x in (0, TWO_HOURS)))
+    for name in ("healthy", "slow", "slower"):
+        version = SCENARIOS[name].candidate_version
+        ours = provider.version_metrics(version, window).p95_ms
+        promql = "histogram_quantile(0.95, " + PROMETHEUS_DURATION_BUCKETS.replace("$version", f'"{version}"').replace(
+            "$window", f"{TWO_HOURS}s") + ")"
+        answer = requests.get(f"{prometheus.url}/api/v1/query",
+                              params={"query": promql, "time": STAGE + TWO_HOURS}, timeout=10).json()
+        theirs = float(answer["data"]["result"][0]["value"][1]) * 1000
+        assert ours == pytest.approx(theirs, rel=1e-9), name
