@@ -30,9 +30,9 @@ def parse_duration(text: object) -> timedelta:
 
 
 def format_duration(value: timedelta) -> str:
-    """timedelta -> the shortest text parse_duration reads back ('1h30m', '0s')."""
+    """timedelta -> text parse_duration reads back, in hours at most ('48h', '1h30m', '0s')."""
     left, parts = int(value.total_seconds()), []
-    for unit, size in _UNITS.items():
+    for unit, size in list(_UNITS.items())[1:]:
         if left >= size:
             parts.append(f"{left // size}{unit}")
             left %= size

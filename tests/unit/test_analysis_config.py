@@ -1,0 +1,136 @@
+"""stagewise:analysis and the per-stage gate keys: tier defaults, and one test per rule."""
+
+from __future__ import annotations
+
+import copy
+from datetime import timedelta
+
+import pytest
+
+from stagewise.analysis.settings import format_duration, parse_duration
+from stagewise.config import ConfigError, parse
+
+
+def base(environment: str = "production") -> dict:
+    raw = {
+        "environment": environment,
+        "owner": "platform-team",
+        "costCentre": "cc-1",
+        "release": {"image": "demo", "blue": "1.4.2", "green": "1.5.0", "live": "blue", "stage": "canary"},
+        "stages": [{"name": "canary", "weight": 5}, {"name": "full", "weight": 100}],
+    }
+    return raw
+
+
+def with_analysis(environment: str = "production", **analysis) -> dict:
+    raw = copy.deepcopy(base(environment))
+    raw["analysis"] = analysis
+    return raw
+
+
+def problems(raw: dict) -> str:
+    with pytest.raises(ConfigError) as err:
+        parse(raw)
+    return str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("environment", "provider", "bake", "min_requests", "increase"),
+    [("dev", "appinsights", "30m", 50, 5.0), ("staging", "appinsights", "24h", 100, 5.0),
+     ("production", "appinsights", "48h", 250, 3.0), ("local", "prometheus", "5m", 50, 5.0)],
+)
+def test_tier_defaults(environment, provider, bake, min_requests, increase):
+    gate = parse(base(environment)).analysis
+    assert (gate.provider, format_duration(gate.bake), gate.min_requests) == (provider, bake, min_requests)
+    assert gate.error_rate_increase_points == increase
+    # The rollout plans' numbers, on every tier.
+    assert (gate.error_rate_warning, gate.error_rate_abort) == (1.0, 5.0)
+    assert (gate.latency_p95_warning_ms, gate.latency_p95_abort_ms) == (500, 2000)
+    assert gate.latency_p95_ratio == 1.15
+
+
+def test_local_reads_prometheus_on_loopback_by_default():
+    assert parse(base("local")).analysis.url == "http://127.0.0.1:9090"
+
+
+def test_a_stage_sets_its_own_bake_and_min_requests():
+    raw = base()
+    raw["stages"][0] |= {"bake": "1h30m", "minRequests": 1000}
+    stage = parse(raw).stages[0]
+    assert (stage.bake, stage.min_requests) == (timedelta(hours=1, minutes=30), 1000)
+    assert parse(base()).stages[0].bake is None
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("30m", 1800), ("24h", 86400), ("1h30m", 5400), ("2d", 172800), ("45s", 45)])
+def test_durations(text, seconds):
+    assert parse_duration(text).total_seconds() == seconds
+    assert parse_duration(format_duration(parse_duration(text))) == parse_duration(text)
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"stages": [{"name": "canary", "weight": 5, "bake": "soon"}, {"name": "full", "weight": 100}]},
+         ["stagewise:stages[0].bake", "'soon' is not a duration", "30m, 24h"]),
+        ({"stages": [{"name": "canary", "weight": 5, "minRequests": 0}, {"name": "full", "weight": 100}]},
+         ["stagewise:stages[0].minRequests", "greater than or equal to 1", "0"]),
+        ({"analysis": {"provider": "datadog"}}, ["stagewise:analysis.provider", "'prometheus' or 'appinsights'", "'datadog'"]),
+        ({"analysis": {"provider": "prometheus"}}, ["stagewise:analysis", "provider prometheus needs url"]),
+        ({"analysis": {"url": "http://127.0.0.1:9090"}}, ["stagewise:analysis", "url is for provider prometheus"]),
+        ({"analysis": {"provider": "prometheus", "url": "127.0.0.1:9090"}},
+         ["stagewise:analysis.url", "'127.0.0.1:9090' is not an http:// or https:// URL"]),
+        ({"analysis": {"provider": "prometheus", "url": "http://p:9090", "resourceId": "/subscriptions/x"}},
+         ["stagewise:analysis", "resourceId is for provider appinsights"]),
+        ({"environment": "local", "analysis": {"provider": "appinsights", "url": None}},
+         ["stagewise:analysis.provider: appinsights", "the local stack has none, use prometheus"]),
+        ({"analysis": {"errorRateWarning": 6}}, ["stagewise:analysis", "errorRateWarning (6.0) must be below errorRateAbort (5.0)"]),
+        ({"analysis": {"latencyP95AbortMs": 400}},
+         ["stagewise:analysis", "latencyP95WarningMs (500.0) must be below latencyP95AbortMs (400.0)"]),
+        ({"analysis": {"errorRateAbort": 101}}, ["stagewise:analysis.errorRateAbort", "less than or equal to 100", "101"]),
+        ({"analysis": {"latencyP95Ratio": 0.9}}, ["stagewise:analysis.latencyP95Ratio", "greater than or equal to 1", "0.9"]),
+        ({"analysis": {"errorRateIncreasePoints": -1}},
+         ["stagewise:analysis.errorRateIncreasePoints", "greater than or equal to 0", "-1"]),
+        ({"analysis": {"significance": 1}}, ["stagewise:analysis.significance", "less than 1", "1"]),
+        ({"analysis": {"minRequests": 0}}, ["stagewise:analysis.minRequests", "greater than or equal to 1", "0"]),
+        ({"analysis": {"timeout": "0s"}}, ["stagewise:analysis", "timeout (0s) must be at least 1s"]),
+        ({"analysis": {"queries": {"summary": "requests | where application_Version == $tag"}}},
+         ["stagewise:analysis.queries.summary", "uses $tag", "allowed placeholders: $thresholdMs, $version"]),
+        ({"analysis": {"queries": {"summary": "requests | summarize count()"}}},
+         ["stagewise:analysis.queries.summary", "must use $version"]),
+        ({"analysis": {"queries": {"summary": "requests | where application_Version == $version | extend x = '$'"}}},
+         ["stagewise:analysis.queries.summary", "'$' that starts no placeholder"]),
+        ({"analysis": {"queries": {"requests": "sum(up{version=$version}[$window])"}}},
+         ["stagewise:analysis", "queries.requests is not a appinsights query", "summary, slowerThan"]),
+        ({"analysis": {"queries": {"sumary": "x"}}}, ["stagewise:analysis.queries.sumary: unknown key"]),
+    ],
+    ids=["stage-bake", "stage-min-requests", "provider", "prometheus-without-url", "url-for-appinsights", "url-scheme",
+         "resource-id-for-prometheus", "appinsights-off-azure", "error-warning-above-abort", "p95-warning-above-abort",
+         "error-abort-above-100", "ratio-below-1", "increase-negative", "significance-1", "min-requests-0", "timeout",
+         "unknown-placeholder", "missing-version", "stray-dollar", "query-of-the-other-provider", "unknown-query"],
+)
+def test_bad_gate_config_is_refused_with_key_value_and_what_is_allowed(change, expected):
+    raw = copy.deepcopy(base())
+    for key, value in change.items():
+        if key == "analysis":
+            raw["analysis"] = value
+        else:
+            raw[key] = value
+    message = problems(raw)
+    for fragment in expected:
+        assert fragment in message, message
+
+
+def test_a_prometheus_query_template_is_checked_too():
+    raw = with_analysis("local", queries={"errors": "sum(increase(x{v=$version}[5m]))"})
+    assert "stagewise:analysis.queries.errors: must use $window" in problems(raw)
+
+
+def test_shipped_stacks_parse_with_a_gate():
+    from stagewise import stackfile
+
+    root = stackfile.project_root()
+    for path in root.glob("Pulumi.*.yaml"):
+        config, _ = stackfile.stack_config((root / "Pulumi.yaml").read_text(), path.read_text(), path.name)
+        raw = {k.split(":", 1)[1]: v for k, v in config.items() if k.startswith("stagewise:")}
+        raw["secrets"] = {}
+        assert parse(raw).analysis.provider in ("prometheus", "appinsights"), path.name
