@@ -134,6 +134,8 @@ def build(cfg: StackConfig, project: str, stack: str) -> dict[str, pulumi.Input]
     ))
     return {
         "resource_group": env.resource_group_name,
+        # Where `stagewise analyze` reads the stage gate's metrics (provider appinsights).
+        "insights_id": env.insights_id,
         "url": pulumi.Output.concat("https://", split.fqdn),
         "vault_uri": vault.vault_uri,
         "hostnames": {name: stamp.hostnames for name, stamp in stamps.items()},

@@ -80,3 +80,15 @@ def key_vault_reference(vault: str, secret_name: str) -> str:
 
 def container_image(image: str, tag: str) -> str:
     return f"{image}:{tag}"
+
+
+def otel_env(service: str, version: str) -> dict[str, str]:
+    """OpenTelemetry's standard variables: every colour reports its own version as service.version,
+    which the stage gate's queries select by (Prometheus's service_version label; Application
+    Insights' application_Version)."""
+    return {"OTEL_SERVICE_NAME": service, "OTEL_RESOURCE_ATTRIBUTES": f"service.version={version}"}
+
+
+def service_name(image: str) -> str:
+    """The app's OpenTelemetry service name: its image's name, the same on both colours and platforms."""
+    return image.rsplit("/", 1)[-1]

@@ -32,6 +32,17 @@ def test_each_colour_runs_its_tag_with_probes_and_requests(record):
         assert deployments[colour]["metadata"]["labels"]["stagewise.dev/environment"] == "local"
 
 
+def test_each_colour_reports_its_own_version_to_opentelemetry(record):
+    # The stage gate tells the versions apart by service.version (Prometheus: service_version).
+    ev = record(lambda: BlueGreenDeployment("demo", deployment_args()) and None)
+    deployments = by_colour(ev, "kubernetes:apps/v1:Deployment")
+    for colour, tag in (("blue", "1.4.2"), ("green", "1.5.0")):
+        (container,) = deployments[colour]["spec"]["template"]["spec"]["containers"]
+        env = {e["name"]: e["value"] for e in container["env"]}
+        assert env["OTEL_SERVICE_NAME"] == "demo"
+        assert env["OTEL_RESOURCE_ATTRIBUTES"] == f"service.version={tag}"
+
+
 def test_route_weights_follow_the_split(record):
     ev = record(lambda: BlueGreenDeployment("demo", deployment_args()) and None)
     route = only(ev, "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute")
