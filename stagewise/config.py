@@ -338,6 +338,10 @@ class StackConfig(Model):
                 f"analysis.provider: appinsights reads an Azure stack's Application Insights; the "
                 f"{self.environment} stack has none, use prometheus"
             )
+        if self.analysis.auto_promote and self.environment == "production":
+            raise ValueError(
+                "analysis.autoPromote: production is promoted through a reviewed pull request; it must be false"
+            )
         return self
 
     @model_validator(mode="after")

@@ -105,6 +105,7 @@ class Analysis:
     candidate: VersionMetrics | None
     live: VersionMetrics | None
     result: Verdict
+    auto_promote: bool = False
 
     @property
     def verdict(self) -> str:
@@ -123,6 +124,7 @@ class Analysis:
             "holdReason": self.result.hold_reason,
             "stack": self.stack,
             "environment": self.environment,
+            "autoPromote": self.auto_promote,
             "at": _iso(self.at),
             "window": {"start": _iso(self.start.at), "end": _iso(self.at)},
             "stage": {
@@ -186,5 +188,6 @@ def analyze(cfg: StackConfig, stack: str, start: StageStart, provider: MetricsPr
             problem = str(error)
     result = judge(gate, at - start.at, candidate, live, slower=slower, problem=problem)
     return Analysis(stack, cfg.environment, at, start, stage.weight, upcoming.name if upcoming else None,
-                    gate, provider.name, candidate, live, result)
+                    gate, provider.name, candidate, live, result,
+                    cfg.analysis.auto_promote)
 

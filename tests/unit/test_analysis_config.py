@@ -102,11 +102,12 @@ def test_durations(text, seconds):
         ({"analysis": {"queries": {"requests": "sum(up{version=$version}[$window])"}}},
          ["stagewise:analysis", "queries.requests is not a appinsights query", "summary, slowerThan"]),
         ({"analysis": {"queries": {"sumary": "x"}}}, ["stagewise:analysis.queries.sumary: unknown key"]),
+        ({"analysis": {"autoPromote": True}}, ["stagewise:analysis.autoPromote", "production", "pull request", "must be false"]),
     ],
     ids=["stage-bake", "stage-min-requests", "provider", "prometheus-without-url", "url-for-appinsights", "url-scheme",
          "resource-id-for-prometheus", "appinsights-off-azure", "error-warning-above-abort", "p95-warning-above-abort",
          "error-abort-above-100", "ratio-below-1", "increase-negative", "significance-1", "min-requests-0", "timeout",
-         "unknown-placeholder", "missing-version", "stray-dollar", "query-of-the-other-provider", "unknown-query"],
+         "unknown-placeholder", "missing-version", "stray-dollar", "query-of-the-other-provider", "unknown-query", "auto-promote-production"],
 )
 def test_bad_gate_config_is_refused_with_key_value_and_what_is_allowed(change, expected):
     raw = copy.deepcopy(base())

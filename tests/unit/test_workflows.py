@@ -65,8 +65,8 @@ def actionlint() -> str:
     return binary
 
 
-def test_there_are_the_three_workflows():
-    assert {p.name for p in WORKFLOW_FILES} == {"preview.yml", "up.yml", "rollback.yml"}
+def test_there_are_the_four_workflows():
+    assert {p.name for p in WORKFLOW_FILES} == {"preview.yml", "up.yml", "rollback.yml", "gate.yml"}
 
 
 def test_workflows_pass_actionlint(actionlint):
@@ -242,7 +242,8 @@ def test_rollback_aborts_or_reverts_then_deploys():
 
 def deploying_jobs() -> list[tuple[str, dict]]:
     jobs = [("up.yml", j) for j in workflow("up.yml")["jobs"].values() if j.get("environment")]
-    return jobs + [("rollback.yml", j) for j in workflow("rollback.yml")["jobs"].values()]
+    return (jobs + [("rollback.yml", j) for j in workflow("rollback.yml")["jobs"].values()]
+            + [("gate.yml", workflow("gate.yml")["jobs"]["act"])])
 
 
 def test_deployments_are_serialised_per_stack_and_never_cancelled():
@@ -254,7 +255,7 @@ def test_deployments_are_serialised_per_stack_and_never_cancelled():
 
 
 def test_jobs_that_reach_azure_use_oidc():
-    for name in ("preview.yml", "up.yml", "rollback.yml"):
+    for name in ("preview.yml", "up.yml", "rollback.yml", "gate.yml"):
         for job in workflow(name)["jobs"].values():
             uses_azure = any(step.get("with", {}).get("azure-client-id") for step in job["steps"])
             if uses_azure:
@@ -286,7 +287,7 @@ def test_no_long_lived_secrets():
 
 
 def test_state_backend_and_secrets_provider_come_from_repository_variables():
-    for name in ("preview.yml", "up.yml", "rollback.yml"):
+    for name in ("preview.yml", "up.yml", "rollback.yml", "gate.yml"):
         for job in workflow(name)["jobs"].values():
             if "PULUMI_BACKEND_URL" in job.get("env", {}):
                 assert job["env"]["PULUMI_BACKEND_URL"] == "${{ vars.PULUMI_BACKEND_URL }}"
@@ -417,3 +418,73 @@ def test_last_stage_commit_fails_when_the_release_never_changed(tmp_path):
                             cwd=repo, capture_output=True, text=True)
     assert result.returncode == 1
     assert "nothing to revert" in result.stderr
+
+
+# --- the stage gate -------------------------------------------------------------------------------
+
+gate_report = script("gate_report")
+
+ANALYSIS = {
+    "schema": "stagewise.analysis/v1", "verdict": "abort", "reason": "limit broken: error_rate 9.8 > 5",
+    "holdReason": None, "stack": "staging", "environment": "staging", "autoPromote": False,
+    "at": "2026-11-22T12:00:00Z", "window": {"start": "2026-11-22T10:00:00Z", "end": "2026-11-22T12:00:00Z"},
+    "stage": {"name": "canary", "weight": 10, "next": "early", "commit": "0123456789abcdef0123",
+              "since": "2026-11-22T10:00:00Z", "bake": "24h", "minRequests": 100},
+    "provider": "appinsights /subscriptions/x",
+    "versions": {"candidate": {"colour": "green", "version": "1.5.0", "requests": 7200.0, "errors": 706.0,
+                               "errorRate": 9.8, "p95Ms": 80.0},
+                 "live": {"colour": "blue", "version": "1.4.2", "requests": 36000.0, "errors": 72.0,
+                          "errorRate": 0.2, "p95Ms": 78.0}},
+    "checks": [{"name": "error_rate", "description": "candidate error rate (HTTP 5xx), percent", "value": 9.8,
+                "limit": 5.0, "status": "fail", "pValue": None, "note": ""},
+               {"name": "error_rate_vs_live", "description": "error rate increase over live, percentage points",
+                "value": 9.6, "limit": 5.0, "status": "fail", "pValue": 1.2e-40, "note": ""}],
+    "applied": {"command": "abort", "from": "canary", "to": "idle", "live": "blue"},
+}
+
+
+def test_the_bot_commit_carries_the_numbers():
+    assert gate_report.subject(ANALYSIS).startswith("Stage gate: abort staging at canary -> idle (limit broken")
+    body = gate_report.body(ANALYSIS)
+    for fragment in ("candidate 1.5.0 (green): 7200 requests, error rate 9.80 %, p95 80 ms",
+                     "live 1.4.2 (blue)", "fail: candidate error rate (HTTP 5xx), percent 9.8 (limit 5)",
+                     "p = 1.2e-40", "commit 0123456789ab"):
+        assert fragment in body, body
+
+
+def test_the_promote_pull_request_body_is_the_analysis():
+    markdown = gate_report.markdown({**ANALYSIS, "verdict": "promote", "applied": None})
+    assert markdown.startswith("## Stage gate: promote for `staging`")
+    assert "| candidate | green | `1.5.0` | 7200 | 9.80 % | 80 ms |" in markdown
+    assert "| error rate increase over live, percentage points | 9.6 | <= 5 | 1.2e-40 | fail |" in markdown
+
+
+def test_up_starts_the_gate_after_each_deployment():
+    for job in ("up", "up-production"):
+        steps = workflow("up.yml")["jobs"][job]["steps"]
+        names = [s.get("name") for s in steps]
+        assert names.index("Start the stage gate") == names.index("pulumi up") + 1
+        assert workflow("up.yml")["jobs"][job]["permissions"]["actions"] == "write"
+        assert "gh workflow run gate.yml" in steps[names.index("Start the stage gate")]["run"]
+
+
+def test_the_gate_watches_outside_the_stack_lock_and_acts_inside_it():
+    jobs = workflow("gate.yml")["jobs"]
+    assert "concurrency" not in jobs["watch"]
+    assert jobs["act"]["concurrency"] == {"group": "pulumi-${{ inputs.stack }}", "cancel-in-progress": False}
+    assert jobs["watch"]["permissions"] == {"contents": "read", "id-token": "write"}
+    assert "stagewise watch --stack \"$STACK\" --interval 30s --timeout 2h --json" in jobs["watch"]["steps"][-2]["run"]
+    act = {s.get("name"): s for s in jobs["act"]["steps"]}
+    script_text = act["Judge again on the newest main and commit the verdict"]["run"]
+    # Judged again on the newest main; a changed stage or verdict means nothing is done.
+    assert "git reset --quiet --hard origin/main" in script_text and "stagewise analyze --stack" in script_text
+    assert ".stage.commit" in script_text and "nothing done" in script_text
+    # Production is never pushed to directly.
+    assert '!= production' in script_text and "gh pr create" in script_text
+    assert act["pulumi up"]["if"] == "steps.act.outputs.done == 'direct'"
+
+
+def test_the_gate_offers_every_azure_stack():
+    options = workflow("gate.yml")["on"]["workflow_dispatch"]["inputs"]["stack"]["options"]
+    azure = {name for name, path in stack_files().items() if "environment: local" not in path.read_text()}
+    assert set(options) == azure
