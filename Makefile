@@ -35,4 +35,5 @@ test: cluster prometheus
 
 bench: cluster prometheus
 	$(VENV)/bin/python bench/plan_bench.py
+	$(VENV)/bin/python bench/analyze_bench.py
 	bash -c '. scripts/env.sh && python bench/local_up_bench.py'

@@ -1,0 +1,95 @@
+"""How long `stagewise analyze` takes against a real Prometheus, by the number of series per version.
+
+Run: .venv/bin/python bench/analyze_bench.py [--series 1,100,1000] [--repeat 10]
+
+For each count N, a fresh Prometheus (Debian's, scripts/prometheus.sh) holds one hour of
+request-duration histograms for a live and a candidate version, each split into N series (an
+extra `instance` label, as N pods would report), loaded with promtool's backfill. The analysis
+then runs in process: the same provider queries and verdict as the CLI, over the whole hour.
+Prints figures only; asserts nothing about time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests" / "analysis"))
+
+import promdata  # noqa: E402
+import promserver  # noqa: E402
+
+from stagewise.analysis import verdict  # noqa: E402
+from stagewise.analysis.prometheus import PrometheusProvider  # noqa: E402
+from stagewise.analysis.provider import Window  # noqa: E402
+
+STEP = 60.0
+HOUR = 3600.0
+
+
+def traffics(series: int, start: float, end: float) -> list[promdata.Traffic]:
+    out = []
+    for version, errors in (("1.0.0", 0.002), ("2.0.0", 0.003)):
+        for i in range(series):
+            out.append(promdata.Traffic(version, start, end, rps=2.0, error_share=errors,
+                                        latencies=((0.04, 0.9), (0.2, 0.1)), step=STEP,
+                                        extra_labels=(("instance", f"pod-{i}"),)))
+    return out
+
+
+def measure(series: int, repeat: int, bin_dir: Path) -> tuple[float, float, float, float, verdict.Verdict]:
+    end = (time.time() // HOUR) * HOUR - HOUR
+    start = end - HOUR
+    with tempfile.TemporaryDirectory(prefix="analyze-bench-") as folder:
+        work = Path(folder)
+        began = time.perf_counter()
+        promserver.backfill(bin_dir, promdata.openmetrics(traffics(series, start, end)), work / "data")
+        load = time.perf_counter() - began
+        server = promserver.start(bin_dir, work / "data", work)
+        try:
+            window = Window(datetime.fromtimestamp(start, timezone.utc), datetime.fromtimestamp(end, timezone.utc))
+            limits = verdict.Limits(bake=window.length, min_requests=100, error_rate_warning=1, error_rate_abort=5,
+                                    p95_warning_ms=500, p95_abort_ms=2000, error_rate_increase_points=5,
+                                    p95_ratio=1.15, significance=0.05)
+            times, result = [], None
+            for _ in range(repeat):
+                provider = PrometheusProvider(server.url)  # no cache carried over between runs
+                began = time.perf_counter()
+                candidate = provider.version_metrics("2.0.0", window)
+                live = provider.version_metrics("1.0.0", window)
+                slower = provider.slower_than("2.0.0", window, (live.p95_ms or 0) * limits.p95_ratio)
+                result = verdict.judge(limits, window.length, candidate, live, slower=slower)
+                times.append(time.perf_counter() - began)
+        finally:
+            server.stop()
+    times.sort()
+    p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
+    assert result is not None
+    return load, statistics.median(times), p95, max(times), result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--series", default="1,100,1000")
+    parser.add_argument("--repeat", type=int, default=10)
+    args = parser.parse_args()
+    bin_dir = promserver.binaries()
+    print(f"analyze against Prometheus, one hour of data at {STEP:g} s steps, {args.repeat} runs each")
+    print(f"{'series/version':>15} {'samples':>10} {'backfill s':>11} {'median ms':>10} {'p95 ms':>8} {'max ms':>8}  verdict")
+    for count in (int(n) for n in args.series.split(",")):
+        # Per series: 2 status codes x (15 buckets + count + sum) x 61 points.
+        samples = 2 * count * 2 * 17 * int(HOUR / STEP + 1)
+        load, median, p95, worst, result = measure(count, args.repeat, bin_dir)
+        print(f"{count:>15} {samples:>10} {load:>11.1f} {median * 1000:>10.1f} {p95 * 1000:>8.1f} {worst * 1000:>8.1f}"
+              f"  {result.verdict}")
+
+
+if __name__ == "__main__":
+    main()
