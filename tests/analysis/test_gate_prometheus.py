@@ -4,7 +4,9 @@ promtool's backfill and PromQL, and the git history of a stack file."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import jsonschema
 import pytest
 import requests
 from conftest import SCENARIOS, STAGE, Gate, at
@@ -17,10 +19,14 @@ from stagewise.analysis.settings import PROMETHEUS_DURATION_BUCKETS
 TWO_HOURS = 2 * 3600
 
 
+SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "docs" / "analysis.schema.json").read_text())
+
+
 def analyze(repo: Gate, stack: str, when: float = TWO_HOURS) -> tuple[int, dict]:
     result = repo.run("analyze", "--stack", stack, "--json", "--at", at(when))
     assert result.exit_code in gate.EXIT_CODES.values(), result.output
     report = json.loads(result.stdout)
+    jsonschema.validate(report, SCHEMA)  # the documented schema
     assert gate.EXIT_CODES[report["verdict"]] == result.exit_code
     return result.exit_code, report
 
@@ -130,3 +136,37 @@ def test_p95_matches_promql_histogram_quantile(prometheus):
                               params={"query": promql, "time": STAGE + TWO_HOURS}, timeout=10).json()
         theirs = float(answer["data"]["result"][0]["value"][1]) * 1000
         assert ours == pytest.approx(theirs, rel=1e-9), name
+
+
+def test_apply_carries_out_the_verdict_on_the_stack_file(prometheus, gate_repo):
+    # Replays never write; analysing now, the "errors" candidate is aborted through the rollout model.
+    stack = gate_repo.stack(SCENARIOS["errors"], prometheus.url)
+    refused = gate_repo.run("analyze", "--stack", stack, "--apply", "--at", at(TWO_HOURS))
+    assert refused.exit_code == 1 and "--at is for replays" in refused.output
+    result = gate_repo.run("analyze", "--stack", stack, "--apply", "--json")
+    assert result.exit_code == 4, result.output
+    report = json.loads(result.stdout)
+    jsonschema.validate(report, SCHEMA)
+    assert report["applied"] == {"command": "abort", "from": "canary", "to": "idle", "live": "blue"}
+    text = (gate_repo.path / f"Pulumi.{stack}.yaml").read_text()
+    assert "stage: idle" in text and "blue: 1.0.0-errors" in text and "green: 2.0.0-errors" in text
+
+
+def test_hold_changes_nothing(prometheus, gate_repo):
+    stack = gate_repo.stack(SCENARIOS["silent"], prometheus.url)
+    before = (gate_repo.path / f"Pulumi.{stack}.yaml").read_bytes()
+    result = gate_repo.run("analyze", "--stack", stack, "--apply")
+    assert result.exit_code == 3 and "no candidate traffic" in result.output
+    assert (gate_repo.path / f"Pulumi.{stack}.yaml").read_bytes() == before
+
+
+def test_watch_stops_at_the_first_verdict_other_than_hold(prometheus, gate_repo):
+    stack = gate_repo.stack(SCENARIOS["errors"], prometheus.url)
+    result = gate_repo.run("watch", "--stack", stack, "--interval", "1s", "--timeout", "30s", "--json")
+    assert result.exit_code == 4 and json.loads(result.stdout)["verdict"] == "abort"
+
+
+def test_watch_gives_up_at_its_timeout_with_hold(prometheus, gate_repo):
+    stack = gate_repo.stack(SCENARIOS["silent"], prometheus.url)
+    result = gate_repo.run("watch", "--stack", stack, "--interval", "1s", "--timeout", "3s")
+    assert result.exit_code == 3 and "timeout 3s reached" in result.output
