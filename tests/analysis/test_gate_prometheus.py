@@ -9,7 +9,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 import requests
-from conftest import SCENARIOS, STAGE, Gate, at
+from scenarios import SCENARIOS, STAGE, Gate, at
 
 from stagewise.analysis import gate
 from stagewise.analysis.prometheus import PrometheusProvider
