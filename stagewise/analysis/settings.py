@@ -58,8 +58,13 @@ PROMETHEUS_DURATION_BUCKETS = (
     'sum by (le) (increase(http_server_request_duration_seconds_bucket{service_version=$version}[$window]))'
 )
 
-# Application Insights: the `requests` table, one row per request, whose application_Version is
-# the OpenTelemetry resource attribute service.version (Azure Monitor OpenTelemetry distro).
+# Application Insights: the `requests` table, one row per request (azure-docs apm-tables.md,
+# "Legacy table: requests": application_Version = AppVersion, resultCode, duration = DurationMs;
+# the AppRequests reference: "DurationMs ... Number of milliseconds it took the application to
+# handle the request"). application_Version carries the OpenTelemetry resource attribute
+# service.version as the Azure Monitor exporter sends it; the distro reads resource attributes from
+# OTEL_RESOURCE_ATTRIBUTES (azure-monitor-docs opentelemetry-configuration.md: "Set Resource
+# attributes using the `OTEL_RESOURCE_ATTRIBUTES` and/or `OTEL_SERVICE_NAME` environment variables").
 # The time range is the query's timespan, not part of the text. $version as above; $thresholdMs
 # is a latency in milliseconds.
 APPINSIGHTS_SUMMARY = (
