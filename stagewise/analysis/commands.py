@@ -144,7 +144,10 @@ def analyze(stack: StackOption = None, as_json: JsonOption = False, at: AtOption
     with _reported():
         if apply and at is not None:
             raise CliError("--apply acts on the stack as it is now; --at is for replays, use one of them")
-        moment = gate.parse_time(at) if at is not None else None
+        try:
+            moment = gate.parse_time(at) if at is not None else None
+        except gate.GateError as error:
+            raise CliError(str(error)) from None
         loaded, analysis = run_once(stack, moment)
         _emit(loaded, analysis, as_json, apply)
     raise typer.Exit(analysis.exit_code)

@@ -101,15 +101,15 @@ class Gate:
     def run(self, *args: str) -> Any:
         return CliRunner().invoke(cli.app, list(args), env={"COLUMNS": "200"})
 
-    def stack(self, scenario: Scenario, url: str, analysis: str = "") -> str:
-        """A stack for the scenario: committed at idle at BASE, moved to canary at STAGE."""
+    def stack(self, scenario: Scenario, url: str, analysis: str = "", stage: str = "canary") -> str:
+        """A stack for the scenario: committed at idle at BASE, moved to `stage` at STAGE."""
         name = scenario.name
         path = self.path / f"Pulumi.{name}.yaml"
         path.write_text(stack_text(scenario.live_version, scenario.candidate_version, "idle", url, analysis))
         git(self.path, "add", path.name)
         git(self.path, "commit", "-q", "-m", f"{name}: deploy", when=BASE)
-        path.write_text(stack_text(scenario.live_version, scenario.candidate_version, "canary", url, analysis))
-        git(self.path, "commit", "-q", "-am", f"{name}: promote to canary", when=STAGE)
+        path.write_text(stack_text(scenario.live_version, scenario.candidate_version, stage, url, analysis))
+        git(self.path, "commit", "-q", "-am", f"{name}: promote to {stage}", when=STAGE)
         return name
 
 
