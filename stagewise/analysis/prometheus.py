@@ -95,6 +95,8 @@ class PrometheusProvider:
             raise ProviderError(f"Prometheus at {self.url} is unreachable: {_short(error)}") from None
         try:
             body = response.json()
+            if not isinstance(body, dict):
+                raise ValueError(body)
         except ValueError:
             raise ProviderError(
                 f"Prometheus at {self.url} answered HTTP {response.status_code} without JSON (is it Prometheus?)"
@@ -104,12 +106,15 @@ class PrometheusProvider:
                 f"Prometheus refused the query ({body.get('errorType', f'HTTP {response.status_code}')}: "
                 f"{body.get('error', 'no message')}): {promql}"
             )
-        data = body.get("data", {})
-        if data.get("resultType") == "scalar":
-            return [({}, float(data["result"][1]))]
-        if data.get("resultType") != "vector":
-            raise ProviderError(f"the query returned a {data.get('resultType')}, not an instant vector: {promql}")
-        return [(series.get("metric", {}), float(series["value"][1])) for series in data["result"]]
+        data = body.get("data") if isinstance(body.get("data"), dict) else {}
+        try:
+            if data.get("resultType") == "scalar":
+                return [({}, float(data["result"][1]))]
+            if data.get("resultType") != "vector":
+                raise ProviderError(f"the query returned a {data.get('resultType')}, not an instant vector: {promql}")
+            return [(series.get("metric", {}), float(series["value"][1])) for series in data["result"]]
+        except (KeyError, IndexError, TypeError, ValueError):
+            raise ProviderError(f"Prometheus at {self.url} answered in an unexpected shape: {str(body)[:200]}") from None
 
     def _number(self, template: str, version: str, window: Window) -> float:
         promql = self._render(template, version, window)
