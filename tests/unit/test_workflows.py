@@ -488,3 +488,16 @@ def test_the_gate_offers_every_azure_stack():
     options = workflow("gate.yml")["on"]["workflow_dispatch"]["inputs"]["stack"]["options"]
     azure = {name for name, path in stack_files().items() if "environment: local" not in path.read_text()}
     assert set(options) == azure
+
+
+def test_up_starts_the_gate_only_for_a_stage_with_candidate_traffic(tmp_path, monkeypatch):
+    import shutil
+
+    shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    monkeypatch.chdir(tmp_path)
+    for stage, share in (("idle", 0), ("early", 20), ("full", 100)):
+        (tmp_path / "Pulumi.dev.yaml").write_text(
+            "config:\n  stagewise:environment: dev\n  stagewise:owner: o\n  stagewise:costCentre: c\n"
+            "  stagewise:release:\n    image: demo\n    blue: 1.5.0\n    green: 1.6.0\n    live: blue\n"
+            f"    stage: {stage}\n")
+        assert gate_report.share("dev") == share
