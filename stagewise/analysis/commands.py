@@ -21,8 +21,6 @@ from rich.text import Text
 
 from stagewise import rollout
 from stagewise.analysis import gate
-from stagewise.analysis.appinsights import AppInsightsProvider
-from stagewise.analysis.prometheus import PrometheusProvider
 from stagewise.analysis.provider import MetricsProvider
 from stagewise.analysis.settings import format_duration, parse_duration
 from stagewise.cli import CliError, Loaded, StackOption, _apply, _load, _reported, app, err, out
@@ -34,10 +32,8 @@ _VERDICT_STYLE = {"promote": "bold green", "hold": "bold yellow", "abort": "bold
 
 def _provider(loaded: Loaded) -> MetricsProvider:
     settings = loaded.config.analysis
-    if settings.provider == "prometheus":
-        assert settings.url is not None  # the validator requires it
-        return PrometheusProvider(settings.url, settings.queries, settings.timeout)
-    return AppInsightsProvider(settings.resource_id or _insights_id(loaded), settings.queries, settings.timeout)
+    needs_lookup = settings.provider == "appinsights" and not settings.resource_id
+    return gate.provider_for(settings, _insights_id(loaded) if needs_lookup else None)
 
 
 def _insights_id(loaded: Loaded) -> str:

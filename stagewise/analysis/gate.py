@@ -14,7 +14,7 @@ from typing import Any
 
 from stagewise import git, history, rollout
 from stagewise.analysis.provider import MetricsProvider, ProviderError, Window
-from stagewise.analysis.settings import format_duration
+from stagewise.analysis.settings import AnalysisConfig, format_duration
 from stagewise.analysis.verdict import Limits, Verdict, VersionMetrics, judge
 from stagewise.config import StackConfig
 
@@ -67,6 +67,22 @@ def stage_start(root: Path, stack_file: str, catalog: rollout.Catalog, at: datet
             f"working tree); commit it first: a stage begins with the commit that sets it"
         )
     return StageStart(step.meta.sha, parse_time(step.meta.date), step.meta.subject, release)
+
+
+def provider_for(settings: AnalysisConfig, resource_id: str | None = None) -> MetricsProvider:
+    """The provider a stack's `stagewise:analysis` names. appinsights needs the Application Insights
+    resource ID: `resourceId` from the config, else `resource_id` (the stack's insights_id output)."""
+    if settings.provider == "prometheus":
+        from stagewise.analysis.prometheus import PrometheusProvider
+
+        assert settings.url is not None  # the validator requires it
+        return PrometheusProvider(settings.url, settings.queries, settings.timeout)
+    from stagewise.analysis.appinsights import AppInsightsProvider
+
+    target = settings.resource_id or resource_id
+    if not target:
+        raise GateError("provider appinsights needs the Application Insights resource ID (stagewise:analysis.resourceId)")
+    return AppInsightsProvider(target, settings.queries, settings.timeout)
 
 
 def require_traffic(start: StageStart, catalog: rollout.Catalog) -> rollout.Stage:
