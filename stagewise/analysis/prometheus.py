@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import string
 from datetime import timedelta
+from typing import Any
 
 import requests
 
@@ -106,7 +107,7 @@ class PrometheusProvider:
                 f"Prometheus refused the query ({body.get('errorType', f'HTTP {response.status_code}')}: "
                 f"{body.get('error', 'no message')}): {promql}"
             )
-        data = body.get("data") if isinstance(body.get("data"), dict) else {}
+        data: dict[str, Any] = body["data"] if isinstance(body.get("data"), dict) else {}
         try:
             if data.get("resultType") == "scalar":
                 return [({}, float(data["result"][1]))]
