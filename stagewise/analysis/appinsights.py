@@ -2,37 +2,61 @@
 through the Azure Monitor query API (azure-monitor-query's LogsQueryClient.query_resource) with
 azure-identity's DefaultAzureCredential (in CI: the workflow's OIDC login; locally: az login).
 
-The query's time range is its `timespan`, so the KQL text carries no time filter and is the same
-text the rollout alerts use (see stagewise.alert_rules).
+By default it runs the rollout alerts' own per-version queries (stagewise.alert_rules), so the gate
+and the alerts read the same numbers: each returns one row per application_Version, and a version
+is judged by its own row. The time range is the query's `timespan`, not part of the text.
 """
 
 from __future__ import annotations
 
 import math
 import string
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from stagewise.analysis.provider import ProviderError, Window, quoted
+from stagewise import alert_rules
+from stagewise.analysis.provider import ProviderError, Window
 from stagewise.analysis.settings import Queries
 from stagewise.analysis.verdict import VersionMetrics
 
-
-def summary_query(version: str, queries: Queries | None = None) -> str:
-    return string.Template((queries or Queries()).summary).substitute(version=quoted(version), thresholdMs="0")
+VERSION = alert_rules.VERSION_COLUMN
 
 
-def slower_than_query(version: str, threshold_ms: float, queries: Queries | None = None) -> str:
-    return string.Template((queries or Queries()).slower_than).substitute(
-        version=quoted(version), thresholdMs=f"{threshold_ms:.3f}"
-    )
+def slower_than_template(health_path: str = alert_rules.HEALTH_PATH) -> str:
+    """The alerts' per-version query, measuring the requests slower than $thresholdMs instead."""
+    alerts = alert_rules.per_version_query("p95_ms", health_path)
+    measure = f"p95_ms = {alert_rules.MEASURES['p95_ms']}"
+    assert measure in alerts  # the same filter and grouping as the alerts; only the measure differs
+    return alerts.replace(measure, "slower = countif(duration > $thresholdMs)")
+
+
+@dataclass(frozen=True)
+class KqlQueries:
+    """The KQL the provider runs: the stack's overrides, else the alerts' queries."""
+
+    error_share: str
+    p95: str
+    slower_than: str
+
+    @classmethod
+    def of(cls, queries: Queries | None = None, health_path: str = alert_rules.HEALTH_PATH) -> "KqlQueries":
+        given = queries or Queries()
+        return cls(
+            given.error_share or alert_rules.per_version_query("error_share", health_path),
+            given.p95 or alert_rules.per_version_query("p95_ms", health_path),
+            given.slower_than or slower_than_template(health_path),
+        )
+
+    def slower(self, threshold_ms: float) -> str:
+        return string.Template(self.slower_than).substitute(thresholdMs=f"{threshold_ms:.3f}")
 
 
 class AppInsightsProvider:
     def __init__(self, resource_id: str, queries: Queries | None = None, timeout: timedelta = timedelta(seconds=30),
-                 client: Any = None):
+                 client: Any = None, health_path: str = alert_rules.HEALTH_PATH):
         self.resource_id = resource_id
-        self.queries = queries or Queries()
+        self.kql = KqlQueries.of(queries, health_path)
         self.timeout = max(int(timeout.total_seconds()), 1)
         self._client = client
         self.name = f"appinsights {resource_id}"
@@ -46,8 +70,8 @@ class AppInsightsProvider:
             self._client = LogsQueryClient(DefaultAzureCredential())
         return self._client
 
-    def query(self, kql: str, window: Window) -> dict[str, Any]:
-        """The first row of the query's first table, by column name ({} when there is no row)."""
+    def rows(self, kql: str, window: Window) -> list[dict[str, Any]]:
+        """The rows of the query's first table, by column name."""
         from azure.core.exceptions import AzureError
         from azure.monitor.query import LogsQueryStatus
 
@@ -65,31 +89,43 @@ class AppInsightsProvider:
         if not result.tables:
             raise ProviderError("Application Insights returned no table")
         table = result.tables[0]
-        if not table.rows:
-            return {}
-        return dict(zip(table.columns, list(table.rows[0])))
+        return [dict(zip(table.columns, list(row))) for row in table.rows]
+
+    def version_row(self, kql: str, version: str, window: Window, measure: str) -> dict[str, Any]:
+        """The row of `version` ({} when it served nothing), checked for the columns it must have."""
+        rows = self.rows(kql, window)
+        if rows and not {VERSION, measure, "requests"} <= set(rows[0]):
+            raise ProviderError(
+                f"the query must return the columns {VERSION}, {measure} and requests; it returned "
+                f"{', '.join(rows[0])}: {kql}"
+            )
+        return next((row for row in rows if str(row.get(VERSION)) == version), {})
 
     def version_metrics(self, version: str, window: Window) -> VersionMetrics:
-        row = self.query(summary_query(version, self.queries), window)
-        try:
-            total = _number(row.get("requests"))
-            errors = _number(row.get("errors"))
-            p95 = row.get("p95_ms")
-        except (TypeError, ValueError):
-            raise ProviderError(f"the summary query must return numbers requests, errors, p95_ms; got {row}") from None
-        p95_ms = None if p95 is None or total == 0 or (isinstance(p95, float) and math.isnan(p95)) else float(p95)
-        return VersionMetrics(version, total, errors, p95_ms)
+        errors_row = self.version_row(self.kql.error_share, version, window, "error_share")
+        total = _number(errors_row.get("requests"), "requests")
+        share = _number(errors_row.get("error_share"), "error_share")
+        p95: float | None = None
+        if total > 0:
+            p95_row = self.version_row(self.kql.p95, version, window, "p95_ms")
+            value = p95_row.get("p95_ms")
+            p95 = None if value is None or (isinstance(value, float) and math.isnan(value)) else _number(value, "p95_ms")
+        # error_share is a percentage of whole requests: round back to the count it came from.
+        return VersionMetrics(version, total, round(share * total / 100.0), p95)
 
     def slower_than(self, version: str, window: Window, threshold_ms: float) -> float:
-        row = self.query(slower_than_query(version, threshold_ms, self.queries), window)
-        try:
-            return _number(row.get("slower"))
-        except (TypeError, ValueError):
-            raise ProviderError(f"the slowerThan query must return a number `slower`; got {row}") from None
+        row = self.version_row(self.kql.slower(threshold_ms), version, window, "slower")
+        return _number(row.get("slower"), "slower")
 
 
-def _number(value: Any) -> float:
-    return 0.0 if value is None else float(value)
+def _number(value: Any, column: str) -> float:
+    if value is None:
+        return 0.0
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ProviderError(f"column {column} is not a number: {value!r}") from None
+    return 0.0 if math.isnan(number) else number
 
 
 def _first_line(error: object) -> str:

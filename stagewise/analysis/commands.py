@@ -33,7 +33,7 @@ _VERDICT_STYLE = {"promote": "bold green", "hold": "bold yellow", "abort": "bold
 def _provider(loaded: Loaded) -> MetricsProvider:
     settings = loaded.config.analysis
     needs_lookup = settings.provider == "appinsights" and not settings.resource_id
-    return gate.provider_for(settings, _insights_id(loaded) if needs_lookup else None)
+    return gate.provider_for(settings, _insights_id(loaded) if needs_lookup else None, loaded.config.traffic.probe.path)
 
 
 def _insights_id(loaded: Loaded) -> str:

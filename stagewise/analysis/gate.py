@@ -69,9 +69,10 @@ def stage_start(root: Path, stack_file: str, catalog: rollout.Catalog, at: datet
     return StageStart(step.meta.sha, parse_time(step.meta.date), step.meta.subject, release)
 
 
-def provider_for(settings: AnalysisConfig, resource_id: str | None = None) -> MetricsProvider:
+def provider_for(settings: AnalysisConfig, resource_id: str | None = None, health_path: str = "/health") -> MetricsProvider:
     """The provider a stack's `stagewise:analysis` names. appinsights needs the Application Insights
-    resource ID: `resourceId` from the config, else `resource_id` (the stack's insights_id output)."""
+    resource ID: `resourceId` from the config, else `resource_id` (the stack's insights_id output);
+    its default queries leave out `health_path`, as the alerts do (the stack's probe path)."""
     if settings.provider == "prometheus":
         from stagewise.analysis.prometheus import PrometheusProvider
 
@@ -82,7 +83,7 @@ def provider_for(settings: AnalysisConfig, resource_id: str | None = None) -> Me
     target = settings.resource_id or resource_id
     if not target:
         raise GateError("provider appinsights needs the Application Insights resource ID (stagewise:analysis.resourceId)")
-    return AppInsightsProvider(target, settings.queries, settings.timeout)
+    return AppInsightsProvider(target, settings.queries, settings.timeout, health_path=health_path)
 
 
 def require_traffic(start: StageStart, catalog: rollout.Catalog) -> rollout.Stage:

@@ -58,29 +58,19 @@ PROMETHEUS_DURATION_BUCKETS = (
     'sum by (le) (increase(http_server_request_duration_seconds_bucket{service_version=$version}[$window]))'
 )
 
-# Application Insights: the `requests` table, one row per request (azure-docs apm-tables.md,
-# "Legacy table: requests": application_Version = AppVersion, resultCode, duration = DurationMs;
-# the AppRequests reference: "DurationMs ... Number of milliseconds it took the application to
-# handle the request"). application_Version carries the OpenTelemetry resource attribute
-# service.version as the Azure Monitor exporter sends it; the distro reads resource attributes from
-# OTEL_RESOURCE_ATTRIBUTES (azure-monitor-docs opentelemetry-configuration.md: "Set Resource
+# Application Insights: by default the very queries the rollout alerts run
+# (stagewise.alert_rules.per_version_query over the stack's health-probe path): one row per
+# application_Version, so the gate and the alerts agree on what "a version's error share" is.
+# The time range is the query's timespan, not part of the text. A template overriding them must
+# return the same columns: application_Version, the measure (error_share, p95_ms or slower) and
+# requests. $thresholdMs is a latency in milliseconds (slowerThan only).
+# Tables and columns: azure-docs apm-tables.md, "Legacy table: requests" (application_Version =
+# AppVersion, resultCode, duration = DurationMs); the AppRequests reference: "DurationMs ... Number
+# of milliseconds it took the application to handle the request". The distro reads service.version
+# from OTEL_RESOURCE_ATTRIBUTES (azure-monitor-docs opentelemetry-configuration.md: "Set Resource
 # attributes using the `OTEL_RESOURCE_ATTRIBUTES` and/or `OTEL_SERVICE_NAME` environment variables").
-# The time range is the query's timespan, not part of the text. $version as above; $thresholdMs
-# is a latency in milliseconds.
-APPINSIGHTS_SUMMARY = (
-    "requests\n"
-    "| where application_Version == $version\n"
-    "| summarize requests = count(), errors = countif(toint(resultCode) >= 500), "
-    "p95_ms = percentile(duration, 95)"
-)
-APPINSIGHTS_SLOWER_THAN = (
-    "requests\n"
-    "| where application_Version == $version\n"
-    "| summarize slower = countif(duration > $thresholdMs)"
-)
-
 PROMETHEUS_PLACEHOLDERS = frozenset({"version", "window"})
-APPINSIGHTS_PLACEHOLDERS = frozenset({"version", "thresholdMs"})
+APPINSIGHTS_PLACEHOLDERS = frozenset({"thresholdMs"})
 
 
 def placeholders(template: str) -> set[str]:
@@ -95,12 +85,11 @@ def _checked(template: str, required: set[str], allowed: frozenset[str]) -> str:
     used = placeholders(template)
     unknown = sorted(used - allowed)
     if unknown:
-        raise ValueError(
-            f"uses ${', $'.join(unknown)}; allowed placeholders: {', '.join('$' + a for a in sorted(allowed))}"
-        )
+        listed = ", ".join("$" + a for a in sorted(allowed)) or "none (write $$ for a literal $)"
+        raise ValueError(f"uses ${', $'.join(unknown)}; allowed placeholders: {listed}")
     missing = sorted(required - used)
     if missing:
-        raise ValueError(f"must use ${', $'.join(missing)} (a version is judged by its own requests)")
+        raise ValueError(f"must use ${', $'.join(missing)}")
     return template
 
 
@@ -109,7 +98,7 @@ class _Model(BaseModel):
 
 
 PROMETHEUS_QUERY_KEYS = ("requests", "errors", "durationBuckets")
-APPINSIGHTS_QUERY_KEYS = ("summary", "slowerThan")
+APPINSIGHTS_QUERY_KEYS = ("errorShare", "p95", "slowerThan")
 
 
 class Queries(_Model):
@@ -119,23 +108,24 @@ class Queries(_Model):
     requests: str = PROMETHEUS_REQUESTS
     errors: str = PROMETHEUS_ERRORS
     duration_buckets: str = PROMETHEUS_DURATION_BUCKETS
-    summary: str = Field(APPINSIGHTS_SUMMARY, description="one row: requests, errors, p95_ms")
-    slower_than: str = Field(APPINSIGHTS_SLOWER_THAN, description="one row: slower (requests above $thresholdMs)")
+    error_share: str | None = Field(None, description="by application_Version: error_share, requests (default: the alerts')")
+    p95: str | None = Field(None, description="by application_Version: p95_ms, requests (default: the alerts')")
+    slower_than: str | None = Field(None, description="by application_Version: slower (above $thresholdMs), requests")
 
     @field_validator("requests", "errors", "duration_buckets")
     @classmethod
     def _promql(cls, template: str) -> str:
         return _checked(template, {"version", "window"}, PROMETHEUS_PLACEHOLDERS)
 
-    @field_validator("summary")
+    @field_validator("error_share", "p95")
     @classmethod
-    def _summary(cls, template: str) -> str:
-        return _checked(template, {"version"}, APPINSIGHTS_PLACEHOLDERS)
+    def _kql(cls, template: str | None) -> str | None:
+        return None if template is None else _checked(template, set(), frozenset())
 
     @field_validator("slower_than")
     @classmethod
-    def _slower(cls, template: str) -> str:
-        return _checked(template, {"version", "thresholdMs"}, APPINSIGHTS_PLACEHOLDERS)
+    def _slower(cls, template: str | None) -> str | None:
+        return None if template is None else _checked(template, {"thresholdMs"}, APPINSIGHTS_PLACEHOLDERS)
 
     def given(self) -> set[str]:
         """The keys the stack file sets (camelCase)."""

@@ -149,7 +149,8 @@ def test_apply_carries_out_the_verdict_on_the_stack_file(prometheus, gate_repo):
     jsonschema.validate(report, SCHEMA)
     assert report["applied"] == {"command": "abort", "from": "canary", "to": "idle", "live": "blue"}
     text = (gate_repo.path / f"Pulumi.{stack}.yaml").read_text()
-    assert "stage: idle" in text and "blue: 1.0.0-errors" in text and "green: 2.0.0-errors" in text
+    # The rollout model's abort: all traffic to blue, and green runs the live version again.
+    assert "stage: idle" in text and "blue: 1.0.0-errors" in text and "green: 1.0.0-errors" in text
 
 
 def test_hold_changes_nothing(prometheus, gate_repo):

@@ -55,8 +55,6 @@ def test_each_colour_is_hardened_and_runs_its_own_tag(record, type_, colour, tag
     assert config["linuxFxVersion"] == f"DOCKER|demo:{tag}"
     values = settings(site)
     assert values["STAGEWISE_COLOUR"] == colour
-    assert values["OTEL_SERVICE_NAME"] == "demo"
-    assert values["OTEL_RESOURCE_ATTRIBUTES"] == f"service.version={tag}"
     assert values["LOG_LEVEL"] == "warning"
     assert values["FEATURE_NEW_CHECKOUT"] == "true"
     assert values["JWT_SECRET"] == REFERENCE

@@ -91,7 +91,8 @@ class TestGateLoop:
         report = json.loads(result.stdout)
         assert report["verdict"] == "abort" and report["applied"]["to"] == "idle"
         assert 18 < report["versions"]["candidate"]["errorRate"] < 22
-        assert "stage: idle" in project.stack_file.read_text()
+        text = project.stack_file.read_text()
+        assert "stage: idle" in text and "green: 1.4.2" in text
         # The workflow's commit: the bot's, with the numbers in its message.
         module = gate_report()
         commit_at(project, module.subject(report) + "\n\n" + module.body(report), time.time(), BOT)
@@ -101,8 +102,13 @@ class TestGateLoop:
 
     def test_up_after_the_abort_restores_the_route_to_the_live_colour(self, project):
         preview = json.loads(project.pulumi("preview", "--json").stdout)
-        changes = [s for s in preview.get("steps", []) if s["op"] != "same"]
-        assert [(s["op"], s["urn"].split("::")[2].split("$")[-1]) for s in changes] == [("update", ROUTE_TYPE)]
+        changes = sorted((s["op"], s["urn"].split("::")[2].split("$")[-1], s["urn"].rsplit("::", 1)[-1])
+                         for s in preview.get("steps", []) if s["op"] != "same")
+        # The route, and the candidate colour back on the live version (the rollout model's abort).
+        assert changes == [("update", "kubernetes:apps/v1:Deployment", "demo-green"), ("update", ROUTE_TYPE, "demo-route")]
         project.pulumi("up", "--yes", "--skip-preview")
         assert route_weights(project) == {"demo-blue": 100, "demo-green": 0}
+        green = project.kube_json("-n", NAMESPACE_K8S, "get", "deployment", "demo-green")
+        (container,) = green["spec"]["template"]["spec"]["containers"]
+        assert container["image"].endswith(":1.4.2")
         project.pulumi("up", "--yes", "--skip-preview", "--expect-no-changes")

@@ -15,21 +15,29 @@ from azure.core.credentials import AccessToken
 from azure.core.pipeline.transport import RequestsTransport
 from azure.monitor.query import LogsQueryClient, LogsQueryResult, LogsTable
 
-from stagewise.alert_rules import ERROR_SHARE_QUERY
-from stagewise.analysis.appinsights import AppInsightsProvider, slower_than_query, summary_query
+from stagewise import alert_rules
+from stagewise.analysis.appinsights import AppInsightsProvider, KqlQueries
+from stagewise.analysis.settings import Queries
 from stagewise.analysis.provider import ProviderError, Window
 
 RESOURCE = "/subscriptions/0000/resourceGroups/rg-production/providers/Microsoft.Insights/components/env-insights"
 WINDOW = Window(datetime(2026, 11, 22, 10, tzinfo=timezone.utc), datetime(2026, 11, 22, 12, tzinfo=timezone.utc))
 
-SUMMARY = {"tables": [{"name": "PrimaryResult", "columns": [
-    {"name": "requests", "type": "long"}, {"name": "errors", "type": "long"}, {"name": "p95_ms", "type": "real"}],
-    "rows": [[5234, 31, 182.4]]}]}
-EMPTY_SUMMARY = {"tables": [{"name": "PrimaryResult", "columns": [
-    {"name": "requests", "type": "long"}, {"name": "errors", "type": "long"}, {"name": "p95_ms", "type": "real"}],
-    "rows": [[0, 0, "NaN"]]}]}
-SLOWER = {"tables": [{"name": "PrimaryResult", "columns": [{"name": "slower", "type": "long"}], "rows": [[402]]}]}
-PARTIAL = {**SUMMARY, "error": {"code": "PartialError", "message": "There were some errors when processing your query.",
+def table(columns: list[tuple[str, str]], rows: list[list]) -> dict:
+    return {"tables": [{"name": "PrimaryResult", "columns": [{"name": n, "type": t} for n, t in columns], "rows": rows}]}
+
+
+# What the alerts' per-version queries return: one row per application_Version.
+ERROR_SHARE = table([("application_Version", "string"), ("error_share", "real"), ("requests", "long")],
+                    [["1.4.2", 0.2, 41000], ["1.5.0", 0.5922812380588460, 5234]])
+P95 = table([("application_Version", "string"), ("p95_ms", "real"), ("requests", "long")],
+            [["1.4.2", 120.5, 41000], ["1.5.0", 182.4, 5234]])
+SLOWER = table([("application_Version", "string"), ("slower", "long"), ("requests", "long")],
+               [["1.5.0", 402, 5234], ["1.4.2", 2000, 41000]])
+OTHER_VERSIONS_ONLY = table([("application_Version", "string"), ("error_share", "real"), ("requests", "long")],
+                            [["1.4.2", 0.2, 41000]])
+WRONG_COLUMNS = table([("requests", "long"), ("errors", "long")], [[5234, 31]])
+PARTIAL = {**ERROR_SHARE, "error": {"code": "PartialError", "message": "There were some errors when processing your query.",
                                  "details": [{"code": "EngineError", "message": "Query exceeded the memory limit"}]}}
 FORBIDDEN = {"error": {"code": "InsufficientAccessError",
                        "message": "The provided credentials have insufficient access to perform the requested operation"}}
@@ -71,27 +79,46 @@ def provider(*answers: tuple[int, dict]) -> tuple[AppInsightsProvider, Recorded]
     return AppInsightsProvider(RESOURCE, client=client), adapter
 
 
-def test_a_version_is_measured_by_its_own_requests():
-    source, adapter = provider((200, SUMMARY))
+def test_a_version_is_measured_by_its_own_row_of_the_alerts_queries():
+    source, adapter = provider((200, ERROR_SHARE), (200, P95))
     metrics = source.version_metrics("1.5.0", WINDOW)
     assert (metrics.version, metrics.requests, metrics.errors, metrics.p95_ms) == ("1.5.0", 5234, 31, 182.4)
-    sent = adapter.sent[0]
-    assert sent.method == "POST" and sent.url.endswith(f"/v1{RESOURCE}/query")
-    body = json.loads(sent.body)
-    assert 'application_Version == "1.5.0"' in body["query"]
-    assert body["timespan"] == "2026-11-22T10:00:00.000Z/2026-11-22T12:00:00.000Z"
+    first, second = (json.loads(r.body) for r in adapter.sent)
+    assert adapter.sent[0].method == "POST" and adapter.sent[0].url.endswith(f"/v1{RESOURCE}/query")
+    assert (first["query"], second["query"]) == (alert_rules.per_version_query("error_share"),
+                                                 alert_rules.per_version_query("p95_ms"))
+    assert first["timespan"] == "2026-11-22T10:00:00.000Z/2026-11-22T12:00:00.000Z"
 
 
-def test_no_requests_means_no_p95():
-    source, _ = provider((200, EMPTY_SUMMARY))
+def test_a_version_without_a_row_served_nothing():
+    source, adapter = provider((200, OTHER_VERSIONS_ONLY))
     metrics = source.version_metrics("1.5.0", WINDOW)
-    assert (metrics.requests, metrics.p95_ms) == (0, None)
+    assert (metrics.requests, metrics.errors, metrics.p95_ms) == (0, 0, None)
+    assert len(adapter.sent) == 1  # no p95 asked for a version without requests
 
 
 def test_slower_than_counts_requests_over_the_threshold():
     source, adapter = provider((200, SLOWER))
     assert source.slower_than("1.5.0", WINDOW, 115.0) == 402
-    assert "duration > 115.000" in json.loads(adapter.sent[0].body)["query"]
+    assert "countif(duration > 115.000)" in json.loads(adapter.sent[0].body)["query"]
+
+
+def test_the_health_probe_path_is_left_out_like_the_alerts_do():
+    adapter = Recorded((200, SLOWER))
+    session = requests.Session()
+    session.mount("https://", adapter)
+    client = LogsQueryClient(Token(), transport=RequestsTransport(session=session, session_owner=False), retry_total=0)
+    AppInsightsProvider(RESOURCE, client=client, health_path="/healthz").slower_than("1.5.0", WINDOW, 100)
+    query = json.loads(adapter.sent[0].body)["query"]
+    alerts = alert_rules.per_version_query("p95_ms", "/healthz")
+    assert query.split("| summarize")[0] == alerts.split("| summarize")[0] and '"/healthz"' in query
+    assert query.endswith(f"by {alert_rules.VERSION_COLUMN}")
+
+
+def test_a_query_without_the_needed_columns_is_a_provider_error():
+    source, _ = provider((200, WRONG_COLUMNS))
+    with pytest.raises(ProviderError, match="must return the columns application_Version, error_share and requests"):
+        source.version_metrics("1.5.0", WINDOW)
 
 
 def test_partial_results_are_not_judged():
@@ -108,14 +135,15 @@ def test_a_refused_query_is_a_provider_error_naming_the_cause():
 
 def test_recorded_answers_parse_into_the_libraries_own_result_types():
     # The shapes above are what the service returns: the library's own types read them.
-    result = LogsQueryResult._from_generated(SUMMARY)
+    result = LogsQueryResult._from_generated(P95)
     assert isinstance(result.tables[0], LogsTable)
-    assert dict(zip(result.tables[0].columns, result.tables[0].rows[0])) == {"requests": 5234, "errors": 31, "p95_ms": 182.4}
+    assert dict(zip(result.tables[0].columns, result.tables[0].rows[1])) == {
+        "application_Version": "1.5.0", "p95_ms": 182.4, "requests": 5234}
 
 
-def test_the_queries_read_the_requests_table_like_the_alerts_do():
-    # Same table, same error definition (HTTP 5xx) as the rollout alerts, narrowed to one version.
-    assert ERROR_SHARE_QUERY.startswith("requests")
-    assert "countif(toint(resultCode) >= 500)" in ERROR_SHARE_QUERY and "countif(toint(resultCode) >= 500)" in summary_query("1")
-    assert summary_query('we"ird').count('"') == 2 + 1 and '\\"' in summary_query('we"ird')
-    assert "$" not in slower_than_query("1.5.0", 10)
+def test_a_stack_may_override_a_query():
+    custom = Queries(p95="requests | summarize p95_ms = percentile(duration, 99), requests = count() by application_Version")
+    source, adapter = provider((200, ERROR_SHARE), (200, P95))
+    source.kql = KqlQueries.of(custom)
+    source.version_metrics("1.5.0", WINDOW)
+    assert json.loads(adapter.sent[1].body)["query"] == custom.p95
