@@ -3,7 +3,8 @@
 Every command works on `Pulumi.<stack>.yaml` in the project folder (the nearest folder at or
 above the current one holding Pulumi.yaml). Commands that change the file change only the keys
 of `stagewise:release` they own, through the rollout model, and only to a config the program
-accepts. Exit codes: 0 done (plan: no changes), 2 plan has changes, 1 anything refused or broken.
+accepts. Exit codes: 0 done (plan: no changes), 2 plan has changes, 1 anything refused or broken;
+analyze and watch: 0 promote, 3 hold, 4 abort.
 """
 
 from __future__ import annotations
