@@ -7,13 +7,11 @@ were stored encrypted.
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-
+from stagewise import yamlv3
 from stagewise.config import NAMESPACE
 
 PROJECT_FILE = "Pulumi.yaml"
@@ -40,9 +38,10 @@ def stack_path(root: Path, stack: str) -> Path:
 
 
 def load_yaml(text: str, source: str) -> Any:
+    """The document as the engine reads it (see stagewise.yamlv3): refused where it is refused."""
     try:
-        return YAML(typ="safe", pure=True).load(io.StringIO(text))
-    except Exception as err:  # ruamel raises several unrelated error types
+        return yamlv3.load(text)
+    except yamlv3.YamlError as err:
         raise StackFileError(f"{source} is not valid YAML: {err}") from None
 
 
@@ -54,6 +53,9 @@ def _stack_config(document: Any, source: str) -> dict[str, Any]:
     config = document.get("config") or {}
     if not isinstance(config, dict):
         raise StackFileError(f"{source}: 'config' must be a mapping")
+    for key in config:
+        if not isinstance(key, str):
+            raise StackFileError(f"{source}: config key {key!r} is not a name (quote it if it is one)")
     return config
 
 
@@ -71,7 +73,10 @@ def project_defaults(project_text: str) -> dict[str, Any]:
 
 
 def is_encrypted(value: Any) -> bool:
-    return isinstance(value, dict) and set(value) == {"secure"}
+    """Exactly what the engine decrypts: a mapping whose only key is `secure`, holding a string
+    (pulumi sdk/go/common/resource/config/object.go, isSecureValue). `{secure: 12345}` is not
+    one: the engine hands it to the program as it stands, in plain text."""
+    return isinstance(value, dict) and len(value) == 1 and isinstance(value.get("secure"), str)
 
 
 def encrypted_paths(value: Any, path: str = "") -> set[str]:
