@@ -189,16 +189,32 @@ def _project_text(root: Path) -> str:
     return (root / stackfile.PROJECT_FILE).read_text(encoding="utf-8")
 
 
-def _load(stack_option: str | None) -> Loaded:
+def _stack_file(stack_option: str | None) -> tuple[Path, str, Path]:
     root = _root()
     stack = _stack(root, stack_option)
     path = stackfile.stack_path(root, stack)
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():
         raise _unknown_stack(root, stack)
-    snapshot = stackedit.read(path)
+    return root, stack, path
+
+
+def _loaded(root: Path, stack: str, snapshot: stackedit.Snapshot) -> Loaded:
     project_text = _project_text(root)
-    config = stackedit.config_from_texts(project_text, snapshot.text, path.name)
+    config = stackedit.config_from_texts(project_text, snapshot.text, snapshot.path.name)
     return Loaded(root, stack, snapshot, project_text, config)
+
+
+def _load(stack_option: str | None) -> Loaded:
+    root, stack, path = _stack_file(stack_option)
+    return _loaded(root, stack, stackedit.read(path))
+
+
+@contextlib.contextmanager
+def _editing(stack_option: str | None) -> Iterator[Loaded]:
+    """The stack, read under the stack file's lock, held until the edit is written (or refused)."""
+    root, stack, path = _stack_file(stack_option)
+    with stackedit.editing(path) as snapshot:
+        yield _loaded(root, stack, snapshot)
 
 
 # Changing the release.
@@ -244,8 +260,8 @@ def deploy(
     with _reported():
         if not IMAGE_TAG.match(tag):
             raise CliError(f"{tag!r} is not an image tag (letters, digits, '_', '.', '-'; at most 128)")
-        loaded = _load(stack)
-        _apply(loaded, f"deploy {tag} to {loaded.release.candidate}", rollout.deploy(loaded.release, loaded.catalog, tag))
+        with _editing(stack) as loaded:
+            _apply(loaded, f"deploy {tag} to {loaded.release.candidate}", rollout.deploy(loaded.release, loaded.catalog, tag))
 
 
 @app.command()
@@ -256,45 +272,45 @@ def promote(
 ) -> None:
     """Move the candidate to the next stage (or to --to). Production refuses to skip a stage unless --force."""
     with _reported():
-        loaded = _load(stack)
-        catalog, release = loaded.catalog, loaded.release
-        if to is not None and to not in catalog.names:
-            close = difflib.get_close_matches(to, catalog.names, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise CliError(f"unknown stage {to!r}{hint} (stages of {loaded.stack}: {', '.join(catalog.names)})")
-        # Outside production, naming a later stage is enough to skip to it.
-        may_skip = force or loaded.config.environment != "production"
-        after = rollout.promote(release, catalog, to, force=may_skip)
-        skipped = catalog.names[catalog.index(release.stage) + 1:catalog.index(after.stage)]
-        notes = [f"skipped: {', '.join(skipped)}"] if skipped else []
-        _apply(loaded, f"promote {release.stage} -> {after.stage}", after, notes)
+        with _editing(stack) as loaded:
+            catalog, release = loaded.catalog, loaded.release
+            if to is not None and to not in catalog.names:
+                close = difflib.get_close_matches(to, catalog.names, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise CliError(f"unknown stage {to!r}{hint} (stages of {loaded.stack}: {', '.join(catalog.names)})")
+            # Outside production, naming a later stage is enough to skip to it.
+            may_skip = force or loaded.config.environment != "production"
+            after = rollout.promote(release, catalog, to, force=may_skip)
+            skipped = catalog.names[catalog.index(release.stage) + 1:catalog.index(after.stage)]
+            notes = [f"skipped: {', '.join(skipped)}"] if skipped else []
+            _apply(loaded, f"promote {release.stage} -> {after.stage}", after, notes)
 
 
 @app.command()
 def rollback(stack: StackOption = None) -> None:
     """Move back one stage."""
     with _reported():
-        loaded = _load(stack)
-        after = rollout.rollback(loaded.release, loaded.catalog)
-        _apply(loaded, f"rollback {loaded.release.stage} -> {after.stage}", after)
+        with _editing(stack) as loaded:
+            after = rollout.rollback(loaded.release, loaded.catalog)
+            _apply(loaded, f"rollback {loaded.release.stage} -> {after.stage}", after)
 
 
 @app.command()
 def abort(stack: StackOption = None) -> None:
     """Send all traffic back to the live colour (stage idle); the candidate runs the live version again."""
     with _reported():
-        loaded = _load(stack)
-        after = rollout.abort(loaded.release, loaded.catalog)
-        _apply(loaded, f"abort {loaded.release.stage} -> {after.stage}", after)
+        with _editing(stack) as loaded:
+            after = rollout.abort(loaded.release, loaded.catalog)
+            _apply(loaded, f"abort {loaded.release.stage} -> {after.stage}", after)
 
 
 @app.command()
 def finish(stack: StackOption = None) -> None:
     """At 100 %: make the candidate the live colour and return to stage idle (no resource changes)."""
     with _reported():
-        loaded = _load(stack)
-        after = rollout.finish(loaded.release, loaded.catalog)
-        _apply(loaded, f"finish: {after.live} is live", after)
+        with _editing(stack) as loaded:
+            after = rollout.finish(loaded.release, loaded.catalog)
+            _apply(loaded, f"finish: {after.live} is live", after)
 
 
 # Reading the state.
@@ -303,9 +319,9 @@ def finish(stack: StackOption = None) -> None:
 def _next_step(release: rollout.Release, catalog: rollout.Catalog) -> str:
     upcoming = rollout.next_stage(release, catalog)
     if release.stage == rollout.IDLE and not release.version(release.candidate):
-        return "stagewise deploy <tag>"
+            return "stagewise deploy <tag>"
     if upcoming is None:
-        return "stagewise finish"
+            return "stagewise finish"
     return f"stagewise promote  (to {upcoming.name}, {upcoming.weight} %)"
 
 
@@ -408,7 +424,7 @@ def _ciphertexts(stack_text: str | None) -> dict[str, str]:
 def compute_plan(root: Path, stack: str, against: str) -> tuple[plan_lib.Plan, str]:
     """The plan from the stack as committed at `against` to the working tree, and the commit."""
     path = stackfile.stack_path(root, stack)
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():
         raise _unknown_stack(root, stack)
     commit = git.resolve(root, against)
     before_project = git.show(root, commit, stackfile.PROJECT_FILE)
