@@ -162,7 +162,9 @@ def _run_delayed(root: str, command: str, delays: tuple[float, float, float], re
     stackedit.edit_release, stackedit.unchanged_on_disk = slow_edit, slow_check
     time.sleep(start)
     args = [command] + (["9.9.9"] if command == "deploy" else []) + ["--stack", "production"]
-    results[command + str(delays)] = CliRunner().invoke(cli.app, args).exit_code
+    outcome = CliRunner().invoke(cli.app, args)
+    results[command + str(delays)] = outcome.exit_code
+    results["output" + command + str(delays)] = outcome.output
 
 
 delay = st.sampled_from([0.0, 0.01, 0.05, 0.1])
@@ -192,10 +194,12 @@ def test_two_writers_in_two_processes_never_lose_an_update(repo, start, pair, de
     codes = [results[c + str(d)] for c, d in zip(pair, delays)]
     final = stackedit.config_from_texts(project, repo.file("production").read_text(), "Pulumi.production.yaml")
     possible = []
-    for order in (pair, pair[::-1]):
+    for first in (0, 1):
+        order = (pair[first], pair[1 - first])
         state, serial_codes = _serial_outcomes(config.release.to_release(), config.catalog, *order)
-        possible.append((state, serial_codes if order == pair else serial_codes[::-1]))
-    assert (final.release.to_release(), codes) in possible, (pair, delays, codes, final.release)
+        possible.append((state, serial_codes if first == 0 else serial_codes[::-1]))
+    outputs = [results["output" + c + str(d)] for c, d in zip(pair, delays)]
+    assert (final.release.to_release(), codes) in possible, (pair, delays, codes, final.release, outputs)
     manager.shutdown()
 
 
