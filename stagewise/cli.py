@@ -366,8 +366,14 @@ def history(stack: StackOption = None) -> None:
             return
         out.print(Text(f"{name}: rollout history of {path.name}, oldest first", style="bold"))
         for step in steps:
-            out.print(Text(f"{step.meta.sha[:8]}  {step.meta.date.replace('T', ' ')[:16]}  {step.meta.author}", style="yellow"))
-            out.print(Text(f"    {step.action}: {_history_line(step)}"))
+            when = step.meta.date.replace("T", " ")[:16]
+            out.print(Text(_printable(f"{step.meta.sha[:8]}  {when}  {step.meta.author}"), style="yellow"))
+            out.print(Text(_printable(f"    {step.action}: {_history_line(step)}")))
+
+
+def _printable(text: str) -> str:
+    """`text` with control characters shown escaped: a commit's author must not drive the terminal."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 def _history_line(step: history_lib.Step[git.Commit]) -> str:

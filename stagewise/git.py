@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
+
+NOT_INSTALLED = "git is not installed (or not on PATH)"
 
 
 class GitError(RuntimeError):
@@ -24,7 +28,7 @@ def _git(root: Path, *args: str, input: bytes | None = None) -> subprocess.Compl
     try:
         return subprocess.run(["git", *args], cwd=root, input=input, capture_output=True, check=False)
     except FileNotFoundError:
-        raise GitError("git is not installed (or not on PATH)") from None
+        raise GitError(NOT_INSTALLED) from None
 
 
 def _stderr(result: subprocess.CompletedProcess[bytes]) -> str:
@@ -32,10 +36,8 @@ def _stderr(result: subprocess.CompletedProcess[bytes]) -> str:
 
 
 def is_repository(root: Path) -> bool:
-    try:
-        return _git(root, "rev-parse", "--is-inside-work-tree").returncode == 0
-    except GitError:
-        return False
+    """Whether `root` is inside a git work tree; GitError when git itself is missing."""
+    return _git(root, "rev-parse", "--is-inside-work-tree").returncode == 0
 
 
 def require_repository(root: Path) -> None:
@@ -63,8 +65,12 @@ def show(root: Path, rev: str, name: str) -> str | None:
 
 
 def file_status(root: Path, name: str) -> str:
-    """'clean', 'modified', 'untracked' or 'not in a git repository'."""
-    if not is_repository(root):
+    """'clean', 'modified', 'untracked', 'not in a git repository' or why git cannot tell."""
+    try:
+        inside = is_repository(root)
+    except GitError as error:
+        return f"unknown ({error})"
+    if not inside:
         return "not in a git repository"
     result = _git(root, "status", "--porcelain", "--", name)
     if result.returncode != 0:
@@ -76,21 +82,70 @@ def file_status(root: Path, name: str) -> str:
 
 
 def log(root: Path, name: str) -> list[Commit]:
-    """Commits that changed `name`, oldest first."""
+    """Commits that changed `name`, oldest first. Author and subject are read from the commit
+    objects themselves, so that no byte a contributor can put there is mistaken for structure."""
     require_repository(root)
-    result = _git(root, "log", "--reverse", "--format=%H%x1f%an%x1f%aI%x1f%s%x1e", "--", name)
+    result = _git(root, "log", "--reverse", "--format=%H", "--", name)
     if result.returncode != 0:
         # A repository without commits has no history at all.
         if b"does not have any commits" in result.stderr:
             return []
         raise GitError(f"git log failed: {_stderr(result)}")
-    commits = []
-    for record in result.stdout.decode(errors="replace").split("\x1e"):
-        record = record.strip("\n")
-        if record:
-            sha, author, date, subject = record.split("\x1f")
-            commits.append(Commit(sha, author, date, subject))
-    return commits
+    shas = result.stdout.decode("ascii", errors="replace").split()
+    return [_commit(sha, raw or b"") for sha, raw in zip(shas, _batch(root, shas))]
+
+
+_SIGNATURE = re.compile(rb"^(author|committer) (.*?) <[^>]*> (\d+) ([+-])(\d\d)(\d\d)$")
+
+
+def _signature(line: bytes) -> tuple[str, str]:
+    """The name and ISO 8601 date of an author or committer header line ('' where unreadable)."""
+    match = _SIGNATURE.match(line)
+    if match is None:
+        return line.partition(b" ")[2].decode("utf-8", errors="replace"), ""
+    _, name, seconds, sign, hours, minutes = match.groups()
+    offset = timedelta(hours=int(hours), minutes=int(minutes)) * (-1 if sign == b"-" else 1)
+    try:
+        date = datetime.fromtimestamp(int(seconds), timezone(offset)).isoformat()
+    except (OverflowError, ValueError, OSError):
+        date = ""
+    return name.decode("utf-8", errors="replace"), date
+
+
+def _commit(sha: str, raw: bytes, dated_by: bytes = b"author") -> Commit:
+    """A commit read from its object: author and subject, dated by its author or its committer."""
+    header, _, message = raw.partition(b"\n\n")
+    signatures: dict[bytes, tuple[str, str]] = {}
+    for line in header.split(b"\n"):
+        kind = line.partition(b" ")[0]
+        if kind in (b"author", b"committer") and kind not in signatures:
+            signatures[kind] = _signature(line)
+    author = signatures.get(b"author", ("", ""))[0]
+    date = signatures.get(dated_by, ("", ""))[1]
+    # git's %s: the first paragraph of the message, its lines joined by spaces.
+    subject = b" ".join(message.split(b"\n\n", 1)[0].strip().splitlines())
+    return Commit(sha, author, date, subject.decode("utf-8", errors="replace"))
+
+
+def _batch(root: Path, revisions: list[str]) -> list[bytes | None]:
+    """The raw content of each object named (None where it does not exist), with one git process."""
+    if not revisions:
+        return []
+    result = _git(root, "cat-file", "--batch", input="".join(f"{r}\n" for r in revisions).encode())
+    if result.returncode != 0:
+        raise GitError(f"git cat-file failed: {_stderr(result)}")
+    out, objects, at = result.stdout, [], 0
+    for _ in revisions:
+        end = out.index(b"\n", at)
+        header = out[at:end].split()
+        at = end + 1
+        if len(header) < 3 or header[-1] == b"missing":
+            objects.append(None)
+            continue
+        size = int(header[2])
+        objects.append(out[at:at + size])
+        at += size + 1
+    return objects
 
 
 def contents(root: Path, commits: list[Commit], name: str) -> list[str | None]:
@@ -99,37 +154,18 @@ def contents(root: Path, commits: list[Commit], name: str) -> list[str | None]:
         return []
     # --batch does not resolve ./ paths, so ask with paths relative to the repository's top.
     prefix = _git(root, "rev-parse", "--show-prefix").stdout.decode().strip()
-    request = "".join(f"{c.sha}:{prefix}{name}\n" for c in commits).encode()
-    result = _git(root, "cat-file", "--batch", input=request)
-    if result.returncode != 0:
-        raise GitError(f"git cat-file failed: {_stderr(result)}")
-    out, texts, at = result.stdout, [], 0
-    for _ in commits:
-        end = out.index(b"\n", at)
-        header = out[at:end].split()
-        at = end + 1
-        if len(header) >= 2 and header[1] == b"missing":
-            texts.append(None)
-            continue
-        size = int(header[2])
-        texts.append(out[at:at + size].decode("utf-8", errors="replace"))
-        at += size + 1
-    return texts
+    blobs = _batch(root, [f"{c.sha}:{prefix}{name}" for c in commits])
+    return [None if blob is None else blob.decode("utf-8", errors="replace") for blob in blobs]
 
 
 def landed(root: Path, name: str) -> list[Commit]:
     """Commits that changed `name` on the current branch's first-parent line, oldest first, each
     dated when it landed there (committer date): for a merged pull request, the merge commit."""
     require_repository(root)
-    result = _git(root, "log", "--first-parent", "--reverse", "--format=%H%x1f%an%x1f%cI%x1f%s%x1e", "--", name)
+    result = _git(root, "log", "--first-parent", "--reverse", "--format=%H", "--", name)
     if result.returncode != 0:
         if b"does not have any commits" in result.stderr:
             return []
         raise GitError(f"git log failed: {_stderr(result)}")
-    commits = []
-    for record in result.stdout.decode(errors="replace").split("\x1e"):
-        record = record.strip("\n")
-        if record:
-            sha, author, date, subject = record.split("\x1f")
-            commits.append(Commit(sha, author, date, subject))
-    return commits
+    shas = result.stdout.decode("ascii", errors="replace").split()
+    return [_commit(sha, raw or b"", dated_by=b"committer") for sha, raw in zip(shas, _batch(root, shas))]

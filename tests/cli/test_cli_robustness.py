@@ -1,0 +1,55 @@
+"""Whatever a contributor puts into a commit, and whatever the machine lacks, a command answers
+with a message, never a traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+
+
+def _commit_raw(repo, author: bytes, message: bytes) -> None:
+    """A commit whose author and message hold arbitrary bytes (git takes them as they are)."""
+    tree = subprocess.run(["git", "write-tree"], cwd=repo.path, capture_output=True, check=True).stdout.strip()
+    parent = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo.path, capture_output=True, check=True).stdout.strip()
+    env = {**os.environ, "GIT_AUTHOR_NAME": "x", "GIT_AUTHOR_EMAIL": "a@b.c", "GIT_COMMITTER_NAME": "c",
+           "GIT_COMMITTER_EMAIL": "c@b.c"}
+    raw = (b"tree " + tree + b"\nparent " + parent + b"\nauthor " + author + b" <a@b.c> 1700000000 +0000\n"
+           b"committer c <c@b.c> 1700000000 +0000\n\n" + message)
+    sha = subprocess.run(["git", "hash-object", "-t", "commit", "-w", "--literally", "--stdin"], cwd=repo.path,
+                         input=raw, capture_output=True, check=True, env=env).stdout.strip()
+    subprocess.run(["git", "update-ref", "HEAD", sha], cwd=repo.path, check=True)
+
+
+HOSTILE = [
+    (b"Unit\x1fSeparator", b"subject with \x1e record separator\n"),
+    (b"Esc \x1b[31mred\x1b[0m", b"\x1b]0;title\x07 bell\n"),
+    (b"Bad \xff\xfe UTF-8", b"subject \xc3\x28 invalid\n"),
+    (b"Tab\tand\rCR", b"first line\nsecond line\n\nbody \x00 with NUL\n"),
+    (b"Del\x7f\x01\x02", b"\x0b\x0c\x1c\x1d\n"),
+]
+
+
+@pytest.mark.parametrize("author, message", HOSTILE, ids=range(len(HOSTILE)))
+def test_history_survives_any_author_and_subject(repo, author: bytes, message: bytes):
+    repo.set_release("production", stage="half")
+    subprocess.run(["git", "add", "-A"], cwd=repo.path, check=True)
+    _commit_raw(repo, author, message)
+    result = repo.run("history", "--stack", "production")
+    assert result.exit_code == 0, result.output
+    assert "stage quarter -> half" in result.stdout
+    # Control characters are shown escaped, never sent to the terminal.
+    assert not any(ord(c) < 32 and c != "\n" or ord(c) == 127 for c in result.stdout)
+
+
+def test_git_missing_from_path_is_named_as_such(repo, monkeypatch):
+    monkeypatch.setenv("PATH", str(repo.path / "no-bin"))
+    for args in (["history", "--stack", "production"], ["plan", "--stack", "production"]):
+        result = repo.run(*args)
+        assert result.exit_code == 1
+        assert "git is not installed (or not on PATH)" in result.stderr
+        assert "not inside a git repository" not in result.stderr
+    status = repo.run("status", "--stack", "production")
+    assert status.exit_code == 0
+    assert "git is not installed" in status.stdout
