@@ -7,13 +7,19 @@ listing every bad value with its key, the value and what is allowed.
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
+import posixpath
+import re
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, ValidationInfo, field_validator, model_validator,
+)
 from pydantic.alias_generators import to_camel
 
-from stagewise import limits, rollout
+from stagewise import limits, naming, rollout
 from stagewise.analysis.settings import AnalysisConfig, Duration
 from stagewise.defaults import with_tier_defaults
 
@@ -61,6 +67,47 @@ class Model(BaseModel):
         arbitrary_types_allowed=True,
     )
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_for_a_number(cls, value: Any, info: ValidationInfo) -> Any:
+        # pydantic would take `true` as 1 (`ttl: true` as a 1 s TTL).
+        field = cls.model_fields.get(info.field_name or "")
+        if isinstance(value, bool) and field is not None and field.annotation is int:
+            raise ValueError(f"must be a whole number, got {value}")
+        return value
+
+
+EMAIL = re.compile(r"^[^@\s<>(),;:\"\[\]]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
+
+
+def _image_tag(key: str, tag: str | None) -> str | None:
+    if tag is not None and not limits.IMAGE_TAG.match(tag):
+        raise ValueError(
+            f"{key} {tag!r} is not an image tag: letters, digits, '_', '.', '-', at most 128, "
+            f"not starting with '.' or '-' (what `stagewise deploy` accepts)"
+        )
+    return tag
+
+
+def azure_region(name: str) -> str:
+    """`name` if it is an Azure region's programmatic name, else the message that says what is."""
+    if name in limits.AZURE_REGIONS:
+        return name
+    squeezed = name.replace(" ", "").lower()
+    if squeezed in limits.AZURE_REGIONS:
+        raise ValueError(f"{name!r}: use the region's programmatic name {squeezed!r}")
+    close = difflib.get_close_matches(squeezed, sorted(limits.AZURE_REGIONS), n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise ValueError(f"{name!r} is not an Azure region{hint} (programmatic names, as in limits.AZURE_REGIONS)")
+
+
+def _quantity(key: str, value: str) -> str:
+    if not limits.QUANTITY.match(value):
+        raise ValueError(f"{key} {value!r} is not a Kubernetes quantity (like 250m, 0.5, 64Mi, 1Gi)")
+    if value.startswith("-"):
+        raise ValueError(f"{key} {value!r} is negative; a resource request is 0 or more")
+    return value
+
 
 class ReleaseConfig(Model):
     """`stagewise:release`: the rollout state."""
@@ -70,6 +117,29 @@ class ReleaseConfig(Model):
     green: str | None = Field(None, description="tag running in green")
     live: rollout.Colour = Field(description="the colour that holds the stable version")
     stage: str = Field(description="how much traffic the candidate colour gets (a stage name)")
+
+    @field_validator("image")
+    @classmethod
+    def _image_without_tag(cls, image: str) -> str:
+        last = image.rsplit("/", 1)[-1]
+        allowed = "give the image without tag or digest (the tags go in release.blue and release.green)"
+        if any(c.isspace() for c in image):
+            raise ValueError(f"image {image!r} contains spaces; {allowed}")
+        if "@" in image:
+            raise ValueError(f"image {image!r} has a digest; {allowed}")
+        if ":" in last:
+            raise ValueError(f"image {image!r} has a tag; {allowed}")
+        if not limits.IMAGE_NAME.match(image):
+            raise ValueError(
+                f"image {image!r} is not an image name: [registry[:port]/]path, with lower-case letters, "
+                f"digits and single '.', '_' or '-' between them"
+            )
+        return image
+
+    @field_validator("blue", "green")
+    @classmethod
+    def _colour_tag(cls, tag: str | None, info: ValidationInfo) -> str | None:
+        return _image_tag(str(info.field_name), tag)
 
     def to_release(self) -> rollout.Release:
         return rollout.Release(self.image, self.blue, self.green, self.live, self.stage)
@@ -159,6 +229,11 @@ class RegionConfig(Model):
     name: str = Field(pattern=r"^[a-z][a-z0-9]*$", description="Azure region, e.g. westeurope")
     weight: int = Field(ge=0, le=limits.TM_MAX_WEIGHT, description="Traffic Manager weight; 0 drains the region")
 
+    @field_validator("name")
+    @classmethod
+    def _known_region(cls, name: str) -> str:
+        return azure_region(name)
+
 
 class VaultConfig(Model):
     """`stagewise:vault`: the Key Vault."""
@@ -201,7 +276,21 @@ class AlertsConfig(Model):
         for url in urls:
             if not url.startswith("https://"):
                 raise ValueError(f"webhook {url!r} must be an https:// URL")
+            try:
+                host = urlsplit(url).hostname
+            except ValueError:
+                host = None
+            if not host:
+                raise ValueError(f"webhook {url!r} has no host; give https://<host>/<path>")
         return urls
+
+    @field_validator("emails")
+    @classmethod
+    def _addresses(cls, emails: list[str]) -> list[str]:
+        for email in emails:
+            if not EMAIL.match(email):
+                raise ValueError(f"{email!r} is not an e-mail address (name@domain.tld)")
+        return emails
 
     @model_validator(mode="after")
     def _warning_below_critical(self) -> "AlertsConfig":
@@ -223,6 +312,7 @@ class KubernetesConfig(Model):
 
     context: str | None = Field(None, description="kubeconfig context of an existing cluster to use instead")
     kubeconfig: str = Field(".cluster/kubeconfig", description="kubeconfig file of the local cluster, from the project root")
+    kubeconfig_outside_project: bool = Field(False, description="allow a kubeconfig path outside the project")
     namespace: str | None = Field(None, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", description="default: stagewise-<environment>")
     app: str = Field("app", pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", description="name of the app's objects")
     gateway_class: str = Field("stagewise", description="GatewayClass of the Gateway the route attaches to")
@@ -234,6 +324,22 @@ class KubernetesConfig(Model):
     memory_request: str = "64Mi"
     port: int = Field(8080, ge=1, le=65535)
     hostname: str = "app.local.stagewise.dev"
+
+    @field_validator("cpu_request", "memory_request")
+    @classmethod
+    def _quantities(cls, value: str, info: ValidationInfo) -> str:
+        return _quantity("cpuRequest" if info.field_name == "cpu_request" else "memoryRequest", value)
+
+    @model_validator(mode="after")
+    def _kubeconfig_inside_project(self) -> "KubernetesConfig":
+        path = self.kubeconfig
+        outside = path.startswith(("/", "~")) or posixpath.normpath(path).split("/")[0] == ".."
+        if outside and not self.kubeconfig_outside_project:
+            raise ValueError(
+                f"kubernetes.kubeconfig {path!r} is outside the project (paths are relative to the project "
+                f"root); to use it anyway, set stagewise:kubernetes.kubeconfigOutsideProject: true"
+            )
+        return self
 
     @model_validator(mode="after")
     def _replicas_ordered(self) -> "KubernetesConfig":
@@ -279,6 +385,12 @@ class StackConfig(Model):
         for before, after in zip(weights, weights[1:]):
             if after <= before:
                 raise ValueError(f"weights must be strictly increasing, got {weights}")
+        last = stages[-1]
+        if last.weight != 100:
+            raise ValueError(
+                f"the last stage must send 100 % to the candidate (finish needs it); "
+                f"the last stage is {last.name!r} at {last.weight} %"
+            )
         return stages
 
     @field_validator("regions")
@@ -297,6 +409,32 @@ class StackConfig(Model):
         if isinstance(raw, dict) and not raw.get("regions") and isinstance(raw.get("location"), str):
             return {**raw, "regions": [{"name": raw["location"], "weight": 100}]}
         return raw
+
+    @field_validator("owner", "cost_centre")
+    @classmethod
+    def _fits_a_tag(cls, value: str) -> str:
+        if len(value) > limits.TAG_VALUE_MAX:
+            raise ValueError(
+                f"becomes an Azure tag value, which holds at most {limits.TAG_VALUE_MAX} characters; "
+                f"got {len(value)} characters"
+            )
+        return value
+
+    @field_validator("location")
+    @classmethod
+    def _azure_region(cls, location: str) -> str:
+        return azure_region(location)
+
+    @field_validator("feature_flags")
+    @classmethod
+    def _flag_names(cls, flags: dict[str, bool]) -> dict[str, bool]:
+        for flag in flags:
+            if not limits.APP_SETTING_NAME.match(naming.app_setting_name(str(flag))):
+                raise ValueError(
+                    f"feature flag {flag!r} cannot become an app setting name: use letters, digits, "
+                    f"'-', '_' and '.'"
+                )
+        return flags
 
     @field_validator("secrets", mode="before")
     @classmethod

@@ -49,3 +49,41 @@ PROBE_PROTOCOLS = ("HTTP", "HTTPS", "TCP")
 RETENTION_MIN_DAYS, RETENTION_MAX_DAYS = 7, 90
 SECRET_NAME = re.compile(r"^[0-9A-Za-z-]{1,127}$")
 VAULT_NAME = re.compile(r"^[A-Za-z](?:[0-9A-Za-z]|-(?!-)){1,22}[0-9A-Za-z]$")
+
+# Regions: the Azure public cloud's regions by programmatic name (the display name in lower case,
+# without spaces). Source: "Azure regions list" (azure-docs articles/reliability/regions-list.md;
+# learn.microsoft.com/azure/reliability/regions-list adds the "Programmatic name" column and
+# Belgium Central). A region opened since is added here.
+AZURE_REGIONS = frozenset({
+    "australiacentral", "australiacentral2", "australiaeast", "australiasoutheast", "austriaeast",
+    "belgiumcentral", "brazilsouth", "brazilsoutheast", "canadacentral", "canadaeast", "centralindia",
+    "centralus", "eastasia", "eastus", "eastus2", "francecentral", "francesouth", "germanynorth",
+    "germanywestcentral", "indonesiacentral", "israelcentral", "italynorth", "japaneast", "japanwest",
+    "koreacentral", "koreasouth", "mexicocentral", "newzealandnorth", "northcentralus", "northeurope",
+    "norwayeast", "norwaywest", "polandcentral", "qatarcentral", "southafricanorth", "southafricawest",
+    "southcentralus", "southindia", "southeastasia", "spaincentral", "swedencentral", "swedensouth",
+    "switzerlandnorth", "switzerlandwest", "uaecentral", "uaenorth", "uksouth", "ukwest", "westcentralus",
+    "westeurope", "westindia", "westus", "westus2", "westus3",
+})
+
+# Tags: "The tag name has a limit of 512 characters and the tag value has a limit of 256
+# characters" (azure-docs articles/azure-resource-manager/management/tag-resources.md, Limitations).
+TAG_NAME_MAX, TAG_VALUE_MAX = 512, 256
+
+# App settings: "App setting names can contain only letters, numbers (0-9), periods (.), and
+# underscores (_)" (azure-docs articles/app-service/configure-common.md, Configure app settings).
+APP_SETTING_NAME = re.compile(r"^[A-Za-z0-9._]+$")
+
+# Container images, by Docker's reference grammar (github.com/distribution/reference, regexp.go):
+# a name is an optional registry host (with port) and slash-separated lower-case path components;
+# a tag is at most 128 word characters, dots and dashes, not starting with a dot or dash.
+IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_DOMAIN = r"(?:[A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9])(?:\.(?:[A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9]))*(?::[0-9]+)?"
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+IMAGE_NAME = re.compile(rf"^(?:{_DOMAIN}/)?{_COMPONENT}(?:/{_COMPONENT})*$")
+
+# Kubernetes resource quantities, by the serialization format of k8s.io/apimachinery
+# pkg/api/resource/quantity.go: <signedNumber><suffix>, suffix one of Ki Mi Gi Ti Pi Ei, m k M G T P E,
+# or an exponent e<signedNumber>. A resource request must not be negative.
+_NUMBER = r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
+QUANTITY = re.compile(rf"^[+-]?{_NUMBER}(?:[KMGTPE]i|[mkMGTPE]|[eE][+-]?{_NUMBER})?$")

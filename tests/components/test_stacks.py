@@ -153,7 +153,7 @@ def test_local_stack_builds_the_kubernetes_side(tmp_path):
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text("apiVersion: v1\nkind: Config\n")
     stack_text = (ROOT / "Pulumi.local.yaml").read_text().replace(
-        "    app: demo\n", f"    app: demo\n    kubeconfig: {kubeconfig}\n")
+        "    app: demo\n", f"    app: demo\n    kubeconfig: {kubeconfig}\n    kubeconfigOutsideProject: true\n")
     ev = evaluate_stack(PROJECT, stack_text, "local")
     kinds = Counter(r.type.split(":")[-1] for r in ev.resources if r.type.startswith("kubernetes:"))
     assert [r.type for r in ev.resources if r.type.startswith("pulumi:providers:")] == ["pulumi:providers:kubernetes"]

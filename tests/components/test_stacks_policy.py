@@ -55,7 +55,7 @@ def test_azure_stack_passes_the_policy_pack(stack):
 def test_local_stack_passes_the_policy_pack(tmp_path):
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text("apiVersion: v1\nkind: Config\n")
-    text = (ROOT / "Pulumi.local.yaml").read_text().replace("    app: demo\n", f"    app: demo\n    kubeconfig: {kubeconfig}\n")
+    text = (ROOT / "Pulumi.local.yaml").read_text().replace("    app: demo\n", f"    app: demo\n    kubeconfig: {kubeconfig}\n    kubeconfigOutsideProject: true\n")
     assert violations(evaluate_stack((ROOT / "Pulumi.yaml").read_text(), text, "local")) == []
 
 
