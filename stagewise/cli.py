@@ -40,6 +40,7 @@ EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 
 # click reports a usage error with exit code 2, which `plan` uses for "has changes".
 _USAGE_ERROR = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
+_CLICK_ERROR = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 
 
 class _Group(typer.core.TyperGroup):
@@ -101,6 +102,10 @@ def _reported() -> Iterator[None]:
         _fail(str(error))
     except OSError as error:  # e.g. a read-only folder: the atomic write leaves the file as it was
         _fail(f"{error.strerror or error}: {error.filename}" if error.filename else str(error))
+    except Exception as error:  # a bug: the user still gets a message, never a traceback
+        if isinstance(error, (typer.Exit, typer.Abort, _CLICK_ERROR)):
+            raise
+        _fail(f"unexpected {type(error).__name__}: {error} (a bug in stagewise; please report it)")
 
 
 def _fail(message: str, details: Sequence[str] = ()) -> None:
@@ -186,7 +191,10 @@ class Loaded:
 
 
 def _project_text(root: Path) -> str:
-    return (root / stackfile.PROJECT_FILE).read_text(encoding="utf-8")
+    try:
+        return (root / stackfile.PROJECT_FILE).read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise stackfile.StackFileError(f"{stackfile.PROJECT_FILE} is not UTF-8 text: {error}") from None
 
 
 def _stack_file(stack_option: str | None) -> tuple[Path, str, Path]:
@@ -268,49 +276,51 @@ def deploy(
 def promote(
     to: Annotated[Optional[str], typer.Option("--to", help="Target stage (default: the next one).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Allow skipping stages in production.")] = False,
+    allow_older: Annotated[bool, typer.Option("--older", help="Allow moving traffic towards an older version than the live one.")] = False,
     stack: StackOption = None,
 ) -> None:
-    """Move the candidate to the next stage (or to --to). Production refuses to skip a stage unless --force."""
-    with _reported():
-        with _editing(stack) as loaded:
-            catalog, release = loaded.catalog, loaded.release
-            if to is not None and to not in catalog.names:
-                close = difflib.get_close_matches(to, catalog.names, n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
-                raise CliError(f"unknown stage {to!r}{hint} (stages of {loaded.stack}: {', '.join(catalog.names)})")
-            # Outside production, naming a later stage is enough to skip to it.
-            may_skip = force or loaded.config.environment != "production"
-            after = rollout.promote(release, catalog, to, force=may_skip)
-            skipped = catalog.names[catalog.index(release.stage) + 1:catalog.index(after.stage)]
-            notes = [f"skipped: {', '.join(skipped)}"] if skipped else []
-            _apply(loaded, f"promote {release.stage} -> {after.stage}", after, notes)
+    """Move the candidate to the next stage (or to --to). Production refuses to skip a stage unless --force,
+    and to move traffic towards a version older than the live one unless --older."""
+    with _reported(), _editing(stack) as loaded:
+        catalog, release = loaded.catalog, loaded.release
+        if to is not None and to not in catalog.names:
+            close = difflib.get_close_matches(to, catalog.names, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise CliError(f"unknown stage {to!r}{hint} (stages of {loaded.stack}: {', '.join(catalog.names)})")
+        # Outside production, naming a later stage is enough to skip to it, and a warning is enough
+        # when the candidate is older than the live version.
+        relaxed = loaded.config.environment != "production"
+        after = rollout.promote(release, catalog, to, force=force or relaxed, allow_older=allow_older or relaxed)
+        skipped = catalog.names[catalog.index(release.stage) + 1:catalog.index(after.stage)]
+        notes = [f"skipped: {', '.join(skipped)}"] if skipped else []
+        candidate, live = release.version(release.candidate), release.version(release.live)
+        if rollout.older(candidate, live):
+            notes.append(f"warning: traffic moves towards the older version {candidate} (live: {live})")
+        _apply(loaded, f"promote {release.stage} -> {after.stage}", after, notes)
 
 
 @app.command()
 def rollback(stack: StackOption = None) -> None:
     """Move back one stage."""
-    with _reported():
-        with _editing(stack) as loaded:
-            after = rollout.rollback(loaded.release, loaded.catalog)
-            _apply(loaded, f"rollback {loaded.release.stage} -> {after.stage}", after)
+    with _reported(), _editing(stack) as loaded:
+        after = rollout.rollback(loaded.release, loaded.catalog)
+        _apply(loaded, f"rollback {loaded.release.stage} -> {after.stage}", after)
 
 
 @app.command()
 def abort(stack: StackOption = None) -> None:
     """Send all traffic back to the live colour (stage idle); the candidate runs the live version again."""
-    with _reported():
-        with _editing(stack) as loaded:
-            after = rollout.abort(loaded.release, loaded.catalog)
-            _apply(loaded, f"abort {loaded.release.stage} -> {after.stage}", after)
+    with _reported(), _editing(stack) as loaded:
+        after = rollout.abort(loaded.release, loaded.catalog)
+        _apply(loaded, f"abort {loaded.release.stage} -> {after.stage}", after)
 
 
 @app.command()
 def finish(stack: StackOption = None) -> None:
     """At 100 %: make the candidate the live colour and return to stage idle (no resource changes)."""
-    with _reported():
-        with _editing(stack) as loaded:
-            after = rollout.finish(loaded.release, loaded.catalog)
-            _apply(loaded, f"finish: {after.live} is live", after)
+    with _reported(), _editing(stack) as loaded:
+        after = rollout.finish(loaded.release, loaded.catalog)
+        _apply(loaded, f"finish: {after.live} is live", after)
 
 
 # Reading the state.
@@ -318,10 +328,10 @@ def finish(stack: StackOption = None) -> None:
 
 def _next_step(release: rollout.Release, catalog: rollout.Catalog) -> str:
     upcoming = rollout.next_stage(release, catalog)
-    if release.stage == rollout.IDLE and not release.version(release.candidate):
-            return "stagewise deploy <tag>"
+    if rollout.at_rest(release):
+        return "stagewise deploy <tag>"
     if upcoming is None:
-            return "stagewise finish"
+        return "stagewise finish"
     return f"stagewise promote  (to {upcoming.name}, {upcoming.weight} %)"
 
 

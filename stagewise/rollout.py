@@ -11,6 +11,7 @@ swap the labels without changing a single resource.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from typing import Literal, Sequence
 
@@ -155,7 +156,33 @@ def deploy(release: Release, catalog: Catalog, tag: str) -> Release:
     return replace(release, **{release.candidate: tag})
 
 
-def promote(release: Release, catalog: Catalog, to: str | None = None, *, force: bool = False) -> Release:
+_VERSION = re.compile(r"^[vV]?(\d+(?:\.\d+)*)(?:[-+_.]?(.*))?$")
+
+
+def older(tag: str | None, than: str | None) -> bool:
+    """Whether `tag` is an older version than `than`, when both read as versions (1.4.2, v2.0,
+    1.5.0-rc1 before 1.5.0); False when either does not, since then nobody can tell."""
+    a, b = _VERSION.match(tag or ""), _VERSION.match(than or "")
+    if a is None or b is None:
+        return False
+    x, y = [int(n) for n in a[1].split(".")], [int(n) for n in b[1].split(".")]
+    width = max(len(x), len(y))
+    x, y = x + [0] * (width - len(x)), y + [0] * (width - len(y))
+    if x != y:
+        return x < y
+    return bool(a[2]) and not b[2]
+
+
+def at_rest(release: Release) -> bool:
+    """At idle with nothing new to roll out: the candidate has no version, the live one, or an older
+    one (after `finish` the candidate keeps the previous version)."""
+    candidate, live = release.version(release.candidate), release.version(release.live)
+    return release.stage == IDLE and (not candidate or candidate == live or older(candidate, live))
+
+
+def promote(
+    release: Release, catalog: Catalog, to: str | None = None, *, force: bool = False, allow_older: bool = False
+) -> Release:
     current = catalog.index(release.stage)
     if current == len(catalog.stages) - 1:
         raise RolloutError(f"stage {release.stage!r} is the last stage; run finish")
@@ -171,6 +198,13 @@ def promote(release: Release, catalog: Catalog, to: str | None = None, *, force:
         )
     if not release.version(release.candidate):
         raise RolloutError(f"candidate colour {release.candidate!r} has no version; run deploy first")
+    candidate, live = release.version(release.candidate), release.version(release.live)
+    if release.stage == IDLE and older(candidate, live) and not allow_older:
+        raise RolloutError(
+            f"the candidate {release.candidate} runs {candidate}, older than the live {live} (after finish the "
+            f"candidate keeps the previous version): deploy a new version first, or pass --older to move "
+            f"traffic towards {candidate} on purpose"
+        )
     return replace(release, stage=catalog.stages[target].name)
 
 

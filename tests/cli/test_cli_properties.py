@@ -46,6 +46,8 @@ def safe(text: str) -> dict:
 def expected_release(cfg, args: tuple) -> rollout.Release | None:
     """What the rollout model says the command does (None: refused)."""
     release, catalog = cfg.release.to_release(), cfg.catalog
+    # Outside production a candidate older than the live version is promoted with a warning.
+    older_ok = cfg.environment != "production"
     try:
         match args:
             case ("deploy", tag):
@@ -54,9 +56,9 @@ def expected_release(cfg, args: tuple) -> rollout.Release | None:
                 if to not in catalog.names:
                     return None
                 may_skip = bool(force) or cfg.environment != "production"
-                return rollout.promote(release, catalog, to, force=may_skip)
+                return rollout.promote(release, catalog, to, force=may_skip, allow_older=older_ok)
             case ("promote",):
-                return rollout.promote(release, catalog)
+                return rollout.promote(release, catalog, allow_older=older_ok)
             case ("rollback",):
                 return rollout.rollback(release, catalog)
             case ("abort",):
