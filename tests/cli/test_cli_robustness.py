@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 
 import pytest
 
@@ -53,3 +54,33 @@ def test_git_missing_from_path_is_named_as_such(repo, monkeypatch):
     status = repo.run("status", "--stack", "production")
     assert status.exit_code == 0
     assert "git is not installed" in status.stdout
+
+
+BOMB = "".join(
+    ["  stagewise:bomb:\n    a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"]
+    + [f"    a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]\n" for i in range(1, 9)]
+)
+
+
+@pytest.mark.parametrize("command", ["status", "promote", "plan", "history"])
+def test_an_alias_bomb_is_refused_at_once_by_every_command(repo, command):
+    text = repo.file("production").read_text().replace("config:\n", "config:\n" + BOMB, 1)
+    repo.file("production").write_text(text)
+    if command == "history":
+        repo.commit("a bomb")
+    started = time.monotonic()
+    result = repo.run(command, "--stack", "production")
+    assert time.monotonic() - started < 10
+    if command == "history":  # history shows an unreadable version, it does not fail
+        assert result.exit_code == 0 and "document contains excessive aliasing" in result.stdout
+    else:
+        assert result.exit_code == 1
+        assert "document contains excessive aliasing" in result.stderr
+
+
+def test_a_recursive_alias_is_a_message_not_a_recursion_error(repo):
+    text = repo.file("production").read_text().replace("config:\n", "config:\n  stagewise:loop: &loop\n    again: *loop\n", 1)
+    repo.file("production").write_text(text)
+    result = repo.run("status", "--stack", "production")
+    assert result.exit_code == 1
+    assert "anchor 'loop' value contains itself" in result.stderr
