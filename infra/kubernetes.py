@@ -18,7 +18,7 @@ def provider(cfg: StackConfig) -> k8s.Provider:
     if cfg.kubernetes.context:
         return k8s.Provider("cluster", context=cfg.kubernetes.context)
     # The project being deployed (the engine runs the program there), not where this code is installed.
-    path = stackfile.project_root(Path.cwd()) / cfg.kubernetes.kubeconfig
+    path = stackfile.project_root(Path.cwd()) / Path(cfg.kubernetes.kubeconfig).expanduser()
     if not path.is_file():
         raise ConfigError([
             f"stagewise:kubernetes.kubeconfig: {cfg.kubernetes.kubeconfig} does not exist; start the local "
