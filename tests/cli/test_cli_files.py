@@ -104,8 +104,9 @@ def test_a_command_waits_for_another_one_editing_the_file(repo, monkeypatch):
 
 def test_a_command_gives_up_with_a_message_when_the_file_stays_locked(repo, monkeypatch):
     monkeypatch.setattr(stackedit, "LOCK_TIMEOUT_SECONDS", 0.5)
-    ready, done = multiprocessing.Event(), multiprocessing.Event()
-    holder = multiprocessing.get_context("fork").Process(target=_hold_lock, args=(repo.file("production"), ready, done))
+    context = multiprocessing.get_context("fork")
+    ready, done = context.Event(), context.Event()
+    holder = context.Process(target=_hold_lock, args=(repo.file("production"), ready, done))
     holder.start()
     try:
         assert ready.wait(10)
