@@ -72,7 +72,6 @@ class Snapshot:
     mode: int
     target: Path | None = None
     """The regular file that holds the content (`path` itself unless it is a symlink)."""
-    inode: tuple[int, int] = (0, 0)
     links: int = 1
 
     @property
@@ -105,21 +104,32 @@ def regular_file(path: Path) -> Path:
     return Path(os.path.realpath(path))
 
 
-def read(path: Path) -> Snapshot:
-    target = regular_file(path)
+def _open_regular(path: Path, target: Path) -> int:
+    """A read-only descriptor of `target`, which must still be a regular file (it may have been
+    swapped since it was looked at: O_NONBLOCK keeps a FIFO from blocking the open)."""
     try:
-        with open(target, "rb") as handle:
-            data = handle.read()
-            info = os.fstat(handle.fileno())
+        fd = os.open(target, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
     except FileNotFoundError:
         raise stackfile.StackFileError(f"{path.name} does not exist in {path.parent}") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        regular_file(path)  # says what it is now
+        raise stackfile.StackFileError(f"{path.name} is not a regular file")
+    return fd
+
+
+def read(path: Path, target: Path | None = None) -> Snapshot:
+    """The stack file `path` names (`target`: the regular file it resolves to, if known)."""
+    target = target or regular_file(path)
+    with os.fdopen(_open_regular(path, target), "rb") as handle:
+        data = handle.read()
+        info = os.fstat(handle.fileno())
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as err:
         raise stackfile.StackFileError(f"{path.name} is not UTF-8 text: {err}") from None
     return Snapshot(
-        path, text, data, info.st_mtime_ns, info.st_mode & 0o7777,
-        target if target != path else None, (info.st_dev, info.st_ino), info.st_nlink,
+        path, text, data, info.st_mtime_ns, info.st_mode & 0o7777, target if target != path else None, info.st_nlink,
     )
 
 
@@ -138,7 +148,7 @@ def editing(path: Path) -> Iterator[Snapshot]:
     deadline = time.monotonic() + LOCK_TIMEOUT_SECONDS
     while True:
         target = regular_file(path)
-        fd = os.open(target, os.O_RDONLY | os.O_NOFOLLOW)
+        fd = _open_regular(path, target)
         try:
             while True:
                 try:
@@ -155,7 +165,7 @@ def editing(path: Path) -> Iterator[Snapshot]:
             except FileNotFoundError:
                 current = None
             if current is not None and (current.st_dev, current.st_ino) == (held.st_dev, held.st_ino):
-                yield read(path)
+                yield read(path, target)
                 return
         finally:
             os.close(fd)  # closing releases the lock
