@@ -84,3 +84,23 @@ def test_a_recursive_alias_is_a_message_not_a_recursion_error(repo):
     result = repo.run("status", "--stack", "production")
     assert result.exit_code == 1
     assert "anchor 'loop' value contains itself" in result.stderr
+
+
+@pytest.mark.parametrize("author, message", HOSTILE, ids=range(len(HOSTILE)))
+def test_landed_commits_survive_any_author_and_subject_and_are_dated_by_their_committer(repo, author, message):
+    from stagewise import git
+
+    repo.set_release("production", stage="half")
+    subprocess.run(["git", "add", "-A"], cwd=repo.path, check=True)
+    _commit_raw(repo, author, message)
+    raw = subprocess.run(["git", "cat-file", "commit", "HEAD"], cwd=repo.path, capture_output=True, check=True).stdout
+    # Re-write the same commit landing an hour after it was authored, as a merge queue would.
+    landed_raw = raw.replace(b"committer c <c@b.c> 1700000000 +0000", b"committer c <c@b.c> 1700003600 +0000")
+    sha = subprocess.run(["git", "hash-object", "-t", "commit", "-w", "--literally", "--stdin"], cwd=repo.path,
+                         input=landed_raw, capture_output=True, check=True).stdout.strip()
+    subprocess.run(["git", "update-ref", "HEAD", sha], cwd=repo.path, check=True)
+
+    last = git.landed(repo.path, "Pulumi.production.yaml")[-1]
+    assert last.sha == sha.decode()
+    assert last.date == "2023-11-14T23:13:20+00:00"
+    assert git.log(repo.path, "Pulumi.production.yaml")[-1].date == "2023-11-14T22:13:20+00:00"
