@@ -407,6 +407,30 @@ def _history_line(step: history_lib.Step[git.Commit]) -> str:
     )
 
 
+@app.command()
+def report(
+    which: Annotated[str, typer.Option("--rollout", help="latest, a git revision, or a version.")] = "latest",
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Write report.md, .png, .svg, .json here.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    stack: StackOption = None,
+) -> None:
+    """One rollout's timeline, incidents, outcome and metrics per stage, from the stack file's git history."""
+    from datetime import datetime, timezone
+
+    from stagewise.report import build, sources  # matplotlib loads slowly: only report needs it.
+
+    with _reported():
+        root = _root()
+        name = _stack(root, stack)
+        if not stackfile.stack_path(root, name).is_file() and not git.log(root, f"Pulumi.{name}.yaml"):
+            raise _unknown_stack(root, name)
+        try:
+            text = build.run(root, name, which, out_dir, as_json, datetime.now(timezone.utc), sources.for_stack)
+        except build.ReportError as error:
+            raise CliError(str(error)) from None
+    typer.echo(text, nl=False)
+
+
 # The offline plan.
 
 

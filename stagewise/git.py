@@ -22,6 +22,10 @@ class Commit:
     date: str
     """ISO 8601, author date."""
     subject: str
+    committed: str = ""
+    """ISO 8601, committer date: when the commit landed where it is (e.g. a pull request's merge)."""
+    body: str = ""
+    """The message after its subject (the first paragraph)."""
 
 
 def _git(root: Path, *args: str, input: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
@@ -122,9 +126,12 @@ def _commit(sha: str, raw: bytes, dated_by: bytes = b"author") -> Commit:
             signatures[kind] = _signature(line)
     author = signatures.get(b"author", ("", ""))[0]
     date = signatures.get(dated_by, ("", ""))[1]
-    # git's %s: the first paragraph of the message, its lines joined by spaces.
-    subject = b" ".join(message.split(b"\n\n", 1)[0].strip().splitlines())
-    return Commit(sha, author, date, subject.decode("utf-8", errors="replace"))
+    # git's %s: the first paragraph of the message, its lines joined by spaces; %b: the rest.
+    first, _, rest = message.partition(b"\n\n")
+    subject = b" ".join(first.strip().splitlines())
+    return Commit(sha, author, date, subject.decode("utf-8", errors="replace"),
+                  committed=signatures.get(b"committer", ("", ""))[1],
+                  body=rest.strip().decode("utf-8", errors="replace"))
 
 
 def _batch(root: Path, revisions: list[str]) -> list[bytes | None]:
@@ -169,3 +176,11 @@ def landed(root: Path, name: str) -> list[Commit]:
         raise GitError(f"git log failed: {_stderr(result)}")
     shas = result.stdout.decode("ascii", errors="replace").split()
     return [_commit(sha, raw or b"", dated_by=b"committer") for sha, raw in zip(shas, _batch(root, shas))]
+
+
+def last_change(root: Path, rev: str, name: str) -> str | None:
+    """The last commit at or before `rev` that changed `name`; None when none did."""
+    result = _git(root, "rev-list", "-1", rev, "--", name)
+    if result.returncode != 0:
+        raise GitError(f"git rev-list failed: {_stderr(result)}")
+    return result.stdout.decode().strip() or None

@@ -1,0 +1,75 @@
+"""A scripted rollout history: real `stagewise` commands, each committed at a known time.
+
+deploy 2.0.0, three promotes, an abort by the stage gate's bot, a re-deploy (2.0.1), four
+promotes and a finish, on the local stack (whose first commit is itself a finished rollout).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+START = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
+STACK = "local"
+GATE_BOT = "stagewise-gate[bot]"
+ABORT_MESSAGE = (
+    "local: abort at half, the stage gate's verdict\n\n"
+    "verdict: abort\n"
+    "limit broken: error_rate 7.5 > 5"
+)
+
+
+@dataclass(frozen=True)
+class Step:
+    command: tuple[str, ...]
+    after: timedelta
+    """Time since the previous step."""
+    message: str
+    author: str = "Alice Example"
+
+
+STEPS = (
+    Step(("deploy", "2.0.0"), timedelta(hours=1), "local: deploy 2.0.0 (#41)"),
+    Step(("promote",), timedelta(minutes=30), "local: promote to canary (#42)"),
+    Step(("promote",), timedelta(hours=2), "local: promote to early (#43)", "Bob Example"),
+    Step(("promote",), timedelta(hours=3), "local: promote to half (#44)"),
+    Step(("abort",), timedelta(hours=1, minutes=15), ABORT_MESSAGE, GATE_BOT),
+    Step(("deploy", "2.0.1"), timedelta(hours=2), "Merge pull request #46 from team/fix\n\nlocal: deploy 2.0.1"),
+    Step(("promote",), timedelta(minutes=20), "local: promote to canary (#47)"),
+    Step(("promote",), timedelta(hours=1), "local: promote to early (#48)", "Bob Example"),
+    Step(("promote",), timedelta(hours=1, minutes=30), "local: promote to half (#49)"),
+    Step(("promote",), timedelta(hours=2), "local: promote to full (#50)"),
+    Step(("finish",), timedelta(minutes=45), "local: finish, 2.0.1 is live (#51)"),
+)
+
+
+def times() -> list[datetime]:
+    """When each step was committed."""
+    at, found = START, []
+    for step in STEPS:
+        at += step.after
+        found.append(at)
+    return found
+
+
+def play(repo, monkeypatch: pytest.MonkeyPatch, steps=STEPS) -> list[str]:  # noqa: ANN001 - tests.cli.conftest.Repo
+    """Run each step's command and commit it at its time; the commits' shas."""
+    # The shipped file is mid-rollout (1.5.0 at canary): end that rollout first, so 1.5.0 is live.
+    _at(monkeypatch, START)
+    repo.set_release(STACK, live="green", stage="idle")
+    repo.commit("local: finish, 1.5.0 is live")
+    shas = []
+    for step, at in zip(steps, times()):
+        result = repo.run(*step.command, "--stack", STACK)
+        assert result.exit_code == 0, result.output
+        _at(monkeypatch, at)
+        shas.append(repo.commit(step.message, author=step.author))
+    return shas
+
+
+def _at(monkeypatch: pytest.MonkeyPatch, at: datetime) -> None:
+    stamp = at.isoformat()
+    monkeypatch.setenv("GIT_AUTHOR_DATE", stamp)
+    monkeypatch.setenv("GIT_COMMITTER_DATE", stamp)
