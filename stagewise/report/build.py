@@ -8,10 +8,10 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Callable
 
 from stagewise import git, history, stackfile
 from stagewise.report import chart, data, markdown, timeline

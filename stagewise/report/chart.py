@@ -148,7 +148,7 @@ def _label_stages(figure: Figure, strip: Axes, rollout: Rollout) -> None:
         x0 = strip.transData.transform((date2num(stage.start), 0))[0]
         x1 = strip.transData.transform((date2num(stage.end), 0))[0]
         middle = stage.start + (stage.end - stage.start) / 2
-        text = strip.text(middle, 0.5, stage.stage, ha="center", va="center", fontsize=FONT - 1)
+        text = strip.text(date2num(middle), 0.5, stage.stage, ha="center", va="center", fontsize=FONT - 1)
         if text.get_window_extent(renderer).width > (x1 - x0) - 4:
             text.remove()
 
@@ -166,7 +166,7 @@ def _label_incidents(figure: Figure, traffic: Axes, rollout: Rollout) -> None:
         name = f"{incident.kind} at {incident.from_stage}"
         for row in range(4):
             label = traffic.text(
-                incident.at, 0.96 - 0.11 * row, f"{name} " if right_half else f" {name}", transform=transform,
+                date2num(incident.at), 0.96 - 0.11 * row, f"{name} " if right_half else f" {name}", transform=transform,
                 ha="right" if right_half else "left", va="top", fontsize=FONT - 1, color=INCIDENT,
                 bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 1},
             )
@@ -177,7 +177,7 @@ def _label_incidents(figure: Figure, traffic: Axes, rollout: Rollout) -> None:
             label.remove()
 
 
-def _renderer(figure: Figure):  # noqa: ANN202 - matplotlib's RendererAgg
+def _renderer(figure: Figure):
     canvas = figure.canvas
     assert isinstance(canvas, FigureCanvasAgg)
     return canvas.get_renderer()
@@ -187,6 +187,5 @@ def render(report: Report) -> Chart:
     figure = draw(report)
     png, svg = io.BytesIO(), io.BytesIO()
     figure.savefig(png, format="png", dpi=DPI, metadata={"Software": None})
-    # No date in the SVG, so that the same report draws the same file.
     figure.savefig(svg, format="svg", metadata={"Date": None})
     return Chart(png.getvalue(), svg.getvalue())

@@ -89,8 +89,8 @@ def render(report: Report, links: Links | None = None, chart: str | None = CHART
     lines += ["| | |", "|---|---|"] + [f"| {key} | {value} |" for key, value in summary] + [""]
     if report.previous is not None:
         previous = report.previous
-        lines += [f"Before it: {previous.version} on {previous.candidate}, {previous.outcome} "
-                  f"({_when(previous.start)} to {_when(previous.end)}).", ""]
+        lines += [(f"Before it: {previous.version} on {previous.candidate}, {previous.outcome} "
+                  f"({_when(previous.start)} to {_when(previous.end)})."), ""]
     if chart:
         lines += [f"![Traffic per colour, error rate and p95 per version over the rollout]({chart})", ""]
 

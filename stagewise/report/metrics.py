@@ -9,6 +9,7 @@ Pure apart from the calls to the source: the windows come from the timeline.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -97,11 +98,13 @@ class RolloutMetrics:
 
 
 def buckets(start: datetime, end: datetime, count: int = BUCKETS, least: timedelta = MIN_BUCKET) -> list[tuple[datetime, datetime]]:
-    """`start`..`end` cut into at most `count` consecutive windows of equal length, each at least `least`."""
+    """`start`..`end` cut into at most `count` consecutive windows of equal length in whole
+    seconds (the last one what is left), each at least `least`."""
     span = end - start
     if span <= timedelta(0):
         return []
-    size = max(span / count, least)
+    # Whole seconds: query languages take a window as a number of seconds.
+    size = max(timedelta(seconds=math.ceil((span / count).total_seconds())), least)
     windows, at = [], start
     while at < end:
         windows.append((at, min(at + size, end)))

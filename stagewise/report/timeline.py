@@ -12,9 +12,10 @@ again after an abort goes on; one that stays at `idle` after its abort ends ther
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
-from typing import Literal, Protocol, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Literal, Protocol, TypeVar
 
 from stagewise import rollout as model
 from stagewise.history import ReleaseView, Step
@@ -46,6 +47,9 @@ class CommitLike(Protocol):
     def body(self) -> str: ...
 
 
+C = TypeVar("C", bound=CommitLike)
+
+
 @dataclass(frozen=True)
 class Change:
     """One commit of the stack file, as the report shows it."""
@@ -71,8 +75,8 @@ def parse_time(text: str) -> datetime:
     """An ISO 8601 time with its offset (as git prints it), in UTC."""
     value = datetime.fromisoformat(text)
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
 
 
 def pull_request(message: str) -> int | None:
@@ -242,7 +246,7 @@ def _starts(step: Step[Change], last: ReleaseView | None) -> bool:
     return step.action == "edited" and after.live == last.live and before is not None and before[1] != found[1]
 
 
-def rollouts(steps: Sequence[Step[CommitLike]], now: datetime) -> list[Rollout]:
+def rollouts(steps: Sequence[Step[C]], now: datetime) -> list[Rollout]:
     """Every rollout in the history, oldest first."""
     found: list[Rollout] = []
     current: _Builder | None = None
@@ -324,7 +328,7 @@ def by_version(found: Sequence[Rollout], version: str) -> Rollout | None:
 
 def human_duration(value: timedelta) -> str:
     """'3 d 4 h', '2 h 15 min', '4 min 10 s', '12 s'."""
-    seconds = int(round(value.total_seconds()))
+    seconds = round(value.total_seconds())
     days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)

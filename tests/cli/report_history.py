@@ -7,11 +7,11 @@ promotes and a finish, on the local stack (whose first commit is itself a finish
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-START = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
+START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 STACK = "local"
 GATE_BOT = "stagewise-gate[bot]"
 ABORT_MESSAGE = (
@@ -54,7 +54,7 @@ def times() -> list[datetime]:
     return found
 
 
-def play(repo, monkeypatch: pytest.MonkeyPatch, steps=STEPS) -> list[str]:  # noqa: ANN001 - tests.cli.conftest.Repo
+def play(repo, monkeypatch: pytest.MonkeyPatch, steps=STEPS) -> list[str]:
     """Run each step's command and commit it at its time; the commits' shas."""
     # The shipped file is mid-rollout (1.5.0 at canary): end that rollout first, so 1.5.0 is live.
     _at(monkeypatch, START)
