@@ -11,7 +11,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+# On the hour, a day ago: the whole history is in the past, and recent enough for a metrics store.
+START = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=24)
 STACK = "local"
 GATE_BOT = "stagewise-gate[bot]"
 ABORT_MESSAGE = (
