@@ -184,3 +184,11 @@ def last_change(root: Path, rev: str, name: str) -> str | None:
     if result.returncode != 0:
         raise GitError(f"git rev-list failed: {_stderr(result)}")
     return result.stdout.decode().strip() or None
+
+
+def between(root: Path, base: str, head: str) -> set[str]:
+    """The commits reachable from `head` and not from `base`."""
+    result = _git(root, "rev-list", f"{base}..{head}")
+    if result.returncode != 0:
+        raise GitError(f"unknown revision range {base}..{head}: {_stderr(result)}")
+    return set(result.stdout.decode().split())

@@ -137,3 +137,12 @@ def run(root: Path, stack: str, which: str, out: Path | None, json_output: bool,
         return as_json(report) if json_output else markdown.render(report, markdown.Links(repository_url()), chart=None)
     written = write(report, out)
     return as_json(report) if json_output else "".join(f"wrote {path}\n" for path in written)
+
+
+def finished_in(root: Path, stack: str, pushed: set[str], now: datetime) -> timeline.Rollout | None:
+    """The latest rollout of `stack` whose finish is one of the `pushed` commits (CI's trigger for
+    a report: the candidate just became live), or None."""
+    for found in reversed(read_history(root, stack, now).rollouts):
+        if found.outcome == "finished" and found.ended_by is not None and found.ended_by.sha in pushed:
+            return found
+    return None
