@@ -97,6 +97,16 @@ class TestLocalRollout:
         assert changed == [f"HTTPRoute/{ROUTE}"]
         project.pulumi("up", "--yes", "--skip-preview", "--expect-no-changes")
 
+    def test_report_tells_the_rollout_so_far(self, project, tmp_path):
+        report = json.loads(project.stagewise("report", "--json").stdout)
+        assert (report["rollout"]["version"], report["rollout"]["outcome"]) == ("1.5.0", "in progress")
+        assert [(s["stage"], s["share"]) for s in report["stages"]] == [("canary", 10), ("early", 20), ("canary", 10)]
+        (incident,) = report["incidents"]
+        assert incident["kind"] == "rollback" and incident["reason"].startswith('Revert "local: promote to early"')
+        assert report["metrics"]["available"] is False and report["metrics"]["missing"]
+        project.stagewise("report", "--out", str(tmp_path))
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["report.json", "report.md", "report.png", "report.svg"]
+
     def test_bad_config_is_refused_and_the_cluster_is_untouched(self, project):
         versions_before = resource_versions(project)
         text = project.stack_file.read_text()
