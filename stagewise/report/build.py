@@ -15,12 +15,13 @@ from pathlib import Path
 
 from stagewise import git, history, stackfile
 from stagewise.report import chart, data, markdown, timeline
-from stagewise.report.metrics import MetricsSource, collect
+from stagewise.analysis.provider import MetricsProvider
+from stagewise.report.metrics import collect
 
 LATEST = "latest"
 FILES = ("report.md", "report.png", "report.svg", "report.json")
 
-SourceFactory = Callable[[Path, str], "tuple[MetricsSource | None, str | None]"]
+SourceFactory = Callable[[Path, str], "tuple[MetricsProvider | None, str | None]"]
 """(project root, stack) -> the metrics source, or None and why there is none."""
 
 

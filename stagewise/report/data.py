@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from stagewise.report.metrics import Measurement, RolloutMetrics, StageMetrics
+from stagewise.analysis.verdict import VersionMetrics
+from stagewise.report.metrics import RolloutMetrics, StageMetrics
 from stagewise.report.timeline import Change, Incident, Rollout, StageSpan
 
 SCHEMA = 1
@@ -48,7 +49,7 @@ def _change(change: Change | None) -> dict[str, Any] | None:
     }
 
 
-def _measurement(value: Measurement | None) -> dict[str, Any] | None:
+def _measurement(value: VersionMetrics | None) -> dict[str, Any] | None:
     if value is None:
         return None
     return {"requests": value.requests, "errors": value.errors, "errorRate": value.error_rate, "p95Ms": value.p95_ms}

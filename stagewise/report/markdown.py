@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from stagewise.report.data import Report
-from stagewise.report.metrics import Measurement
+from stagewise.analysis.verdict import VersionMetrics
 from stagewise.report.timeline import Change, Rollout, StageSpan, human_duration
 
 CHART = "report.png"
@@ -67,7 +67,7 @@ def _number(value: float | None, unit: str = "", digits: int = 2) -> str:
     return "–" if value is None else f"{value:.{digits}f}{unit}"
 
 
-def _pair(candidate: Measurement, live: Measurement | None, attribute: str, unit: str, digits: int) -> str:
+def _pair(candidate: VersionMetrics, live: VersionMetrics | None, attribute: str, unit: str, digits: int) -> str:
     first = _number(getattr(candidate, attribute), unit, digits)
     return first if live is None else f"{first} / {_number(getattr(live, attribute), unit, digits)}"
 

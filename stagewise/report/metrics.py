@@ -1,10 +1,10 @@
 """The numbers of a rollout: per stage and per version, and over time for the chart.
 
-What the report asks of a metrics provider is one question, `measure(version, start, end)`: that
-version's requests, failed requests and p95 over the window. The stage gates' providers answer
-the same question for the window since a stage began; `source` adapts them.
+They come from the stage gates' own metrics provider (`stagewise.analysis.provider`), asked the
+gate's one question: a version's requests, failed requests and p95 over a time window. Here the
+windows are each stage of the rollout, and the consecutive windows the chart draws.
 
-Pure apart from the calls to the source: the windows come from the timeline.
+Pure apart from the calls to the provider: the windows come from the timeline.
 """
 
 from __future__ import annotations
@@ -12,42 +12,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
 
+from stagewise.analysis.provider import MetricsProvider, ProviderError, Window
+from stagewise.analysis.verdict import VersionMetrics
 from stagewise.report.timeline import Rollout, StageSpan
 
 # The chart's resolution: the rollout is cut into this many windows (each at least MIN_BUCKET long).
 BUCKETS = 60
 MIN_BUCKET = timedelta(minutes=1)
-
-
-class MetricsUnavailable(Exception):
-    """The provider cannot answer (not configured, unreachable, a query refused); the message says why."""
-
-
-@dataclass(frozen=True)
-class Measurement:
-    """One version's requests over a window. p95_ms is None when it served none."""
-
-    requests: float
-    errors: float
-    p95_ms: float | None
-
-    @property
-    def error_rate(self) -> float | None:
-        """Percent of requests that failed; None without requests."""
-        return 100.0 * self.errors / self.requests if self.requests > 0 else None
-
-
-class MetricsSource(Protocol):
-    @property
-    def description(self) -> str:
-        """Where the numbers come from, e.g. 'prometheus at http://127.0.0.1:9090'."""
-        ...
-
-    def measure(self, version: str, start: datetime, end: datetime) -> Measurement:
-        """The version's requests from `start` to `end`; raises MetricsUnavailable."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -63,8 +35,8 @@ class Difference:
 @dataclass(frozen=True)
 class StageMetrics:
     stage: StageSpan
-    candidate: Measurement
-    live: Measurement | None
+    candidate: VersionMetrics
+    live: VersionMetrics | None
     """None when there is no baseline version (a first deploy)."""
 
     @property
@@ -82,7 +54,7 @@ class StageMetrics:
 class Point:
     start: datetime
     end: datetime
-    measurement: Measurement
+    measurement: VersionMetrics
 
 
 @dataclass(frozen=True)
@@ -112,25 +84,30 @@ def buckets(start: datetime, end: datetime, count: int = BUCKETS, least: timedel
     return windows
 
 
-def collect(rollout: Rollout, source: MetricsSource | None, missing: str | None = None) -> RolloutMetrics:
-    """Every stage's numbers and the chart's series; with no source (or one that fails), why not."""
-    if source is None:
+def collect(rollout: Rollout, provider: MetricsProvider | None, missing: str | None = None) -> RolloutMetrics:
+    """Every stage's numbers and the chart's series; with no provider (or one that fails), why not."""
+    if provider is None:
         return RolloutMetrics(None, missing=missing or "no metrics provider is configured")
-    versions = [rollout.version] + ([rollout.baseline] if rollout.baseline else [])
+
+    def measure(version: str, start: datetime, end: datetime) -> VersionMetrics:
+        return provider.version_metrics(version, Window(start, end))
+
+    baseline = rollout.baseline
+    versions = [rollout.version] + ([baseline] if baseline else [])
     try:
         stages = tuple(
             StageMetrics(
                 span,
-                source.measure(rollout.version, span.start, span.end),
-                source.measure(rollout.baseline, span.start, span.end) if rollout.baseline else None,
+                measure(rollout.version, span.start, span.end),
+                measure(baseline, span.start, span.end) if baseline else None,
             )
             for span in rollout.stages
             if span.end > span.start
         )
         series = {
-            version: tuple(Point(a, b, source.measure(version, a, b)) for a, b in buckets(rollout.start, rollout.end))
+            version: tuple(Point(a, b, measure(version, a, b)) for a, b in buckets(rollout.start, rollout.end))
             for version in versions
         }
-    except MetricsUnavailable as error:
-        return RolloutMetrics(source.description, missing=f"{source.description} could not be read: {error}")
-    return RolloutMetrics(source.description, stages, series)
+    except ProviderError as error:
+        return RolloutMetrics(provider.name, missing=f"{provider.name} could not be read: {error}")
+    return RolloutMetrics(provider.name, stages, series)

@@ -1,12 +1,23 @@
-"""The metrics source for a stack: the provider its stage gates read (`stagewise:analysis`)."""
+"""The metrics provider for a stack's report: the very one its stage gates read (`stagewise:analysis`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from stagewise.report.metrics import MetricsSource
+from stagewise.analysis.provider import MetricsProvider
+from stagewise.config import ConfigError
 
 
-def for_stack(root: Path, stack: str) -> tuple[MetricsSource | None, str | None]:
-    """The stack's metrics source, or None and why there is none."""
-    return None, f"no metrics provider: Pulumi.{stack}.yaml sets no stagewise:analysis"
+def for_stack(root: Path, stack: str) -> tuple[MetricsProvider | None, str | None]:
+    """The stack's provider as `stagewise analyze` builds it, or None and why there is none."""
+    # Imported here: stagewise.cli imports this package lazily, and the gate's commands import the CLI.
+    from stagewise import cli
+    from stagewise.analysis import commands
+
+    try:
+        loaded = cli._load(stack)
+        return commands._provider(loaded), None
+    except ConfigError as error:
+        return None, f"the config of {stack} is invalid ({'; '.join(error.problems)}), so its stagewise:analysis is unknown"
+    except cli.CliError as error:  # e.g. Application Insights' resource ID cannot be found
+        return None, str(error)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from datetime import timedelta
 from xml.etree import ElementTree
 
@@ -13,8 +14,23 @@ from stagewise.report import chart
 from tests.cli import report_history as scripted
 
 
+def set_analysis(repo, lines: str) -> None:
+    path = repo.file(scripted.STACK)
+    anchor = "  stagewise:costCentre: cc-4200\n"
+    assert anchor in path.read_text()
+    path.write_text(path.read_text().replace(anchor, f"{anchor}  stagewise:analysis:\n{lines}"))
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 @pytest.fixture
 def played(repo, monkeypatch):
+    # Metrics from a Prometheus that is not there: tests/report has the real one.
+    set_analysis(repo, f"    url: http://127.0.0.1:{closed_port()}\n")
     return scripted.play(repo, monkeypatch)
 
 
@@ -97,15 +113,24 @@ def test_a_rollout_under_way_ends_now(repo, monkeypatch):
     assert [(s["stage"], s["open"]) for s in report["stages"]] == [("idle", False), ("canary", False), ("early", True)]
 
 
-def test_without_a_provider_the_timeline_is_there_and_says_why_no_metrics(repo, played):
+def test_without_metrics_the_timeline_is_there_and_says_why(repo, played):
     report = report_json(repo)
     assert report["metrics"]["available"] is False
-    assert "stagewise:analysis" in report["metrics"]["missing"]
+    assert report["metrics"]["missing"].endswith("is unreachable: connection refused")
     assert all(s["metrics"] is None for s in report["stages"])
     markdown = repo.run("report", "--stack", scripted.STACK).stdout
     assert f"No metrics: {report['metrics']['missing']}" in markdown
     early = scripted.times()[7:9]
     assert f"| early | 20 % | {when(early[0])} | {when(early[1])} | 1 h 30 min |" in markdown
+
+
+def test_a_stack_config_the_program_refuses_leaves_no_provider_and_says_why(repo, monkeypatch):
+    scripted.play(repo, monkeypatch)
+    set_analysis(repo, "    provider: graphite\n")  # in the working tree, after the rollout
+    report = report_json(repo)
+    assert [s["stage"] for s in report["stages"]] == ["idle", "canary", "early", "half", "full"]
+    assert report["metrics"]["missing"].startswith("the config of local is invalid (")
+    assert "graphite" in report["metrics"]["missing"]
 
 
 def test_markdown_names_each_incident_with_its_reason(repo, played):

@@ -7,28 +7,30 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from stagewise.analysis.provider import ProviderError, Window
+from stagewise.analysis.verdict import VersionMetrics
 from stagewise.report import metrics
-from stagewise.report.metrics import Measurement, MetricsUnavailable
 from tests.unit.test_report_timeline import BASE, play, text
 
 
 class Recorder:
-    """A source that answers from a rule and remembers every question."""
+    """A provider that answers from a rule and remembers every question."""
 
-    description = "recorder"
+    name = "recorder"
 
     def __init__(self, fail_after: int | None = None):
         self.asked: list[tuple[str, datetime, datetime]] = []
         self.fail_after = fail_after
 
-    def measure(self, version: str, start: datetime, end: datetime) -> Measurement:
+    def version_metrics(self, version: str, window: Window) -> VersionMetrics:
         if self.fail_after is not None and len(self.asked) >= self.fail_after:
-            raise MetricsUnavailable("connection refused")
+            raise ProviderError("connection refused")
+        start, end = window.start, window.end
         self.asked.append((version, start, end))
         minutes = (end - start).total_seconds() / 60
         # 2.0 fails 4 % of 10 requests a minute and answers in 300 ms; 1.0 fails 1 % in 200 ms.
         rate, p95 = (0.04, 300.0) if version == "2.0" else (0.01, 200.0)
-        return Measurement(10 * minutes, 10 * minutes * rate, p95)
+        return VersionMetrics(version, 10 * minutes, 10 * minutes * rate, p95)
 
 
 ROLLOUT = play(BASE, (1, text("idle", green="2.0")), (2, text("canary", green="2.0")),
@@ -72,13 +74,8 @@ def test_no_baseline_no_difference():
     (first,) = play((0, text("idle", blue="1.0")), (1, text("canary", green="2.0")))
     found = metrics.collect(first, Recorder())
     assert all(s.live is not None for s in found.stages)  # 1.0 is live: it is the baseline
-    only = metrics.StageMetrics(first.stages[0], Measurement(10, 1, 100.0), None)
+    only = metrics.StageMetrics(first.stages[0], VersionMetrics("2.0", 10, 1, 100.0), None)
     assert only.difference == metrics.Difference(None, None)
-
-
-def test_error_rate_without_requests_is_unknown():
-    assert Measurement(0, 0, None).error_rate is None
-    assert Measurement(200, 3, 120.0).error_rate == pytest.approx(1.5)
 
 
 @pytest.mark.parametrize("span, count, expected", [
