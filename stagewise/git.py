@@ -178,12 +178,12 @@ def landed(root: Path, name: str) -> list[Commit]:
     return [_commit(sha, raw or b"", dated_by=b"committer") for sha, raw in zip(shas, _batch(root, shas))]
 
 
-def last_change(root: Path, rev: str, name: str) -> str | None:
-    """The last commit at or before `rev` that changed `name`; None when none did."""
-    result = _git(root, "rev-list", "-1", rev, "--", name)
+def changes_before(root: Path, rev: str, name: str) -> list[str]:
+    """The commits at or before `rev` on its first-parent line that changed `name`, newest first."""
+    result = _git(root, "rev-list", "--first-parent", rev, "--", name)
     if result.returncode != 0:
         raise GitError(f"git rev-list failed: {_stderr(result)}")
-    return result.stdout.decode().strip() or None
+    return result.stdout.decode().split()
 
 
 def between(root: Path, base: str, head: str) -> set[str]:

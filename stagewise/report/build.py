@@ -38,7 +38,9 @@ class History:
 
 def read_history(root: Path, stack: str, now: datetime) -> History:
     path = stackfile.stack_path(root, stack)
-    commits = git.log(root, path.name)
+    # The commits as they landed on the branch (a merged pull request at its merge), as the stage
+    # gates date a stage: both measure the same windows.
+    commits = git.landed(root, path.name)
     texts = git.contents(root, commits, path.name)
     project = root / stackfile.PROJECT_FILE
     catalog = history.default_catalog(project.read_text(encoding="utf-8")) if project.is_file() else None
@@ -61,7 +63,10 @@ def choose(root: Path, found: History, which: str) -> timeline.Rollout:
     except git.GitError:
         sha = None
     if sha is not None:
-        as_of = git.last_change(root, sha, found.file)
+        # The stack file as of that commit: its last change there that landed on this branch (a
+        # commit of a merged side branch counts as of the branch's commit before it).
+        known = set(order)
+        as_of = next((c for c in git.changes_before(root, sha, found.file) if c in known), None)
         chosen = timeline.select(found.rollouts, as_of, order) if as_of else None
         if chosen is None:
             raise ReportError(f"no rollout of {found.file} had begun at {which} ({sha[:8]})")

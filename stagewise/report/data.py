@@ -69,7 +69,8 @@ def _stage(report: Report, span: StageSpan) -> dict[str, Any]:
         "stage": span.stage, "share": span.share, "traffic": span.traffic,
         "start": time(span.start), "end": time(span.end), "open": span.open,
         "durationSeconds": span.duration.total_seconds(), "action": span.action,
-        "commit": _change(span.change), "metrics": metrics,
+        "commit": _change(span.change), "endedBy": _change(span.ended_by),
+        "gateVerdict": span.ended_by.verdict if span.ended_by else None, "metrics": metrics,
     }
 
 
@@ -78,7 +79,8 @@ def _incident(incident: Incident) -> dict[str, Any]:
         "kind": incident.kind, "at": time(incident.at),
         "from": {"stage": incident.from_stage, "share": incident.from_share},
         "to": {"stage": incident.to_stage, "share": incident.to_share},
-        "reason": incident.reason, "byBot": incident.change.by_bot, "commit": _change(incident.change),
+        "reason": incident.reason, "byBot": incident.change.by_bot, "gateVerdict": incident.change.verdict,
+        "commit": _change(incident.change),
     }
 
 

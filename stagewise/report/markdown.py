@@ -72,6 +72,12 @@ def _pair(candidate: VersionMetrics, live: VersionMetrics | None, attribute: str
     return first if live is None else f"{first} / {_number(getattr(live, attribute), unit, digits)}"
 
 
+def _verdict(span: StageSpan) -> str:
+    """The stage gate's verdict that ended the stage, where a gate ran."""
+    verdict = span.ended_by.verdict if span.ended_by else None
+    return f"**{verdict}**" if verdict else ""
+
+
 def render(report: Report, links: Links | None = None, chart: str | None = CHART) -> str:
     links = links or Links()
     rollout = report.rollout
@@ -116,15 +122,16 @@ def render(report: Report, links: Links | None = None, chart: str | None = CHART
     else:
         against = f" / {rollout.baseline} (live)" if rollout.baseline else ""
         lines += [f"From {metrics.source}. Each cell: {rollout.version} (candidate){against}.", "",
-                  "| Stage | Requests | Error rate | p95 | Error rate difference | p95 ratio |",
-                  "|---|---:|---:|---:|---:|---:|"]
+                  "| Stage | Requests | Error rate | p95 | Error rate difference | p95 ratio | Gate verdict |",
+                  "|---|---:|---:|---:|---:|---:|---|"]
         for found in metrics.stages:
             difference = found.difference
             lines.append(
                 f"| {_stage_name(found.stage)} | {_pair(found.candidate, found.live, 'requests', '', 0)} | "
                 f"{_pair(found.candidate, found.live, 'error_rate', ' %', 2)} | "
                 f"{_pair(found.candidate, found.live, 'p95_ms', ' ms', 0)} | "
-                f"{_number(difference.error_rate_points, ' points', 2)} | {_number(difference.p95_ratio, '', 2)} |"
+                f"{_number(difference.error_rate_points, ' points', 2)} | {_number(difference.p95_ratio, '', 2)} | "
+                f"{_verdict(found.stage)} |"
             )
         lines.append("")
 

@@ -30,6 +30,11 @@ _PULL_REQUEST = re.compile(
 )
 
 
+# How a stage gate's commit states its verdict: "verdict: abort" in the message, or the
+# "(analysis: promote)" `stagewise analyze --apply` puts in the title of the change it makes.
+_VERDICT = re.compile(r"\b(?:verdict|analysis)\s*:\s*(promote|hold|abort)\b", re.IGNORECASE)
+
+
 class CommitLike(Protocol):
     """What the report needs of a commit (stagewise.git.Commit has it)."""
 
@@ -70,6 +75,12 @@ class Change:
     def by_bot(self) -> bool:
         return self.author.endswith("[bot]")
 
+    @property
+    def verdict(self) -> str | None:
+        """The stage gate's verdict, when this commit carries one out."""
+        match = _VERDICT.search(self.message)
+        return match.group(1).lower() if match else None
+
 
 def parse_time(text: str) -> datetime:
     """An ISO 8601 time with its offset (as git prints it), in UTC."""
@@ -109,6 +120,8 @@ class StageSpan:
     change: Change
     open: bool = False
     """Still the stage now: `end` is the moment the report was made."""
+    ended_by: Change | None = None
+    """The commit that moved the rollout on from this stage (None while it goes on)."""
 
     @property
     def duration(self) -> timedelta:
@@ -196,9 +209,12 @@ class _Builder:
     def live(self) -> model.Colour:
         return model.other(self.candidate)
 
-    def enter(self, view: ReleaseView, action: str, change: Change) -> None:
+    def close(self, change: Change) -> None:
         if self.spans:
-            self.spans[-1] = replace(self.spans[-1], end=change.at)
+            self.spans[-1] = replace(self.spans[-1], end=change.at, ended_by=change)
+
+    def enter(self, view: ReleaseView, action: str, change: Change) -> None:
+        self.close(change)
         self.spans.append(StageSpan(
             stage=view.stage or "(unknown)", share=view.share, traffic=_traffic(view),
             start=change.at, end=change.at, action=action, change=change,
@@ -224,7 +240,7 @@ class _Builder:
             # Taken back to idle and never promoted again: it ended with that abort.
             return replace(self.build("aborted", last.start, last.change, now), stages=tuple(self.spans[:-1]))
         if replaced_by is not None:
-            self.spans[-1] = replace(last, end=replaced_by.at)
+            self.close(replaced_by)
             return self.build("superseded", replaced_by.at, replaced_by, now)
         return self.build("in progress", now, None, now)
 
@@ -291,8 +307,7 @@ def _advance(current: _Builder, step: Step[Change], meta: Change) -> None:
     assert after is not None
     if after.live != before.live:
         if after.live == current.candidate:  # finish, or a hand edit that did the same
-            if current.spans:
-                current.spans[-1] = replace(current.spans[-1], end=meta.at)
+            current.close(meta)
             current.view = after
         else:
             current.notes.append(f"{meta.sha[:8]} set live to {after.live!r}")

@@ -93,6 +93,9 @@ def test_the_aborted_rollout_lists_the_gate_abort_with_its_numbers(repo, played)
     assert (incident["from"], incident["to"]) == ({"stage": "half", "share": 50}, {"stage": "idle", "share": 0})
     assert incident["reason"] == scripted.ABORT_MESSAGE
     assert incident["commit"] == report["rollout"]["endedBy"]
+    assert incident["gateVerdict"] == report["stages"][-1]["gateVerdict"] == "abort"
+    assert report["stages"][-1]["endedBy"] == incident["commit"]
+    assert [s["gateVerdict"] for s in report["stages"][:-1]] == [None, None, None]
 
 
 @pytest.mark.parametrize("which, version", [
@@ -104,6 +107,24 @@ def test_rollout_by_revision(repo, played, which, version):
 
 def test_rollout_by_the_sha_of_its_abort(repo, played):
     assert report_json(repo, "--rollout", played[4][:10])["rollout"]["version"] == "2.0.0"
+
+
+def test_a_pull_request_merged_with_a_merge_commit_counts_from_its_merge(repo, monkeypatch):
+    scripted.play(repo, monkeypatch, scripted.STEPS[:2])
+    written, merged = scripted.times()[1] + timedelta(hours=1), scripted.times()[1] + timedelta(hours=3)
+    repo.git("switch", "-q", "-c", "promote-early")
+    assert repo.run("promote", "--stack", scripted.STACK).exit_code == 0
+    monkeypatch.setenv("GIT_AUTHOR_DATE", written.isoformat())
+    monkeypatch.setenv("GIT_COMMITTER_DATE", written.isoformat())
+    repo.commit("local: promote to early", author="Carol Example")
+    repo.git("switch", "-q", "main")
+    monkeypatch.setenv("GIT_AUTHOR_DATE", merged.isoformat())
+    monkeypatch.setenv("GIT_COMMITTER_DATE", merged.isoformat())
+    repo.git("merge", "-q", "--no-ff", "promote-early", "-m", "Merge pull request #77 from team/promote-early")
+    early = report_json(repo)["stages"][-1]
+    assert (early["stage"], early["start"], early["commit"]["pullRequest"]) == ("early", iso(merged), 77)
+    assert early["commit"]["sha"] == repo.git("rev-parse", "HEAD").strip()
+    assert report_json(repo, "--rollout", "HEAD^2")["rollout"]["version"] == "2.0.0"
 
 
 def test_a_rollout_under_way_ends_now(repo, monkeypatch):

@@ -171,6 +171,10 @@ def test_the_aborted_stage_shows_why_the_gate_aborted(repo, played):  # noqa: F8
     assert half["metrics"]["difference"]["errorRatePoints"] > 7.5
     (incident,) = report["incidents"]
     assert "limit broken" in incident["reason"]
+    assert half["gateVerdict"] == incident["gateVerdict"] == "abort"
+    markdown = repo.run("report", "--stack", scripted.STACK, "--rollout", "2.0.0").stdout
+    (row,) = [line for line in markdown.splitlines() if line.startswith("| half |") and "points" in line]
+    assert row.endswith("| **abort** |") and "8.00 % / 0.20 %" in row
 
 
 def test_chart_series_cover_the_rollout_for_both_versions(repo, played, tmp_path):  # noqa: F811

@@ -212,3 +212,27 @@ def test_select_finds_the_rollout_of_a_commit_or_the_one_in_effect_after_it():
 ])
 def test_human_duration(seconds, shown):
     assert timeline.human_duration(timedelta(seconds=seconds)) == shown
+
+
+def test_each_stage_knows_the_commit_that_ended_it():
+    (found,) = play(
+        BASE, (1, text("idle", green="2.0")), (2, text("canary", green="2.0"), "promote (analysis: promote)"),
+        (3, text("half", green="2.0"), "promote"), (4, text("idle", green="2.0"), "abort, verdict: abort"),
+    )
+    assert [(s.ended_by.subject, s.ended_by.verdict) for s in found.stages] == [
+        ("promote (analysis: promote)", "promote"), ("promote", None), ("abort, verdict: abort", "abort"),
+    ]
+    (going_on,) = play(BASE, (1, text("idle", green="2.0")), (2, text("canary", green="2.0")))
+    assert going_on.stages[-1].ended_by is None
+
+
+@pytest.mark.parametrize("message, verdict", [
+    ("local: abort at half\n\nverdict: abort\nlimit broken: error_rate 7.5 > 5", "abort"),
+    ("promote canary -> early (analysis: promote)", "promote"),
+    ("Verdict: HOLD", "hold"),
+    ("abort: error rate 7.5 % > 5 %", None),  # a person's abort
+    ("docs: the analysis: it is fine", None),
+])
+def test_a_gate_commit_states_its_verdict(message, verdict):
+    subject, _, body = message.partition("\n")
+    assert timeline.Change("a" * 40, "x", T0, subject, body.strip()).verdict == verdict
