@@ -14,8 +14,8 @@ from datetime import datetime
 from pathlib import Path
 
 from stagewise import git, history, stackfile
-from stagewise.report import chart, data, markdown, timeline
 from stagewise.analysis.provider import MetricsProvider
+from stagewise.report import chart, data, markdown, timeline
 from stagewise.report.metrics import collect
 
 LATEST = "latest"

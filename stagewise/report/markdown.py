@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from stagewise.report.data import Report
 from stagewise.analysis.verdict import VersionMetrics
+from stagewise.report.data import Report
 from stagewise.report.timeline import Change, Rollout, StageSpan, human_duration
 
 CHART = "report.png"
