@@ -49,7 +49,9 @@ def read_history(root: Path, stack: str, now: datetime) -> History:
 
 
 def choose(root: Path, found: History, which: str) -> timeline.Rollout:
-    """The rollout `which` names: latest, a git revision (the rollout in effect at it), or a version."""
+    """The rollout `which` names: latest, a version rolled out (its last rollout), or a git revision
+    (the rollout it belongs to, or the one under way at it). A version comes first: release tags
+    often bear the version's name, and the version is what was meant."""
     if not found.rollouts:
         raise ReportError(
             f"no rollout in the history of {found.file}: no committed `stagewise deploy` "
@@ -57,27 +59,25 @@ def choose(root: Path, found: History, which: str) -> timeline.Rollout:
         )
     if which == LATEST:
         return found.rollouts[-1]
-    order = [c.sha for c in found.commits]
+    chosen = timeline.by_version(found.rollouts, which)
+    if chosen is not None:
+        return chosen
     try:
         sha = git.resolve(root, which)
     except git.GitError:
-        sha = None
-    if sha is not None:
-        # The stack file as of that commit: its last change there that landed on this branch (a
-        # commit of a merged side branch counts as of the branch's commit before it).
-        known = set(order)
-        as_of = next((c for c in git.changes_before(root, sha, found.file) if c in known), None)
-        chosen = timeline.select(found.rollouts, as_of, order) if as_of else None
-        if chosen is None:
-            raise ReportError(f"no rollout of {found.file} had begun at {which} ({sha[:8]})")
-        return chosen
-    chosen = timeline.by_version(found.rollouts, which)
-    if chosen is None:
         versions = ", ".join(dict.fromkeys(r.version for r in found.rollouts))
         raise ReportError(
-            f"--rollout {which!r} is neither a git revision nor a version rolled out in {found.file} "
-            f"(versions: {versions}); use latest, a commit, or one of those versions"
-        )
+            f"--rollout {which!r} is neither a version rolled out in {found.file} nor a git revision "
+            f"(versions: {versions}); use latest, one of those versions, or a commit"
+        ) from None
+    # The stack file as of that commit: its last change there that landed on this branch (a
+    # commit of a merged side branch counts as of the branch's commit before it).
+    order = [c.sha for c in found.commits]
+    known = set(order)
+    as_of = next((c for c in git.changes_before(root, sha, found.file) if c in known), None)
+    chosen = timeline.select(found.rollouts, as_of, order) if as_of else None
+    if chosen is None:
+        raise ReportError(f"no rollout of {found.file} had begun at {which} ({sha[:8]})")
     return chosen
 
 

@@ -109,6 +109,19 @@ def test_rollout_by_the_sha_of_its_abort(repo, played):
     assert report_json(repo, "--rollout", played[4][:10])["rollout"]["version"] == "2.0.0"
 
 
+def test_a_version_wins_over_a_release_tag_of_the_same_name(repo, played):
+    repo.git("tag", "2.0.0", played[10])  # the tag is on the finish of 2.0.1
+    assert report_json(repo, "--rollout", "2.0.0")["rollout"]["version"] == "2.0.0"
+
+
+def test_a_revision_before_any_rollout_is_refused(repo):
+    assert repo.run("deploy", "2.0.0", "--stack", "dev").exit_code == 0  # dev starts at idle, one version
+    repo.commit("dev: deploy 2.0.0")
+    result = repo.run("report", "--stack", "dev", "--rollout", "HEAD~1")
+    assert result.exit_code == 1
+    assert "no rollout of Pulumi.dev.yaml had begun at HEAD~1" in result.stderr
+
+
 def test_a_pull_request_merged_with_a_merge_commit_counts_from_its_merge(repo, monkeypatch):
     scripted.play(repo, monkeypatch, scripted.STEPS[:2])
     written, merged = scripted.times()[1] + timedelta(hours=1), scripted.times()[1] + timedelta(hours=3)
@@ -179,7 +192,7 @@ def test_out_writes_markdown_chart_and_data(repo, played, tmp_path):
 @pytest.mark.parametrize("args, message", [
     (["--stack", "nope"], "unknown stack 'nope'"),
     (["--stack", "dev"], "no rollout in the history of Pulumi.dev.yaml"),
-    (["--stack", "local", "--rollout", "7.7.7"], "--rollout '7.7.7' is neither a git revision nor a version"),
+    (["--stack", "local", "--rollout", "7.7.7"], "--rollout '7.7.7' is neither a version rolled out in Pulumi.local.yaml nor a git revision"),
 ])
 def test_refusals_name_what_is_wrong(repo, played, args, message):
     result = repo.run("report", *args)
