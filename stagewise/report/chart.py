@@ -108,8 +108,8 @@ def draw(report: Report) -> Figure:
         latency.set_ylim(bottom=0)
     else:
         reason = "\n".join(textwrap.wrap(f"No metrics: {metrics.missing}", 90))
-        for axes in (errors, latency):
-            axes.text(0.5, 0.5, reason, transform=axes.transAxes, ha="center", va="center", fontsize=FONT,
+        for axes, text in ((errors, reason), (latency, "No metrics (see above)")):
+            axes.text(0.5, 0.5, text, transform=axes.transAxes, ha="center", va="center", fontsize=FONT,
                       color="#444444")
             axes.set_yticks([])
     errors.set_ylabel("error rate, %", fontsize=FONT)
