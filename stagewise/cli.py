@@ -409,7 +409,7 @@ def _history_line(step: history_lib.Step[git.Commit]) -> str:
 
 @app.command()
 def report(
-    which: Annotated[str, typer.Option("--rollout", help="latest, a git revision, or a version.")] = "latest",
+    which: Annotated[str, typer.Option("--rollout", help="latest, a version, or a git revision.")] = "latest",
     out_dir: Annotated[Optional[Path], typer.Option("--out", help="Write report.md, .png, .svg, .json here.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     stack: StackOption = None,
