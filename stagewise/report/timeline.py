@@ -30,9 +30,10 @@ _PULL_REQUEST = re.compile(
 )
 
 
-# How a stage gate's commit states its verdict: "verdict: abort" in the message, or the
-# "(analysis: promote)" `stagewise analyze --apply` puts in the title of the change it makes.
-_VERDICT = re.compile(r"\b(?:verdict|analysis)\s*:\s*(promote|hold|abort)\b", re.IGNORECASE)
+# How a stage gate's commit states its verdict: the gate workflow's bot commit opens its body
+# with "stagewise analyze: abort at <time>" (.github/scripts/gate_report.py); "(analysis: promote)"
+# is what `stagewise analyze --apply` prints; "verdict: abort" for hand-written ones.
+_VERDICT = re.compile(r"\b(?:verdict|analysis|stagewise analyze)\s*:\s*(promote|hold|abort)\b", re.IGNORECASE)
 
 
 class CommitLike(Protocol):

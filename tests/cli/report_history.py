@@ -14,11 +14,15 @@ import pytest
 # On the hour, a day ago: the whole history is in the past, and recent enough for a metrics store.
 START = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=24)
 STACK = "local"
-GATE_BOT = "stagewise-gate[bot]"
+GATE_BOT = "github-actions[bot]"
+# The stage gate's bot commit, as its workflow writes it (.github/scripts/gate_report.py).
 ABORT_MESSAGE = (
-    "local: abort at half, the stage gate's verdict\n\n"
-    "verdict: abort\n"
-    "limit broken: error_rate 7.5 > 5"
+    "Stage gate: abort local at half -> idle (limit broken: error_rate 8 > 5)\n\n"
+    "stagewise analyze: abort at 2026-11-22T02:45:00Z\n"
+    "stage half (50 %) since 2026-11-22T01:30:00Z (commit 79ec132d4f1a), provider prometheus http://127.0.0.1:9090\n"
+    "candidate 2.0.0 (blue): 9000 requests, error rate 8.00 %, p95 738 ms\n"
+    "live 1.5.0 (green): 9000 requests, error rate 0.20 %, p95 49 ms\n"
+    "fail: candidate error rate (HTTP 5xx), percent 8 (limit 5)"
 )
 
 

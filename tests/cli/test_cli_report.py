@@ -171,7 +171,7 @@ def test_markdown_names_each_incident_with_its_reason(repo, played):
     markdown = repo.run("report", "--stack", scripted.STACK, "--rollout", "2.0.0").stdout
     assert f"1. **abort** at {when(scripted.times()[4])}: half (50 %) to idle (0 %)" in markdown
     assert "(automated)" in markdown
-    assert "   > limit broken: error_rate 7.5 > 5" in markdown
+    assert "   > fail: candidate error rate (HTTP 5xx), percent 8 (limit 5)" in markdown
     assert "**aborted: 1.5.0 stayed live on green**" in markdown
 
 

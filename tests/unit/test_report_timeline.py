@@ -228,6 +228,8 @@ def test_each_stage_knows_the_commit_that_ended_it():
 
 @pytest.mark.parametrize("message, verdict", [
     ("local: abort at half\n\nverdict: abort\nlimit broken: error_rate 7.5 > 5", "abort"),
+    ("Stage gate: finish local at full -> idle (bake time over)\n\nstagewise analyze: promote at 2026-11-22T10:00:00Z",
+     "promote"),
     ("promote canary -> early (analysis: promote)", "promote"),
     ("Verdict: HOLD", "hold"),
     ("abort: error rate 7.5 % > 5 %", None),  # a person's abort
