@@ -83,3 +83,18 @@ def test_the_action_writes_the_summary_keeps_the_artifact_and_comments_only_afte
     assert '>> "$GITHUB_STEP_SUMMARY"' in steps[1]["run"]
     assert steps[2]["uses"].startswith("actions/upload-artifact@")
     assert 'gh pr comment "$pr"' in steps[3]["run"] and "$ARTIFACT_URL" in steps[3]["run"]
+
+
+def test_a_finish_the_gate_pushes_itself_is_reported_too():
+    document = yaml.safe_load((ROOT / ".github" / "workflows" / "gate.yml").read_text())
+    steps = document["jobs"]["act"]["steps"]
+    up = next(i for i, s in enumerate(steps) if "pulumi up" in s.get("run", ""))
+    (report,) = [i for i, s in enumerate(steps) if s.get("uses") == "./.github/actions/rollout-report"]
+    assert report > up
+    assert steps[report]["if"] == "steps.act.outputs.done == 'direct' && steps.act.outputs.next == 'finish'"
+    assert document["jobs"]["act"]["permissions"]["pull-requests"] == "write"
+
+
+def test_a_revision_range_counts_as_pushed(repo, played):
+    repo.git("checkout", "-q", played[10])
+    assert finished_rollout.outputs(repo.path, "local", "HEAD~1", "HEAD")["sha"] == played[10]

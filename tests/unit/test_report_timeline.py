@@ -238,3 +238,13 @@ def test_each_stage_knows_the_commit_that_ended_it():
 def test_a_gate_commit_states_its_verdict(message, verdict):
     subject, _, body = message.partition("\n")
     assert timeline.Change("a" * 40, "x", T0, subject, body.strip()).verdict == verdict
+
+
+def test_abort_puts_the_live_version_back_on_the_candidate_and_ends_the_rollout():
+    # `stagewise abort` goes to idle and gives the candidate colour the live version again.
+    first, second = play(
+        BASE, (1, text("idle", green="2.0")), (2, text("half", green="2.0")),
+        (3, text("idle", green="1.0"), "abort"), (4, text("idle", green="2.0.1")),
+    )
+    assert (first.version, first.outcome, [i.kind for i in first.incidents]) == ("2.0", "aborted", ["abort"])
+    assert (second.version, second.baseline, second.outcome) == ("2.0.1", "1.0", "in progress")
