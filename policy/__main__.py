@@ -1,18 +1,13 @@
 """Entry point of the Stagewise policy pack (`pulumi preview --policy-pack policy`).
 
-The Python language host runs this directory as `python policy/`, which puts policy/ itself on
-sys.path; the rules live in the `policy` package, so the repository root goes first. Constructing
-PolicyPack starts the analyzer server and blocks, which is why nothing imports this module.
+The Python language host runs this directory as a script; the rules come from the installed
+`policy` package (pip install -e . at the repository root). Constructing PolicyPack starts the
+analyzer server and blocks, which is why nothing imports this module.
 """
 
-import sys
-from pathlib import Path
+from pulumi_policy import EnforcementLevel, PolicyPack
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from pulumi_policy import EnforcementLevel, PolicyPack  # noqa: E402
-
-from policy.policies import PACK_NAME, policies  # noqa: E402
+from policy.policies import PACK_NAME, policies
 
 PolicyPack(
     name=PACK_NAME,

@@ -19,7 +19,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from stagewise import limits, naming, rollout
+from stagewise import limits, naming, rollout, tiers
 from stagewise.analysis.settings import AnalysisConfig, Duration
 from stagewise.defaults import with_tier_defaults
 
@@ -201,7 +201,7 @@ class ProbeConfig(Model):
 
     protocol: Literal["HTTP", "HTTPS", "TCP"] = "HTTPS"
     port: int = Field(443, ge=1, le=65535)
-    path: str = Field("/health", pattern=r"^/")
+    path: str = Field(tiers.HEALTH_PATH, pattern=r"^/")
     interval: Literal[10, 30] = 30
     timeout: int = 10
     tolerated_failures: int = Field(3, ge=limits.TOLERATED_FAILURES_MIN, le=limits.TOLERATED_FAILURES_MAX)
@@ -523,6 +523,21 @@ def parse(raw: dict[str, Any]) -> StackConfig:
     except ValidationError as err:
         raise ConfigError([_problem({**e, "loc": ("environment",)}) for e in err.errors(include_url=False)]) from None
     try:
-        return StackConfig.model_validate(with_tier_defaults(environment, raw))
+        cfg = StackConfig.model_validate(with_tier_defaults(environment, raw))
     except ValidationError as err:
         raise ConfigError([_problem(e) for e in err.errors(include_url=False)]) from None
+    problems = tiers.problems(cfg.environment, _flat(cfg.model_dump(by_alias=True, exclude={"secrets"})))
+    if problems:
+        raise ConfigError([f"{NAMESPACE}:{p}" for p in problems])
+    return cfg
+
+
+def _flat(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """{"traffic": {"ttl": 30}} -> {"traffic.ttl": 30}: the keys a user types."""
+    flat: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, dict):
+            flat.update(_flat(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat

@@ -1,0 +1,85 @@
+"""Per-tier requirements: what a stack of each environment must hold to, written once.
+
+Pure: no Pulumi import. The config validator (`stagewise.config.parse`) refuses a stack that breaks
+one of `RULES`, the components build from the same constants, and the policy pack
+(`policy.settings`) takes its defaults from here, so a stack the validator accepts is not refused
+at `pulumi preview` for the same reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+ENVIRONMENTS = ("dev", "staging", "production", "local")
+PRODUCTION = "production"
+PRODUCTION_LIKE = ("staging", "production")
+"""Tiers held to production-grade durability (purge protection, replica floor)."""
+
+ENVIRONMENT_TAG = "environment"
+"""Azure tag naming a resource's tier."""
+ENVIRONMENT_LABEL = "stagewise.dev/environment"
+"""Kubernetes label naming an object's tier."""
+REQUIRED_TAGS = ("owner", "cost-centre")
+"""Tags every taggable Azure resource carries (who owns it, who pays for it)."""
+
+HEALTH_PATH = "/health"
+"""The path Traffic Manager and App Service's health check probe, and log alerts leave out."""
+PRODUCTION_MIN_INSTANCES = 3
+"""Fewest instances a production plan keeps (autoscale minimum, or the fixed count)."""
+PRODUCTION_MAX_TTL = 60
+"""Longest Traffic Manager DNS TTL in production, seconds: a rollback reaches clients within it."""
+MIN_REPLICAS = 2
+"""Fewest replicas a HorizontalPodAutoscaler keeps in production-like tiers."""
+
+
+@dataclass(frozen=True)
+class TierRule:
+    """One requirement on one config key (without the `stagewise:` namespace) in some tiers."""
+
+    key: str
+    tiers: tuple[str, ...]
+    allowed: Callable[[Any], bool]
+    requirement: str
+    """What is allowed, as the message says it: "at most 60", "true"."""
+    why: str
+    policy: str
+    """The policy that refuses the same on the resources."""
+    applies: Callable[[Mapping[str, Any]], bool] = lambda values: True
+    """Whether the rule applies, given every key's value (e.g. only with autoscale on)."""
+
+
+RULES: tuple[TierRule, ...] = (
+    TierRule("traffic.ttl", (PRODUCTION,), lambda ttl: ttl <= PRODUCTION_MAX_TTL,
+             f"at most {PRODUCTION_MAX_TTL} s", "a rollback must reach clients within the DNS TTL",
+             "traffic-manager-production-ttl"),
+    TierRule("traffic.probe.path", ENVIRONMENTS, lambda path: path == HEALTH_PATH,
+             repr(HEALTH_PATH), "the app's health endpoint, which the health check and the alerts use too",
+             "traffic-manager-health-path"),
+    TierRule("autoscale.minimum", (PRODUCTION,), lambda n: n >= PRODUCTION_MIN_INSTANCES,
+             f"at least {PRODUCTION_MIN_INSTANCES}", "production keeps serving while instances fail",
+             "autoscale-production-minimum", applies=lambda values: values["autoscale.enabled"]),
+    TierRule("appService.instances", (PRODUCTION,), lambda n: n >= PRODUCTION_MIN_INSTANCES,
+             f"at least {PRODUCTION_MIN_INSTANCES}", "production keeps serving while instances fail",
+             "autoscale-production-minimum", applies=lambda values: not values["autoscale.enabled"]),
+    TierRule("vault.purgeProtection", PRODUCTION_LIKE, lambda on: on is True,
+             "true", "a deleted vault or secret must stay recoverable", "keyvault-purge-protection"),
+    TierRule("vault.networkDefaultAction", (PRODUCTION,), lambda action: action == "Deny",
+             "'Deny'", "only the allowed addresses and the regions' subnets reach the vault",
+             "keyvault-network-default-deny"),
+    TierRule("kubernetes.minReplicas", PRODUCTION_LIKE, lambda n: n >= MIN_REPLICAS,
+             f"at least {MIN_REPLICAS}", "one pod failing must not stop the app", "kubernetes-hpa-min-replicas"),
+)
+
+
+def problems(environment: str, values: Mapping[str, Any]) -> list[str]:
+    """One line per rule of `environment` that `values` (config key -> value) breaks, each
+    starting with the key."""
+    found = []
+    for rule in RULES:
+        if environment not in rule.tiers or rule.key not in values or not rule.applies(values):
+            continue
+        value = values[rule.key]
+        if not rule.allowed(value):
+            found.append(f"{rule.key}: must be {rule.requirement} in {environment}: {rule.why} (got {value!r})")
+    return found
