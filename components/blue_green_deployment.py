@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
-from stagewise import naming
+from stagewise import naming, tiers
 from stagewise.rollout import COLOURS, Colour
 
 PART_OF = "stagewise"
@@ -25,7 +25,7 @@ class BlueGreenDeploymentArgs:
     """Labelled on every object (stagewise.dev/environment)."""
     image: str
     """Container image without tag."""
-    tags_by_colour: dict[Colour, str]
+    image_tags: dict[Colour, str]
     """Image tag per colour."""
     percent: dict[Colour, int]
     """Share of traffic per colour, from the rollout model; sums to 100."""
@@ -59,8 +59,8 @@ class BlueGreenDeployment(pulumi.ComponentResource):
         if any(not 0 <= p <= 100 for p in args.percent.values()):
             raise ValueError(f"percent {args.percent}: each share must be 0..100")
         for colour in COLOURS:
-            if not args.tags_by_colour.get(colour):
-                raise ValueError(f"tags_by_colour needs a tag for {colour!r}")
+            if not args.image_tags.get(colour):
+                raise ValueError(f"image_tags needs a tag for {colour!r}")
         if not 1 <= args.min_replicas <= args.max_replicas:
             raise ValueError(f"need 1 <= min_replicas ({args.min_replicas}) <= max_replicas ({args.max_replicas})")
         super().__init__("stagewise:blue_green_deployment:BlueGreenDeployment", name, None, opts)
@@ -92,7 +92,7 @@ class BlueGreenDeployment(pulumi.ComponentResource):
             object_name = f"{name}-{colour}"
             container = k8s.core.v1.ContainerArgs(
                 name="app",
-                image=naming.container_image(args.image, args.tags_by_colour[colour]),
+                image=naming.container_image(args.image, args.image_tags[colour]),
                 ports=[k8s.core.v1.ContainerPortArgs(name="http", container_port=args.port)],
                 env=[*env, k8s.core.v1.EnvVarArgs(name="STAGEWISE_COLOUR", value=colour),
                      *[k8s.core.v1.EnvVarArgs(name=k, value=v) for k, v in naming.otel_env(naming.service_name(args.image), args.tags_by_colour[colour]).items()]],
@@ -101,7 +101,7 @@ class BlueGreenDeployment(pulumi.ComponentResource):
                 readiness_probe=k8s.core.v1.ProbeArgs(
                     http_get=k8s.core.v1.HTTPGetActionArgs(path="/ready", port="http"), period_seconds=5),
                 liveness_probe=k8s.core.v1.ProbeArgs(
-                    http_get=k8s.core.v1.HTTPGetActionArgs(path="/health", port="http"), period_seconds=10),
+                    http_get=k8s.core.v1.HTTPGetActionArgs(path=tiers.HEALTH_PATH, port="http"), period_seconds=10),
                 resources=k8s.core.v1.ResourceRequirementsArgs(
                     requests={"cpu": args.cpu_request, "memory": args.memory_request},
                     limits={"memory": args.memory_request},

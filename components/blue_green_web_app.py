@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import pulumi
 from pulumi_azure_native import web
 
-from stagewise import limits, naming
+from stagewise import limits, naming, tiers
 from stagewise.rollout import COLOURS, SLOT_COLOUR, Colour
 
 GREEN_SLOT = SLOT_COLOUR
@@ -31,7 +31,7 @@ class BlueGreenWebAppArgs:
     """Plan capacity (the starting point when autoscale is on)."""
     image: str
     """Container image without tag."""
-    tags_by_colour: dict[Colour, str]
+    image_tags: dict[Colour, str]
     """Image tag per colour; a colour with no version runs the other colour's tag, idle."""
     log_level: str
     slot_share: int | None = None
@@ -63,7 +63,7 @@ def app_settings(args: BlueGreenWebAppArgs, colour: Colour) -> list[web.NameValu
         # Application Insights records service.version on every request (application_Version),
         # which the rollout alerts split by (stagewise.alert_rules).
         "OTEL_SERVICE_NAME": args.service_name,
-        "OTEL_RESOURCE_ATTRIBUTES": f"service.version={args.tags_by_colour[colour]}",
+        "OTEL_RESOURCE_ATTRIBUTES": f"service.version={args.image_tags[colour]}",
         **{f"FEATURE_{naming.app_setting_name(flag)}": str(on).lower() for flag, on in sorted(args.feature_flags.items())},
         **args.key_vault_references,
     }
@@ -88,11 +88,11 @@ def ramp_up_rules(args: BlueGreenWebAppArgs) -> list[web.RampUpRuleArgs]:
 
 def site_config(args: BlueGreenWebAppArgs, colour: Colour) -> web.SiteConfigArgs:
     return web.SiteConfigArgs(
-        linux_fx_version=f"DOCKER|{naming.container_image(args.image, args.tags_by_colour[colour])}",
+        linux_fx_version=f"DOCKER|{naming.container_image(args.image, args.image_tags[colour])}",
         min_tls_version="1.2",
         ftps_state="Disabled",
         always_on=True,
-        health_check_path="/health",
+        health_check_path=tiers.HEALTH_PATH,
         http20_enabled=True,
         # app-service-key-vault-references.md: Linux apps reaching a vault through the network
         # "require that the app be explicitly configured to have all traffic route through the
@@ -113,8 +113,8 @@ class BlueGreenWebApp(pulumi.ComponentResource):
         if args.instances > tier.max_instances:
             raise ValueError(f"instances ({args.instances}) above {tier.max_instances} for {args.sku}")
         for colour in COLOURS:
-            if not args.tags_by_colour.get(colour):
-                raise ValueError(f"tags_by_colour needs a tag for {colour!r}")
+            if not args.image_tags.get(colour):
+                raise ValueError(f"image_tags needs a tag for {colour!r}")
         if args.slot_share is not None and not 1 <= args.slot_share <= 100:
             raise ValueError(f"slot_share ({args.slot_share}) must be 1..100, or None for no rule")
         if len(args.site_name) > naming.SITE_NAME_MAX:

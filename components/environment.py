@@ -25,8 +25,6 @@ class Environment(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: EnvironmentArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("stagewise:environment:Environment", name, None, opts)
-        self.tags = args.tags
-        self.location = args.location
 
         group = resources.ResourceGroup(
             f"{name}-rg",

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import pulumi
 from pulumi_azure_native import trafficmanager
 
-from stagewise import limits, rollout
+from stagewise import limits, rollout, tiers
 
 
 @dataclass
@@ -28,7 +28,7 @@ class TrafficSplitArgs:
     ttl: int = 30
     probe_protocol: str = "HTTPS"
     probe_port: int = 443
-    probe_path: str = "/health"
+    probe_path: str = tiers.HEALTH_PATH
     probe_interval: int = 30
     probe_timeout: int = 10
     tolerated_failures: int = 3

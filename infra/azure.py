@@ -72,7 +72,7 @@ def build(cfg: StackConfig, project: str, stack: str) -> dict[str, pulumi.Input]
             instances=cfg.autoscale.default if cfg.autoscale.enabled else cfg.app_service.instances,
             autoscale=cfg.autoscale.enabled,
             image=cfg.release.image,
-            tags_by_colour=rollout.versions_by_colour(release),
+            image_tags=rollout.versions_by_colour(release),
             slot_share=rollout.slot_share(percent),
             log_level=cfg.log_level,
             service_name=cfg.release.image.rsplit("/", 1)[-1],

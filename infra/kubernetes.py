@@ -43,7 +43,7 @@ def build(cfg: StackConfig, project: str, stack: str) -> dict[str, pulumi.Input]
         namespace=cluster.namespace,
         environment=cfg.environment,
         image=cfg.release.image,
-        tags_by_colour=rollout.versions_by_colour(release),
+        image_tags=rollout.versions_by_colour(release),
         percent=percent,
         gateway=cluster.gateway_name,
         hostname=kube.hostname,

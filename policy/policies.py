@@ -1,4 +1,4 @@
-"""The pack's policies: each rule of `policy.rules` as a pulumi_policy policy.
+"""The pack's policies: each rule of the family modules as a pulumi_policy policy.
 
 Importing this module builds Policy objects only; the PolicyPack (which starts the analyzer
 server) is constructed in `policy/__main__.py`.
@@ -19,14 +19,16 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from policy import azure_rules, rules
+from policy import inputs, keyvault, kubernetes, monitoring, resource_types, tags, traffic_manager, webapps
+from policy.settings import Settings
+from stagewise import tiers
 
 PACK_NAME = "stagewise"
 
-_DEFAULTS = rules.Settings()
-_ENVIRONMENTS = list(rules.ENVIRONMENTS)
+_DEFAULTS = Settings()
+_ENVIRONMENTS = list(tiers.ENVIRONMENTS)
 
-# One JSON schema per config key, defaults taken from rules.Settings so the two cannot drift.
+# One JSON schema per config key, defaults taken from Settings so the two cannot drift.
 CONFIG_SCHEMA: dict[str, dict[str, Any]] = {
     "minimumInstances": {
         "type": "integer", "minimum": 1, "default": _DEFAULTS.production_autoscale_minimum,
@@ -84,7 +86,7 @@ def plain(value: Any) -> Any:
 def resource_policy(
     name: str,
     description: str,
-    validators: Mapping[str, rules.Validator],
+    validators: Mapping[str, inputs.Validator],
     config_keys: Sequence[str] = (),
     enforcement_level: EnforcementLevel = EnforcementLevel.MANDATORY,
 ) -> ResourceValidationPolicy:
@@ -94,7 +96,7 @@ def resource_policy(
         validator = validators.get(args.resource_type)
         if validator is None:
             return
-        settings = rules.Settings.from_config(args.get_config())
+        settings = Settings.from_config(args.get_config())
         for message in validator(plain(args.props), settings):
             report_violation(message, None)
 
@@ -107,19 +109,19 @@ def resource_policy(
     )
 
 
-def _for(types: Sequence[str], validator: rules.Validator) -> dict[str, rules.Validator]:
+def _for(types: Sequence[str], validator: inputs.Validator) -> dict[str, inputs.Validator]:
     return {t: validator for t in types}
 
 
 def _required_tags(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    settings = rules.Settings.from_config(args.get_config())
-    for message in rules.required_tags(args.resource_type, plain(args.props), settings):
+    settings = Settings.from_config(args.get_config())
+    for message in tags.required_tags(args.resource_type, plain(args.props), settings):
         report_violation(message, None)
 
 
-def stack_resources(args: StackValidationArgs) -> list[rules.StackResource]:
+def stack_resources(args: StackValidationArgs) -> list[inputs.StackResource]:
     return [
-        rules.StackResource(
+        inputs.StackResource(
             urn=r.urn,
             type=r.resource_type,
             name=r.name,
@@ -131,7 +133,7 @@ def stack_resources(args: StackValidationArgs) -> list[rules.StackResource]:
     ]
 
 
-StackRule = Callable[[Sequence[rules.StackResource]], list[rules.StackViolation]]
+StackRule = Callable[[Sequence[inputs.StackResource]], list[inputs.StackViolation]]
 
 
 def stack_policy(name: str, description: str, rule: StackRule) -> StackValidationPolicy:
@@ -149,59 +151,59 @@ def stack_policy(name: str, description: str, rule: StackRule) -> StackValidatio
 # The stack rules, by policy name: `policies()` wires them, and anything that checks a whole stack
 # outside the engine (the shipped-stacks test) runs the same list.
 STACK_RULES: dict[str, StackRule] = {
-    "traffic-manager-enabled-endpoint": rules.traffic_manager_enabled_endpoint,
-    "traffic-manager-one-web-app-per-region": azure_rules.traffic_manager_one_web_app_per_region,
-    "keyvault-firewall-allows-app-subnets": azure_rules.keyvault_firewall_allows_app_subnets,
-    "keyvault-reference-identity-granted-first": azure_rules.keyvault_reference_identity_granted_first,
-    "webapp-integration-subnet-delegated": azure_rules.webapp_integration_subnet_delegated,
-    "webapp-integration-subnet-one-plan": azure_rules.webapp_integration_subnet_one_plan,
-    "webapp-integration-subnet-same-region": azure_rules.webapp_integration_subnet_same_region,
+    "traffic-manager-enabled-endpoint": traffic_manager.traffic_manager_enabled_endpoint,
+    "traffic-manager-one-web-app-per-region": traffic_manager.traffic_manager_one_web_app_per_region,
+    "keyvault-firewall-allows-app-subnets": keyvault.keyvault_firewall_allows_app_subnets,
+    "keyvault-reference-identity-granted-first": keyvault.keyvault_reference_identity_granted_first,
+    "webapp-integration-subnet-delegated": webapps.webapp_integration_subnet_delegated,
+    "webapp-integration-subnet-one-plan": webapps.webapp_integration_subnet_one_plan,
+    "webapp-integration-subnet-same-region": webapps.webapp_integration_subnet_same_region,
 }
 
 
 def policies() -> list[Policy]:
-    secrets = {t: rules.app_settings_without_secrets(t) for t in (*rules.WEB_APPS, *rules.APP_SETTINGS_RESOURCES)}
+    secrets = {t: webapps.app_settings_without_secrets(t) for t in (*resource_types.WEB_APPS, *resource_types.APP_SETTINGS_RESOURCES)}
     return [
         resource_policy(
             "keyvault-rbac-authorization",
             "Key Vaults authorize data access with Azure RBAC.",
-            _for(rules.KEY_VAULT, rules.keyvault_rbac_authorization),
+            _for(resource_types.KEY_VAULT, keyvault.keyvault_rbac_authorization),
         ),
         resource_policy(
             "keyvault-soft-delete",
             "Key Vaults keep deleted secrets recoverable (soft delete).",
-            _for(rules.KEY_VAULT, rules.keyvault_soft_delete),
+            _for(resource_types.KEY_VAULT, keyvault.keyvault_soft_delete),
         ),
         resource_policy(
             "keyvault-purge-protection",
             "Key Vaults in production-like tiers have purge protection.",
-            _for(rules.KEY_VAULT, rules.keyvault_purge_protection),
+            _for(resource_types.KEY_VAULT, keyvault.keyvault_purge_protection),
             ["productionLikeTiers"],
         ),
         resource_policy(
             "keyvault-network-default-deny",
             "Key Vaults in production deny network access by default.",
-            _for(rules.KEY_VAULT, rules.keyvault_network_default_deny),
+            _for(resource_types.KEY_VAULT, keyvault.keyvault_network_default_deny),
         ),
         resource_policy(
             "webapp-https-only",
             "Web apps and slots serve HTTPS only.",
-            _for(rules.WEB_APPS, rules.webapp_https_only),
+            _for(resource_types.WEB_APPS, webapps.webapp_https_only),
         ),
         resource_policy(
             "webapp-min-tls",
             "Web apps and slots refuse TLS below 1.2.",
-            _for(rules.WEB_APPS, rules.webapp_min_tls),
+            _for(resource_types.WEB_APPS, webapps.webapp_min_tls),
         ),
         resource_policy(
             "webapp-ftps-disabled",
             "Web apps and slots do not accept FTP/FTPS deployments.",
-            _for(rules.WEB_APPS, rules.webapp_ftps_disabled),
+            _for(resource_types.WEB_APPS, webapps.webapp_ftps_disabled),
         ),
         resource_policy(
             "webapp-managed-identity",
             "Web apps and slots have a managed identity.",
-            _for(rules.WEB_APPS, rules.webapp_managed_identity),
+            _for(resource_types.WEB_APPS, webapps.webapp_managed_identity),
         ),
         resource_policy(
             "webapp-no-plaintext-secrets",
@@ -211,25 +213,25 @@ def policies() -> list[Policy]:
         resource_policy(
             "autoscale-production-minimum",
             "Production autoscale keeps a minimum number of instances.",
-            _for(rules.AUTOSCALE_SETTING, rules.autoscale_production_minimum),
+            _for(resource_types.AUTOSCALE_SETTING, monitoring.autoscale_production_minimum),
             ["minimumInstances"],
         ),
         resource_policy(
             "traffic-manager-health-path",
             "Traffic Manager probes the app's health endpoint.",
-            _for(rules.TRAFFIC_MANAGER_PROFILE, rules.traffic_manager_health_path),
+            _for(resource_types.TRAFFIC_MANAGER_PROFILE, traffic_manager.traffic_manager_health_path),
             ["healthPath"],
         ),
         resource_policy(
             "traffic-manager-production-ttl",
             "Production Traffic Manager DNS TTL is short enough for a quick rollback.",
-            _for(rules.TRAFFIC_MANAGER_PROFILE, rules.traffic_manager_production_ttl),
+            _for(resource_types.TRAFFIC_MANAGER_PROFILE, traffic_manager.traffic_manager_production_ttl),
             ["maxTtlSeconds"],
         ),
         resource_policy(
             "traffic-manager-endpoint-weight",
             "Traffic Manager endpoint weights are integers 1..1000.",
-            _for(rules.TRAFFIC_MANAGER_ENDPOINT, rules.traffic_manager_endpoint_weight),
+            _for(resource_types.TRAFFIC_MANAGER_ENDPOINT, traffic_manager.traffic_manager_endpoint_weight),
         ),
         stack_policy(
             "traffic-manager-enabled-endpoint",
@@ -277,42 +279,42 @@ def policies() -> list[Policy]:
             "webapp-slot-rule-percentage",
             "A slot traffic rule routes 1..100 %; 0 % is no rule, since a rule at an explicit 0 % still routes "
             "clients pinned by x-ms-routing-name (app-service/deploy-staging-slots.md, 'Route production traffic manually').",
-            {azure_rules.WEB_APP: azure_rules.webapp_slot_rule_percentage},
+            {resource_types.WEB_APP: webapps.webapp_slot_rule_percentage},
         ),
         resource_policy(
             "webapp-slot-rule-target",
             "A slot traffic rule routes to a slot of its own site, <site>-<slot>.azurewebsites.net "
             "(app-service/deploy-staging-slots.md, 'Route production traffic automatically').",
-            {azure_rules.WEB_APP: azure_rules.webapp_slot_rule_target},
+            {resource_types.WEB_APP: webapps.webapp_slot_rule_target},
         ),
         resource_policy(
             "log-alert-split-by-version",
             "Rollout log alerts are split by application_Version, so that the candidate is judged on its own "
             "requests (azure-monitor/alerts/alerts-create-log-alert-rule.md, 'Split by dimensions').",
-            _for(azure_rules.SCHEDULED_QUERY_RULE, azure_rules.log_alert_split_by_version),
+            _for(resource_types.SCHEDULED_QUERY_RULE, monitoring.log_alert_split_by_version),
         ),
         resource_policy(
             "log-alert-excludes-health-probe",
             "Log alerts over requests leave out the health-probe path, which App Service's health check alone "
             "requests steadily (app-service/monitor-instances-health-check.md: 'Health check pings this path on all "
             "instances of your App Service app at 1-minute intervals').",
-            _for(azure_rules.SCHEDULED_QUERY_RULE, azure_rules.log_alert_excludes_health_probe),
+            _for(resource_types.SCHEDULED_QUERY_RULE, monitoring.log_alert_excludes_health_probe),
             ["healthPath"],
         ),
         resource_policy(
             "kubernetes-readiness-probe",
             "Deployment containers have readiness probes.",
-            _for(rules.DEPLOYMENT, rules.deployment_readiness_probe),
+            _for(resource_types.DEPLOYMENT, kubernetes.deployment_readiness_probe),
         ),
         resource_policy(
             "kubernetes-resource-requests",
             "Deployment containers request CPU and memory.",
-            _for(rules.DEPLOYMENT, rules.deployment_resource_requests),
+            _for(resource_types.DEPLOYMENT, kubernetes.deployment_resource_requests),
         ),
         resource_policy(
             "kubernetes-hpa-min-replicas",
             "HorizontalPodAutoscalers in production-like tiers keep a replica floor.",
-            _for(rules.HORIZONTAL_POD_AUTOSCALER, rules.hpa_min_replicas),
+            _for(resource_types.HORIZONTAL_POD_AUTOSCALER, kubernetes.hpa_min_replicas),
             ["minReplicas", "productionLikeTiers"],
         ),
         ResourceValidationPolicy(

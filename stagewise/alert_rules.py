@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from stagewise.tiers import HEALTH_PATH
+
 # Azure Monitor severities: 0 critical, 1 error, 2 warning.
 CRITICAL = 0
 WARNING = 2
@@ -29,7 +31,6 @@ WARNING = 2
 VERSION_COLUMN = "application_Version"
 """The requests column holding the version (service.version) that served the request."""
 
-HEALTH_PATH = "/health"
 
 # Measure column -> the aggregation that computes it over one version's requests.
 MEASURES: dict[str, str] = {

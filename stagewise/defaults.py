@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from stagewise import tiers
 from stagewise.analysis import settings as analysis
 
 _COMMON: dict[str, Any] = {
@@ -15,7 +16,7 @@ _COMMON: dict[str, Any] = {
         "probe": {
             "protocol": "HTTPS",
             "port": 443,
-            "path": "/health",
+            "path": tiers.HEALTH_PATH,
             "interval": 30,
             "timeout": 10,
             "toleratedFailures": 3,

@@ -22,7 +22,6 @@ from pulumi.runtime.sync_await import _sync_await
 
 from stagewise import stackfile
 
-SECRET = "[secret]"
 FAKE_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 
 
@@ -55,7 +54,7 @@ class Evaluation:
 
 def _masked(value: Any) -> Any:
     if rpc.is_rpc_secret(value):
-        return SECRET
+        return stackfile.SECRET_PLACEHOLDER
     if isinstance(value, dict):
         return {k: _masked(v) for k, v in value.items()}
     if isinstance(value, list):

@@ -12,10 +12,10 @@ from typing import Any, Generic, Iterable, TypeVar
 
 from stagewise import rollout, stackfile
 from stagewise.config import NAMESPACE
+from stagewise.stackedit import RELEASE_KEY
 
 Meta = TypeVar("Meta")
 
-RELEASE = f"{NAMESPACE}:release"
 STAGES = f"{NAMESPACE}:stages"
 
 
@@ -84,9 +84,9 @@ def release_view(text: str, default_catalog: rollout.Catalog | None = None) -> R
     except stackfile.StackFileError as err:
         return ReleaseView(problem=str(err))
     config = document.get("config") if isinstance(document, dict) else None
-    release = config.get(RELEASE) if isinstance(config, dict) else None
+    release = config.get(RELEASE_KEY) if isinstance(config, dict) else None
     if not isinstance(release, dict):
-        return ReleaseView(problem=f"no {RELEASE} mapping")
+        return ReleaseView(problem=f"no {RELEASE_KEY} mapping")
     view = ReleaseView(
         stage=_text(release.get("stage")), live=_text(release.get("live")),
         blue=_text(release.get("blue")), green=_text(release.get("green")),

@@ -13,17 +13,16 @@ class PlanTier:
     name: str
     max_instances: int
     slots: int
-    autoscale: bool
 
 
-_BASIC = PlanTier("Basic", max_instances=3, slots=0, autoscale=False)
-_STANDARD = PlanTier("Standard", max_instances=10, slots=5, autoscale=True)
-_PREMIUM = PlanTier("Premium", max_instances=20, slots=20, autoscale=True)
-_PREMIUM_V2 = PlanTier("PremiumV2", max_instances=30, slots=20, autoscale=True)
-_PREMIUM_V3 = PlanTier("PremiumV3", max_instances=30, slots=20, autoscale=True)
-_ISOLATED = PlanTier("Isolated", max_instances=100, slots=20, autoscale=True)
-_FREE = PlanTier("Free", max_instances=1, slots=0, autoscale=False)
-_SHARED = PlanTier("Shared", max_instances=1, slots=0, autoscale=False)
+_BASIC = PlanTier("Basic", max_instances=3, slots=0)
+_STANDARD = PlanTier("Standard", max_instances=10, slots=5)
+_PREMIUM = PlanTier("Premium", max_instances=20, slots=20)
+_PREMIUM_V2 = PlanTier("PremiumV2", max_instances=30, slots=20)
+_PREMIUM_V3 = PlanTier("PremiumV3", max_instances=30, slots=20)
+_ISOLATED = PlanTier("Isolated", max_instances=100, slots=20)
+_FREE = PlanTier("Free", max_instances=1, slots=0)
+_SHARED = PlanTier("Shared", max_instances=1, slots=0)
 
 PLAN_SKUS: dict[str, PlanTier] = {
     "F1": _FREE,
@@ -37,13 +36,13 @@ PLAN_SKUS: dict[str, PlanTier] = {
     **{f"I{n}v2": _ISOLATED for n in (1, 2, 3, 4, 5, 6)},
 }
 
-# Traffic Manager
+# Traffic Manager accepts weights 1..1000 (traffic-manager-routing-methods.md, "Weighted"); a
+# region of weight 0 is drained by disabling its endpoint, never by weight 0.
 TM_MIN_WEIGHT, TM_MAX_WEIGHT = 1, 1000
 TTL_MIN, TTL_MAX = 0, 2_147_483_647
 PROBE_INTERVALS = (10, 30)
 PROBE_TIMEOUTS = {30: (5, 10), 10: (5, 9)}  # interval -> allowed timeout range, seconds
 TOLERATED_FAILURES_MIN, TOLERATED_FAILURES_MAX = 0, 9
-PROBE_PROTOCOLS = ("HTTP", "HTTPS", "TCP")
 
 # Key Vault
 RETENTION_MIN_DAYS, RETENTION_MAX_DAYS = 7, 90

@@ -15,15 +15,13 @@ import re
 from dataclasses import dataclass, replace
 from typing import Literal, Sequence
 
+from stagewise.limits import TM_MIN_WEIGHT
+
 Colour = Literal["blue", "green"]
 COLOURS: tuple[Colour, Colour] = ("blue", "green")
 
 IDLE = "idle"
 
-# Traffic Manager accepts weights 1..1000 (traffic-manager-routing-methods.md, "Weighted"); a
-# region of weight 0 is drained by disabling its endpoint, never by weight 0.
-TM_MIN_WEIGHT = 1
-TM_MAX_WEIGHT = 1000  # the same range as stagewise.limits (the model imports nothing)
 
 # Azure: blue is the production site, green its deployment slot. The production site's slot
 # traffic rule ("Traffic %", siteConfig.experiments.rampUpRules) routes a share to the slot.

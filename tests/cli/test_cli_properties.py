@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from ruamel.yaml import YAML
 from typer.testing import CliRunner
 
-from stagewise import cli, evaluate, rollout, stackedit, stackfile
+from stagewise import cli, evaluate, limits, rollout, stackedit, stackfile
 
 ROOT = stackfile.project_root()
 AZURE_STACKS = ["dev", "staging", "production"]
@@ -138,5 +138,5 @@ def test_slot_traffic_rules_and_region_weights_stay_valid(case):
     # One endpoint per region, each weight valid, at least one taking traffic.
     endpoints = evaluation.of_type("azure-native:trafficmanager:Endpoint")
     assert len(endpoints) == len(sites)
-    assert all(rollout.TM_MIN_WEIGHT <= e.inputs["weight"] <= rollout.TM_MAX_WEIGHT for e in endpoints)
+    assert all(limits.TM_MIN_WEIGHT <= e.inputs["weight"] <= limits.TM_MAX_WEIGHT for e in endpoints)
     assert any(e.inputs["endpointStatus"] == "Enabled" for e in endpoints)

@@ -1,12 +1,12 @@
 import pytest
 
 from components.blue_green_deployment import BlueGreenDeployment, BlueGreenDeploymentArgs
-from stagewise.evaluate import SECRET
+from stagewise.stackfile import SECRET_PLACEHOLDER as SECRET
 from tests.components.conftest import only, refused_before_any_resource
 
 
 def deployment_args(**overrides) -> BlueGreenDeploymentArgs:
-    values = dict(namespace="ns", environment="local", image="demo", tags_by_colour={"blue": "1.4.2", "green": "1.5.0"},
+    values = dict(namespace="ns", environment="local", image="demo", image_tags={"blue": "1.4.2", "green": "1.5.0"},
                   percent={"blue": 90, "green": 10}, gateway="gateway", hostname="demo.localhost",
                   min_replicas=2, max_replicas=5, cpu_target=60, secrets={"jwt-secret": "hunter2"})
     return BlueGreenDeploymentArgs(**{**values, **overrides})
@@ -87,7 +87,7 @@ def test_two_instances_do_not_collide(record):
 
 @pytest.mark.parametrize(("overrides", "message"), [
     ({"percent": {"blue": 90, "green": 20}}, "summing to 100"),
-    ({"tags_by_colour": {"blue": "1"}}, "needs a tag for 'green'"),
+    ({"image_tags": {"blue": "1"}}, "needs a tag for 'green'"),
     ({"min_replicas": 4, "max_replicas": 3}, "min_replicas \\(4\\) <= max_replicas \\(3\\)"),
 ])
 def test_invalid_args_fail_before_any_resource(overrides, message):

@@ -1,7 +1,7 @@
 import pytest
 
 from components.blue_green_web_app import BlueGreenWebApp, BlueGreenWebAppArgs
-from stagewise.evaluate import SECRET
+from stagewise.stackfile import SECRET_PLACEHOLDER as SECRET
 from tests.components.conftest import only, refused_before_any_resource
 
 REFERENCE = "@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/jwt-secret/)"
@@ -15,7 +15,7 @@ def app_args(**overrides) -> BlueGreenWebAppArgs:
         sku="P1v3",
         instances=3,
         image="demo",
-        tags_by_colour={"blue": "1.4.2", "green": "1.5.0"},
+        image_tags={"blue": "1.4.2", "green": "1.5.0"},
         log_level="warning",
         feature_flags={"new-checkout": True},
         key_vault_references={"JWT_SECRET": REFERENCE},
@@ -141,7 +141,7 @@ def test_capacity_is_left_to_autoscale_only_when_autoscale_is_on(record, monkeyp
 @pytest.mark.parametrize(("overrides", "message"), [
     ({"sku": "B1"}, "no deployment slots"),
     ({"sku": "S1", "instances": 11}, "instances \\(11\\) above 10"),
-    ({"tags_by_colour": {"blue": "1.0"}}, "needs a tag for 'green'"),
+    ({"image_tags": {"blue": "1.0"}}, "needs a tag for 'green'"),
     ({"slot_share": 0}, "slot_share \\(0\\) must be 1..100, or None for no rule"),
     ({"slot_share": 101}, "slot_share \\(101\\) must be 1..100"),
     ({"identity_id": None}, "key_vault_references need identity_id"),

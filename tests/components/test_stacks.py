@@ -7,7 +7,8 @@ import pytest
 
 from stagewise import stackfile
 from stagewise.config import ConfigError
-from stagewise.evaluate import SECRET, Evaluation, evaluate_stack, run
+from stagewise.evaluate import Evaluation, evaluate_stack, run
+from stagewise.stackfile import SECRET_PLACEHOLDER as SECRET
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = (ROOT / "Pulumi.yaml").read_text()

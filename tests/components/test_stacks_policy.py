@@ -13,15 +13,15 @@ from pulumi.runtime import proto
 from pulumi_policy import EnforcementLevel
 from pulumi_policy.policy import _PolicyAnalyzerServicer
 
-from policy import rules
+from policy.inputs import StackResource
 from policy.policies import PACK_NAME, STACK_RULES, policies
 from stagewise.evaluate import evaluate_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def stack_resources(ev) -> list[rules.StackResource]:
-    return [rules.StackResource(urn=r.urn, type=r.type, name=r.name, props=r.inputs,
+def stack_resources(ev) -> list[StackResource]:
+    return [StackResource(urn=r.urn, type=r.type, name=r.name, props=r.inputs,
                                 property_dependencies=r.property_dependencies, dependencies=r.dependencies)
             for r in ev.resources if r.custom]
 

@@ -2,11 +2,11 @@
 
 import pytest
 
-from policy import rules
-from policy.rules import Settings
+from policy.monitoring import autoscale_production_minimum
+from policy.settings import Settings
 
 SETTINGS = Settings()
-check = rules.autoscale_production_minimum
+check = autoscale_production_minimum
 
 
 def autoscale(*minimums, environment="production") -> dict:

@@ -2,8 +2,12 @@
 
 import pytest
 
-from policy import azure_rules
-from policy.rules import Settings, StackResource
+from policy.inputs import StackResource
+from policy.keyvault import SECRETS_USER_ROLE, keyvault_firewall_allows_app_subnets, keyvault_reference_identity_granted_first
+from policy.monitoring import log_alert_excludes_health_probe, log_alert_split_by_version
+from policy.settings import Settings
+from policy.traffic_manager import traffic_manager_one_web_app_per_region
+from policy.webapps import webapp_integration_subnet_delegated, webapp_integration_subnet_one_plan, webapp_integration_subnet_same_region, webapp_slot_rule_percentage, webapp_slot_rule_target
 from stagewise import alert_rules
 
 SETTINGS = Settings()
@@ -40,13 +44,13 @@ def endpoint(name: str, target: StackResource) -> StackResource:
 def test_one_web_app_endpoint_per_region_passes():
     we, ne = site("we", "westeurope"), site("ne", "northeurope")
     stack = [PROFILE, we, ne, endpoint("e-we", we), endpoint("e-ne", ne)]
-    assert azure_rules.traffic_manager_one_web_app_per_region(stack) == []
+    assert traffic_manager_one_web_app_per_region(stack) == []
 
 
 def test_a_site_and_its_slot_in_one_profile_fail():
     app, slot = site("app", "westeurope"), site("slot", "West Europe", slot=True)
     stack = [PROFILE, app, slot, endpoint("blue", app), endpoint("green", slot)]
-    [violation] = azure_rules.traffic_manager_one_web_app_per_region(stack)
+    [violation] = traffic_manager_one_web_app_per_region(stack)
     assert violation.urn == urn(PROFILE)
     assert "has 2 Web App endpoints in region 'westeurope' (blue, green)" in violation.message
 
@@ -56,7 +60,7 @@ def test_same_region_endpoints_in_different_profiles_pass():
     a, b = site("a", "westeurope"), site("b", "westeurope")
     second = res("azure-native:trafficmanager:Endpoint", "e-b", {"profileName": [urn(other)], "targetResourceId": [urn(b)]},
                  profileName=UNKNOWN, targetResourceId=UNKNOWN)
-    assert azure_rules.traffic_manager_one_web_app_per_region([PROFILE, other, a, b, endpoint("e-a", a), second]) == []
+    assert traffic_manager_one_web_app_per_region([PROFILE, other, a, b, endpoint("e-a", a), second]) == []
 
 
 def test_known_web_app_ids_with_endpoint_locations_are_checked_too():
@@ -65,7 +69,7 @@ def test_known_web_app_ids_with_endpoint_locations_are_checked_too():
                    targetResourceId=f"/subscriptions/s/resourceGroups/g/providers/Microsoft.Web/sites/{name}",
                    endpointLocation="westeurope")
 
-    assert len(azure_rules.traffic_manager_one_web_app_per_region([PROFILE, known("a"), known("b")])) == 1
+    assert len(traffic_manager_one_web_app_per_region([PROFILE, known("a"), known("b")])) == 1
 
 
 # Key Vault references: the firewall, the identity
@@ -91,26 +95,26 @@ def app(subnet: StackResource | None = SUBNET, reference=REFERENCE, **more) -> S
 
 def test_a_deny_vault_that_allows_the_apps_subnet_passes():
     stack = [SUBNET, vault(rules=[{"id": UNKNOWN}], deps=[urn(SUBNET)]), app()]
-    assert azure_rules.keyvault_firewall_allows_app_subnets(stack) == []
+    assert keyvault_firewall_allows_app_subnets(stack) == []
 
 
 def test_a_deny_vault_whose_app_has_no_integrated_subnet_fails():
     stack = [SUBNET, vault(rules=[{"id": UNKNOWN}], deps=[urn(SUBNET)]), app(subnet=None)]
-    [violation] = azure_rules.keyvault_firewall_allows_app_subnets(stack)
+    [violation] = keyvault_firewall_allows_app_subnets(stack)
     assert "web app 'app' reads Key Vault 'kv-prod'" in violation.message and "has no integrated subnet" in violation.message
 
 
 def test_a_deny_vault_that_allows_another_subnet_fails():
     stack = [SUBNET, OTHER_SUBNET, vault(rules=[{"id": UNKNOWN}], deps=[urn(OTHER_SUBNET)]), app()]
-    [violation] = azure_rules.keyvault_firewall_allows_app_subnets(stack)
+    [violation] = keyvault_firewall_allows_app_subnets(stack)
     assert "its integrated subnet is not allowed by the vault" in violation.message
 
 
 def test_known_subnet_ids_are_compared_by_value():
     allowed = res("azure-native:web:WebApp", "app", {}, virtualNetworkSubnetId="/sub/apps",
                   siteConfig={"appSettings": [{"name": "X", "value": REFERENCE}]})
-    assert azure_rules.keyvault_firewall_allows_app_subnets([vault(rules=[{"id": "/SUB/apps"}]), allowed]) == []
-    assert len(azure_rules.keyvault_firewall_allows_app_subnets([vault(rules=[{"id": "/sub/x"}]), allowed])) == 1
+    assert keyvault_firewall_allows_app_subnets([vault(rules=[{"id": "/SUB/apps"}]), allowed]) == []
+    assert len(keyvault_firewall_allows_app_subnets([vault(rules=[{"id": "/sub/x"}]), allowed])) == 1
 
 
 @pytest.mark.parametrize("the_vault, the_app", [
@@ -120,11 +124,11 @@ def test_known_subnet_ids_are_compared_by_value():
     (vault(rules=[{"id": UNKNOWN}]), app()),  # neither dependencies nor values tell: no guess
 ])
 def test_the_firewall_rule_stays_silent_when_it_does_not_apply_or_cannot_tell(the_vault, the_app):
-    assert azure_rules.keyvault_firewall_allows_app_subnets([SUBNET, the_vault, the_app]) == []
+    assert keyvault_firewall_allows_app_subnets([SUBNET, the_vault, the_app]) == []
 
 
 IDENTITY = res("azure-native:managedidentity:UserAssignedIdentity", "app-id", tags=TAGS)
-ROLE = f"/subscriptions/s/providers/Microsoft.Authorization/roleDefinitions/{azure_rules.SECRETS_USER_ROLE}"
+ROLE = f"/subscriptions/s/providers/Microsoft.Authorization/roleDefinitions/{SECRETS_USER_ROLE}"
 
 
 def grant(role=ROLE, identity=IDENTITY) -> StackResource:
@@ -143,35 +147,35 @@ def reader(depends_on=(), identity: StackResource | None = IDENTITY, **more) -> 
 
 def test_references_read_by_an_identity_granted_first_pass():
     the_grant = grant()
-    assert azure_rules.keyvault_reference_identity_granted_first([IDENTITY, the_grant, reader((urn(the_grant),))]) == []
+    assert keyvault_reference_identity_granted_first([IDENTITY, the_grant, reader((urn(the_grant),))]) == []
 
 
 def test_references_read_before_the_grant_fail():
-    [violation] = azure_rules.keyvault_reference_identity_granted_first([IDENTITY, grant(), reader()])
+    [violation] = keyvault_reference_identity_granted_first([IDENTITY, grant(), reader()])
     assert "web app 'site' reads Key Vault references with identity 'app-id' before that identity is granted" in violation.message
 
 
 def test_a_grant_of_another_role_does_not_count():
     other = grant(role="/subscriptions/s/providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7")
-    assert len(azure_rules.keyvault_reference_identity_granted_first([IDENTITY, other, reader((urn(other),))])) == 1
+    assert len(keyvault_reference_identity_granted_first([IDENTITY, other, reader((urn(other),))])) == 1
 
 
 def test_a_grant_to_another_identity_does_not_count():
     someone = res("azure-native:managedidentity:UserAssignedIdentity", "someone")
     theirs = grant(identity=someone)
-    assert len(azure_rules.keyvault_reference_identity_granted_first([IDENTITY, someone, theirs, reader((urn(theirs),))])) == 1
+    assert len(keyvault_reference_identity_granted_first([IDENTITY, someone, theirs, reader((urn(theirs),))])) == 1
 
 
 @pytest.mark.parametrize("identity_setting", [None, "SystemAssigned"])
 def test_references_read_with_the_system_assigned_identity_fail(identity_setting):
     more = {} if identity_setting is None else {"keyVaultReferenceIdentity": identity_setting}
-    [violation] = azure_rules.keyvault_reference_identity_granted_first([reader(identity=None, **more)])
+    [violation] = keyvault_reference_identity_granted_first([reader(identity=None, **more)])
     assert "resolves Key Vault references with its system-assigned identity" in violation.message
 
 
 def test_an_app_without_references_needs_no_identity():
     plain = res("azure-native:web:WebApp", "site", siteConfig={"appSettings": [{"name": "LOG_LEVEL", "value": "info"}]})
-    assert azure_rules.keyvault_reference_identity_granted_first([plain]) == []
+    assert keyvault_reference_identity_granted_first([plain]) == []
 
 
 # Regional VNet integration
@@ -179,9 +183,9 @@ def test_an_app_without_references_needs_no_identity():
 
 def test_an_integration_subnet_not_delegated_to_app_service_fails():
     bare = res("azure-native:network:Subnet", "apps", delegations=[])
-    [violation] = azure_rules.webapp_integration_subnet_delegated([bare, app(subnet=bare)])
+    [violation] = webapp_integration_subnet_delegated([bare, app(subnet=bare)])
     assert "not delegated to Microsoft.Web/serverFarms" in violation.message
-    assert azure_rules.webapp_integration_subnet_delegated([SUBNET, app()]) == []
+    assert webapp_integration_subnet_delegated([SUBNET, app()]) == []
 
 
 # The slot traffic rule
@@ -193,28 +197,28 @@ def with_rules(*rules, name="site") -> dict:
 
 @pytest.mark.parametrize("percentage", [1, 25, 100, 25.0])
 def test_a_slot_rule_of_1_to_100_percent_passes(percentage):
-    assert azure_rules.webapp_slot_rule_percentage(with_rules({"reroutePercentage": percentage}), SETTINGS) == []
+    assert webapp_slot_rule_percentage(with_rules({"reroutePercentage": percentage}), SETTINGS) == []
 
 
 @pytest.mark.parametrize("percentage", [0, 0.0, 101, -5, None])
 def test_a_slot_rule_at_0_percent_or_out_of_range_fails(percentage):
     rule = {} if percentage is None else {"reroutePercentage": percentage}
-    [message] = azure_rules.webapp_slot_rule_percentage(with_rules(rule), SETTINGS)
+    [message] = webapp_slot_rule_percentage(with_rules(rule), SETTINGS)
     assert message.startswith("slot traffic rule 0 must route 1..100 %")
 
 
 def test_no_rule_at_all_passes():
-    assert azure_rules.webapp_slot_rule_percentage(with_rules(), SETTINGS) == []
+    assert webapp_slot_rule_percentage(with_rules(), SETTINGS) == []
 
 
 def test_a_slot_rule_targets_a_slot_of_its_own_site():
     good = with_rules({"actionHostName": "site-green.azurewebsites.net", "reroutePercentage": 5})
-    assert azure_rules.webapp_slot_rule_target(good, SETTINGS) == []
-    [message] = azure_rules.webapp_slot_rule_target(
+    assert webapp_slot_rule_target(good, SETTINGS) == []
+    [message] = webapp_slot_rule_target(
         with_rules({"actionHostName": "elsewhere-green.azurewebsites.net"}), SETTINGS)
     assert message == ("slot traffic rule 0 must route to a slot of this site, 'site-<slot>.azurewebsites.net' "
                        "(got 'elsewhere-green.azurewebsites.net')")
-    assert azure_rules.webapp_slot_rule_target(with_rules({"actionHostName": UNKNOWN}), SETTINGS) == []
+    assert webapp_slot_rule_target(with_rules({"actionHostName": UNKNOWN}), SETTINGS) == []
 
 
 # Log alerts per version
@@ -234,8 +238,8 @@ SPLIT = [{"name": "application_Version", "operator": "Include", "values": ["*"]}
     error_rate_warning=1, error_rate_critical=5, p95_warning_ms=500, p95_critical_ms=2000))
 def test_the_rollout_rules_pass_both_alert_policies(rule):
     props = alert(rule.query, SPLIT)
-    assert azure_rules.log_alert_split_by_version(props, SETTINGS) == []
-    assert azure_rules.log_alert_excludes_health_probe(props, SETTINGS) == []
+    assert log_alert_split_by_version(props, SETTINGS) == []
+    assert log_alert_excludes_health_probe(props, SETTINGS) == []
 
 
 @pytest.mark.parametrize("query, dimensions", [
@@ -245,15 +249,15 @@ def test_the_rollout_rules_pass_both_alert_policies(rule):
     (alert_rules.ERROR_SHARE_QUERY, [{"name": "cloud_RoleName", "operator": "Include", "values": ["*"]}]),
 ])
 def test_a_log_alert_not_split_by_version_fails(query, dimensions):
-    [message] = azure_rules.log_alert_split_by_version(alert(query, dimensions), SETTINGS)
+    [message] = log_alert_split_by_version(alert(query, dimensions), SETTINGS)
     assert message.startswith("log alert condition 0 must fire per version")
 
 
 def test_a_log_alert_counting_health_probes_fails():
     query = "requests | summarize p95_ms = percentile(duration, 95), requests = count() by application_Version"
-    [message] = azure_rules.log_alert_excludes_health_probe(alert(query, SPLIT), SETTINGS)
+    [message] = log_alert_excludes_health_probe(alert(query, SPLIT), SETTINGS)
     assert message.startswith("log alert condition 0 reads requests including the health probes")
-    assert azure_rules.log_alert_excludes_health_probe(
+    assert log_alert_excludes_health_probe(
         alert(alert_rules.per_version_query("p95_ms", "/healthz"), SPLIT), Settings.from_config({"healthPath": "/healthz"})) == []
 
 
@@ -269,8 +273,8 @@ def planned_app(name: str, the_plan: StackResource, subnet: StackResource, locat
 def test_one_integration_subnet_per_plan():
     one, two = plan("one"), plan("two")
     site_and_slot = [planned_app("site", one, SUBNET), planned_app("slot", one, SUBNET)]
-    assert azure_rules.webapp_integration_subnet_one_plan([one, SUBNET, *site_and_slot]) == []
-    [violation] = azure_rules.webapp_integration_subnet_one_plan([one, two, SUBNET, planned_app("a", one, SUBNET),
+    assert webapp_integration_subnet_one_plan([one, SUBNET, *site_and_slot]) == []
+    [violation] = webapp_integration_subnet_one_plan([one, two, SUBNET, planned_app("a", one, SUBNET),
                                                                   planned_app("b", two, SUBNET)])
     assert violation.message.startswith("subnet 'apps' is the integration subnet of 2 App Service plans (apps a, b)")
 
@@ -279,7 +283,7 @@ def test_the_integration_network_is_in_the_apps_region():
     vnet = res("azure-native:network:VirtualNetwork", "net", location="northeurope")
     subnet = res("azure-native:network:Subnet", "apps", {"virtualNetworkName": [urn(vnet)]}, virtualNetworkName=UNKNOWN)
     the_plan = plan("p")
-    [violation] = azure_rules.webapp_integration_subnet_same_region([vnet, subnet, the_plan, planned_app("a", the_plan, subnet)])
+    [violation] = webapp_integration_subnet_same_region([vnet, subnet, the_plan, planned_app("a", the_plan, subnet)])
     assert "regional VNet integration needs both in the same region" in violation.message
-    assert azure_rules.webapp_integration_subnet_same_region(
+    assert webapp_integration_subnet_same_region(
         [vnet, subnet, the_plan, planned_app("a", the_plan, subnet, location="North Europe")]) == []

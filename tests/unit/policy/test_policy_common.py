@@ -3,8 +3,10 @@
 import pytest
 from pulumi_policy import proxy
 
-from policy import rules
-from policy.rules import MISSING, Settings
+from policy.inputs import MISSING, UNKNOWN_VALUES, as_int, dig, shown
+from policy.settings import Settings
+from policy.tier import Tier, azure_tier, kubernetes_tier
+from stagewise.tiers import ENVIRONMENTS
 
 
 def test_default_settings_are_the_agreed_thresholds():
@@ -39,7 +41,7 @@ def test_unknown_sentinels_match_the_policy_sdk():
         proxy.UNKNOWN_ARRAY_VALUE, proxy.UNKNOWN_ASSET_VALUE, proxy.UNKNOWN_ARCHIVE_VALUE,
         proxy.UNKNOWN_OBJECT_VALUE,
     }
-    assert rules.UNKNOWN_VALUES == sdk
+    assert UNKNOWN_VALUES == sdk
 
 
 @pytest.mark.parametrize(
@@ -52,14 +54,14 @@ def test_unknown_sentinels_match_the_policy_sdk():
         ({"a": [{"b": 2}]}, ("a", 0, "b"), 2),
         ({"a": [{"b": 2}]}, ("a", 1, "b"), MISSING),
         ({"a": {"b": 2}}, ("a", 0), MISSING),
-        ({"a": rules.UNKNOWN_VALUES and "dd056dcd-154b-4c76-9bd3-c8f88648b5ff"}, ("a", "b", "c"),
+        ({"a": UNKNOWN_VALUES and "dd056dcd-154b-4c76-9bd3-c8f88648b5ff"}, ("a", "b", "c"),
          "dd056dcd-154b-4c76-9bd3-c8f88648b5ff"),
     ],
     ids=["nested", "null", "absent", "not-a-mapping", "list", "index-out-of-range", "index-into-mapping",
          "unknown-on-the-way"],
 )
 def test_dig(props, path, expected):
-    assert rules.dig(props, *path) == expected
+    assert dig(props, *path) == expected
 
 
 @pytest.mark.parametrize(
@@ -67,7 +69,7 @@ def test_dig(props, path, expected):
     [(3, 3), (3.0, 3), ("3", 3), (" 3 ", 3), (2.5, None), ("three", None), (True, None), (None, None)],
 )
 def test_as_int(value, expected):
-    assert rules.as_int(value) == expected
+    assert as_int(value) == expected
 
 
 @pytest.mark.parametrize(
@@ -75,28 +77,28 @@ def test_as_int(value, expected):
     [(MISSING, "not set"), (300.0, "300"), (2.5, "2.5"), ("Allow", "'Allow'"), (False, "False")],
 )
 def test_shown(value, expected):
-    assert rules.shown(value) == expected
+    assert shown(value) == expected
 
 
-@pytest.mark.parametrize("environment", rules.ENVIRONMENTS)
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
 def test_valid_environment_tag_names_the_tier(environment):
-    assert rules.azure_tier({"tags": {"environment": environment}}) == rules.Tier(environment, environment)
+    assert azure_tier({"tags": {"environment": environment}}) == Tier(environment, environment)
 
 
 @pytest.mark.parametrize("tags", [None, {}, {"environment": "Production"}, {"environment": 1}])
 def test_missing_or_invalid_environment_tag_falls_back_to_production(tags):
     props = {} if tags is None else {"tags": tags}
-    assert rules.azure_tier(props).name == "production"
+    assert azure_tier(props).name == "production"
 
 
 def test_unknown_environment_tag_gives_no_tier_yet():
-    assert rules.azure_tier({"tags": {"environment": "04da6b54-80e4-46f7-96ec-b56ff0331ba9"}}) is None
+    assert azure_tier({"tags": {"environment": "04da6b54-80e4-46f7-96ec-b56ff0331ba9"}}) is None
 
 
 def test_kubernetes_tier_comes_from_the_label():
     props = {"metadata": {"labels": {"stagewise.dev/environment": "local"}}}
-    assert rules.kubernetes_tier(props) == rules.Tier("local", "local")
+    assert kubernetes_tier(props) == Tier("local", "local")
 
 
 def test_kubernetes_tier_ignores_the_azure_tag():
-    assert rules.kubernetes_tier({"tags": {"environment": "dev"}}).name == "production"
+    assert kubernetes_tier({"tags": {"environment": "dev"}}).name == "production"

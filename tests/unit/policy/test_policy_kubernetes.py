@@ -2,8 +2,8 @@
 
 import pytest
 
-from policy import rules
-from policy.rules import Settings
+from policy.kubernetes import deployment_readiness_probe, deployment_resource_requests, hpa_min_replicas
+from policy.settings import Settings
 
 SETTINGS = Settings()
 
@@ -29,11 +29,11 @@ def deployment(*containers, environment="production") -> dict:
 
 
 def test_container_with_readiness_probe_passes():
-    assert rules.deployment_readiness_probe(deployment(), SETTINGS) == []
+    assert deployment_readiness_probe(deployment(), SETTINGS) == []
 
 
 def test_container_without_readiness_probe_fails():
-    assert rules.deployment_readiness_probe(deployment(container(probe=False)), SETTINGS) == [
+    assert deployment_readiness_probe(deployment(container(probe=False)), SETTINGS) == [
         "container 'app' needs a readinessProbe, or it receives traffic before it can serve: "
         "set spec.template.spec.containers[].readinessProbe (e.g. httpGet on /health)"
     ]
@@ -42,37 +42,37 @@ def test_container_without_readiness_probe_fails():
 def test_empty_readiness_probe_fails():
     c = container(probe=False)
     c["readinessProbe"] = {}
-    assert len(rules.deployment_readiness_probe(deployment(c), SETTINGS)) == 1
+    assert len(deployment_readiness_probe(deployment(c), SETTINGS)) == 1
 
 
 def test_every_container_without_a_probe_is_reported():
     props = deployment(container("app"), container("sidecar", probe=False), container("proxy", probe=False))
-    messages = rules.deployment_readiness_probe(props, SETTINGS)
+    messages = deployment_readiness_probe(props, SETTINGS)
     assert [m.split(" needs")[0] for m in messages] == ["container 'sidecar'", "container 'proxy'"]
 
 
 def test_init_containers_need_no_probe():
     props = deployment()
     props["spec"]["template"]["spec"]["initContainers"] = [{"name": "migrate", "image": "x"}]
-    assert rules.deployment_readiness_probe(props, SETTINGS) == []
+    assert deployment_readiness_probe(props, SETTINGS) == []
 
 
 @pytest.mark.parametrize("props", [{}, {"spec": {}}, {"spec": {"template": {"spec": {}}}}],
                          ids=["empty", "no-template", "no-containers"])
 def test_deployment_without_containers_is_handled(props):
-    assert rules.deployment_readiness_probe(props, SETTINGS) == []
-    assert rules.deployment_resource_requests(props, SETTINGS) == []
+    assert deployment_readiness_probe(props, SETTINGS) == []
+    assert deployment_resource_requests(props, SETTINGS) == []
 
 
 # Resource requests
 
 
 def test_container_requesting_cpu_and_memory_passes():
-    assert rules.deployment_resource_requests(deployment(), SETTINGS) == []
+    assert deployment_resource_requests(deployment(), SETTINGS) == []
 
 
 def test_container_without_requests_fails():
-    assert rules.deployment_resource_requests(deployment(container(requests=None)), SETTINGS) == [
+    assert deployment_resource_requests(deployment(container(requests=None)), SETTINGS) == [
         "container 'app' must request cpu and memory so the scheduler and the HPA can size it: "
         "set resources.requests.cpu, resources.requests.memory"
     ]
@@ -80,14 +80,14 @@ def test_container_without_requests_fails():
 
 @pytest.mark.parametrize(("requests", "missing"), [(("cpu",), "memory"), (("memory",), "cpu")])
 def test_container_missing_one_request_names_it(requests, missing):
-    [message] = rules.deployment_resource_requests(deployment(container(requests=requests)), SETTINGS)
+    [message] = deployment_resource_requests(deployment(container(requests=requests)), SETTINGS)
     assert message.endswith(f"set resources.requests.{missing}")
 
 
 def test_limits_alone_are_not_requests():
     c = container(requests=None)
     c["resources"] = {"limits": {"cpu": "500m", "memory": "128Mi"}}
-    assert len(rules.deployment_resource_requests(deployment(c), SETTINGS)) == 1
+    assert len(deployment_resource_requests(deployment(c), SETTINGS)) == 1
 
 
 # HPA floor
@@ -105,31 +105,31 @@ def hpa(min_replicas=2.0, environment="production") -> dict:
 
 @pytest.mark.parametrize("environment", ["staging", "production"])
 def test_hpa_at_floor_passes(environment):
-    assert rules.hpa_min_replicas(hpa(2.0, environment), SETTINGS) == []
+    assert hpa_min_replicas(hpa(2.0, environment), SETTINGS) == []
 
 
 @pytest.mark.parametrize("environment", ["staging", "production"])
 def test_hpa_below_floor_in_production_like_tier_fails(environment):
-    assert rules.hpa_min_replicas(hpa(1.0, environment), SETTINGS) == [
+    assert hpa_min_replicas(hpa(1.0, environment), SETTINGS) == [
         f"HorizontalPodAutoscaler in {environment} must keep at least 2 replicas "
         "(required in staging, production): set spec.minReplicas to 2 or more (got 1)"
     ]
 
 
 def test_hpa_min_replicas_not_set_fails():
-    [message] = rules.hpa_min_replicas(hpa(None), SETTINGS)
+    [message] = hpa_min_replicas(hpa(None), SETTINGS)
     assert message.endswith("(got not set, Kubernetes defaults to 1)")
 
 
 @pytest.mark.parametrize("environment", ["local", "dev"])
 def test_hpa_outside_production_like_tiers_may_run_one_replica(environment):
-    assert rules.hpa_min_replicas(hpa(1.0, environment), SETTINGS) == []
+    assert hpa_min_replicas(hpa(1.0, environment), SETTINGS) == []
 
 
 def test_unlabelled_hpa_is_held_to_production():
     props = hpa(1.0)
     del props["metadata"]["labels"]
-    [message] = rules.hpa_min_replicas(props, SETTINGS)
+    [message] = hpa_min_replicas(props, SETTINGS)
     assert message.startswith(
         "HorizontalPodAutoscaler in production (no valid 'stagewise.dev/environment' label, so production rules apply)"
     )
@@ -137,6 +137,6 @@ def test_unlabelled_hpa_is_held_to_production():
 
 def test_hpa_floor_and_tiers_come_from_config():
     settings = Settings.from_config({"minReplicas": 3, "productionLikeTiers": ["production"]})
-    assert rules.hpa_min_replicas(hpa(2.0, "staging"), settings) == []
-    [message] = rules.hpa_min_replicas(hpa(2.0, "production"), settings)
+    assert hpa_min_replicas(hpa(2.0, "staging"), settings) == []
+    [message] = hpa_min_replicas(hpa(2.0, "production"), settings)
     assert "must keep at least 3 replicas (required in production)" in message

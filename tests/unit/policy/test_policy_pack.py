@@ -15,7 +15,8 @@ from pulumi_policy import EnforcementLevel
 from pulumi_policy.policy import _PolicyAnalyzerServicer
 from pulumi_policy.proxy import unknown_checking_proxy
 
-from policy import azure_rules, rules
+from policy.resource_types import APP_SETTINGS_RESOURCES, AUTOSCALE_SETTING, KEY_VAULT, ROLE_ASSIGNMENT, SCHEDULED_QUERY_RULE, SUBNET, TRAFFIC_MANAGER_ENDPOINT, TRAFFIC_MANAGER_PROFILE, USER_ASSIGNED_IDENTITY, WEB_APPS
+from policy.settings import Settings
 from policy.policies import CONFIG_SCHEMA, PACK_NAME, STACK_RULES, plain, policies
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -78,11 +79,11 @@ def test_only_required_tags_is_advisory():
 
 
 def test_config_schema_defaults_are_the_rule_defaults():
-    assert rules.Settings.from_config({k: s["default"] for k, s in CONFIG_SCHEMA.items()}) == rules.Settings()
+    assert Settings.from_config({k: s["default"] for k, s in CONFIG_SCHEMA.items()}) == Settings()
 
 
 def test_every_config_key_is_read_by_the_rules():
-    assert set(CONFIG_SCHEMA) == set(rules.Settings.CONFIG_KEYS)
+    assert set(CONFIG_SCHEMA) == set(Settings.CONFIG_KEYS)
 
 
 def test_compliant_web_app_has_no_violations():
@@ -176,17 +177,17 @@ def test_v2_type_aliases_are_checked_too(legacy, props):
 @pytest.mark.parametrize(
     ("module", "tokens"),
     [
-        ("pulumi_azure_native.keyvault.vault", rules.KEY_VAULT),
-        ("pulumi_azure_native.web.web_app", rules.WEB_APPS),
-        ("pulumi_azure_native.web.web_app_slot", rules.WEB_APPS),
-        ("pulumi_azure_native.web.web_app_application_settings", rules.APP_SETTINGS_RESOURCES),
-        ("pulumi_azure_native.monitor.autoscale_setting", rules.AUTOSCALE_SETTING),
-        ("pulumi_azure_native.trafficmanager.profile", rules.TRAFFIC_MANAGER_PROFILE),
-        ("pulumi_azure_native.trafficmanager.endpoint", rules.TRAFFIC_MANAGER_ENDPOINT),
-        ("pulumi_azure_native.monitor.scheduled_query_rule", azure_rules.SCHEDULED_QUERY_RULE),
-        ("pulumi_azure_native.network.subnet", azure_rules.SUBNET),
-        ("pulumi_azure_native.managedidentity.user_assigned_identity", azure_rules.USER_ASSIGNED_IDENTITY),
-        ("pulumi_azure_native.authorization.role_assignment", azure_rules.ROLE_ASSIGNMENT),
+        ("pulumi_azure_native.keyvault.vault", KEY_VAULT),
+        ("pulumi_azure_native.web.web_app", WEB_APPS),
+        ("pulumi_azure_native.web.web_app_slot", WEB_APPS),
+        ("pulumi_azure_native.web.web_app_application_settings", APP_SETTINGS_RESOURCES),
+        ("pulumi_azure_native.monitor.autoscale_setting", AUTOSCALE_SETTING),
+        ("pulumi_azure_native.trafficmanager.profile", TRAFFIC_MANAGER_PROFILE),
+        ("pulumi_azure_native.trafficmanager.endpoint", TRAFFIC_MANAGER_ENDPOINT),
+        ("pulumi_azure_native.monitor.scheduled_query_rule", SCHEDULED_QUERY_RULE),
+        ("pulumi_azure_native.network.subnet", SUBNET),
+        ("pulumi_azure_native.managedidentity.user_assigned_identity", USER_ASSIGNED_IDENTITY),
+        ("pulumi_azure_native.authorization.role_assignment", ROLE_ASSIGNMENT),
     ],
 )
 def test_rules_know_the_type_token_the_pinned_sdk_registers(module, tokens):

@@ -2,35 +2,35 @@
 
 import pytest
 
-from policy import rules
-from policy.rules import Settings
+from policy.settings import Settings
+from policy.tags import required_tags
 
 SETTINGS = Settings()
 TAGS = {"environment": "dev", "owner": "platform-team", "cost-centre": "cc-1"}
 
 
 def test_resource_with_required_tags_passes():
-    assert rules.required_tags("azure-native:web:AppServicePlan", {"tags": TAGS}, SETTINGS) == []
+    assert required_tags("azure-native:web:AppServicePlan", {"tags": TAGS}, SETTINGS) == []
 
 
 def test_missing_tags_are_named():
-    assert rules.required_tags("azure-native:web:AppServicePlan", {"tags": {"environment": "dev"}}, SETTINGS) == [
+    assert required_tags("azure-native:web:AppServicePlan", {"tags": {"environment": "dev"}}, SETTINGS) == [
         "resource is missing required tags (who owns it, who pays for it): set tags.owner, tags.cost-centre"
     ]
 
 
 def test_empty_tag_value_counts_as_missing():
-    [message] = rules.required_tags("azure-native:web:AppServicePlan", {"tags": {**TAGS, "owner": " "}}, SETTINGS)
+    [message] = required_tags("azure-native:web:AppServicePlan", {"tags": {**TAGS, "owner": " "}}, SETTINGS)
     assert message.endswith("set tags.owner")
 
 
 def test_known_taggable_type_without_tags_input_fails():
-    [message] = rules.required_tags("azure-native:keyvault:Vault", {"properties": {}}, SETTINGS)
+    [message] = required_tags("azure-native:keyvault:Vault", {"properties": {}}, SETTINGS)
     assert message.endswith("set tags.owner, tags.cost-centre")
 
 
 def test_any_azure_resource_with_a_tags_input_is_checked():
-    assert len(rules.required_tags("azure-native:cdn:Profile", {"tags": {}}, SETTINGS)) == 1
+    assert len(required_tags("azure-native:cdn:Profile", {"tags": {}}, SETTINGS)) == 1
 
 
 @pytest.mark.parametrize(
@@ -38,20 +38,20 @@ def test_any_azure_resource_with_a_tags_input_is_checked():
     ["azure-native:trafficmanager:Endpoint", "azure-native:authorization:RoleAssignment"],
 )
 def test_resources_that_take_no_tags_are_skipped(resource_type):
-    assert rules.required_tags(resource_type, {"weight": 1.0}, SETTINGS) == []
+    assert required_tags(resource_type, {"weight": 1.0}, SETTINGS) == []
 
 
 @pytest.mark.parametrize("resource_type", ["kubernetes:apps/v1:Deployment", "pulumi:providers:azure-native"])
 def test_non_azure_resources_are_skipped(resource_type):
-    assert rules.required_tags(resource_type, {"tags": {}}, SETTINGS) == []
+    assert required_tags(resource_type, {"tags": {}}, SETTINGS) == []
 
 
 def test_unknown_tags_are_left_for_up():
     props = {"tags": "dd056dcd-154b-4c76-9bd3-c8f88648b5ff"}
-    assert rules.required_tags("azure-native:web:AppServicePlan", props, SETTINGS) == []
+    assert required_tags("azure-native:web:AppServicePlan", props, SETTINGS) == []
 
 
 def test_required_tags_come_from_config():
     settings = Settings.from_config({"requiredTags": ["owner", "data-classification"]})
-    [message] = rules.required_tags("azure-native:web:AppServicePlan", {"tags": TAGS}, settings)
+    [message] = required_tags("azure-native:web:AppServicePlan", {"tags": TAGS}, settings)
     assert message.endswith("set tags.data-classification")

@@ -2,8 +2,9 @@
 
 import pytest
 
-from policy import rules
-from policy.rules import Settings, StackResource
+from policy.inputs import StackResource, StackViolation
+from policy.settings import Settings
+from policy.traffic_manager import traffic_manager_enabled_endpoint, traffic_manager_endpoint_weight, traffic_manager_health_path, traffic_manager_production_ttl
 
 SETTINGS = Settings()
 UNKNOWN_STRING = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
@@ -29,28 +30,28 @@ def profile(environment="production", ttl=30, path="/health") -> dict:
 
 
 def test_health_path_passes():
-    assert rules.traffic_manager_health_path(profile(), SETTINGS) == []
+    assert traffic_manager_health_path(profile(), SETTINGS) == []
 
 
 def test_other_probe_path_fails():
-    assert rules.traffic_manager_health_path(profile(path="/"), SETTINGS) == [
+    assert traffic_manager_health_path(profile(path="/"), SETTINGS) == [
         "Traffic Manager must probe the app's health endpoint: set monitorConfig.path to '/health' (got '/')"
     ]
 
 
 def test_probe_path_not_set_fails():
-    [message] = rules.traffic_manager_health_path(profile(path=None), SETTINGS)
+    [message] = traffic_manager_health_path(profile(path=None), SETTINGS)
     assert message.endswith("(got not set)")
 
 
 def test_profile_without_monitor_config_fails_rather_than_crashing():
-    [message] = rules.traffic_manager_health_path({"tags": {"environment": "dev"}}, SETTINGS)
+    [message] = traffic_manager_health_path({"tags": {"environment": "dev"}}, SETTINGS)
     assert message.endswith("(got not set)")
 
 
 def test_probe_path_comes_from_config():
     settings = Settings.from_config({"healthPath": "/healthz"})
-    assert rules.traffic_manager_health_path(profile(path="/healthz"), settings) == []
+    assert traffic_manager_health_path(profile(path="/healthz"), settings) == []
 
 
 # TTL
@@ -58,11 +59,11 @@ def test_probe_path_comes_from_config():
 
 @pytest.mark.parametrize("ttl", [0, 30, 60])
 def test_production_ttl_up_to_a_minute_passes(ttl):
-    assert rules.traffic_manager_production_ttl(profile(ttl=ttl), SETTINGS) == []
+    assert traffic_manager_production_ttl(profile(ttl=ttl), SETTINGS) == []
 
 
 def test_production_ttl_above_a_minute_fails():
-    assert rules.traffic_manager_production_ttl(profile(ttl=300), SETTINGS) == [
+    assert traffic_manager_production_ttl(profile(ttl=300), SETTINGS) == [
         "Traffic Manager in production must let a rollback reach clients within 60 s: "
         "set dnsConfig.ttl to at most 60 (got 300)"
     ]
@@ -70,25 +71,25 @@ def test_production_ttl_above_a_minute_fails():
 
 def test_production_ttl_not_set_fails():
     # Azure's default TTL (300 s) is far above the limit.
-    [message] = rules.traffic_manager_production_ttl(profile(ttl=None), SETTINGS)
+    [message] = traffic_manager_production_ttl(profile(ttl=None), SETTINGS)
     assert message.endswith("(got not set)")
 
 
 @pytest.mark.parametrize("environment", ["dev", "staging"])
 def test_other_tiers_may_cache_longer(environment):
-    assert rules.traffic_manager_production_ttl(profile(environment, ttl=300), SETTINGS) == []
+    assert traffic_manager_production_ttl(profile(environment, ttl=300), SETTINGS) == []
 
 
 def test_ttl_limit_comes_from_config():
     settings = Settings.from_config({"maxTtlSeconds": 20.0})
-    [message] = rules.traffic_manager_production_ttl(profile(ttl=30), settings)
+    [message] = traffic_manager_production_ttl(profile(ttl=30), settings)
     assert "within 20 s" in message
 
 
 def test_unknown_ttl_is_left_for_up():
     props = profile()
     props["dnsConfig"]["ttl"] = "3eeb2bf0-c639-47a8-9e75-3b44932eb421"
-    assert rules.traffic_manager_production_ttl(props, SETTINGS) == []
+    assert traffic_manager_production_ttl(props, SETTINGS) == []
 
 
 # Endpoint weight
@@ -108,18 +109,18 @@ def endpoint(weight=500.0, status="Enabled", profile_name="tm-profile") -> dict:
 
 @pytest.mark.parametrize("weight", [1.0, 500.0, 1000.0])
 def test_weight_in_range_passes(weight):
-    assert rules.traffic_manager_endpoint_weight(endpoint(weight), SETTINGS) == []
+    assert traffic_manager_endpoint_weight(endpoint(weight), SETTINGS) == []
 
 
 @pytest.mark.parametrize("weight", [0.0, 1001.0, -5.0, 2.5, "100"])
 def test_weight_out_of_range_or_not_integer_fails(weight):
-    [message] = rules.traffic_manager_endpoint_weight(endpoint(weight), SETTINGS)
+    [message] = traffic_manager_endpoint_weight(endpoint(weight), SETTINGS)
     assert message.startswith("Traffic Manager endpoint weight must be an integer 1..1000; "
                               "to send no traffic set endpointStatus to 'Disabled' instead")
 
 
 def test_weight_zero_message():
-    assert rules.traffic_manager_endpoint_weight(endpoint(0.0), SETTINGS) == [
+    assert traffic_manager_endpoint_weight(endpoint(0.0), SETTINGS) == [
         "Traffic Manager endpoint weight must be an integer 1..1000; "
         "to send no traffic set endpointStatus to 'Disabled' instead (got 0)"
     ]
@@ -127,12 +128,12 @@ def test_weight_zero_message():
 
 def test_weight_zero_fails_on_a_disabled_endpoint_too():
     # Azure validates the weight whatever the status; 0 % is the Disabled status, never weight 0.
-    assert len(rules.traffic_manager_endpoint_weight(endpoint(0.0, status="Disabled"), SETTINGS)) == 1
+    assert len(traffic_manager_endpoint_weight(endpoint(0.0, status="Disabled"), SETTINGS)) == 1
 
 
 def test_weight_not_set_passes():
     # Azure gives an endpoint without a weight the weight 1, which is valid.
-    assert rules.traffic_manager_endpoint_weight(endpoint(weight=None), SETTINGS) == []
+    assert traffic_manager_endpoint_weight(endpoint(weight=None), SETTINGS) == []
 
 
 # At least one enabled endpoint per profile (stack policy)
@@ -156,13 +157,13 @@ def stack(*endpoint_props, linked_by_dependency=True, profile_props=None) -> lis
 
 
 def test_profile_with_an_enabled_endpoint_passes():
-    assert rules.traffic_manager_enabled_endpoint(stack(endpoint(status="Disabled"), endpoint(status="Enabled"))) == []
+    assert traffic_manager_enabled_endpoint(stack(endpoint(status="Disabled"), endpoint(status="Enabled"))) == []
 
 
 def test_profile_with_all_endpoints_disabled_fails():
-    assert rules.traffic_manager_enabled_endpoint(
+    assert traffic_manager_enabled_endpoint(
         stack(endpoint(status="Disabled"), endpoint(status="Disabled"))
-    ) == [rules.StackViolation(
+    ) == [StackViolation(
         "Traffic Manager profile 'traffic-profile' has no enabled endpoint, so it would answer no DNS "
         "queries: keep at least one endpoint with endpointStatus 'Enabled' "
         "(an abort sends all traffic to the live colour, it never disables both)",
@@ -171,17 +172,17 @@ def test_profile_with_all_endpoints_disabled_fails():
 
 
 def test_profile_without_endpoints_fails():
-    assert len(rules.traffic_manager_enabled_endpoint(stack())) == 1
+    assert len(traffic_manager_enabled_endpoint(stack())) == 1
 
 
 def test_endpoint_without_status_counts_as_enabled():
     # Azure's default endpointStatus is Enabled.
-    assert rules.traffic_manager_enabled_endpoint(stack(endpoint(status=None))) == []
+    assert traffic_manager_enabled_endpoint(stack(endpoint(status=None))) == []
 
 
 def test_endpoints_are_matched_by_profile_name_without_dependencies():
     resources = stack(endpoint(status="Enabled", profile_name="tm-profile"), linked_by_dependency=False)
-    assert rules.traffic_manager_enabled_endpoint(resources) == []
+    assert traffic_manager_enabled_endpoint(resources) == []
 
 
 def test_enabled_endpoint_of_another_profile_does_not_count():
@@ -190,35 +191,35 @@ def test_enabled_endpoint_of_another_profile_does_not_count():
         urn="urn:other", type=ENDPOINT_TYPE, name="other",
         props=endpoint(status="Enabled", profile_name="another-profile"), property_dependencies={},
     ))
-    assert len(rules.traffic_manager_enabled_endpoint(resources)) == 1
+    assert len(traffic_manager_enabled_endpoint(resources)) == 1
 
 
 def test_same_profile_name_in_another_resource_group_does_not_count():
     other_group = {**endpoint(status="Enabled"), "resourceGroupName": "rg-other"}
     resources = stack(endpoint(status="Disabled"), other_group, linked_by_dependency=False)
-    assert len(rules.traffic_manager_enabled_endpoint(resources)) == 1
+    assert len(traffic_manager_enabled_endpoint(resources)) == 1
 
 
 def test_endpoints_defined_inline_in_the_profile_count():
     props = {**profile(), "endpoints": [{"name": "blue", "endpointStatus": "Enabled", "weight": 1000.0}]}
-    assert rules.traffic_manager_enabled_endpoint(stack(profile_props=props)) == []
+    assert traffic_manager_enabled_endpoint(stack(profile_props=props)) == []
 
 
 def test_endpoint_whose_profile_is_unknown_in_preview_does_not_fail_the_stack():
     resources = stack(endpoint(status="Enabled", profile_name=UNKNOWN_STRING), linked_by_dependency=False)
-    assert rules.traffic_manager_enabled_endpoint(resources) == []
+    assert traffic_manager_enabled_endpoint(resources) == []
 
 
 def test_unknown_status_counts_as_possibly_enabled():
-    assert rules.traffic_manager_enabled_endpoint(stack(endpoint(status=UNKNOWN_STRING))) == []
+    assert traffic_manager_enabled_endpoint(stack(endpoint(status=UNKNOWN_STRING))) == []
 
 
 def test_stack_without_traffic_manager_passes():
-    assert rules.traffic_manager_enabled_endpoint([]) == []
+    assert traffic_manager_enabled_endpoint([]) == []
 
 
 def test_endpoint_of_an_autonamed_profile_without_dependencies_does_not_fail_the_stack():
     # Neither a dependency nor a name links them; the rule cannot tell, so it does not fail.
     autonamed = {**profile(), "resourceGroupName": "rg"}
     resources = stack(endpoint(status="Enabled"), linked_by_dependency=False, profile_props=autonamed)
-    assert rules.traffic_manager_enabled_endpoint(resources) == []
+    assert traffic_manager_enabled_endpoint(resources) == []

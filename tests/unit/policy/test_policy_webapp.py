@@ -2,8 +2,9 @@
 
 import pytest
 
-from policy import rules
-from policy.rules import Settings
+from policy.resource_types import APP_SETTINGS_RESOURCES
+from policy.settings import Settings
+from policy.webapps import app_settings_without_secrets, webapp_ftps_disabled, webapp_https_only, webapp_managed_identity, webapp_min_tls
 
 SETTINGS = Settings()
 UNKNOWN_STRING = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
@@ -45,13 +46,13 @@ def settings_pairs(**pairs) -> list[dict]:
     return [{"name": name, "value": value} for name, value in pairs.items()]
 
 
-SECRETS = rules.app_settings_without_secrets("azure-native:web:WebApp")
+SECRETS = app_settings_without_secrets("azure-native:web:WebApp")
 
 ALL_RULES = [
-    rules.webapp_https_only,
-    rules.webapp_min_tls,
-    rules.webapp_ftps_disabled,
-    rules.webapp_managed_identity,
+    webapp_https_only,
+    webapp_min_tls,
+    webapp_ftps_disabled,
+    webapp_managed_identity,
     SECRETS,
 ]
 
@@ -62,71 +63,71 @@ def test_compliant_web_app_passes_every_rule(rule):
 
 
 def test_https_only_off_fails():
-    assert rules.webapp_https_only(webapp(httpsOnly=False), SETTINGS) == [
+    assert webapp_https_only(webapp(httpsOnly=False), SETTINGS) == [
         "web app must redirect HTTP to HTTPS: set httpsOnly to true (got False)"
     ]
 
 
 def test_https_only_not_set_fails():
-    assert rules.webapp_https_only(webapp(httpsOnly=None), SETTINGS) == [
+    assert webapp_https_only(webapp(httpsOnly=None), SETTINGS) == [
         "web app must redirect HTTP to HTTPS: set httpsOnly to true (got not set)"
     ]
 
 
 @pytest.mark.parametrize("version", ["1.2", "1.3"])
 def test_tls_1_2_and_above_pass(version):
-    assert rules.webapp_min_tls(webapp(minTlsVersion=version), SETTINGS) == []
+    assert webapp_min_tls(webapp(minTlsVersion=version), SETTINGS) == []
 
 
 @pytest.mark.parametrize("version", ["1.0", "1.1"])
 def test_tls_below_1_2_fails(version):
-    assert rules.webapp_min_tls(webapp(minTlsVersion=version), SETTINGS) == [
+    assert webapp_min_tls(webapp(minTlsVersion=version), SETTINGS) == [
         f"web app must refuse TLS below 1.2: set siteConfig.minTlsVersion to '1.2' or '1.3' (got '{version}')"
     ]
 
 
 def test_tls_not_set_fails():
-    [message] = rules.webapp_min_tls(webapp(minTlsVersion=None), SETTINGS)
+    [message] = webapp_min_tls(webapp(minTlsVersion=None), SETTINGS)
     assert message.endswith("(got not set)")
 
 
 def test_web_app_without_site_config_fails_tls_rather_than_crashing():
-    [message] = rules.webapp_min_tls({"httpsOnly": True}, SETTINGS)
+    [message] = webapp_min_tls({"httpsOnly": True}, SETTINGS)
     assert message.endswith("(got not set)")
 
 
 def test_tls_version_is_compared_as_a_version_not_text():
     # "1.10" > "1.2" as versions, "1.10" < "1.2" as strings.
-    assert rules.webapp_min_tls(webapp(minTlsVersion="1.10"), SETTINGS) == []
+    assert webapp_min_tls(webapp(minTlsVersion="1.10"), SETTINGS) == []
 
 
 @pytest.mark.parametrize("state", ["AllAllowed", "FtpsOnly"])
 def test_ftp_or_ftps_allowed_fails(state):
-    assert rules.webapp_ftps_disabled(webapp(ftpsState=state), SETTINGS) == [
+    assert webapp_ftps_disabled(webapp(ftpsState=state), SETTINGS) == [
         f"web app must not accept FTP or FTPS deployments: set siteConfig.ftpsState to 'Disabled' (got '{state}')"
     ]
 
 
 def test_ftps_state_not_set_fails():
     # Azure's default is AllAllowed.
-    [message] = rules.webapp_ftps_disabled(webapp(ftpsState=None), SETTINGS)
+    [message] = webapp_ftps_disabled(webapp(ftpsState=None), SETTINGS)
     assert message.endswith("(got not set)")
 
 
 @pytest.mark.parametrize("kind", ["SystemAssigned", "UserAssigned", "SystemAssigned, UserAssigned"])
 def test_any_managed_identity_passes(kind):
-    assert rules.webapp_managed_identity(webapp(identity={"type": kind}), SETTINGS) == []
+    assert webapp_managed_identity(webapp(identity={"type": kind}), SETTINGS) == []
 
 
 def test_identity_none_fails():
-    assert rules.webapp_managed_identity(webapp(identity={"type": "None"}), SETTINGS) == [
+    assert webapp_managed_identity(webapp(identity={"type": "None"}), SETTINGS) == [
         "web app needs a managed identity to read Key Vault references: set identity.type to one of "
         "'SystemAssigned', 'UserAssigned', 'SystemAssigned, UserAssigned' (got 'None')"
     ]
 
 
 def test_identity_not_set_fails():
-    [message] = rules.webapp_managed_identity(webapp(identity=None), SETTINGS)
+    [message] = webapp_managed_identity(webapp(identity=None), SETTINGS)
     assert message.endswith("(got not set)")
 
 
@@ -237,9 +238,9 @@ def test_setting_without_a_name_is_still_checked_by_value():
     assert message.startswith("app setting '?' looks like a secret in plain text (it is a connection string")
 
 
-@pytest.mark.parametrize("resource_type", rules.APP_SETTINGS_RESOURCES)
+@pytest.mark.parametrize("resource_type", APP_SETTINGS_RESOURCES)
 def test_application_settings_resources_are_checked_too(resource_type):
-    check = rules.app_settings_without_secrets(resource_type)
+    check = app_settings_without_secrets(resource_type)
     props = {"name": "app", "properties": {"DB_PASSWORD": "p4ssw0rd!", "JWT_SECRET": REFERENCE}}
     [message] = check(props, SETTINGS)
     assert message.startswith("app setting 'DB_PASSWORD' looks like a secret")

@@ -1,0 +1,69 @@
+"""Kubernetes rules: Deployments and HorizontalPodAutoscalers."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from policy.inputs import MISSING, as_int, dig, is_unknown, shown
+from policy.settings import Settings
+from policy.tier import kubernetes_tier
+
+
+def _containers(props: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+    containers = dig(props, "spec", "template", "spec", "containers")
+    if not isinstance(containers, list):
+        return []
+    named = []
+    for index, container in enumerate(containers):
+        if not isinstance(container, Mapping):
+            continue
+        name = dig(container, "name")
+        named.append((name if isinstance(name, str) else f"#{index}", container))
+    return named
+
+
+def deployment_readiness_probe(props: Mapping[str, Any], settings: Settings) -> list[str]:
+    messages = []
+    for name, container in _containers(props):
+        probe = dig(container, "readinessProbe")
+        if is_unknown(probe) or (isinstance(probe, Mapping) and probe):
+            continue
+        messages.append(
+            f"container {name!r} needs a readinessProbe, or it receives traffic before it can serve: "
+            "set spec.template.spec.containers[].readinessProbe (e.g. httpGet on /health)"
+        )
+    return messages
+
+
+REQUESTED_RESOURCES = ("cpu", "memory")
+
+
+def deployment_resource_requests(props: Mapping[str, Any], settings: Settings) -> list[str]:
+    messages = []
+    for name, container in _containers(props):
+        requests = dig(container, "resources", "requests")
+        if is_unknown(requests):
+            continue
+        missing = [r for r in REQUESTED_RESOURCES if dig(requests, r) is MISSING]
+        if missing:
+            messages.append(
+                f"container {name!r} must request {' and '.join(REQUESTED_RESOURCES)} so the scheduler "
+                f"and the HPA can size it: set resources.requests.{', resources.requests.'.join(missing)}"
+            )
+    return messages
+
+
+def hpa_min_replicas(props: Mapping[str, Any], settings: Settings) -> list[str]:
+    tier = kubernetes_tier(props)
+    value = dig(props, "spec", "minReplicas")
+    if tier is None or tier.name not in settings.production_like or is_unknown(value):
+        return []
+    least = settings.hpa_min_replicas
+    replicas = as_int(value) if not isinstance(value, str) else None
+    if replicas is not None and replicas >= least:
+        return []
+    return [
+        f"HorizontalPodAutoscaler in {tier.label} must keep at least {least} replicas "
+        f"(required in {', '.join(settings.production_like)}): set spec.minReplicas to {least} or more "
+        f"(got {shown(value)}{', Kubernetes defaults to 1' if value is MISSING else ''})"
+    ]

@@ -1,0 +1,52 @@
+"""The pack's settings: thresholds from policy config, defaults from the core (stagewise.tiers)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar, Mapping
+
+from stagewise import tiers
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Thresholds, from policy config. Each default is the core's rule (stagewise.tiers), which the
+    config validator enforces too; a pack configured stricter than the core refuses more."""
+
+    production_autoscale_minimum: int = tiers.PRODUCTION_MIN_INSTANCES
+    """Fewest instances an autoscale profile may keep in production."""
+    production_max_ttl: int = tiers.PRODUCTION_MAX_TTL
+    """Longest Traffic Manager DNS TTL in production, seconds: a rollback takes effect within it."""
+    health_path: str = tiers.HEALTH_PATH
+    """The path Traffic Manager probes."""
+    hpa_min_replicas: int = tiers.MIN_REPLICAS
+    """Fewest replicas a HorizontalPodAutoscaler may keep in production-like tiers."""
+    production_like: tuple[str, ...] = tiers.PRODUCTION_LIKE
+    """Tiers held to production-grade durability (purge protection, HPA floor)."""
+    required_tags: tuple[str, ...] = tiers.REQUIRED_TAGS
+    """Tags every taggable Azure resource should carry."""
+
+    # policy config key -> field name; a key belongs to the policies whose schema lists it.
+    CONFIG_KEYS: ClassVar[Mapping[str, str]] = {
+        "minimumInstances": "production_autoscale_minimum",
+        "maxTtlSeconds": "production_max_ttl",
+        "healthPath": "health_path",
+        "minReplicas": "hpa_min_replicas",
+        "productionLikeTiers": "production_like",
+        "requiredTags": "required_tags",
+    }
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any] | None) -> "Settings":
+        """Settings from one policy's config; keys it does not set keep their defaults."""
+        values: dict[str, Any] = {}
+        for key, value in (config or {}).items():
+            field_name = cls.CONFIG_KEYS.get(key)
+            if field_name is None:
+                continue
+            if isinstance(value, list):
+                value = tuple(str(v) for v in value)
+            elif field_name in ("production_autoscale_minimum", "production_max_ttl", "hpa_min_replicas"):
+                value = int(value)  # JSON numbers arrive as floats
+            values[field_name] = value
+        return cls(**values)

@@ -1,0 +1,147 @@
+"""Traffic Manager rules: the profile, its endpoints and their weights."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+from policy.inputs import MISSING, StackResource, StackViolation, as_int, by_urn, dig, is_unknown, known, shown, sources
+from policy.resource_types import TRAFFIC_MANAGER_ENDPOINT, TRAFFIC_MANAGER_PROFILE, WEB_APPS
+from policy.settings import Settings
+from policy.tier import azure_tier
+from stagewise.limits import TM_MAX_WEIGHT, TM_MIN_WEIGHT
+from stagewise.tiers import PRODUCTION
+
+
+def traffic_manager_health_path(props: Mapping[str, Any], settings: Settings) -> list[str]:
+    value = dig(props, "monitorConfig", "path")
+    if is_unknown(value) or value == settings.health_path:
+        return []
+    return [
+        "Traffic Manager must probe the app's health endpoint: "
+        f"set monitorConfig.path to {settings.health_path!r} (got {shown(value)})"
+    ]
+
+
+def traffic_manager_production_ttl(props: Mapping[str, Any], settings: Settings) -> list[str]:
+    tier = azure_tier(props)
+    value = dig(props, "dnsConfig", "ttl")
+    if tier is None or tier.name != PRODUCTION or is_unknown(value):
+        return []
+    ttl = as_int(value)
+    if ttl is not None and 0 <= ttl <= settings.production_max_ttl:
+        return []
+    return [
+        f"Traffic Manager in {tier.label} must let a rollback reach clients within "
+        f"{settings.production_max_ttl} s: set dnsConfig.ttl to at most {settings.production_max_ttl} "
+        f"(got {shown(value)})"
+    ]
+
+
+def traffic_manager_endpoint_weight(props: Mapping[str, Any], settings: Settings) -> list[str]:
+    # Checked on disabled endpoints too: Azure refuses a weight outside 1..1000 whatever the
+    # status, and 0 % is expressed with endpointStatus Disabled (see stagewise.rollout).
+    value = dig(props, "weight")
+    if value is MISSING or is_unknown(value):
+        return []  # Azure gives an endpoint without a weight the weight 1
+    weight = as_int(value) if not isinstance(value, str) else None
+    if weight is not None and TM_MIN_WEIGHT <= weight <= TM_MAX_WEIGHT:
+        return []
+    return [
+        f"Traffic Manager endpoint weight must be an integer {TM_MIN_WEIGHT}..{TM_MAX_WEIGHT}; "
+        f"to send no traffic set endpointStatus to 'Disabled' instead (got {shown(value)})"
+    ]
+
+
+def _endpoint_enabled(status: Any) -> bool:
+    # Azure's default status is Enabled; an unknown status might be Enabled, so it counts as one
+    # (the rule must not fail a stack on a value it cannot see).
+    return status != "Disabled"
+
+
+def _names_profile(endpoint: StackResource, profile: StackResource) -> bool | None:
+    """Whether an endpoint belongs to a profile: True, False, or None when it cannot be told yet."""
+    if profile.urn in endpoint.property_dependencies.get("profileName", ()):
+        return True
+    name = dig(endpoint.props, "profileName")
+    if name is MISSING or is_unknown(name):
+        return None
+    profile_names = {dig(profile.props, "profileName"), dig(profile.props, "name")} - {MISSING}
+    if not profile_names or any(is_unknown(n) for n in profile_names):
+        return None  # an autonamed profile, before its name is known
+    if name not in profile_names:
+        return False
+    groups = (dig(endpoint.props, "resourceGroupName"), dig(profile.props, "resourceGroupName"))
+    if MISSING in groups or any(is_unknown(g) for g in groups):
+        return True
+    return groups[0] == groups[1]
+
+
+def traffic_manager_enabled_endpoint(resources: Sequence[StackResource]) -> list[StackViolation]:
+    """Every Traffic Manager profile has at least one enabled endpoint: a profile whose endpoints
+    are all disabled answers DNS queries with nothing, which is an outage, not a rollback."""
+    profiles = [r for r in resources if r.type in TRAFFIC_MANAGER_PROFILE]
+    endpoints = [r for r in resources if r.type in TRAFFIC_MANAGER_ENDPOINT]
+    violations = []
+    for profile in profiles:
+        inline = dig(profile.props, "endpoints")
+        if is_unknown(inline):
+            continue
+        enabled = any(
+            _endpoint_enabled(dig(e, "endpointStatus")) for e in (inline if isinstance(inline, list) else [])
+        )
+        undecided = False
+        for endpoint in endpoints:
+            belongs = _names_profile(endpoint, profile)
+            if not _endpoint_enabled(dig(endpoint.props, "endpointStatus")):
+                continue
+            if belongs:
+                enabled = True
+            elif belongs is None:
+                undecided = True
+        if not enabled and not undecided:
+            violations.append(StackViolation(
+                f"Traffic Manager profile {profile.name!r} has no enabled endpoint, so it would answer "
+                "no DNS queries: keep at least one endpoint with endpointStatus 'Enabled' "
+                "(an abort sends all traffic to the live colour, it never disables both)",
+                profile.urn,
+            ))
+    return violations
+
+
+def _web_app_region(endpoint: StackResource, index: Mapping[str, StackResource]) -> str | None:
+    """The region of the Web App (or slot) an endpoint targets; None when it targets none or cannot be told."""
+    targets = sources(endpoint, "targetResourceId", index, WEB_APPS)
+    if targets:
+        location = dig(targets[0].props, "location")
+        return str(location).replace(" ", "").lower() if known(location) else None
+    target = dig(endpoint.props, "targetResourceId")
+    location = dig(endpoint.props, "endpointLocation")
+    if isinstance(target, str) and "/providers/microsoft.web/sites/" in target.lower() and known(location):
+        return str(location).replace(" ", "").lower()
+    return None
+
+
+def traffic_manager_one_web_app_per_region(resources: Sequence[StackResource]) -> list[StackViolation]:
+    """Traffic Manager endpoints doc, Web Apps as endpoints: "Each Traffic Manager profile can have
+    at most one Web App endpoint from each Azure region". A site and its slots share a region."""
+    index = by_urn(resources)
+    endpoints = [r for r in resources if r.type in TRAFFIC_MANAGER_ENDPOINT]
+    violations = []
+    for profile in (r for r in resources if r.type in TRAFFIC_MANAGER_PROFILE):
+        by_region: dict[str, list[str]] = {}
+        for endpoint in endpoints:
+            if _names_profile(endpoint, profile) is not True:
+                continue
+            region = _web_app_region(endpoint, index)
+            if region is not None:
+                by_region.setdefault(region, []).append(endpoint.name)
+        for region, names in sorted(by_region.items()):
+            if len(names) > 1:
+                violations.append(StackViolation(
+                    f"Traffic Manager profile {profile.name!r} has {len(names)} Web App endpoints in region "
+                    f"{region!r} ({', '.join(sorted(names))}); Azure allows at most one Web App endpoint per "
+                    "region in a profile: target one site per region and split its traffic between the site "
+                    "and its slots with the slot traffic rule (siteConfig.experiments.rampUpRules)",
+                    profile.urn,
+                ))
+    return violations

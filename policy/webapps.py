@@ -1,0 +1,282 @@
+"""Web app and slot rules: transport, identity, app settings, VNet integration, the slot traffic rule."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Iterable, Mapping, Sequence
+
+from policy.inputs import StackResource, StackViolation, Validator, by_urn, dig, is_unknown, known, shown, sources
+from policy.resource_types import APP_SETTINGS_RESOURCES, SUBNET, WEB_APPS
+from policy.settings import Settings
+
+
+TLS_MIN = (1, 2)
+
+
+def webapp_https_only(props: Mapping[str, Any], settings: Settings) -> list[str]:
+    value = dig(props, "httpsOnly")
+    if is_unknown(value) or value is True:
+        return []
+    return [f"web app must redirect HTTP to HTTPS: set httpsOnly to true (got {shown(value)})"]
+
+
+def _tls_version(value: Any) -> tuple[int, ...] | None:
+    if isinstance(value, str) and re.fullmatch(r"\d+(\.\d+)*", value):
+        return tuple(int(part) for part in value.split("."))
+    return None
+
+
+def webapp_min_tls(props: Mapping[str, Any], settings: Settings) -> list[str]:
+    value = dig(props, "siteConfig", "minTlsVersion")
+    if is_unknown(value):
+        return []
+    version = _tls_version(value)
+    if version is not None and version >= TLS_MIN:
+        return []
+    return [
+        "web app must refuse TLS below 1.2: "
+        f"set siteConfig.minTlsVersion to '1.2' or '1.3' (got {shown(value)})"
+    ]
+
+
+def webapp_ftps_disabled(props: Mapping[str, Any], settings: Settings) -> list[str]:
+    value = dig(props, "siteConfig", "ftpsState")
+    if is_unknown(value) or value == "Disabled":
+        return []
+    return [
+        "web app must not accept FTP or FTPS deployments: "
+        f"set siteConfig.ftpsState to 'Disabled' (got {shown(value)})"
+    ]
+
+
+MANAGED_IDENTITY_TYPES = ("SystemAssigned", "UserAssigned", "SystemAssigned, UserAssigned")
+
+
+def webapp_managed_identity(props: Mapping[str, Any], settings: Settings) -> list[str]:
+    value = dig(props, "identity", "type")
+    if is_unknown(value) or value in MANAGED_IDENTITY_TYPES:
+        return []
+    return [
+        "web app needs a managed identity to read Key Vault references: "
+        f"set identity.type to one of {', '.join(repr(t) for t in MANAGED_IDENTITY_TYPES)} "
+        f"(got {shown(value)})"
+    ]
+
+
+# An app setting whose value is a Key Vault reference; App Service resolves it with the app's
+# managed identity. Both documented forms are accepted.
+KEY_VAULT_REFERENCE = re.compile(
+    r"@Microsoft\.KeyVault\("
+    r"(?:SecretUri=https://[^\s()]+"
+    r"|VaultName=[^\s;()]+;\s*SecretName=[^\s;()]+(?:;\s*SecretVersion=[^\s;()]+)?)"
+    r"\)",
+    re.IGNORECASE,
+)
+
+
+# Last word of a setting name that means the value is a credential (DB_PASSWORD, ApiKey, ...).
+SECRET_NAME_WORDS = frozenset((
+    "password", "passwd", "pwd", "passphrase", "secret", "token", "key", "apikey", "accesskey",
+    "privatekey", "credential", "credentials", "sas",
+))
+
+
+# Values that cannot be a credential even under a secret-sounding name (USE_TOKEN=true).
+HARMLESS_VALUES = frozenset(("", "true", "false", "yes", "no", "on", "off", "none", "null"))
+
+
+SECRET_VALUE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("it contains a private key", re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")),
+    (
+        "it is a connection string with a credential",
+        re.compile(
+            r"(?:^|;)\s*(?:password|pwd|accountkey|sharedaccesskey|sharedaccesssignature)\s*=\s*[^;\s]",
+            re.IGNORECASE,
+        ),
+    ),
+    ("it is a URL with a password in it", re.compile(r"^[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@", re.IGNORECASE)),
+    ("it is a URL with a SAS signature", re.compile(r"[?&]sig=[A-Za-z0-9%+/=]{16,}")),
+    (
+        "it has the shape of an access token",
+        re.compile(
+            r"\b(?:gh[opsu]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|xox[abprs]-[A-Za-z0-9-]{10,}"
+            r"|AKIA[0-9A-Z]{16}|sk_live_[A-Za-z0-9]{16,}"
+            r"|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})"
+        ),
+    ),
+)
+
+
+def name_words(name: str) -> list[str]:
+    """DB_PASSWORD -> [db, password]; clientSecret -> [client, secret]."""
+    return [w.lower() for w in re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+", name)]
+
+
+def secret_reason(name: str, value: str) -> str | None:
+    """Why an app setting looks like it holds a secret, or None. Never quotes the value."""
+    if KEY_VAULT_REFERENCE.fullmatch(value.strip()):
+        return None
+    for reason, pattern in SECRET_VALUE_PATTERNS:
+        if pattern.search(value):
+            return reason
+    words = name_words(name)
+    if words and words[-1] in SECRET_NAME_WORDS and value.strip().lower() not in HARMLESS_VALUES:
+        return f"its name ends in '{words[-1]}'"
+    return None
+
+
+def app_settings(resource_type: str, props: Mapping[str, Any]) -> Iterable[tuple[str, Any]]:
+    if resource_type in APP_SETTINGS_RESOURCES:
+        settings = dig(props, "properties")
+        if isinstance(settings, Mapping):
+            yield from settings.items()
+        return
+    settings = dig(props, "siteConfig", "appSettings")
+    if isinstance(settings, list):
+        for pair in settings:
+            name = dig(pair, "name")
+            yield (name if isinstance(name, str) else "?"), dig(pair, "value")
+
+
+def app_settings_without_secrets(resource_type: str) -> Validator:
+    """The secret rule for one resource type: web apps and slots keep app settings in
+    siteConfig.appSettings, the *ApplicationSettings resources in `properties`."""
+
+    def validate(props: Mapping[str, Any], settings: Settings) -> list[str]:
+        messages = []
+        for name, value in app_settings(resource_type, props):
+            if not isinstance(value, str) or is_unknown(value):
+                continue
+            reason = secret_reason(name, value)
+            if reason:
+                messages.append(
+                    f"app setting {name!r} looks like a secret in plain text ({reason}): store it in Key Vault "
+                    "and set the value to a reference, @Microsoft.KeyVault(SecretUri=https://<vault>.vault.azure.net/secrets/<name>)"
+                )
+        return messages
+
+    return validate
+
+
+APP_SERVICE_DELEGATION = "Microsoft.Web/serverFarms"
+
+
+SITES_DNS_SUFFIX = "azurewebsites.net"
+
+
+def webapp_integration_subnet_delegated(resources: Sequence[StackResource]) -> list[StackViolation]:
+    """app-service/overview-vnet-integration.md: regional integration mounts the workers' interfaces
+    "with addresses in the delegated subnet", delegated to Microsoft.Web/serverFarms."""
+    index = by_urn(resources)
+    violations = []
+    for app in (r for r in resources if r.type in WEB_APPS):
+        for subnet in sources(app, "virtualNetworkSubnetId", index, SUBNET):
+            delegations = dig(subnet.props, "delegations")
+            if is_unknown(delegations):
+                continue
+            services = {dig(d, "serviceName") for d in (delegations if isinstance(delegations, list) else [])}
+            if APP_SERVICE_DELEGATION not in services:
+                violations.append(StackViolation(
+                    f"web app {app.name!r} integrates with subnet {subnet.name!r}, which is not delegated to "
+                    f"{APP_SERVICE_DELEGATION}: add delegations[].serviceName {APP_SERVICE_DELEGATION!r} to the subnet",
+                    app.urn,
+                ))
+    return violations
+
+
+def _plan_of(app: StackResource, index: Mapping[str, StackResource]) -> str | None:
+    plans = sources(app, "serverFarmId", index, ("azure-native:web:AppServicePlan",))
+    if plans:
+        return plans[0].urn
+    value = dig(app.props, "serverFarmId")
+    return str(value).lower() if known(value) else None
+
+
+def webapp_integration_subnet_one_plan(resources: Sequence[StackResource]) -> list[StackViolation]:
+    """app-service/overview-vnet-integration.md, limitations: "The integration subnet can be used by
+    only one App Service plan." A site and its slots share their plan, so they may share the subnet."""
+    index = by_urn(resources)
+    plans_by_subnet: dict[str, dict[str, list[str]]] = {}
+    for app in (r for r in resources if r.type in WEB_APPS):
+        plan = _plan_of(app, index)
+        if plan is None:
+            continue
+        for subnet in sources(app, "virtualNetworkSubnetId", index, SUBNET):
+            plans_by_subnet.setdefault(subnet.urn, {}).setdefault(plan, []).append(app.name)
+    violations = []
+    for subnet_urn, plans in sorted(plans_by_subnet.items()):
+        if len(plans) > 1:
+            apps = sorted(name for names in plans.values() for name in names)
+            violations.append(StackViolation(
+                f"subnet {index[subnet_urn].name!r} is the integration subnet of {len(plans)} App Service plans "
+                f"(apps {', '.join(apps)}); a subnet serves one plan: give each plan its own subnet",
+                subnet_urn,
+            ))
+    return violations
+
+
+def webapp_integration_subnet_same_region(resources: Sequence[StackResource]) -> list[StackViolation]:
+    """app-service/overview-vnet-integration.md, limitations: "The app and the virtual network must be
+    in the same region." (Regional integration; a gateway is the only way across regions.)"""
+    index = by_urn(resources)
+    violations = []
+    for app in (r for r in resources if r.type in WEB_APPS):
+        location = dig(app.props, "location")
+        if not known(location):
+            continue
+        for subnet in sources(app, "virtualNetworkSubnetId", index, SUBNET):
+            for vnet in sources(subnet, "virtualNetworkName", index, ("azure-native:network:VirtualNetwork",)):
+                vnet_location = dig(vnet.props, "location")
+                if known(vnet_location) and _region(vnet_location) != _region(location):
+                    violations.append(StackViolation(
+                        f"web app {app.name!r} in {location!r} integrates with subnet {subnet.name!r} of virtual "
+                        f"network {vnet.name!r} in {vnet_location!r}; regional VNet integration needs both in the "
+                        "same region: give each region its own network",
+                        app.urn,
+                    ))
+    return violations
+
+
+def _region(location: Any) -> str:
+    return str(location).replace(" ", "").lower()
+
+
+def _ramp_up_rules(props: Mapping[str, Any]) -> list[tuple[int, Any]]:
+    rules = dig(props, "siteConfig", "experiments", "rampUpRules")
+    return list(enumerate(rules)) if isinstance(rules, list) else []
+
+
+def webapp_slot_rule_percentage(props: Mapping[str, Any], settings: Settings) -> list[str]:
+    """deploy-staging-slots.md: a slot routing rule kept at an explicit 0 % still lets clients that
+    carry the slot's routing name (the x-ms-routing-name cookie) reach the slot."""
+    messages = []
+    for i, rule in _ramp_up_rules(props):
+        value = dig(rule, "reroutePercentage")
+        if is_unknown(value) or (isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value <= 100):
+            continue
+        messages.append(
+            f"slot traffic rule {i} must route 1..100 % (got {shown(value)}): to send nothing to a slot, remove "
+            "its rule from siteConfig.experiments.rampUpRules; a rule at 0 % keeps routing clients pinned to the slot"
+        )
+    return messages
+
+
+def webapp_slot_rule_target(props: Mapping[str, Any], settings: Settings) -> list[str]:
+    """deploy-staging-slots.md: the rule routes to a slot's host name, sitename-slotname.azurewebsites.net."""
+    site = dig(props, "name")
+    if not isinstance(site, str) or is_unknown(site):
+        return []
+    messages = []
+    for i, rule in _ramp_up_rules(props):
+        host = dig(rule, "actionHostName")
+        if is_unknown(host):
+            continue
+        if isinstance(host, str) and re.fullmatch(
+            rf"{re.escape(site.lower())}-[a-z0-9-]{{1,19}}\.{re.escape(SITES_DNS_SUFFIX)}", host.lower()
+        ):
+            continue
+        messages.append(
+            f"slot traffic rule {i} must route to a slot of this site, "
+            f"'{site}-<slot>.{SITES_DNS_SUFFIX}' (got {shown(host)})"
+        )
+    return messages
