@@ -24,11 +24,10 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from infra import azure
+from stagewise import cli, evaluate, stackedit, stackfile
 
-from infra import azure  # noqa: E402
-from stagewise import cli, evaluate, stackedit, stackfile  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 STACK = "production"
 COMPONENTS = ("Environment", "AppIdentity", "RegionNetwork", "BlueGreenWebApp", "SecretVault", "Autoscale",
