@@ -95,7 +95,7 @@ class BlueGreenDeployment(pulumi.ComponentResource):
                 image=naming.container_image(args.image, args.image_tags[colour]),
                 ports=[k8s.core.v1.ContainerPortArgs(name="http", container_port=args.port)],
                 env=[*env, k8s.core.v1.EnvVarArgs(name="STAGEWISE_COLOUR", value=colour),
-                     *[k8s.core.v1.EnvVarArgs(name=k, value=v) for k, v in naming.otel_env(naming.service_name(args.image), args.tags_by_colour[colour]).items()]],
+                     *[k8s.core.v1.EnvVarArgs(name=k, value=v) for k, v in naming.otel_env(naming.service_name(args.image), args.image_tags[colour]).items()]],
                 env_from=[k8s.core.v1.EnvFromSourceArgs(
                     secret_ref=k8s.core.v1.SecretEnvSourceArgs(name=secret.metadata.name))],
                 readiness_probe=k8s.core.v1.ProbeArgs(
