@@ -161,6 +161,45 @@ STACK_RULES: dict[str, StackRule] = {
 }
 
 
+# Each policy's twin in the config validator, so that a stack `stagewise` accepts passes it:
+# "tier rule: <key>" (stagewise.tiers.RULES), "validator: <what>" (stagewise.config), or
+# "resources only: <why>" when no config key can break it and only the declared resources show it.
+VALIDATOR_TWINS: dict[str, str] = {
+    "keyvault-rbac-authorization": "resources only: no config key; components/secret_vault.py always sets it",
+    "keyvault-soft-delete": "resources only: no config key; components/secret_vault.py always sets it",
+    "keyvault-purge-protection": "tier rule: vault.purgeProtection",
+    "keyvault-network-default-deny": "tier rule: vault.networkDefaultAction",
+    "webapp-https-only": "resources only: no config key; components/blue_green_web_app.py always sets it",
+    "webapp-min-tls": "resources only: no config key; components/blue_green_web_app.py always sets it",
+    "webapp-ftps-disabled": "resources only: no config key; components/blue_green_web_app.py always sets it",
+    "webapp-managed-identity": "resources only: no config key; components/blue_green_web_app.py always sets it",
+    "webapp-no-plaintext-secrets": "validator: secrets only encrypted (stagewise:secrets); every other app "
+                                   "setting is built by the program from non-secret keys",
+    "autoscale-production-minimum": "tier rule: autoscale.minimum",
+    "traffic-manager-health-path": "tier rule: traffic.probe.path",
+    "traffic-manager-production-ttl": "tier rule: traffic.ttl",
+    "traffic-manager-endpoint-weight": "validator: regions[].weight 0..limits.TM_MAX_WEIGHT; 0 becomes a "
+                                       "disabled endpoint at weight limits.TM_MIN_WEIGHT (rollout.region_endpoints)",
+    "traffic-manager-enabled-endpoint": "validator: at least one region with a weight above 0",
+    "traffic-manager-one-web-app-per-region": "validator: region names distinct; the program targets one site per region",
+    "keyvault-firewall-allows-app-subnets": "resources only: no config key names a subnet; the program allows "
+                                            "each region's integration subnet",
+    "keyvault-reference-identity-granted-first": "resources only: an ordering between resources (dependsOn)",
+    "webapp-integration-subnet-delegated": "resources only: no config key; the program builds each region's subnet",
+    "webapp-integration-subnet-one-plan": "resources only: no config key; the program builds one subnet per plan",
+    "webapp-integration-subnet-same-region": "resources only: no config key; the program builds each region's network",
+    "webapp-slot-rule-percentage": "validator: stages[].weight 0..100, and 0 % becomes no rule (rollout)",
+    "webapp-slot-rule-target": "resources only: the host name is derived from the site's name",
+    "log-alert-split-by-version": "resources only: the queries are built by stagewise.alert_rules",
+    "log-alert-excludes-health-probe": "resources only: the queries are built by stagewise.alert_rules, on the "
+                                       "path of tier rule traffic.probe.path",
+    "kubernetes-readiness-probe": "resources only: no config key; components/blue_green_deployment.py always sets it",
+    "kubernetes-resource-requests": "validator: kubernetes.cpuRequest and kubernetes.memoryRequest always have a value",
+    "kubernetes-hpa-min-replicas": "tier rule: kubernetes.minReplicas",
+    "required-tags": "validator: owner and costCentre are required, non-empty",
+}
+
+
 def policies() -> list[Policy]:
     secrets = {t: webapps.app_settings_without_secrets(t) for t in (*resource_types.WEB_APPS, *resource_types.APP_SETTINGS_RESOURCES)}
     return [
