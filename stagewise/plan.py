@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Iterable, Literal, Mapping
 
 from stagewise.stackfile import SECRET_PLACEHOLDER, is_encrypted
@@ -95,9 +95,6 @@ class PropertyChange:
             return "delete"
         return "update"
 
-    def inverse(self) -> "PropertyChange":
-        return PropertyChange(self.path, before=self.after, after=self.before)
-
 
 @dataclass(frozen=True)
 class ResourceChange:
@@ -126,16 +123,6 @@ class ResourceChange:
         """The engine refuses to delete a protected resource, so this step would fail."""
         return self.op in ("delete", "replace") and bool(self.protect_before)
 
-    def inverse(self) -> "ResourceChange":
-        op: Op = "delete" if self.op == "create" else "create" if self.op == "delete" else self.op
-        return replace(
-            self,
-            op=op,
-            diff=tuple(c.inverse() for c in self.diff),
-            protect_before=self.protect_after,
-            protect_after=self.protect_before,
-        )
-
 
 @dataclass(frozen=True)
 class Plan:
@@ -158,15 +145,6 @@ class Plan:
     def traffic_only(self) -> bool:
         """Only in-place updates of traffic properties."""
         return bool(self.changes) and all(c.traffic_only for c in self.changes)
-
-    def inverse(self) -> "Plan":
-        """The plan of going back: creates become deletes, every property change swaps sides."""
-        return Plan(
-            changes=tuple(c.inverse() for c in self.changes),
-            outputs=tuple(c.inverse() for c in self.outputs),
-            secrets_changed=self.secrets_changed,
-            notes=self.notes,
-        )
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -12,6 +12,7 @@ import re
 import pytest
 
 from stagewise import cli, plan, stackedit
+from tests.plan_oracle import inverse
 
 # dev walks the project's default catalog; production its own; local is the Kubernetes program
 # (its traffic resource is the HTTPRoute), on the default catalog.
@@ -149,7 +150,7 @@ def test_a_revert_of_a_stage_commit_is_the_exact_inverse(repo, cached_evaluation
 
     repo.git("revert", "--no-edit", "HEAD")
     back, _ = cli.compute_plan(repo.path, "production", "HEAD~1")
-    assert back == forward.inverse()
+    assert back == inverse(forward)
     assert back.to_dict()["summary"] == forward.to_dict()["summary"]
 
     # The reverted stack evaluates to the very inputs it had before the stage (evaluated afresh).
