@@ -89,7 +89,7 @@ def ramp_up_rules(args: BlueGreenWebAppArgs) -> list[web.RampUpRuleArgs]:
 def site_config(args: BlueGreenWebAppArgs, colour: Colour) -> web.SiteConfigArgs:
     return web.SiteConfigArgs(
         linux_fx_version=f"DOCKER|{naming.container_image(args.image, args.image_tags[colour])}",
-        min_tls_version="1.2",
+        min_tls_version=tiers.MIN_TLS_VERSION,
         ftps_state="Disabled",
         always_on=True,
         health_check_path=tiers.HEALTH_PATH,

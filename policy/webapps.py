@@ -8,9 +8,9 @@ from typing import Any, Iterable, Mapping, Sequence
 from policy.inputs import StackResource, StackViolation, Validator, by_urn, dig, is_unknown, known, shown, sources
 from policy.resource_types import APP_SETTINGS_RESOURCES, SUBNET, WEB_APPS
 from policy.settings import Settings
+from stagewise.tiers import MIN_TLS_VERSION
 
-
-TLS_MIN = (1, 2)
+TLS_MIN = tuple(int(part) for part in MIN_TLS_VERSION.split("."))
 
 
 def webapp_https_only(props: Mapping[str, Any], settings: Settings) -> list[str]:
@@ -34,8 +34,8 @@ def webapp_min_tls(props: Mapping[str, Any], settings: Settings) -> list[str]:
     if version is not None and version >= TLS_MIN:
         return []
     return [
-        "web app must refuse TLS below 1.2: "
-        f"set siteConfig.minTlsVersion to '1.2' or '1.3' (got {shown(value)})"
+        f"web app must refuse TLS below {MIN_TLS_VERSION}: "
+        f"set siteConfig.minTlsVersion to '{MIN_TLS_VERSION}' or '1.3' (got {shown(value)})"
     ]
 
 

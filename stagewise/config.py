@@ -25,7 +25,7 @@ from stagewise.defaults import with_tier_defaults
 
 NAMESPACE = "stagewise"
 
-Environment = Literal["dev", "staging", "production", "local"]
+Environment = tiers.Environment
 AZURE_ENVIRONMENTS = ("dev", "staging", "production")
 
 

@@ -9,9 +9,10 @@ at `pulumi preview` for the same reason.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Literal, Mapping, get_args
 
-ENVIRONMENTS = ("dev", "staging", "production", "local")
+Environment = Literal["dev", "staging", "production", "local"]
+ENVIRONMENTS: tuple[str, ...] = get_args(Environment)
 PRODUCTION = "production"
 PRODUCTION_LIKE = ("staging", "production")
 """Tiers held to production-grade durability (purge protection, replica floor)."""
@@ -23,6 +24,8 @@ ENVIRONMENT_LABEL = "stagewise.dev/environment"
 REQUIRED_TAGS = ("owner", "cost-centre")
 """Tags every taggable Azure resource carries (who owns it, who pays for it)."""
 
+MIN_TLS_VERSION = "1.2"
+"""Lowest TLS version a web app accepts, in every tier."""
 HEALTH_PATH = "/health"
 """The path Traffic Manager and App Service's health check probe, and log alerts leave out."""
 PRODUCTION_MIN_INSTANCES = 3
