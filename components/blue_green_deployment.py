@@ -65,7 +65,7 @@ class BlueGreenDeployment(pulumi.ComponentResource):
             raise ValueError(f"need 1 <= min_replicas ({args.min_replicas}) <= max_replicas ({args.max_replicas})")
         super().__init__("stagewise:blue_green_deployment:BlueGreenDeployment", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        common = {"app.kubernetes.io/part-of": PART_OF, "stagewise.dev/environment": args.environment}
+        common = {"app.kubernetes.io/part-of": PART_OF, tiers.ENVIRONMENT_LABEL: args.environment}
 
         def meta(object_name: str, labels: dict[str, str] | None = None) -> k8s.meta.v1.ObjectMetaArgs:
             return k8s.meta.v1.ObjectMetaArgs(

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from stagewise import tiers
+
 
 @dataclass
 class ClusterEnvironmentArgs:
@@ -24,7 +26,7 @@ class ClusterEnvironmentArgs:
 class ClusterEnvironment(pulumi.ComponentResource):
     def __init__(self, name: str, args: ClusterEnvironmentArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("stagewise:cluster_environment:ClusterEnvironment", name, None, opts)
-        labels = {"app.kubernetes.io/part-of": "stagewise", "stagewise.dev/environment": args.environment}
+        labels = {"app.kubernetes.io/part-of": "stagewise", tiers.ENVIRONMENT_LABEL: args.environment}
         namespace = k8s.core.v1.Namespace(
             f"{name}-namespace",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=args.namespace, labels=labels),

@@ -8,10 +8,12 @@ from dataclasses import dataclass, field
 import pulumi
 from pulumi_azure_native import network
 
+from stagewise import limits
+
 # app-service/overview-vnet-integration.md: regional integration gives the plan's workers "addresses
 # in the delegated subnet" (delegated to App Service), a subnet "used by only one App Service plan",
 # in the app's own region ("The app and the virtual network must be in the same region").
-APP_SERVICE_DELEGATION = "Microsoft.Web/serverFarms"
+APP_SERVICE_DELEGATION = limits.APP_SERVICE_DELEGATION
 # Same doc, service endpoints: to reach a service secured with service endpoints, "configure service
 # endpoints against the integration subnet"; the vault's network rules then allow that subnet.
 KEY_VAULT_SERVICE_ENDPOINT = "Microsoft.KeyVault"

@@ -10,8 +10,7 @@ from pulumi_azure_native import authorization, keyvault
 
 from stagewise import limits
 
-# Built-in role "Key Vault Secrets User": read secret values, nothing else.
-SECRETS_USER_ROLE = "4633458b-17de-408a-b874-0445c86b69e6"
+SECRETS_USER_ROLE = limits.SECRETS_USER_ROLE
 
 
 @dataclass

@@ -10,6 +10,7 @@ from policy.resource_types import KEY_VAULT, ROLE_ASSIGNMENT, SUBNET, USER_ASSIG
 from policy.settings import Settings
 from policy.tier import azure_tier
 from policy.webapps import app_settings
+from stagewise.limits import SECRETS_USER_ROLE
 from stagewise.tiers import PRODUCTION
 
 
@@ -57,8 +58,6 @@ def keyvault_network_default_deny(props: Mapping[str, Any], settings: Settings) 
     ]
 
 
-# Built-in role "Key Vault Secrets User".
-SECRETS_USER_ROLE = "4633458b-17de-408a-b874-0445c86b69e6"
 
 
 _VAULT_IN_REFERENCE = re.compile(

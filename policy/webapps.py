@@ -8,6 +8,8 @@ from typing import Any, Iterable, Mapping, Sequence
 from policy.inputs import StackResource, StackViolation, Validator, by_urn, dig, is_unknown, known, shown, sources
 from policy.resource_types import APP_SETTINGS_RESOURCES, SUBNET, WEB_APPS
 from policy.settings import Settings
+from stagewise.limits import APP_SERVICE_DELEGATION
+from stagewise.naming import SITES_DNS_SUFFIX
 from stagewise.tiers import MIN_TLS_VERSION
 
 TLS_MIN = tuple(int(part) for part in MIN_TLS_VERSION.split("."))
@@ -156,12 +158,6 @@ def app_settings_without_secrets(resource_type: str) -> Validator:
         return messages
 
     return validate
-
-
-APP_SERVICE_DELEGATION = "Microsoft.Web/serverFarms"
-
-
-SITES_DNS_SUFFIX = "azurewebsites.net"
 
 
 def webapp_integration_subnet_delegated(resources: Sequence[StackResource]) -> list[StackViolation]:

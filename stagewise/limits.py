@@ -44,6 +44,13 @@ PROBE_INTERVALS = (10, 30)
 PROBE_TIMEOUTS = {30: (5, 10), 10: (5, 9)}  # interval -> allowed timeout range, seconds
 TOLERATED_FAILURES_MIN, TOLERATED_FAILURES_MAX = 0, 9
 
+# Built-in role "Key Vault Secrets User": read secret values, nothing else.
+SECRETS_USER_ROLE = "4633458b-17de-408a-b874-0445c86b69e6"
+
+# App Service regional VNet integration: the subnet is delegated to this service
+# (app-service/overview-vnet-integration.md, "addresses in the delegated subnet").
+APP_SERVICE_DELEGATION = "Microsoft.Web/serverFarms"
+
 # Key Vault
 RETENTION_MIN_DAYS, RETENTION_MAX_DAYS = 7, 90
 SECRET_NAME = re.compile(r"^[0-9A-Za-z-]{1,127}$")

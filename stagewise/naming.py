@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from stagewise import limits
+from stagewise import limits, tiers
 
 VAULT_DNS_SUFFIX = "vault.azure.net"
 SITES_DNS_SUFFIX = "azurewebsites.net"
@@ -60,7 +60,7 @@ def dns_label(project: str, stack: str, component: str) -> str:
 
 def resource_tags(*, environment: str, project: str, stack: str, owner: str, cost_centre: str) -> dict[str, str]:
     return {
-        "environment": environment,
+        tiers.ENVIRONMENT_TAG: environment,
         "project": project,
         "stack": stack,
         "owner": owner,
