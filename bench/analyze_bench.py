@@ -26,9 +26,9 @@ sys.path.insert(0, str(ROOT / "tests" / "analysis"))
 import promdata  # noqa: E402
 import promserver  # noqa: E402
 
-from stagewise.analysis import verdict  # noqa: E402
-from stagewise.analysis.prometheus import PrometheusProvider  # noqa: E402
-from stagewise.analysis.provider import Window  # noqa: E402
+from stagewise.tools.analysis import verdict  # noqa: E402
+from stagewise.tools.analysis.prometheus import PrometheusProvider  # noqa: E402
+from stagewise.tools.analysis.provider import Window  # noqa: E402
 
 STEP = 60.0
 HOUR = 3600.0

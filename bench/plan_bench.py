@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from infra import azure
-from stagewise import cli, evaluate, stackedit, stackfile
+from stagewise.tools import cli, evaluate, stackedit
+from stagewise.core import stackfile
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -48,7 +49,7 @@ def timed(action: Callable[[], Any], repeat: int) -> tuple[float, Any]:
 
 
 def plan_in_new_process() -> int:
-    command = [sys.executable, "-c", "from stagewise.cli import app; app()", "plan", "--stack", STACK]
+    command = [sys.executable, "-c", "from stagewise.tools.cli import app; app()", "plan", "--stack", STACK]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
     if result.returncode not in (0, 2):
         raise SystemExit(f"stagewise plan failed (exit {result.returncode}):\n{result.stderr}")

@@ -25,7 +25,8 @@ sys.path.insert(0, str(ROOT))
 
 from ruamel.yaml import YAML  # noqa: E402
 
-from stagewise import stackedit, yamlv3  # noqa: E402
+from stagewise.tools import stackedit  # noqa: E402
+from stagewise.core import yamlv3  # noqa: E402
 
 
 def timed(action: Callable[[], object], repeat: int) -> float:

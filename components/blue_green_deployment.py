@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
-from stagewise import naming, tiers
-from stagewise.rollout import COLOURS, Colour
+from stagewise.core import naming, tiers
+from stagewise.core.rollout import COLOURS, Colour
 
 PART_OF = "stagewise"
 SERVICE_PORT = 80

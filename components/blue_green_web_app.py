@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 import pulumi
 from pulumi_azure_native import web
 
-from stagewise import limits, naming, tiers
-from stagewise.rollout import COLOURS, SLOT_COLOUR, Colour
+from stagewise.core import limits, naming, tiers
+from stagewise.core.rollout import COLOURS, SLOT_COLOUR, Colour
 
 GREEN_SLOT = SLOT_COLOUR
 # Settings that describe the colour itself must stay with their slot, never travel with a swap
@@ -23,7 +23,7 @@ class BlueGreenWebAppArgs:
     resource_group_name: pulumi.Input[str]
     location: str
     site_name: str
-    """Physical name of the web app (see stagewise.naming.site_name): its slot's host name, the
+    """Physical name of the web app (see stagewise.core.naming.site_name): its slot's host name, the
     traffic rule's target, is derived from it."""
     sku: str
     """App Service plan SKU; Standard tier or higher, since slots need it."""
@@ -61,7 +61,7 @@ def app_settings(args: BlueGreenWebAppArgs, colour: Colour) -> list[web.NameValu
         "LOG_LEVEL": args.log_level,
         "WEBSITES_ENABLE_APP_SERVICE_STORAGE": "false",
         # Application Insights records service.version on every request (application_Version),
-        # which the rollout alerts split by (stagewise.alert_rules).
+        # which the rollout alerts split by (stagewise.core.alert_rules).
         "OTEL_SERVICE_NAME": args.service_name,
         "OTEL_RESOURCE_ATTRIBUTES": f"service.version={args.image_tags[colour]}",
         **{f"FEATURE_{naming.app_setting_name(flag)}": str(on).lower() for flag, on in sorted(args.feature_flags.items())},

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from stagewise import tiers
+from stagewise.core import tiers
 
 
 @dataclass

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import pulumi
 from pulumi_azure_native import network
 
-from stagewise import limits
+from stagewise.core import limits
 
 # app-service/overview-vnet-integration.md: regional integration gives the plan's workers "addresses
 # in the delegated subnet" (delegated to App Service), a subnet "used by only one App Service plan",

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import pulumi
 from pulumi_azure_native import monitor
 
-from stagewise import alert_rules
+from stagewise.core import alert_rules
 
 
 @dataclass

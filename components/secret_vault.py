@@ -8,7 +8,7 @@ from typing import Literal
 import pulumi
 from pulumi_azure_native import authorization, keyvault
 
-from stagewise import limits
+from stagewise.core import limits
 
 SECRETS_USER_ROLE = limits.SECRETS_USER_ROLE
 
@@ -18,7 +18,7 @@ class SecretVaultArgs:
     resource_group_name: pulumi.Input[str]
     location: str
     vault_name: str
-    """Globally unique physical name (see stagewise.naming.vault_name)."""
+    """Globally unique physical name (see stagewise.core.naming.vault_name)."""
     tenant_id: pulumi.Input[str]
     subscription_id: pulumi.Input[str]
     retention_days: int

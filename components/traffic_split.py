@@ -13,14 +13,14 @@ from dataclasses import dataclass, field
 import pulumi
 from pulumi_azure_native import trafficmanager
 
-from stagewise import limits, rollout, tiers
+from stagewise.core import limits, rollout, tiers
 
 
 @dataclass
 class TrafficSplitArgs:
     resource_group_name: pulumi.Input[str]
     dns_label: str
-    """<label>.trafficmanager.net; globally unique (see stagewise.naming.dns_label)."""
+    """<label>.trafficmanager.net; globally unique (see stagewise.core.naming.dns_label)."""
     targets: dict[str, pulumi.Input[str]]
     """Region -> resource id of that region's production site."""
     weights: dict[str, int]

@@ -18,8 +18,8 @@ from components.region_network import RegionNetwork, RegionNetworkArgs
 from components.rollout_alerts import RolloutAlerts, RolloutAlertsArgs
 from components.secret_vault import SecretVault, SecretVaultArgs
 from components.traffic_split import TrafficSplit, TrafficSplitArgs
-from stagewise import alert_rules, naming, rollout
-from stagewise.config import StackConfig
+from stagewise.core import alert_rules, naming, rollout
+from stagewise.core.config import StackConfig
 
 
 def build(cfg: StackConfig, project: str, stack: str) -> dict[str, pulumi.Input]:

@@ -9,8 +9,8 @@ import pulumi_kubernetes as k8s
 
 from components.blue_green_deployment import BlueGreenDeployment, BlueGreenDeploymentArgs
 from components.cluster_environment import ClusterEnvironment, ClusterEnvironmentArgs
-from stagewise import rollout, stackfile
-from stagewise.config import ConfigError, StackConfig
+from stagewise.core import rollout, stackfile
+from stagewise.core.config import ConfigError, StackConfig
 
 
 def provider(cfg: StackConfig) -> k8s.Provider:

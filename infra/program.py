@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi
 
 from infra import settings
-from stagewise.config import StackConfig
+from stagewise.core.config import StackConfig
 
 
 def build_stack(cfg: StackConfig) -> dict[str, pulumi.Input]:

@@ -9,8 +9,8 @@ from typing import Any
 import pulumi
 from pulumi.runtime import config as runtime_config
 
-from stagewise import stackfile
-from stagewise.config import NAMESPACE, SecretValue, StackConfig, parse
+from stagewise.core import stackfile
+from stagewise.core.config import NAMESPACE, SecretValue, StackConfig, parse
 
 
 def _decode(value: str) -> Any:

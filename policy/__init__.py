@@ -6,7 +6,7 @@ Run it with `pulumi preview --policy-pack policy`; `__main__` is the pack's entr
 - `settings`, `inputs`, `tier`, `resource_types`: what every rule uses.
 - `keyvault`, `webapps`, `monitoring`, `traffic_manager`, `kubernetes`, `tags`: the rules.
 
-The thresholds come from the core (`stagewise.tiers`, `stagewise.limits`), which the config
+The thresholds come from the core (`stagewise.core.tiers`, `stagewise.core.limits`), which the config
 validator enforces too. A resource validator takes a resource's inputs as the engine sends them
 (camelCase keys, plain dicts and lists, numbers as floats) and the pack's `Settings`, and returns
 one message per violation; an empty list means compliant. A stack rule takes every resource of

@@ -10,8 +10,8 @@ from policy.resource_types import KEY_VAULT, ROLE_ASSIGNMENT, SUBNET, USER_ASSIG
 from policy.settings import Settings
 from policy.tier import azure_tier
 from policy.webapps import app_settings
-from stagewise.limits import SECRETS_USER_ROLE
-from stagewise.tiers import PRODUCTION
+from stagewise.core.limits import SECRETS_USER_ROLE
+from stagewise.core.tiers import PRODUCTION
 
 
 def keyvault_rbac_authorization(props: Mapping[str, Any], settings: Settings) -> list[str]:

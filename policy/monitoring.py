@@ -8,8 +8,8 @@ from typing import Any, Mapping
 from policy.inputs import MISSING, as_int, dig, is_unknown, shown
 from policy.settings import Settings
 from policy.tier import azure_tier
-from stagewise.alert_rules import VERSION_COLUMN
-from stagewise.tiers import PRODUCTION
+from stagewise.core.alert_rules import VERSION_COLUMN
+from stagewise.core.tiers import PRODUCTION
 
 
 def autoscale_production_minimum(props: Mapping[str, Any], settings: Settings) -> list[str]:
@@ -47,7 +47,7 @@ def _conditions(props: Mapping[str, Any]) -> list[tuple[int, Any]]:
 def log_alert_split_by_version(props: Mapping[str, Any], settings: Settings) -> list[str]:
     """A log alert over the blended colours cannot see the candidate: at a 5 % canary, a candidate
     failing every request moves the blended error share to about 5 %. Each condition is split by
-    the version dimension, and its query keeps that column (stagewise.alert_rules)."""
+    the version dimension, and its query keeps that column (stagewise.core.alert_rules)."""
     messages = []
     for i, condition in _conditions(props):
         dimensions, query = dig(condition, "dimensions"), dig(condition, "query")

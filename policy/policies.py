@@ -21,7 +21,7 @@ from pulumi_policy import (
 
 from policy import inputs, keyvault, kubernetes, monitoring, resource_types, tags, traffic_manager, webapps
 from policy.settings import Settings
-from stagewise import tiers
+from stagewise.core import tiers
 
 PACK_NAME = "stagewise"
 
@@ -162,7 +162,7 @@ STACK_RULES: dict[str, StackRule] = {
 
 
 # Each policy's twin in the config validator, so that a stack `stagewise` accepts passes it:
-# "tier rule: <key>" (stagewise.tiers.RULES), "validator: <what>" (stagewise.config), or
+# "tier rule: <key>" (stagewise.core.tiers.RULES), "validator: <what>" (stagewise.core.config), or
 # "resources only: <why>" when no config key can break it and only the declared resources show it.
 VALIDATOR_TWINS: dict[str, str] = {
     "keyvault-rbac-authorization": "resources only: no config key; components/secret_vault.py always sets it",
@@ -190,8 +190,8 @@ VALIDATOR_TWINS: dict[str, str] = {
     "webapp-integration-subnet-same-region": "resources only: no config key; the program builds each region's network",
     "webapp-slot-rule-percentage": "validator: stages[].weight 0..100, and 0 % becomes no rule (rollout)",
     "webapp-slot-rule-target": "resources only: the host name is derived from the site's name",
-    "log-alert-split-by-version": "resources only: the queries are built by stagewise.alert_rules",
-    "log-alert-excludes-health-probe": "resources only: the queries are built by stagewise.alert_rules, on the "
+    "log-alert-split-by-version": "resources only: the queries are built by stagewise.core.alert_rules",
+    "log-alert-excludes-health-probe": "resources only: the queries are built by stagewise.core.alert_rules, on the "
                                        "path of tier rule traffic.probe.path",
     "kubernetes-readiness-probe": "resources only: no config key; components/blue_green_deployment.py always sets it",
     "kubernetes-resource-requests": "validator: kubernetes.cpuRequest and kubernetes.memoryRequest always have a value",

@@ -1,16 +1,16 @@
-"""The pack's settings: thresholds from policy config, defaults from the core (stagewise.tiers)."""
+"""The pack's settings: thresholds from policy config, defaults from the core (stagewise.core.tiers)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, ClassVar, Mapping
 
-from stagewise import tiers
+from stagewise.core import tiers
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Thresholds, from policy config. Each default is the core's rule (stagewise.tiers), which the
+    """Thresholds, from policy config. Each default is the core's rule (stagewise.core.tiers), which the
     config validator enforces too; a pack configured stricter than the core refuses more."""
 
     production_autoscale_minimum: int = tiers.PRODUCTION_MIN_INSTANCES

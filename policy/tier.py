@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from policy.inputs import dig, is_unknown
-from stagewise.tiers import ENVIRONMENTS, ENVIRONMENT_LABEL, ENVIRONMENT_TAG, PRODUCTION
+from stagewise.core.tiers import ENVIRONMENTS, ENVIRONMENT_LABEL, ENVIRONMENT_TAG, PRODUCTION
 
 
 @dataclass(frozen=True)

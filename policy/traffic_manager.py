@@ -8,8 +8,8 @@ from policy.inputs import MISSING, StackResource, StackViolation, as_int, by_urn
 from policy.resource_types import TRAFFIC_MANAGER_ENDPOINT, TRAFFIC_MANAGER_PROFILE, WEB_APPS
 from policy.settings import Settings
 from policy.tier import azure_tier
-from stagewise.limits import TM_MAX_WEIGHT, TM_MIN_WEIGHT
-from stagewise.tiers import PRODUCTION
+from stagewise.core.limits import TM_MAX_WEIGHT, TM_MIN_WEIGHT
+from stagewise.core.tiers import PRODUCTION
 
 
 def traffic_manager_health_path(props: Mapping[str, Any], settings: Settings) -> list[str]:
@@ -39,7 +39,7 @@ def traffic_manager_production_ttl(props: Mapping[str, Any], settings: Settings)
 
 def traffic_manager_endpoint_weight(props: Mapping[str, Any], settings: Settings) -> list[str]:
     # Checked on disabled endpoints too: Azure refuses a weight outside 1..1000 whatever the
-    # status, and 0 % is expressed with endpointStatus Disabled (see stagewise.rollout).
+    # status, and 0 % is expressed with endpointStatus Disabled (see stagewise.core.rollout).
     value = dig(props, "weight")
     if value is MISSING or is_unknown(value):
         return []  # Azure gives an endpoint without a weight the weight 1

@@ -8,9 +8,9 @@ from typing import Any, Iterable, Mapping, Sequence
 from policy.inputs import StackResource, StackViolation, Validator, by_urn, dig, is_unknown, known, shown, sources
 from policy.resource_types import APP_SETTINGS_RESOURCES, SUBNET, WEB_APPS
 from policy.settings import Settings
-from stagewise.limits import APP_SERVICE_DELEGATION
-from stagewise.naming import SITES_DNS_SUFFIX
-from stagewise.tiers import MIN_TLS_VERSION
+from stagewise.core.limits import APP_SERVICE_DELEGATION
+from stagewise.core.naming import SITES_DNS_SUFFIX
+from stagewise.core.tiers import MIN_TLS_VERSION
 
 TLS_MIN = tuple(int(part) for part in MIN_TLS_VERSION.split("."))
 

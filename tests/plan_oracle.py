@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from stagewise.plan import Plan, PropertyChange, ResourceChange
+from stagewise.tools.plan import Plan, PropertyChange, ResourceChange
 
 _OPPOSITE = {"create": "delete", "delete": "create"}
 

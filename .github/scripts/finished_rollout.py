@@ -18,8 +18,8 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from stagewise import git
-from stagewise.report import build
+from stagewise.tools import git
+from stagewise.tools.report import build
 
 ROOT = Path(__file__).resolve().parents[2]
 NO_COMMIT = re.compile(r"^0*$")

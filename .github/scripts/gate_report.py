@@ -58,7 +58,8 @@ def markdown(report: dict[str, Any]) -> str:
 
 
 def share(stack: str) -> int:
-    from stagewise import cli, rollout  # the project's own reading of the stack file
+    from stagewise.tools import cli  # the project's own reading of the stack file
+    from stagewise.core import rollout
 
     loaded = cli._load(stack)
     return rollout.traffic(loaded.release, loaded.catalog)[loaded.release.candidate]

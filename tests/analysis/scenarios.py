@@ -14,7 +14,7 @@ from typing import Any
 from typer.testing import CliRunner
 
 import promdata
-from stagewise import cli
+from stagewise.tools import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 HOUR = 3600.0

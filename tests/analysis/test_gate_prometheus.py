@@ -11,10 +11,10 @@ import pytest
 import requests
 from scenarios import SCENARIOS, STAGE, Gate, at
 
-from stagewise.analysis import gate
-from stagewise.analysis.prometheus import PrometheusProvider
-from stagewise.analysis.provider import Window
-from stagewise.analysis.settings import PROMETHEUS_DURATION_BUCKETS
+from stagewise.tools.analysis import gate
+from stagewise.tools.analysis.prometheus import PrometheusProvider
+from stagewise.tools.analysis.provider import Window
+from stagewise.core.gate_config import PROMETHEUS_DURATION_BUCKETS
 
 TWO_HOURS = 2 * 3600
 

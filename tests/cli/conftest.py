@@ -12,7 +12,8 @@ from typing import Any, Callable
 import pytest
 from typer.testing import CliRunner
 
-from stagewise import cli, evaluate, stackedit, stackfile
+from stagewise.tools import cli, evaluate, stackedit
+from stagewise.core import stackfile
 
 ROOT = stackfile.project_root()
 PROJECT_FILES = ["Pulumi.yaml", *sorted(p.name for p in ROOT.glob("Pulumi.*.yaml"))]

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from stagewise import cli, rollout, stackedit
+from stagewise.tools import cli, stackedit
+from stagewise.core import rollout
 
 STACKS = ["dev", "staging", "production", "local"]
 

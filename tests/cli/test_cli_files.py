@@ -14,7 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from typer.testing import CliRunner
 
-from stagewise import cli, rollout, stackedit
+from stagewise.tools import cli, stackedit
+from stagewise.core import rollout
 
 from test_cli_commands import refused, release
 

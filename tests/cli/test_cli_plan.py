@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from stagewise import cli, plan, stackedit
+from stagewise.tools import cli, plan, stackedit
 from tests.plan_oracle import inverse
 
 # dev walks the project's default catalog; production its own; local is the Kubernetes program

@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 from ruamel.yaml import YAML
 from typer.testing import CliRunner
 
-from stagewise import cli, evaluate, limits, rollout, stackedit, stackfile
+from stagewise.tools import cli, evaluate, stackedit
+from stagewise.core import limits, rollout, stackfile
 
 ROOT = stackfile.project_root()
 AZURE_STACKS = ["dev", "staging", "production"]

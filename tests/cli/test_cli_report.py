@@ -10,7 +10,7 @@ from xml.etree import ElementTree
 import pytest
 from PIL import Image
 
-from stagewise.report import chart
+from stagewise.tools.report import chart
 from tests.cli import report_history as scripted
 
 

@@ -88,7 +88,7 @@ def test_a_recursive_alias_is_a_message_not_a_recursion_error(repo):
 
 @pytest.mark.parametrize("author, message", HOSTILE, ids=range(len(HOSTILE)))
 def test_landed_commits_survive_any_author_and_subject_and_are_dated_by_their_committer(repo, author, message):
-    from stagewise import git
+    from stagewise.tools import git
 
     repo.set_release("production", stage="half")
     subprocess.run(["git", "add", "-A"], cwd=repo.path, check=True)

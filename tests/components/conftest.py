@@ -2,7 +2,7 @@ from typing import Any, Callable
 
 import pytest
 
-from stagewise import evaluate
+from stagewise.tools import evaluate
 
 
 @pytest.fixture

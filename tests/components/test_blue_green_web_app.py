@@ -1,7 +1,7 @@
 import pytest
 
 from components.blue_green_web_app import BlueGreenWebApp, BlueGreenWebAppArgs
-from stagewise.stackfile import SECRET_PLACEHOLDER as SECRET
+from stagewise.core.stackfile import SECRET_PLACEHOLDER as SECRET
 from tests.components.conftest import only, refused_before_any_resource
 
 REFERENCE = "@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/jwt-secret/)"
@@ -123,7 +123,7 @@ def test_sites_wait_for_the_grants(record):
 def test_capacity_is_left_to_autoscale_only_when_autoscale_is_on(record, monkeypatch, autoscale, ignored):
     # Without autoscale the stack owns the instance count: ignoring it would freeze dev and staging
     # at their first size.
-    from stagewise import evaluate
+    from stagewise.tools import evaluate
 
     requests = []
 

@@ -1,5 +1,5 @@
 from components.rollout_alerts import RolloutAlerts, RolloutAlertsArgs
-from stagewise import alert_rules
+from stagewise.core import alert_rules
 from tests.components.conftest import only
 
 RULES = alert_rules.rollout_log_rules(

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from stagewise import stackfile
-from stagewise.config import ConfigError
-from stagewise.evaluate import Evaluation, evaluate_stack, run
-from stagewise.stackfile import SECRET_PLACEHOLDER as SECRET
+from stagewise.core import stackfile
+from stagewise.core.config import ConfigError
+from stagewise.tools.evaluate import Evaluation, evaluate_stack, run
+from stagewise.core.stackfile import SECRET_PLACEHOLDER as SECRET
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = (ROOT / "Pulumi.yaml").read_text()

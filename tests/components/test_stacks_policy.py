@@ -15,7 +15,7 @@ from pulumi_policy.policy import _PolicyAnalyzerServicer
 
 from policy.inputs import StackResource
 from policy.policies import PACK_NAME, STACK_RULES, policies
-from stagewise.evaluate import evaluate_stack
+from stagewise.tools.evaluate import evaluate_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 

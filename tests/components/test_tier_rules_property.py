@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from stagewise.config import ConfigError
-from stagewise.evaluate import evaluate_stack
+from stagewise.core.config import ConfigError
+from stagewise.tools.evaluate import evaluate_stack
 from test_stacks_policy import violations
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # Each example draws its values either from what its tier allows (boundaries included), so that
 # accepted configs cover that whole region, or from anywhere in the platform's range, so that the
 # validator's refusals are exercised too.
-from stagewise import tiers  # noqa: E402
+from stagewise.core import tiers  # noqa: E402
 
 ANYWHERE = {
     "ttl": st.sampled_from([30, 0, 60, 61, 300, 2_147_483_647]),

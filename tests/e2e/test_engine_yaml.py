@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from stagewise import cli, stackedit, yamlv3
+from stagewise.tools import cli, stackedit
+from stagewise.core import yamlv3
 
 from conftest import PASSPHRASE, _toolchain_env
 

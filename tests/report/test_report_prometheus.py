@@ -19,7 +19,7 @@ import pytest
 import requests
 from PIL import Image
 
-from stagewise.report import chart
+from stagewise.tools.report import chart
 from tests.analysis import promdata, promserver
 from tests.cli import report_history as scripted
 from tests.cli.conftest import repo  # noqa: F401 - the fixture: a temporary git repository with the project

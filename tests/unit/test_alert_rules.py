@@ -2,7 +2,7 @@
 
 import pytest
 
-from stagewise import alert_rules
+from stagewise.core import alert_rules
 
 
 def test_the_error_share_query_is_per_version_without_health_probes():

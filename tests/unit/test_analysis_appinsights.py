@@ -15,10 +15,10 @@ from azure.core.credentials import AccessToken
 from azure.core.pipeline.transport import RequestsTransport
 from azure.monitor.query import LogsQueryClient, LogsQueryResult, LogsTable
 
-from stagewise import alert_rules
-from stagewise.analysis.appinsights import AppInsightsProvider, KqlQueries
-from stagewise.analysis.settings import Queries
-from stagewise.analysis.provider import ProviderError, Window
+from stagewise.core import alert_rules
+from stagewise.tools.analysis.appinsights import AppInsightsProvider, KqlQueries
+from stagewise.core.gate_config import Queries
+from stagewise.tools.analysis.provider import ProviderError, Window
 
 RESOURCE = "/subscriptions/0000/resourceGroups/rg-production/providers/Microsoft.Insights/components/env-insights"
 WINDOW = Window(datetime(2026, 11, 22, 10, tzinfo=timezone.utc), datetime(2026, 11, 22, 12, tzinfo=timezone.utc))

@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from stagewise.analysis.settings import format_duration, parse_duration
-from stagewise.config import ConfigError, parse
+from stagewise.core.gate_config import format_duration, parse_duration
+from stagewise.core.config import ConfigError, parse
 
 
 def base(environment: str = "production") -> dict:
@@ -127,7 +127,7 @@ def test_a_prometheus_query_template_is_checked_too():
 
 
 def test_shipped_stacks_parse_with_a_gate():
-    from stagewise import stackfile
+    from stagewise.core import stackfile
 
     root = stackfile.project_root()
     for path in root.glob("Pulumi.*.yaml"):

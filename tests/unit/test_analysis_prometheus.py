@@ -10,8 +10,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from stagewise.analysis.prometheus import PrometheusProvider, count_above, quantile
-from stagewise.analysis.provider import ProviderError, Window
+from stagewise.tools.analysis.prometheus import PrometheusProvider, count_above, quantile
+from stagewise.tools.analysis.provider import ProviderError, Window
 
 INF = math.inf
 # 100 observations: 50 up to 0.1 s, 40 in 0.1..0.5 s, 10 in 0.5..1 s.

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from stagewise.analysis.verdict import Limits, VersionMetrics, error_rate_increase_test, judge, p95_exceeds_test
+from stagewise.tools.analysis.verdict import Limits, VersionMetrics, error_rate_increase_test, judge, p95_exceeds_test
 
 LIMITS = Limits(bake=timedelta(minutes=30), min_requests=100, error_rate_warning=1.0, error_rate_abort=5.0,
                 p95_warning_ms=500, p95_abort_ms=2000, error_rate_increase_points=3.0, p95_ratio=1.15,

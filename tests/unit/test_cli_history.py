@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from stagewise import history, rollout
+from stagewise.tools import history
+from stagewise.core import rollout
 
 CATALOG = rollout.Catalog.of([rollout.Stage("canary", 10), rollout.Stage("half", 50), rollout.Stage("full", 100)])
 

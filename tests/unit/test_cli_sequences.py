@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stagewise import rollout
+from stagewise.core import rollout
 
 TAGS = st.sampled_from(["1.6.0", "2.0", "v3", " ", ""])
 

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from stagewise import stackedit, stackfile
-from stagewise.config import ConfigError
+from stagewise.tools import stackedit
+from stagewise.core import stackfile
+from stagewise.core.config import ConfigError
 
 ROOT = stackfile.project_root()
 STACK_FILES = sorted(ROOT.glob("Pulumi.*.yaml"))

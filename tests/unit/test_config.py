@@ -4,7 +4,7 @@ import copy
 
 import pytest
 
-from stagewise.config import ConfigError, SecretValue, parse
+from stagewise.core.config import ConfigError, SecretValue, parse
 
 
 def valid() -> dict:
@@ -173,7 +173,7 @@ def test_bad_regions_are_refused_naming_the_key(regions, expected):
 
 
 def test_vault_name_suffix_gives_a_new_vault_name():
-    from stagewise import naming
+    from stagewise.core import naming
 
     assert parse(with_change("vault", {"nameSuffix": "r2"})).vault.name_suffix == "r2"
     assert naming.vault_name("p", "production", "secrets", "r2") != naming.vault_name("p", "production", "secrets")

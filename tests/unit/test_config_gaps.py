@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from test_config import problems, with_change
 
-from stagewise.config import parse
+from stagewise.core.config import parse
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from stagewise import limits, naming
+from stagewise.core import limits, naming
 
 
 @pytest.mark.parametrize("stack", ["dev", "staging", "production", "a-very-long-stack-name-indeed"])

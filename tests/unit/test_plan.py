@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stagewise import plan
-from stagewise.plan import MISSING, PROTECT, PropertyChange, ResourceState
+from stagewise.tools import plan
+from stagewise.tools.plan import MISSING, PROTECT, PropertyChange, ResourceState
 from tests.plan_oracle import inverse
 
 ENDPOINT = "azure-native:trafficmanager:Endpoint"

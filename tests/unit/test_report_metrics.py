@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from stagewise.analysis.provider import ProviderError, Window
-from stagewise.analysis.verdict import VersionMetrics
-from stagewise.report import metrics
+from stagewise.tools.analysis.provider import ProviderError, Window
+from stagewise.tools.analysis.verdict import VersionMetrics
+from stagewise.tools.report import metrics
 from tests.unit.test_report_timeline import BASE, play, text
 
 

@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from stagewise import history, rollout
-from stagewise.report import timeline
+from stagewise.tools import history
+from stagewise.core import rollout
+from stagewise.tools.report import timeline
 
 CATALOG = rollout.Catalog.of([rollout.Stage("canary", 10), rollout.Stage("half", 50), rollout.Stage("full", 100)])
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)

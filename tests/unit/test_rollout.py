@@ -2,8 +2,8 @@
 
 import pytest
 
-from stagewise import rollout
-from stagewise.rollout import Catalog, Release, RolloutError, Stage
+from stagewise.core import rollout
+from stagewise.core.rollout import Catalog, Release, RolloutError, Stage
 
 DEFAULT = Catalog.of([Stage("canary", 10), Stage("early", 20), Stage("half", 50), Stage("full", 100)])
 PRODUCTION = Catalog.of([Stage("canary", 5), Stage("quarter", 25), Stage("half", 50), Stage("full", 100)])

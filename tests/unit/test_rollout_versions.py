@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from stagewise import rollout
+from stagewise.core import rollout
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,6 @@
 import pytest
 
-from stagewise import stackfile
+from stagewise.core import stackfile
 
 PROJECT = """
 name: stagewise

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from stagewise import cli, stackedit, stackfile, yamlv3
+from stagewise.tools import cli, stackedit
+from stagewise.core import stackfile, yamlv3
 
 ROOT = stackfile.project_root()
 PRODUCTION = (ROOT / "Pulumi.production.yaml").read_text()

@@ -1,4 +1,4 @@
-"""Per-tier requirements (stagewise.tiers): the validator refuses what the policy pack would refuse,
+"""Per-tier requirements (stagewise.core.tiers): the validator refuses what the policy pack would refuse,
 with a message naming the key, the value and what is allowed; the pack's defaults are the same rules."""
 
 import copy
@@ -8,8 +8,8 @@ import pytest
 from policy.policies import VALIDATOR_TWINS, policies
 from policy.settings import Settings
 from pulumi_policy import EnforcementLevel
-from stagewise import tiers
-from stagewise.config import ConfigError, SecretValue, parse
+from stagewise.core import tiers
+from stagewise.core.config import ConfigError, SecretValue, parse
 
 
 def valid(environment: str) -> dict:

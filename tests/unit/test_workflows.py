@@ -135,7 +135,7 @@ def test_workflow_paths_filter_is_the_detector_shared_code_plus_stack_files(name
 
 @pytest.mark.parametrize(
     "path",
-    ["components/traffic_split.py", "infra/azure.py", "stagewise/rollout.py", "policy/keyvault.py", "Pulumi.yaml",
+    ["components/traffic_split.py", "infra/azure.py", "stagewise/core/rollout.py", "policy/keyvault.py", "Pulumi.yaml",
      "pyproject.toml"],
 )
 def test_a_code_change_selects_every_stack(path):

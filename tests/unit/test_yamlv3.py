@@ -13,8 +13,9 @@ import time
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from stagewise import stackedit, stackfile, yamlv3
-from stagewise.config import ConfigError
+from stagewise.tools import stackedit
+from stagewise.core import stackfile, yamlv3
+from stagewise.core.config import ConfigError
 
 ROOT = stackfile.project_root()
 PROJECT = (ROOT / "Pulumi.yaml").read_text()

@@ -8,7 +8,7 @@ from policy.monitoring import log_alert_excludes_health_probe, log_alert_split_b
 from policy.settings import Settings
 from policy.traffic_manager import traffic_manager_one_web_app_per_region
 from policy.webapps import webapp_integration_subnet_delegated, webapp_integration_subnet_one_plan, webapp_integration_subnet_same_region, webapp_slot_rule_percentage, webapp_slot_rule_target
-from stagewise import alert_rules
+from stagewise.core import alert_rules
 
 SETTINGS = Settings()
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"

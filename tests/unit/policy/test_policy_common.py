@@ -6,7 +6,7 @@ from pulumi_policy import proxy
 from policy.inputs import MISSING, UNKNOWN_VALUES, as_int, dig, shown
 from policy.settings import Settings
 from policy.tier import Tier, azure_tier, kubernetes_tier
-from stagewise.tiers import ENVIRONMENTS
+from stagewise.core.tiers import ENVIRONMENTS
 
 
 def test_default_settings_are_the_agreed_thresholds():

@@ -14,9 +14,9 @@ from typing import Any
 
 import requests
 
-from stagewise.analysis.provider import ProviderError, Window, quoted
-from stagewise.analysis.settings import Queries
-from stagewise.analysis.verdict import VersionMetrics
+from stagewise.tools.analysis.provider import ProviderError, Window, quoted
+from stagewise.core.gate_config import Queries
+from stagewise.tools.analysis.verdict import VersionMetrics
 
 Buckets = list[tuple[float, float]]
 """(upper bound in seconds, cumulative count), ascending, the last one +Inf."""

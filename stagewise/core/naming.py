@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from stagewise import limits, tiers
+from stagewise.core import limits, tiers
 
 VAULT_DNS_SUFFIX = "vault.azure.net"
 SITES_DNS_SUFFIX = "azurewebsites.net"

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from stagewise.analysis.provider import MetricsProvider
-from stagewise.config import ConfigError
+from stagewise.tools.analysis.provider import MetricsProvider
+from stagewise.core.config import ConfigError
 
 
 def for_stack(root: Path, stack: str) -> tuple[MetricsProvider | None, str | None]:
     """The stack's provider as `stagewise analyze` builds it, or None and why there is none."""
-    # Imported here: stagewise.cli imports this package lazily, and the gate's commands import the CLI.
-    from stagewise import cli
-    from stagewise.analysis import commands, gate
+    # Imported here: stagewise.tools.cli imports this package lazily, and the gate's commands import the CLI.
+    from stagewise.tools import cli
+    from stagewise.tools.analysis import commands, gate
 
     try:
         loaded = cli._load(stack)

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Literal, Sequence
 
-from stagewise.limits import TM_MIN_WEIGHT
+from stagewise.core.limits import TM_MIN_WEIGHT
 
 Colour = Literal["blue", "green"]
 COLOURS: tuple[Colour, Colour] = ("blue", "green")

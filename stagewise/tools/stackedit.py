@@ -41,8 +41,8 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.scalarstring import SingleQuotedScalarString
 
-from stagewise import stackfile, yamlv3
-from stagewise.config import NAMESPACE, SecretValue, StackConfig, parse
+from stagewise.core import stackfile, yamlv3
+from stagewise.core.config import NAMESPACE, SecretValue, StackConfig, parse
 
 RELEASE_KEY = f"{NAMESPACE}:release"
 # The keys of stagewise:release that rollout commands write; image is never touched.

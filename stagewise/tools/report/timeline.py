@@ -1,6 +1,6 @@
 """Rollouts rebuilt from a stack file's history.
 
-Pure: it reads the steps `stagewise.history` finds in the file's versions (each with its commit),
+Pure: it reads the steps `stagewise.tools.history` finds in the file's versions (each with its commit),
 and no git, no clock (the caller says what time it is now).
 
 A rollout starts with the `deploy` of a version to the candidate colour (or with a stack file that
@@ -17,8 +17,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol, TypeVar
 
-from stagewise import rollout as model
-from stagewise.history import ReleaseView, Step
+from stagewise.core import rollout as model
+from stagewise.tools.history import ReleaseView, Step
 
 Outcome = Literal["finished", "aborted", "superseded", "in progress"]
 OUTCOMES: tuple[Outcome, ...] = ("finished", "aborted", "superseded", "in progress")
@@ -37,7 +37,7 @@ _VERDICT = re.compile(r"\b(?:verdict|analysis|stagewise analyze)\s*:\s*(promote|
 
 
 class CommitLike(Protocol):
-    """What the report needs of a commit (stagewise.git.Commit has it)."""
+    """What the report needs of a commit (stagewise.tools.git.Commit has it)."""
 
     @property
     def sha(self) -> str: ...

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Literal, Mapping
 
-from stagewise.stackfile import SECRET_PLACEHOLDER, is_encrypted
+from stagewise.core.stackfile import SECRET_PLACEHOLDER, is_encrypted
 
 Op = Literal["create", "update", "replace", "delete"]
 OPS: tuple[Op, ...] = ("create", "update", "replace", "delete")

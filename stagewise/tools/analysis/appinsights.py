@@ -2,7 +2,7 @@
 through the Azure Monitor query API (azure-monitor-query's LogsQueryClient.query_resource) with
 azure-identity's DefaultAzureCredential (in CI: the workflow's OIDC login; locally: az login).
 
-By default it runs the rollout alerts' own per-version queries (stagewise.alert_rules), so the gate
+By default it runs the rollout alerts' own per-version queries (stagewise.core.alert_rules), so the gate
 and the alerts read the same numbers: each returns one row per application_Version, and a version
 is judged by its own row. The time range is the query's `timespan`, not part of the text.
 """
@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from stagewise import alert_rules
-from stagewise.analysis.provider import ProviderError, Window
-from stagewise.analysis.settings import Queries
-from stagewise.analysis.verdict import VersionMetrics
+from stagewise.core import alert_rules
+from stagewise.tools.analysis.provider import ProviderError, Window
+from stagewise.core.gate_config import Queries
+from stagewise.tools.analysis.verdict import VersionMetrics
 
 VERSION = alert_rules.VERSION_COLUMN
 

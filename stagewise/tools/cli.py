@@ -26,8 +26,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from stagewise import git, history as history_lib, plan as plan_lib, rollout, stackedit, stackfile
-from stagewise.config import ConfigError, StackConfig
+from stagewise.tools import git, history as history_lib, plan as plan_lib, stackedit
+from stagewise.core import rollout, stackfile
+from stagewise.core.config import ConfigError, StackConfig
 
 DEFAULT_STACK = "dev"
 # `pulumi stack --show-name` can be slow (or wait on a backend); never let it hold a command up.
@@ -417,7 +418,7 @@ def report(
     """One rollout's timeline, incidents, outcome and metrics per stage, from the stack file's git history."""
     from datetime import datetime, timezone
 
-    from stagewise.report import build, sources  # matplotlib loads slowly: only report needs it.
+    from stagewise.tools.report import build, sources  # matplotlib loads slowly: only report needs it.
 
     with _reported():
         root = _root()
@@ -441,7 +442,7 @@ def _project_name(project_text: str) -> str:
 
 
 def _evaluate(project_text: str, stack_text: str, stack: str, where: str) -> Any:
-    from stagewise import evaluate  # Pulumi loads slowly: only plan needs it.
+    from stagewise.tools import evaluate  # Pulumi loads slowly: only plan needs it.
 
     try:
         return evaluate.evaluate_stack(project_text, stack_text, stack, project=_project_name(project_text))
@@ -543,5 +544,5 @@ def plan(
     raise typer.Exit(EXIT_OK if result.empty else EXIT_CHANGES)
 
 
-# Stage gates: `analyze` and `watch` live in stagewise/analysis/commands.py and register on `app`.
-from stagewise.analysis import commands as _gate_commands  # noqa: E402,F401
+# Stage gates: `analyze` and `watch` live in stagewise/tools/analysis/commands.py and register on `app`.
+from stagewise.tools.analysis import commands as _gate_commands  # noqa: E402,F401

@@ -1,6 +1,6 @@
 """Per-tier requirements: what a stack of each environment must hold to, written once.
 
-Pure: no Pulumi import. The config validator (`stagewise.config.parse`) refuses a stack that breaks
+Pure: no Pulumi import. The config validator (`stagewise.core.config.parse`) refuses a stack that breaks
 one of `RULES`, the components build from the same constants, and the policy pack
 (`policy.settings`) takes its defaults from here, so a stack the validator accepts is not refused
 at `pulumi preview` for the same reason.

@@ -5,8 +5,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from stagewise import tiers
-from stagewise.analysis import settings as analysis
+from stagewise.core import tiers
+from stagewise.core import gate_config as analysis
 
 _COMMON: dict[str, Any] = {
     "location": "westeurope",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from stagewise.analysis.verdict import VersionMetrics
-from stagewise.report.data import Report
-from stagewise.report.timeline import Change, Rollout, StageSpan, human_duration
+from stagewise.tools.analysis.verdict import VersionMetrics
+from stagewise.tools.report.data import Report
+from stagewise.tools.report.timeline import Change, Rollout, StageSpan, human_duration
 
 CHART = "report.png"
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any, Generic, Iterable, TypeVar
 
-from stagewise import rollout, stackfile
-from stagewise.config import NAMESPACE
-from stagewise.stackedit import RELEASE_KEY
+from stagewise.core import rollout, stackfile
+from stagewise.core.config import NAMESPACE
+from stagewise.tools.stackedit import RELEASE_KEY
 
 Meta = TypeVar("Meta")
 

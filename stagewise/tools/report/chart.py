@@ -21,9 +21,9 @@ from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, date2num
 from matplotlib.figure import Figure
 from matplotlib.transforms import Bbox, blended_transform_factory
 
-from stagewise.report.data import Report
-from stagewise.report.metrics import Point
-from stagewise.report.timeline import Rollout, human_duration
+from stagewise.tools.report.data import Report
+from stagewise.tools.report.metrics import Point
+from stagewise.tools.report.timeline import Rollout, human_duration
 
 WIDTH_INCHES, HEIGHT_INCHES, DPI = 12.0, 8.0, 100
 SIZE = (int(WIDTH_INCHES * DPI), int(HEIGHT_INCHES * DPI))

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from stagewise.analysis.verdict import VersionMetrics
-from stagewise.report.metrics import RolloutMetrics, StageMetrics
-from stagewise.report.timeline import Change, Incident, Rollout, StageSpan
+from stagewise.tools.analysis.verdict import VersionMetrics
+from stagewise.tools.report.metrics import RolloutMetrics, StageMetrics
+from stagewise.tools.report.timeline import Change, Incident, Rollout, StageSpan
 
 SCHEMA = 1
 

@@ -11,8 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from stagewise import yamlv3
-from stagewise.config import NAMESPACE
+from stagewise.core import yamlv3
+from stagewise.core.config import NAMESPACE
 
 PROJECT_FILE = "Pulumi.yaml"
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from stagewise.tiers import HEALTH_PATH
+from stagewise.core.tiers import HEALTH_PATH
 
 # Azure Monitor severities: 0 critical, 1 error, 2 warning.
 CRITICAL = 0

@@ -12,11 +12,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from stagewise import git, history, rollout
-from stagewise.analysis.provider import MetricsProvider, ProviderError, Window
-from stagewise.analysis.settings import AnalysisConfig, format_duration
-from stagewise.analysis.verdict import Limits, Verdict, VersionMetrics, judge
-from stagewise.config import StackConfig
+from stagewise.tools import git, history
+from stagewise.core import rollout
+from stagewise.tools.analysis.provider import MetricsProvider, ProviderError, Window
+from stagewise.core.gate_config import AnalysisConfig, format_duration
+from stagewise.tools.analysis.verdict import Limits, Verdict, VersionMetrics, judge
+from stagewise.core.config import StackConfig
 
 SCHEMA = "stagewise.analysis/v1"
 EXIT_CODES = {"promote": 0, "hold": 3, "abort": 4}
@@ -74,11 +75,11 @@ def provider_for(settings: AnalysisConfig, resource_id: str | None = None, healt
     resource ID: `resourceId` from the config, else `resource_id` (the stack's insights_id output);
     its default queries leave out `health_path`, as the alerts do (the stack's probe path)."""
     if settings.provider == "prometheus":
-        from stagewise.analysis.prometheus import PrometheusProvider
+        from stagewise.tools.analysis.prometheus import PrometheusProvider
 
         assert settings.url is not None  # the validator requires it
         return PrometheusProvider(settings.url, settings.queries, settings.timeout)
-    from stagewise.analysis.appinsights import AppInsightsProvider
+    from stagewise.tools.analysis.appinsights import AppInsightsProvider
 
     target = settings.resource_id or resource_id
     if not target:

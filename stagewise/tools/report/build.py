@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from stagewise import git, history, stackfile
-from stagewise.analysis.provider import MetricsProvider
-from stagewise.report import chart, data, markdown, timeline
-from stagewise.report.metrics import collect
+from stagewise.tools import git, history
+from stagewise.core import stackfile
+from stagewise.tools.analysis.provider import MetricsProvider
+from stagewise.tools.report import chart, data, markdown, timeline
+from stagewise.tools.report.metrics import collect
 
 LATEST = "latest"
 FILES = ("report.md", "report.png", "report.svg", "report.json")

@@ -19,9 +19,9 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from stagewise import limits, naming, rollout, tiers
-from stagewise.analysis.settings import AnalysisConfig, Duration
-from stagewise.defaults import with_tier_defaults
+from stagewise.core import limits, naming, rollout, tiers
+from stagewise.core.gate_config import AnalysisConfig, Duration
+from stagewise.core.defaults import with_tier_defaults
 
 NAMESPACE = "stagewise"
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from stagewise.analysis.verdict import VersionMetrics
+from stagewise.tools.analysis.verdict import VersionMetrics
 
 
 class ProviderError(RuntimeError):

@@ -1,6 +1,6 @@
 """`stagewise:analysis` and the per-stage gate keys: models, durations and the default queries.
 
-Pure: no Pulumi import, no I/O. `stagewise.config` embeds these models, so they are validated
+Pure: no Pulumi import, no I/O. `stagewise.core.config` embeds these models, so they are validated
 with the rest of the stack config, at the program's edge and by the CLI alike.
 """
 
@@ -59,7 +59,7 @@ PROMETHEUS_DURATION_BUCKETS = (
 )
 
 # Application Insights: by default the very queries the rollout alerts run
-# (stagewise.alert_rules.per_version_query over the stack's health-probe path): one row per
+# (stagewise.core.alert_rules.per_version_query over the stack's health-probe path): one row per
 # application_Version, so the gate and the alerts agree on what "a version's error share" is.
 # The time range is the query's timespan, not part of the text. A template overriding them must
 # return the same columns: application_Version, the measure (error_share, p95_ms or slower) and

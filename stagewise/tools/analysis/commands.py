@@ -1,6 +1,6 @@
 """`stagewise analyze` and `stagewise watch`: the stage gate on the command line.
 
-Registered on the CLI's app by stagewise.cli. A verdict is carried out (`--apply`) through the
+Registered on the CLI's app by stagewise.tools.cli. A verdict is carried out (`--apply`) through the
 same rollout transitions and stack-file edit as `stagewise promote` / `abort` / `finish`.
 """
 
@@ -19,11 +19,11 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from stagewise import rollout
-from stagewise.analysis import gate
-from stagewise.analysis.provider import MetricsProvider
-from stagewise.analysis.settings import format_duration, parse_duration
-from stagewise.cli import CliError, Loaded, StackOption, _apply, _load, _reported, app, err, out
+from stagewise.core import rollout
+from stagewise.tools.analysis import gate
+from stagewise.tools.analysis.provider import MetricsProvider
+from stagewise.core.gate_config import format_duration, parse_duration
+from stagewise.tools.cli import CliError, Loaded, StackOption, _apply, _load, _reported, app, err, out
 
 PULUMI_OUTPUT_TIMEOUT_SECONDS = 60.0
 _STATUS_STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red", "wait": "yellow", "skipped": "dim"}

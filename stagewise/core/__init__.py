@@ -1,0 +1,1 @@
+"""Core: the rollout model, limits and tier rules, naming, config validation. Imports no pulumi."""
