@@ -1,7 +1,7 @@
 # The two commands a newcomer needs:
 #   make local   set everything up and deploy the `local` stack to a Kubernetes cluster on this machine
 #   make test    set everything up and run the whole test suite (unit, components, e2e with the real engine)
-.PHONY: setup toolchain cluster prometheus local down test bench
+.PHONY: setup lint toolchain cluster prometheus local down test bench
 
 VENV := .venv
 
@@ -12,6 +12,12 @@ $(VENV)/.installed: pyproject.toml
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -e '.[dev]'
 	touch $@
+
+# ruff (lint and format) and mypy over the packages: part of `make test`.
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 # The Pulumi CLI, its Python language host and the Kubernetes provider, built from Go modules.
 toolchain: setup
@@ -30,7 +36,7 @@ local: cluster
 down:
 	bash scripts/local.sh down
 
-test: cluster prometheus
+test: lint cluster prometheus
 	bash scripts/test.sh
 
 bench: cluster prometheus

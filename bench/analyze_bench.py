@@ -16,7 +16,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,9 +38,18 @@ def traffics(series: int, start: float, end: float) -> list[promdata.Traffic]:
     out = []
     for version, errors in (("1.0.0", 0.002), ("2.0.0", 0.003)):
         for i in range(series):
-            out.append(promdata.Traffic(version, start, end, rps=2.0, error_share=errors,
-                                        latencies=((0.04, 0.9), (0.2, 0.1)), step=STEP,
-                                        extra_labels=(("instance", f"pod-{i}"),)))
+            out.append(
+                promdata.Traffic(
+                    version,
+                    start,
+                    end,
+                    rps=2.0,
+                    error_share=errors,
+                    latencies=((0.04, 0.9), (0.2, 0.1)),
+                    step=STEP,
+                    extra_labels=(("instance", f"pod-{i}"),),
+                )
+            )
     return out
 
 
@@ -54,10 +63,18 @@ def measure(series: int, repeat: int, bin_dir: Path) -> tuple[float, float, floa
         load = time.perf_counter() - began
         server = promserver.start(bin_dir, work / "data", work)
         try:
-            window = Window(datetime.fromtimestamp(start, timezone.utc), datetime.fromtimestamp(end, timezone.utc))
-            limits = verdict.Limits(bake=window.length, min_requests=100, error_rate_warning=1, error_rate_abort=5,
-                                    p95_warning_ms=500, p95_abort_ms=2000, error_rate_increase_points=5,
-                                    p95_ratio=1.15, significance=0.05)
+            window = Window(datetime.fromtimestamp(start, UTC), datetime.fromtimestamp(end, UTC))
+            limits = verdict.Limits(
+                bake=window.length,
+                min_requests=100,
+                error_rate_warning=1,
+                error_rate_abort=5,
+                p95_warning_ms=500,
+                p95_abort_ms=2000,
+                error_rate_increase_points=5,
+                p95_ratio=1.15,
+                significance=0.05,
+            )
             times, result = [], None
             for _ in range(repeat):
                 provider = PrometheusProvider(server.url)  # no cache carried over between runs
@@ -82,13 +99,17 @@ def main() -> None:
     args = parser.parse_args()
     bin_dir = promserver.binaries()
     print(f"analyze against Prometheus, one hour of data at {STEP:g} s steps, {args.repeat} runs each")
-    print(f"{'series/version':>15} {'samples':>10} {'backfill s':>11} {'median ms':>10} {'p95 ms':>8} {'max ms':>8}  verdict")
+    print(
+        f"{'series/version':>15} {'samples':>10} {'backfill s':>11} {'median ms':>10} {'p95 ms':>8} {'max ms':>8}  verdict"
+    )
     for count in (int(n) for n in args.series.split(",")):
         # Per series: 2 status codes x (15 buckets + count + sum) x 61 points.
         samples = 2 * count * 2 * 17 * int(HOUR / STEP + 1)
         load, median, p95, worst, result = measure(count, args.repeat, bin_dir)
-        print(f"{count:>15} {samples:>10} {load:>11.1f} {median * 1000:>10.1f} {p95 * 1000:>8.1f} {worst * 1000:>8.1f}"
-              f"  {result.verdict}")
+        print(
+            f"{count:>15} {samples:>10} {load:>11.1f} {median * 1000:>10.1f} {p95 * 1000:>8.1f} {worst * 1000:>8.1f}"
+            f"  {result.verdict}"
+        )
 
 
 if __name__ == "__main__":

@@ -34,8 +34,9 @@ def main() -> None:
         path.mkdir()
         state.mkdir()
         _copy_project(path, "stagewise-bench")
-        project = Project(path, _toolchain_env() | {
-            "PULUMI_BACKEND_URL": f"file://{state}", "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE})
+        project = Project(
+            path, _toolchain_env() | {"PULUMI_BACKEND_URL": f"file://{state}", "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE}
+        )
         project.pulumi("stack", "init")
         up = ("up", "--yes", "--skip-preview")
         try:

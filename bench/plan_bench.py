@@ -21,18 +21,27 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from infra import azure
-from stagewise.tools import cli, evaluate, stackedit
 from stagewise.core import stackfile
+from stagewise.tools import evaluate, planning, stackedit
 
 ROOT = Path(__file__).resolve().parents[1]
 
 STACK = "production"
-COMPONENTS = ("Environment", "AppIdentity", "RegionNetwork", "BlueGreenWebApp", "SecretVault", "Autoscale",
-              "TrafficSplit", "RolloutAlerts")
+COMPONENTS = (
+    "Environment",
+    "AppIdentity",
+    "RegionNetwork",
+    "BlueGreenWebApp",
+    "SecretVault",
+    "Autoscale",
+    "TrafficSplit",
+    "RolloutAlerts",
+)
 
 
 def timed(action: Callable[[], Any], repeat: int) -> tuple[float, Any]:
@@ -57,7 +66,7 @@ def plan_in_new_process() -> int:
 
 
 def plan_in_process() -> Any:
-    return cli.compute_plan(ROOT, STACK, "HEAD")[0]
+    return planning.compute_plan(ROOT, STACK, "HEAD")[0]
 
 
 # 2. N copies of the web-app stack.
@@ -114,8 +123,11 @@ def _sdk_class(type_: str) -> type:
 
 
 # These types take the site's name as an input called `name`; for the others `name` is the resource's.
-_NAME_IS_AN_INPUT = {"azure-native:web:WebApp", "azure-native:web:WebAppSlot",
-                     "azure-native:web:WebAppSlotConfigurationNames"}
+_NAME_IS_AN_INPUT = {
+    "azure-native:web:WebApp",
+    "azure-native:web:WebAppSlot",
+    "azure-native:web:WebAppSlotConfigurationNames",
+}
 
 
 def bare_program(resources: list[evaluate.Resource]) -> Callable[[], dict[str, Any]]:
@@ -145,7 +157,9 @@ def main() -> None:
     print(f"  new process (as a user runs it): {cold:6.2f} s   exit {exit_code}")
     plan_in_process()  # warm the imports
     warm, result = timed(plan_in_process, args.repeat)
-    print(f"  in process, imports warm:        {warm:6.2f} s   ({'no changes' if result.empty else 'changes'}; two evaluations)")
+    print(
+        f"  in process, imports warm:        {warm:6.2f} s   ({'no changes' if result.empty else 'changes'}; two evaluations)"
+    )
     print()
 
     cfg, config, secret_keys = stack_config()
@@ -173,7 +187,9 @@ def main() -> None:
     print()
     components = sum(1 for r in evaluation.resources if not r.custom) // max(counts[-1], 1)
     print(f"resources: custom resources plus the components ({components} per copy: production has two regions);")
-    print("the bare loop registers the custom ones only, with identical inputs. ratio: components time / bare loop time.")
+    print(
+        "the bare loop registers the custom ones only, with identical inputs. ratio: components time / bare loop time."
+    )
 
 
 if __name__ == "__main__":

@@ -18,16 +18,16 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from stagewise.tools import history  # noqa: E402
 from stagewise.core import rollout  # noqa: E402
+from stagewise.tools import history  # noqa: E402
 from stagewise.tools.analysis.prometheus import PrometheusProvider  # noqa: E402
 from stagewise.tools.report import chart, data, markdown, metrics, timeline  # noqa: E402
 from tests.analysis import promdata, promserver  # noqa: E402
@@ -44,8 +44,10 @@ class Commit:
 
 
 def text(stage: str, live: str, blue: str, green: str) -> str:
-    return (f"config:\n  stagewise:release:\n    image: app\n    blue: {blue}\n    green: {green}\n"
-            f"    live: {live}\n    stage: {stage}\n")
+    return (
+        f"config:\n  stagewise:release:\n    image: app\n    blue: {blue}\n    green: {green}\n"
+        f"    live: {live}\n    stage: {stage}\n"
+    )
 
 
 def versions(steps: int) -> list[tuple[Commit, str]]:
@@ -89,10 +91,18 @@ def traffics(series: int) -> list[promdata.Traffic]:
     replicated = []
     for traffic in scripted_traffic.traffics():
         for pod in range(series):
-            replicated.append(promdata.Traffic(
-                traffic.version, traffic.start, traffic.end, traffic.rps / series, traffic.error_share,
-                traffic.latencies, step=60.0, extra_labels=(*traffic.extra_labels, ("pod", f"pod-{pod}")),
-            ))
+            replicated.append(
+                promdata.Traffic(
+                    traffic.version,
+                    traffic.start,
+                    traffic.end,
+                    traffic.rps / series,
+                    traffic.error_share,
+                    traffic.latencies,
+                    step=60.0,
+                    extra_labels=(*traffic.extra_labels, ("pod", f"pod-{pod}")),
+                )
+            )
     return replicated
 
 
@@ -113,9 +123,13 @@ def scripted_rollout() -> timeline.Rollout:
 def bench_metrics(counts: list[int], repeat: int) -> None:
     bin_dir = promserver.binaries()
     found = scripted_rollout()
-    print(f"\nreport of the scripted rollout ({len(found.stages)} stages, {timeline.human_duration(found.duration)}) "
-          f"against Prometheus (median of {repeat})")
-    print(f"{'series/version':>15} {'backfill s':>11} {'metrics ms':>11} {'queries':>8} {'chart ms':>9} {'markdown ms':>12}")
+    print(
+        f"\nreport of the scripted rollout ({len(found.stages)} stages, {timeline.human_duration(found.duration)}) "
+        f"against Prometheus (median of {repeat})"
+    )
+    print(
+        f"{'series/version':>15} {'backfill s':>11} {'metrics ms':>11} {'queries':>8} {'chart ms':>9} {'markdown ms':>12}"
+    )
     for count in counts:
         with tempfile.TemporaryDirectory(prefix="report-bench-") as folder:
             work = Path(folder)
@@ -141,8 +155,10 @@ def bench_metrics(counts: list[int], repeat: int) -> None:
                 writing, _ = timed(lambda: markdown.render(report), repeat)
             finally:
                 server.stop()
-        print(f"{count:>15} {load:>11.1f} {seconds * 1000:>11.0f} {asked // repeat:>8} {drawing * 1000:>9.0f} "
-              f"{writing * 1000:>12.1f}")
+        print(
+            f"{count:>15} {load:>11.1f} {seconds * 1000:>11.0f} {asked // repeat:>8} {drawing * 1000:>9.0f} "
+            f"{writing * 1000:>12.1f}"
+        )
 
 
 def main() -> None:

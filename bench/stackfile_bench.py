@@ -17,16 +17,16 @@ import io
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ruamel.yaml import YAML  # noqa: E402
 
-from stagewise.tools import stackedit  # noqa: E402
 from stagewise.core import yamlv3  # noqa: E402
+from stagewise.tools import stackedit  # noqa: E402
 
 
 def timed(action: Callable[[], object], repeat: int) -> float:

@@ -81,8 +81,10 @@ class BlueGreenDeployment(pulumi.ComponentResource):
         )
         env = [
             k8s.core.v1.EnvVarArgs(name="LOG_LEVEL", value=args.log_level),
-            *[k8s.core.v1.EnvVarArgs(name=f"FEATURE_{naming.app_setting_name(flag)}", value=str(on).lower())
-              for flag, on in sorted(args.feature_flags.items())],
+            *[
+                k8s.core.v1.EnvVarArgs(name=f"FEATURE_{naming.app_setting_name(flag)}", value=str(on).lower())
+                for flag, on in sorted(args.feature_flags.items())
+            ],
         ]
 
         self.deployments: dict[Colour, k8s.apps.v1.Deployment] = {}
@@ -94,14 +96,23 @@ class BlueGreenDeployment(pulumi.ComponentResource):
                 name="app",
                 image=naming.container_image(args.image, args.image_tags[colour]),
                 ports=[k8s.core.v1.ContainerPortArgs(name="http", container_port=args.port)],
-                env=[*env, k8s.core.v1.EnvVarArgs(name="STAGEWISE_COLOUR", value=colour),
-                     *[k8s.core.v1.EnvVarArgs(name=k, value=v) for k, v in naming.otel_env(naming.service_name(args.image), args.image_tags[colour]).items()]],
-                env_from=[k8s.core.v1.EnvFromSourceArgs(
-                    secret_ref=k8s.core.v1.SecretEnvSourceArgs(name=secret.metadata.name))],
+                env=[
+                    *env,
+                    k8s.core.v1.EnvVarArgs(name="STAGEWISE_COLOUR", value=colour),
+                    *[
+                        k8s.core.v1.EnvVarArgs(name=k, value=v)
+                        for k, v in naming.otel_env(naming.service_name(args.image), args.image_tags[colour]).items()
+                    ],
+                ],
+                env_from=[
+                    k8s.core.v1.EnvFromSourceArgs(secret_ref=k8s.core.v1.SecretEnvSourceArgs(name=secret.metadata.name))
+                ],
                 readiness_probe=k8s.core.v1.ProbeArgs(
-                    http_get=k8s.core.v1.HTTPGetActionArgs(path="/ready", port="http"), period_seconds=5),
+                    http_get=k8s.core.v1.HTTPGetActionArgs(path="/ready", port="http"), period_seconds=5
+                ),
                 liveness_probe=k8s.core.v1.ProbeArgs(
-                    http_get=k8s.core.v1.HTTPGetActionArgs(path=tiers.HEALTH_PATH, port="http"), period_seconds=10),
+                    http_get=k8s.core.v1.HTTPGetActionArgs(path=tiers.HEALTH_PATH, port="http"), period_seconds=10
+                ),
                 resources=k8s.core.v1.ResourceRequirementsArgs(
                     requests={"cpu": args.cpu_request, "memory": args.memory_request},
                     limits={"memory": args.memory_request},
@@ -135,17 +146,21 @@ class BlueGreenDeployment(pulumi.ComponentResource):
                 metadata=meta(object_name, labels),
                 spec=k8s.autoscaling.v2.HorizontalPodAutoscalerSpecArgs(
                     scale_target_ref=k8s.autoscaling.v2.CrossVersionObjectReferenceArgs(
-                        api_version="apps/v1", kind="Deployment", name=deployment.metadata.name),
+                        api_version="apps/v1", kind="Deployment", name=deployment.metadata.name
+                    ),
                     min_replicas=args.min_replicas,
                     max_replicas=args.max_replicas,
-                    metrics=[k8s.autoscaling.v2.MetricSpecArgs(
-                        type="Resource",
-                        resource=k8s.autoscaling.v2.ResourceMetricSourceArgs(
-                            name="cpu",
-                            target=k8s.autoscaling.v2.MetricTargetArgs(
-                                type="Utilization", average_utilization=args.cpu_target),
-                        ),
-                    )],
+                    metrics=[
+                        k8s.autoscaling.v2.MetricSpecArgs(
+                            type="Resource",
+                            resource=k8s.autoscaling.v2.ResourceMetricSourceArgs(
+                                name="cpu",
+                                target=k8s.autoscaling.v2.MetricTargetArgs(
+                                    type="Utilization", average_utilization=args.cpu_target
+                                ),
+                            ),
+                        )
+                    ],
                 ),
                 opts=child,
             )
@@ -154,7 +169,8 @@ class BlueGreenDeployment(pulumi.ComponentResource):
                     object_name,
                     metadata=meta(object_name, labels),
                     spec=k8s.policy.v1.PodDisruptionBudgetSpecArgs(
-                        max_unavailable=1, selector=k8s.meta.v1.LabelSelectorArgs(match_labels=labels)),
+                        max_unavailable=1, selector=k8s.meta.v1.LabelSelectorArgs(match_labels=labels)
+                    ),
                     opts=child,
                 )
 
@@ -166,18 +182,25 @@ class BlueGreenDeployment(pulumi.ComponentResource):
             spec={
                 "parentRefs": [{"name": args.gateway}],
                 "hostnames": [args.hostname],
-                "rules": [{
-                    "backendRefs": [
-                        {"name": self.services[colour].metadata.name, "port": SERVICE_PORT,
-                         "weight": args.percent[colour]}
-                        for colour in COLOURS
-                    ],
-                }],
+                "rules": [
+                    {
+                        "backendRefs": [
+                            {
+                                "name": self.services[colour].metadata.name,
+                                "port": SERVICE_PORT,
+                                "weight": args.percent[colour],
+                            }
+                            for colour in COLOURS
+                        ],
+                    }
+                ],
             },
             opts=child,
         )
 
-        self.route_name: pulumi.Output[str] = route.metadata.apply(lambda m: m["name"] if isinstance(m, dict) else m.name)
+        self.route_name: pulumi.Output[str] = route.metadata.apply(
+            lambda m: m["name"] if isinstance(m, dict) else m.name
+        )
         self.deployment_names: dict[Colour, pulumi.Output[str]] = {
             c: d.metadata.name for c, d in self.deployments.items()
         }

@@ -64,14 +64,17 @@ def app_settings(args: BlueGreenWebAppArgs, colour: Colour) -> list[web.NameValu
         # which the rollout alerts split by (stagewise.core.alert_rules).
         "OTEL_SERVICE_NAME": args.service_name,
         "OTEL_RESOURCE_ATTRIBUTES": f"service.version={args.image_tags[colour]}",
-        **{f"FEATURE_{naming.app_setting_name(flag)}": str(on).lower() for flag, on in sorted(args.feature_flags.items())},
+        **{
+            f"FEATURE_{naming.app_setting_name(flag)}": str(on).lower()
+            for flag, on in sorted(args.feature_flags.items())
+        },
         **args.key_vault_references,
     }
     pairs = [web.NameValuePairArgs(name=k, value=v) for k, v in settings.items()]
     if args.insights_connection_string is not None:
-        pairs.append(web.NameValuePairArgs(
-            name="APPLICATIONINSIGHTS_CONNECTION_STRING", value=args.insights_connection_string
-        ))
+        pairs.append(
+            web.NameValuePairArgs(name="APPLICATIONINSIGHTS_CONNECTION_STRING", value=args.insights_connection_string)
+        )
     return pairs
 
 
@@ -79,11 +82,13 @@ def ramp_up_rules(args: BlueGreenWebAppArgs) -> list[web.RampUpRuleArgs]:
     """The production site's slot traffic rule ("Traffic %"): none at 0 %, never an explicit 0 %."""
     if args.slot_share is None:
         return []
-    return [web.RampUpRuleArgs(
-        name=GREEN_SLOT,
-        action_host_name=naming.slot_host_name(args.site_name, GREEN_SLOT),
-        reroute_percentage=args.slot_share,
-    )]
+    return [
+        web.RampUpRuleArgs(
+            name=GREEN_SLOT,
+            action_host_name=naming.slot_host_name(args.site_name, GREEN_SLOT),
+            reroute_percentage=args.slot_share,
+        )
+    ]
 
 
 def site_config(args: BlueGreenWebAppArgs, colour: Colour) -> web.SiteConfigArgs:

@@ -36,8 +36,9 @@ class ClusterEnvironment(pulumi.ComponentResource):
             f"{name}-gateway",
             api_version="gateway.networking.k8s.io/v1",
             kind="Gateway",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=f"{name}-gateway", namespace=namespace.metadata.name,
-                                                labels=labels),
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=f"{name}-gateway", namespace=namespace.metadata.name, labels=labels
+            ),
             spec={
                 "gatewayClassName": args.gateway_class,
                 "listeners": [{"name": "http", "protocol": "HTTP", "port": 80, "hostname": args.hostname}],
@@ -46,5 +47,6 @@ class ClusterEnvironment(pulumi.ComponentResource):
         )
         self.namespace: pulumi.Output[str] = namespace.metadata.name
         self.gateway_name: pulumi.Output[str] = gateway.metadata.apply(
-            lambda m: m["name"] if isinstance(m, dict) else m.name)
+            lambda m: m["name"] if isinstance(m, dict) else m.name
+        )
         self.register_outputs({"namespace": self.namespace, "gateway_name": self.gateway_name})

@@ -41,7 +41,9 @@ class RolloutAlerts(pulumi.ComponentResource):
             group_short_name=args.short_name,
             enabled=True,
             email_receivers=[
-                monitor.MicrosoftCommonEmailReceiverArgs(name=f"email-{i}", email_address=address, use_common_alert_schema=True)
+                monitor.MicrosoftCommonEmailReceiverArgs(
+                    name=f"email-{i}", email_address=address, use_common_alert_schema=True
+                )
                 for i, address in enumerate(args.emails)
             ],
             webhook_receivers=[
@@ -63,20 +65,22 @@ class RolloutAlerts(pulumi.ComponentResource):
                 scopes=[args.insights_id],
                 evaluation_frequency="PT5M",
                 window_size="PT5M",
-                criteria=monitor.ScheduledQueryRuleCriteriaArgs(all_of=[
-                    monitor.ConditionArgs(
-                        query=rule.query,
-                        time_aggregation="Maximum",
-                        metric_measure_column=rule.measure,
-                        # One time series per version: the candidate is judged on its own requests.
-                        dimensions=[monitor.DimensionArgs(name=rule.split_by, operator="Include", values=["*"])],
-                        operator="GreaterThan",
-                        threshold=rule.threshold,
-                        failing_periods=monitor.ConditionFailingPeriodsArgs(
-                            number_of_evaluation_periods=1, min_failing_periods_to_alert=1
-                        ),
-                    )
-                ]),
+                criteria=monitor.ScheduledQueryRuleCriteriaArgs(
+                    all_of=[
+                        monitor.ConditionArgs(
+                            query=rule.query,
+                            time_aggregation="Maximum",
+                            metric_measure_column=rule.measure,
+                            # One time series per version: the candidate is judged on its own requests.
+                            dimensions=[monitor.DimensionArgs(name=rule.split_by, operator="Include", values=["*"])],
+                            operator="GreaterThan",
+                            threshold=rule.threshold,
+                            failing_periods=monitor.ConditionFailingPeriodsArgs(
+                                number_of_evaluation_periods=1, min_failing_periods_to_alert=1
+                            ),
+                        )
+                    ]
+                ),
                 actions=monitor.ActionsArgs(action_groups=[group.id]),
                 tags=args.tags,
                 opts=pulumi.ResourceOptions(parent=self),
@@ -94,14 +98,16 @@ class RolloutAlerts(pulumi.ComponentResource):
                 window_size="PT5M",
                 criteria=monitor.MetricAlertSingleResourceMultipleMetricCriteriaArgs(
                     odata_type="Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria",
-                    all_of=[monitor.MetricCriteriaArgs(
-                        criterion_type="StaticThresholdCriterion",
-                        name="health-check",
-                        metric_name="HealthCheckStatus",
-                        operator="LessThan",
-                        threshold=args.health_check_min_percent,
-                        time_aggregation="Average",
-                    )],
+                    all_of=[
+                        monitor.MetricCriteriaArgs(
+                            criterion_type="StaticThresholdCriterion",
+                            name="health-check",
+                            metric_name="HealthCheckStatus",
+                            operator="LessThan",
+                            threshold=args.health_check_min_percent,
+                            time_aggregation="Average",
+                        )
+                    ],
                 ),
                 actions=[monitor.MetricAlertActionArgs(action_group_id=group.id)],
                 tags=args.tags,

@@ -33,7 +33,7 @@ class SecretVaultArgs:
     which App Service resolves Key Vault references (app-service-key-vault-references.md, "Make sure
     that the vault's configuration accounts for the network or subnet through which your app will
     access it")."""
-    secrets: dict[str, pulumi.Output[str]] = field(default_factory=dict)
+    secrets: dict[str, pulumi.Input[str]] = field(default_factory=dict)
     """Secret name -> value. Values must be secret Outputs (from encrypted stack config)."""
     readers: dict[str, pulumi.Input[str]] = field(default_factory=dict)
     """Label -> principal id of a managed identity granted Key Vault Secrets User on this vault."""
@@ -91,19 +91,23 @@ class SecretVault(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
         role = pulumi.Output.concat(
-            "/subscriptions/", args.subscription_id,
-            "/providers/Microsoft.Authorization/roleDefinitions/", SECRETS_USER_ROLE,
+            "/subscriptions/",
+            args.subscription_id,
+            "/providers/Microsoft.Authorization/roleDefinitions/",
+            SECRETS_USER_ROLE,
         )
         self.grants: list[authorization.RoleAssignment] = []
         for label, principal_id in args.readers.items():
-            self.grants.append(authorization.RoleAssignment(
-                f"{name}-reader-{label}",
-                scope=vault.id,
-                role_definition_id=role,
-                principal_id=principal_id,
-                principal_type="ServicePrincipal",
-                opts=pulumi.ResourceOptions(parent=self),
-            ))
+            self.grants.append(
+                authorization.RoleAssignment(
+                    f"{name}-reader-{label}",
+                    scope=vault.id,
+                    role_definition_id=role,
+                    principal_id=principal_id,
+                    principal_type="ServicePrincipal",
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+            )
 
         self.vault_id: pulumi.Output[str] = vault.id
         self.vault_uri: pulumi.Output[str] = vault.properties.apply(lambda p: p.vault_uri)

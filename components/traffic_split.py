@@ -38,7 +38,9 @@ class TrafficSplitArgs:
 class TrafficSplit(pulumi.ComponentResource):
     def __init__(self, name: str, args: TrafficSplitArgs, opts: pulumi.ResourceOptions | None = None):
         if set(args.weights) != set(args.targets):
-            raise ValueError(f"weights {sorted(args.weights)} and targets {sorted(args.targets)} must name the same regions")
+            raise ValueError(
+                f"weights {sorted(args.weights)} and targets {sorted(args.targets)} must name the same regions"
+            )
         if not any(args.weights.values()) or any(not 0 <= w <= limits.TM_MAX_WEIGHT for w in args.weights.values()):
             raise ValueError(f"weights {args.weights} must be 0..{limits.TM_MAX_WEIGHT}, at least one above 0")
         if args.probe_interval not in limits.PROBE_INTERVALS:

@@ -33,105 +33,136 @@ def build(cfg: StackConfig, project: str, stack: str) -> dict[str, pulumi.Input]
     firewalled = cfg.vault.network_default_action == "Deny"
 
     env = Environment("env", EnvironmentArgs(location=cfg.location, tags=tags, protect=cfg.protect))
-    identity = AppIdentity("app", AppIdentityArgs(
-        resource_group_name=env.resource_group_name, location=cfg.location, tags=tags,
-    ))
-    networks = {
-        # A firewalled vault is reached from each region's integration subnet, so each region has one.
-        region.name: RegionNetwork(f"net-{region.name}", RegionNetworkArgs(
-            resource_group_name=env.resource_group_name, location=region.name, tags=tags,
-        ))
-        for region in cfg.regions
-    } if firewalled else {}
-    vault = SecretVault("secrets", SecretVaultArgs(
-        resource_group_name=env.resource_group_name,
-        location=cfg.location,
-        vault_name=vault_name,
-        tenant_id=client.tenant_id,
-        subscription_id=client.subscription_id,
-        retention_days=cfg.vault.retention_days,
-        purge_protection=cfg.vault.purge_protection,
-        network_default_action=cfg.vault.network_default_action,
-        allowed_ips=cfg.vault.allowed_ips,
-        allowed_subnet_ids=[n.subnet_id for n in networks.values()],
-        secrets={name: pulumi.Output.secret(value.reveal()) for name, value in cfg.secrets.items()},
-        readers={"app": identity.principal_id},
-        tags=tags,
-        protect=cfg.protect,
-    ))
+    identity = AppIdentity(
+        "app",
+        AppIdentityArgs(
+            resource_group_name=env.resource_group_name,
+            location=cfg.location,
+            tags=tags,
+        ),
+    )
+    networks = (
+        {
+            # A firewalled vault is reached from each region's integration subnet, so each region has one.
+            region.name: RegionNetwork(
+                f"net-{region.name}",
+                RegionNetworkArgs(
+                    resource_group_name=env.resource_group_name,
+                    location=region.name,
+                    tags=tags,
+                ),
+            )
+            for region in cfg.regions
+        }
+        if firewalled
+        else {}
+    )
+    vault = SecretVault(
+        "secrets",
+        SecretVaultArgs(
+            resource_group_name=env.resource_group_name,
+            location=cfg.location,
+            vault_name=vault_name,
+            tenant_id=client.tenant_id,
+            subscription_id=client.subscription_id,
+            retention_days=cfg.vault.retention_days,
+            purge_protection=cfg.vault.purge_protection,
+            network_default_action=cfg.vault.network_default_action,
+            allowed_ips=cfg.vault.allowed_ips,
+            allowed_subnet_ids=[n.subnet_id for n in networks.values()],
+            secrets={name: pulumi.Output.secret(value.reveal()) for name, value in cfg.secrets.items()},
+            readers={"app": identity.principal_id},
+            tags=tags,
+            protect=cfg.protect,
+        ),
+    )
     references = {
         naming.app_setting_name(secret): naming.key_vault_reference(vault_name, secret) for secret in cfg.secrets
     }
     stamps: dict[str, BlueGreenWebApp] = {}
     for region in cfg.regions:
-        stamps[region.name] = BlueGreenWebApp(f"web-{region.name}", BlueGreenWebAppArgs(
-            resource_group_name=env.resource_group_name,
-            location=region.name,
-            site_name=naming.site_name(project, stack, region.name),
-            sku=cfg.app_service.sku,
-            instances=cfg.autoscale.default if cfg.autoscale.enabled else cfg.app_service.instances,
-            autoscale=cfg.autoscale.enabled,
-            image=cfg.release.image,
-            image_tags=rollout.versions_by_colour(release),
-            slot_share=rollout.slot_share(percent),
-            log_level=cfg.log_level,
-            service_name=cfg.release.image.rsplit("/", 1)[-1],
-            feature_flags=cfg.feature_flags,
-            key_vault_references=references,
-            identity_id=identity.id,
-            grants=vault.grants,
-            subnet_id=networks[region.name].subnet_id if firewalled else None,
-            insights_connection_string=env.insights_connection_string,
-            tags=tags,
-        ))
-        if cfg.autoscale.enabled:
-            Autoscale(f"scale-{region.name}", AutoscaleArgs(
+        stamps[region.name] = BlueGreenWebApp(
+            f"web-{region.name}",
+            BlueGreenWebAppArgs(
                 resource_group_name=env.resource_group_name,
                 location=region.name,
-                target_resource_id=stamps[region.name].plan_id,
-                minimum=cfg.autoscale.minimum,
-                default=cfg.autoscale.default,
-                maximum=cfg.autoscale.maximum,
-                cpu_scale_out=cfg.autoscale.cpu_scale_out,
-                cpu_scale_in=cfg.autoscale.cpu_scale_in,
-                cooldown_minutes=cfg.autoscale.cooldown_minutes,
+                site_name=naming.site_name(project, stack, region.name),
+                sku=cfg.app_service.sku,
+                instances=cfg.autoscale.default if cfg.autoscale.enabled else cfg.app_service.instances,
+                autoscale=cfg.autoscale.enabled,
+                image=cfg.release.image,
+                image_tags=rollout.versions_by_colour(release),
+                slot_share=rollout.slot_share(percent),
+                log_level=cfg.log_level,
+                service_name=cfg.release.image.rsplit("/", 1)[-1],
+                feature_flags=cfg.feature_flags,
+                key_vault_references=references,
+                identity_id=identity.id,
+                grants=vault.grants,
+                subnet_id=networks[region.name].subnet_id if firewalled else None,
+                insights_connection_string=env.insights_connection_string,
                 tags=tags,
-            ))
+            ),
+        )
+        if cfg.autoscale.enabled:
+            Autoscale(
+                f"scale-{region.name}",
+                AutoscaleArgs(
+                    resource_group_name=env.resource_group_name,
+                    location=region.name,
+                    target_resource_id=stamps[region.name].plan_id,
+                    minimum=cfg.autoscale.minimum,
+                    default=cfg.autoscale.default,
+                    maximum=cfg.autoscale.maximum,
+                    cpu_scale_out=cfg.autoscale.cpu_scale_out,
+                    cpu_scale_in=cfg.autoscale.cpu_scale_in,
+                    cooldown_minutes=cfg.autoscale.cooldown_minutes,
+                    tags=tags,
+                ),
+            )
     probe = cfg.traffic.probe
-    split = TrafficSplit("traffic", TrafficSplitArgs(
-        resource_group_name=env.resource_group_name,
-        dns_label=naming.dns_label(project, stack, "traffic"),
-        targets={name: stamp.site_id for name, stamp in stamps.items()},
-        weights={region.name: region.weight for region in cfg.regions},
-        ttl=cfg.traffic.ttl,
-        probe_protocol=probe.protocol,
-        probe_port=probe.port,
-        probe_path=probe.path,
-        probe_interval=probe.interval,
-        probe_timeout=probe.timeout,
-        tolerated_failures=probe.tolerated_failures,
-        tags=tags,
-    ))
-    RolloutAlerts("alerts", RolloutAlertsArgs(
-        resource_group_name=env.resource_group_name,
-        location=cfg.location,
-        short_name=alert_rules.action_group_short_name(stack),
-        insights_id=env.insights_id,
-        site_ids={
-            f"{name}-{colour}": site_id for name, stamp in stamps.items() for colour, site_id in stamp.site_ids.items()
-        },
-        rules=alert_rules.rollout_log_rules(
-            error_rate_warning=cfg.alerts.error_rate_warning,
-            error_rate_critical=cfg.alerts.error_rate_critical,
-            p95_warning_ms=cfg.alerts.latency_p95_warning_ms,
-            p95_critical_ms=cfg.alerts.latency_p95_critical_ms,
-            health_path=probe.path,
+    split = TrafficSplit(
+        "traffic",
+        TrafficSplitArgs(
+            resource_group_name=env.resource_group_name,
+            dns_label=naming.dns_label(project, stack, "traffic"),
+            targets={name: stamp.site_id for name, stamp in stamps.items()},
+            weights={region.name: region.weight for region in cfg.regions},
+            ttl=cfg.traffic.ttl,
+            probe_protocol=probe.protocol,
+            probe_port=probe.port,
+            probe_path=probe.path,
+            probe_interval=probe.interval,
+            probe_timeout=probe.timeout,
+            tolerated_failures=probe.tolerated_failures,
+            tags=tags,
         ),
-        health_check_min_percent=cfg.alerts.health_check_min_percent,
-        emails=cfg.alerts.emails,
-        webhooks=cfg.alerts.webhooks,
-        tags=tags,
-    ))
+    )
+    RolloutAlerts(
+        "alerts",
+        RolloutAlertsArgs(
+            resource_group_name=env.resource_group_name,
+            location=cfg.location,
+            short_name=alert_rules.action_group_short_name(stack),
+            insights_id=env.insights_id,
+            site_ids={
+                f"{name}-{colour}": site_id
+                for name, stamp in stamps.items()
+                for colour, site_id in stamp.site_ids.items()
+            },
+            rules=alert_rules.rollout_log_rules(
+                error_rate_warning=cfg.alerts.error_rate_warning,
+                error_rate_critical=cfg.alerts.error_rate_critical,
+                p95_warning_ms=cfg.alerts.latency_p95_warning_ms,
+                p95_critical_ms=cfg.alerts.latency_p95_critical_ms,
+                health_path=probe.path,
+            ),
+            health_check_min_percent=cfg.alerts.health_check_min_percent,
+            emails=cfg.alerts.emails,
+            webhooks=cfg.alerts.webhooks,
+            tags=tags,
+        ),
+    )
     return {
         "resource_group": env.resource_group_name,
         # Where `stagewise analyze` reads the stage gate's metrics (provider appinsights).

@@ -20,10 +20,12 @@ def provider(cfg: StackConfig) -> k8s.Provider:
     # The project being deployed (the engine runs the program there), not where this code is installed.
     path = stackfile.project_root(Path.cwd()) / Path(cfg.kubernetes.kubeconfig).expanduser()
     if not path.is_file():
-        raise ConfigError([
-            f"stagewise:kubernetes.kubeconfig: {cfg.kubernetes.kubeconfig} does not exist; start the local "
-            f"cluster (scripts/cluster.sh start) or set stagewise:kubernetes.context to an existing context"
-        ])
+        raise ConfigError(
+            [
+                f"stagewise:kubernetes.kubeconfig: {cfg.kubernetes.kubeconfig} does not exist; start the local "
+                f"cluster (scripts/cluster.sh start) or set stagewise:kubernetes.context to an existing context"
+            ]
+        )
     # The contents, not the path: state must not depend on where the project is checked out.
     return k8s.Provider("cluster", kubeconfig=pulumi.Output.secret(path.read_text()))
 
@@ -33,31 +35,39 @@ def build(cfg: StackConfig, project: str, stack: str) -> dict[str, pulumi.Input]
     release = cfg.release.to_release()
     percent = rollout.traffic(release, cfg.catalog)
     on_cluster = pulumi.ResourceOptions(providers=[provider(cfg)])
-    cluster = ClusterEnvironment("env", ClusterEnvironmentArgs(
-        environment=cfg.environment,
-        namespace=kube.namespace or f"stagewise-{cfg.environment}",
-        gateway_class=kube.gateway_class,
-        hostname=kube.hostname,
-    ), opts=on_cluster)
-    app = BlueGreenDeployment(kube.app, BlueGreenDeploymentArgs(
-        namespace=cluster.namespace,
-        environment=cfg.environment,
-        image=cfg.release.image,
-        image_tags=rollout.versions_by_colour(release),
-        percent=percent,
-        gateway=cluster.gateway_name,
-        hostname=kube.hostname,
-        port=kube.port,
-        min_replicas=kube.min_replicas,
-        max_replicas=kube.max_replicas,
-        cpu_target=kube.cpu_target,
-        cpu_request=kube.cpu_request,
-        memory_request=kube.memory_request,
-        log_level=cfg.log_level,
-        feature_flags=cfg.feature_flags,
-        secrets={name: pulumi.Output.secret(value.reveal()) for name, value in cfg.secrets.items()},
-        disruption_budget=kube.disruption_budget,
-    ), opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[cluster])))
+    cluster = ClusterEnvironment(
+        "env",
+        ClusterEnvironmentArgs(
+            environment=cfg.environment,
+            namespace=kube.namespace or f"stagewise-{cfg.environment}",
+            gateway_class=kube.gateway_class,
+            hostname=kube.hostname,
+        ),
+        opts=on_cluster,
+    )
+    app = BlueGreenDeployment(
+        kube.app,
+        BlueGreenDeploymentArgs(
+            namespace=cluster.namespace,
+            environment=cfg.environment,
+            image=cfg.release.image,
+            image_tags=rollout.versions_by_colour(release),
+            percent=percent,
+            gateway=cluster.gateway_name,
+            hostname=kube.hostname,
+            port=kube.port,
+            min_replicas=kube.min_replicas,
+            max_replicas=kube.max_replicas,
+            cpu_target=kube.cpu_target,
+            cpu_request=kube.cpu_request,
+            memory_request=kube.memory_request,
+            log_level=cfg.log_level,
+            feature_flags=cfg.feature_flags,
+            secrets={name: pulumi.Output.secret(value.reveal()) for name, value in cfg.secrets.items()},
+            disruption_budget=kube.disruption_budget,
+        ),
+        opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[cluster])),
+    )
     return {
         "namespace": cluster.namespace,
         "route": app.route_name,

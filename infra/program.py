@@ -10,11 +10,14 @@ from stagewise.core.config import StackConfig
 
 def build_stack(cfg: StackConfig) -> dict[str, pulumi.Input]:
     """Every resource of the stack; returns the stack outputs."""
+    # Each platform's provider SDK loads slowly: import only the one the stack runs on.
     if cfg.is_azure:
-        from infra import azure as platform
-    else:
-        from infra import kubernetes as platform
-    return platform.build(cfg, pulumi.get_project(), pulumi.get_stack())
+        from infra import azure
+
+        return azure.build(cfg, pulumi.get_project(), pulumi.get_stack())
+    from infra import kubernetes
+
+    return kubernetes.build(cfg, pulumi.get_project(), pulumi.get_stack())
 
 
 def main() -> None:

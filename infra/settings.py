@@ -24,7 +24,7 @@ def _decode(value: str) -> Any:
 def _namespace_values() -> dict[str, Any]:
     every = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
     prefix = f"{NAMESPACE}:"
-    return {key[len(prefix):]: _decode(value) for key, value in every.items() if key.startswith(prefix)}
+    return {key[len(prefix) :]: _decode(value) for key, value in every.items() if key.startswith(prefix)}
 
 
 def _encrypted_secret_names(stack: str) -> set[str]:

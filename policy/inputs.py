@@ -3,23 +3,25 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from policy.settings import Settings
 
-
 # Sentinels the Pulumi engine puts in place of values it cannot know during preview
 # (sdk/go/common/resource/plugin/rpc.go; the policy SDK's proxy checks the same strings).
-UNKNOWN_VALUES = frozenset((
-    "1c4a061d-8072-4f0a-a4cb-0ff528b18fe7",  # boolean
-    "3eeb2bf0-c639-47a8-9e75-3b44932eb421",  # number
-    "04da6b54-80e4-46f7-96ec-b56ff0331ba9",  # string
-    "6a19a0b0-7e62-4c92-b797-7f8e31da9cc2",  # array
-    "030794c1-ac77-496b-92df-f27374a8bd58",  # asset
-    "e48ece36-62e2-4504-bad9-02848725956a",  # archive
-    "dd056dcd-154b-4c76-9bd3-c8f88648b5ff",  # object
-))
+UNKNOWN_VALUES = frozenset(
+    (
+        "1c4a061d-8072-4f0a-a4cb-0ff528b18fe7",  # boolean
+        "3eeb2bf0-c639-47a8-9e75-3b44932eb421",  # number
+        "04da6b54-80e4-46f7-96ec-b56ff0331ba9",  # string
+        "6a19a0b0-7e62-4c92-b797-7f8e31da9cc2",  # array
+        "030794c1-ac77-496b-92df-f27374a8bd58",  # asset
+        "e48ece36-62e2-4504-bad9-02848725956a",  # archive
+        "dd056dcd-154b-4c76-9bd3-c8f88648b5ff",  # object
+    )
+)
 
 
 class _Missing:
@@ -106,7 +108,9 @@ def by_urn(resources: Sequence[StackResource]) -> dict[str, StackResource]:
     return {r.urn: r for r in resources}
 
 
-def sources(resource: StackResource, prop: str, index: Mapping[str, StackResource], types: Sequence[str]) -> list[StackResource]:
+def sources(
+    resource: StackResource, prop: str, index: Mapping[str, StackResource], types: Sequence[str]
+) -> list[StackResource]:
     """The resources of `types` that `resource`'s input `prop` came from."""
     return [index[u] for u in resource.property_dependencies.get(prop, ()) if u in index and index[u].type in types]
 

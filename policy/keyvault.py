@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from policy.inputs import MISSING, StackResource, StackViolation, by_urn, dig, is_unknown, known, shown, sources
 from policy.resource_types import KEY_VAULT, ROLE_ASSIGNMENT, SUBNET, USER_ASSIGNED_IDENTITY, WEB_APPS
@@ -29,8 +30,7 @@ def keyvault_soft_delete(props: Mapping[str, Any], settings: Settings) -> list[s
     if is_unknown(value) or value is True:
         return []
     return [
-        "Key Vault must keep deleted secrets recoverable: "
-        f"set properties.enableSoftDelete to true (got {shown(value)})"
+        f"Key Vault must keep deleted secrets recoverable: set properties.enableSoftDelete to true (got {shown(value)})"
     ]
 
 
@@ -56,8 +56,6 @@ def keyvault_network_default_deny(props: Mapping[str, Any], settings: Settings) 
         f"set properties.networkAcls.defaultAction to 'Deny' and allow what needs access "
         f"with ipRules or virtualNetworkRules (got {shown(value)})"
     ]
-
-
 
 
 _VAULT_IN_REFERENCE = re.compile(
@@ -116,13 +114,15 @@ def keyvault_firewall_allows_app_subnets(resources: Sequence[StackResource]) -> 
             else:
                 allowed = None
             if allowed is False:
-                violations.append(StackViolation(
-                    f"web app {app.name!r} reads Key Vault {dig(vault.props, 'vaultName')!r}, which denies network "
-                    f"access by default, but {'has no integrated subnet' if subnet is MISSING else 'its integrated subnet is not allowed by the vault'}: "
-                    "integrate the app with a subnet (virtualNetworkSubnetId) and allow that subnet in the vault's "
-                    "properties.networkAcls.virtualNetworkRules, or the app gets the literal @Microsoft.KeyVault(...) strings",
-                    app.urn,
-                ))
+                violations.append(
+                    StackViolation(
+                        f"web app {app.name!r} reads Key Vault {dig(vault.props, 'vaultName')!r}, which denies network "
+                        f"access by default, but {'has no integrated subnet' if subnet is MISSING else 'its integrated subnet is not allowed by the vault'}: "
+                        "integrate the app with a subnet (virtualNetworkSubnetId) and allow that subnet in the vault's "
+                        "properties.networkAcls.virtualNetworkRules, or the app gets the literal @Microsoft.KeyVault(...) strings",
+                        app.urn,
+                    )
+                )
     return violations
 
 
@@ -139,25 +139,31 @@ def keyvault_reference_identity_granted_first(resources: Sequence[StackResource]
     for app in apps:
         reference_identity = dig(app.props, "keyVaultReferenceIdentity")
         identities = sources(app, "keyVaultReferenceIdentity", index, USER_ASSIGNED_IDENTITY)
-        if reference_identity is MISSING or (known(reference_identity) and str(reference_identity).lower() == "systemassigned"):
-            violations.append(StackViolation(
-                f"web app {app.name!r} resolves Key Vault references with its system-assigned identity "
-                f"(keyVaultReferenceIdentity {shown(reference_identity)}), which exists only once the site does: "
-                "set keyVaultReferenceIdentity to a user-assigned identity granted Key Vault Secrets User beforehand",
-                app.urn,
-            ))
+        if reference_identity is MISSING or (
+            known(reference_identity) and str(reference_identity).lower() == "systemassigned"
+        ):
+            violations.append(
+                StackViolation(
+                    f"web app {app.name!r} resolves Key Vault references with its system-assigned identity "
+                    f"(keyVaultReferenceIdentity {shown(reference_identity)}), which exists only once the site does: "
+                    "set keyVaultReferenceIdentity to a user-assigned identity granted Key Vault Secrets User beforehand",
+                    app.urn,
+                )
+            )
             continue
         if not identities:
             continue  # an identity defined outside the stack
         granted = {g.urn for g in grants if _grants_secrets_user(g, {i.urn for i in identities})}
         if not granted & set(app.dependencies):
-            violations.append(StackViolation(
-                f"web app {app.name!r} reads Key Vault references with identity "
-                f"{', '.join(sorted(i.name for i in identities))!r} before that identity is granted: make the app "
-                "depend on (dependsOn) the role assignment of Key Vault Secrets User to that identity, so that no "
-                "reference is resolved, and cached for up to 24 hours, before the grant exists",
-                app.urn,
-            ))
+            violations.append(
+                StackViolation(
+                    f"web app {app.name!r} reads Key Vault references with identity "
+                    f"{', '.join(sorted(i.name for i in identities))!r} before that identity is granted: make the app "
+                    "depend on (dependsOn) the role assignment of Key Vault Secrets User to that identity, so that no "
+                    "reference is resolved, and cached for up to 24 hours, before the grant exists",
+                    app.urn,
+                )
+            )
     return violations
 
 

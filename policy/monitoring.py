@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from policy.inputs import MISSING, as_int, dig, is_unknown, shown
 from policy.settings import Settings

@@ -6,7 +6,8 @@ server) is constructed in `policy/__main__.py`.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from pulumi_policy import (
     EnforcementLevel,
@@ -31,28 +32,38 @@ _ENVIRONMENTS = list(tiers.ENVIRONMENTS)
 # One JSON schema per config key, defaults taken from Settings so the two cannot drift.
 CONFIG_SCHEMA: dict[str, dict[str, Any]] = {
     "minimumInstances": {
-        "type": "integer", "minimum": 1, "default": _DEFAULTS.production_autoscale_minimum,
+        "type": "integer",
+        "minimum": 1,
+        "default": _DEFAULTS.production_autoscale_minimum,
         "description": "Fewest instances an autoscale profile may keep in production.",
     },
     "maxTtlSeconds": {
-        "type": "integer", "minimum": 0, "default": _DEFAULTS.production_max_ttl,
+        "type": "integer",
+        "minimum": 0,
+        "default": _DEFAULTS.production_max_ttl,
         "description": "Longest Traffic Manager DNS TTL in production, seconds.",
     },
     "healthPath": {
-        "type": "string", "pattern": "^/", "default": _DEFAULTS.health_path,
+        "type": "string",
+        "pattern": "^/",
+        "default": _DEFAULTS.health_path,
         "description": "The path Traffic Manager must probe.",
     },
     "minReplicas": {
-        "type": "integer", "minimum": 1, "default": _DEFAULTS.hpa_min_replicas,
+        "type": "integer",
+        "minimum": 1,
+        "default": _DEFAULTS.hpa_min_replicas,
         "description": "Fewest replicas an HPA may keep in production-like tiers.",
     },
     "productionLikeTiers": {
-        "type": "array", "items": {"type": "string", "enum": _ENVIRONMENTS},
+        "type": "array",
+        "items": {"type": "string", "enum": _ENVIRONMENTS},
         "default": list(_DEFAULTS.production_like),
         "description": "Environments held to production-grade durability.",
     },
     "requiredTags": {
-        "type": "array", "items": {"type": "string", "minLength": 1},
+        "type": "array",
+        "items": {"type": "string", "minLength": 1},
         "default": list(_DEFAULTS.required_tags),
         "description": "Tags every taggable Azure resource should carry.",
     },
@@ -144,7 +155,10 @@ def stack_policy(name: str, description: str, rule: StackRule) -> StackValidatio
             report_violation(violation.message, violation.urn)
 
     return StackValidationPolicy(
-        name=name, description=description, validate=validate, enforcement_level=EnforcementLevel.MANDATORY,
+        name=name,
+        description=description,
+        validate=validate,
+        enforcement_level=EnforcementLevel.MANDATORY,
     )
 
 
@@ -174,16 +188,16 @@ VALIDATOR_TWINS: dict[str, str] = {
     "webapp-ftps-disabled": "resources only: no config key; components/blue_green_web_app.py always sets it",
     "webapp-managed-identity": "resources only: no config key; components/blue_green_web_app.py always sets it",
     "webapp-no-plaintext-secrets": "validator: secrets only encrypted (stagewise:secrets); every other app "
-                                   "setting is built by the program from non-secret keys",
+    "setting is built by the program from non-secret keys",
     "autoscale-production-minimum": "tier rule: autoscale.minimum",
     "traffic-manager-health-path": "tier rule: traffic.probe.path",
     "traffic-manager-production-ttl": "tier rule: traffic.ttl",
     "traffic-manager-endpoint-weight": "validator: regions[].weight 0..limits.TM_MAX_WEIGHT; 0 becomes a "
-                                       "disabled endpoint at weight limits.TM_MIN_WEIGHT (rollout.region_endpoints)",
+    "disabled endpoint at weight limits.TM_MIN_WEIGHT (rollout.region_endpoints)",
     "traffic-manager-enabled-endpoint": "validator: at least one region with a weight above 0",
     "traffic-manager-one-web-app-per-region": "validator: region names distinct; the program targets one site per region",
     "keyvault-firewall-allows-app-subnets": "resources only: no config key names a subnet; the program allows "
-                                            "each region's integration subnet",
+    "each region's integration subnet",
     "keyvault-reference-identity-granted-first": "resources only: an ordering between resources (dependsOn)",
     "webapp-integration-subnet-delegated": "resources only: no config key; the program builds each region's subnet",
     "webapp-integration-subnet-one-plan": "resources only: no config key; the program builds one subnet per plan",
@@ -192,7 +206,7 @@ VALIDATOR_TWINS: dict[str, str] = {
     "webapp-slot-rule-target": "resources only: the host name is derived from the site's name",
     "log-alert-split-by-version": "resources only: the queries are built by stagewise.core.alert_rules",
     "log-alert-excludes-health-probe": "resources only: the queries are built by stagewise.core.alert_rules, on the "
-                                       "path of tier rule traffic.probe.path",
+    "path of tier rule traffic.probe.path",
     "kubernetes-readiness-probe": "resources only: no config key; components/blue_green_deployment.py always sets it",
     "kubernetes-resource-requests": "validator: kubernetes.cpuRequest and kubernetes.memoryRequest always have a value",
     "kubernetes-hpa-min-replicas": "tier rule: kubernetes.minReplicas",
@@ -201,7 +215,10 @@ VALIDATOR_TWINS: dict[str, str] = {
 
 
 def policies() -> list[Policy]:
-    secrets = {t: webapps.app_settings_without_secrets(t) for t in (*resource_types.WEB_APPS, *resource_types.APP_SETTINGS_RESOURCES)}
+    secrets = {
+        t: webapps.app_settings_without_secrets(t)
+        for t in (*resource_types.WEB_APPS, *resource_types.APP_SETTINGS_RESOURCES)
+    }
     return [
         resource_policy(
             "keyvault-rbac-authorization",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 # Current azure-native v3 type tokens first; the v2 tokens are kept because they are still aliases
 # of the same resources and an older program (or a future rename back) would otherwise slip past.
 KEY_VAULT = ("azure-native:keyvault:Vault",)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Mapping
+from typing import Any, ClassVar
 
 from stagewise.core import tiers
 
@@ -37,7 +38,7 @@ class Settings:
     }
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any] | None) -> "Settings":
+    def from_config(cls, config: Mapping[str, Any] | None) -> Settings:
         """Settings from one policy's config; keys it does not set keep their defaults."""
         values: dict[str, Any] = {}
         for key, value in (config or {}).items():

@@ -2,29 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from policy.inputs import dig, is_unknown
 from policy.resource_types import AUTOSCALE_SETTING, KEY_VAULT, TRAFFIC_MANAGER_PROFILE, WEB_APPS
 from policy.settings import Settings
 
-
 # Azure resource types that take tags even when a program sets none (an absent `tags` input is
 # then exactly the omission the required-tags rule exists for). Any other azure-native resource
 # is checked when its inputs carry `tags`.
-TAGGABLE = frozenset((
-    *KEY_VAULT, *WEB_APPS, *AUTOSCALE_SETTING, *TRAFFIC_MANAGER_PROFILE,
-    "azure-native:resources:ResourceGroup",
-    "azure-native:web:AppServicePlan",
-    "azure-native:keyvault:Secret",
-    "azure-native:applicationinsights:Component",
-    "azure-native:operationalinsights:Workspace",
-    "azure-native:managedidentity:UserAssignedIdentity",
-    "azure-native:network:VirtualNetwork",
-    "azure-native:monitor:ActionGroup",
-    "azure-native:monitor:MetricAlert",
-    "azure-native:monitor:ScheduledQueryRule",
-))
+TAGGABLE = frozenset(
+    (
+        *KEY_VAULT,
+        *WEB_APPS,
+        *AUTOSCALE_SETTING,
+        *TRAFFIC_MANAGER_PROFILE,
+        "azure-native:resources:ResourceGroup",
+        "azure-native:web:AppServicePlan",
+        "azure-native:keyvault:Secret",
+        "azure-native:applicationinsights:Component",
+        "azure-native:operationalinsights:Workspace",
+        "azure-native:managedidentity:UserAssignedIdentity",
+        "azure-native:network:VirtualNetwork",
+        "azure-native:monitor:ActionGroup",
+        "azure-native:monitor:MetricAlert",
+        "azure-native:monitor:ScheduledQueryRule",
+    )
+)
 
 
 def takes_tags(resource_type: str, props: Mapping[str, Any]) -> bool:

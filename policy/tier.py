@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from policy.inputs import dig, is_unknown
-from stagewise.core.tiers import ENVIRONMENTS, ENVIRONMENT_LABEL, ENVIRONMENT_TAG, PRODUCTION
+from stagewise.core.tiers import ENVIRONMENT_LABEL, ENVIRONMENT_TAG, ENVIRONMENTS, PRODUCTION
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from policy.inputs import MISSING, StackResource, StackViolation, as_int, by_urn, dig, is_unknown, known, shown, sources
 from policy.resource_types import TRAFFIC_MANAGER_ENDPOINT, TRAFFIC_MANAGER_PROFILE, WEB_APPS
@@ -86,9 +87,7 @@ def traffic_manager_enabled_endpoint(resources: Sequence[StackResource]) -> list
         inline = dig(profile.props, "endpoints")
         if is_unknown(inline):
             continue
-        enabled = any(
-            _endpoint_enabled(dig(e, "endpointStatus")) for e in (inline if isinstance(inline, list) else [])
-        )
+        enabled = any(_endpoint_enabled(dig(e, "endpointStatus")) for e in (inline if isinstance(inline, list) else []))
         undecided = False
         for endpoint in endpoints:
             belongs = _names_profile(endpoint, profile)
@@ -99,12 +98,14 @@ def traffic_manager_enabled_endpoint(resources: Sequence[StackResource]) -> list
             elif belongs is None:
                 undecided = True
         if not enabled and not undecided:
-            violations.append(StackViolation(
-                f"Traffic Manager profile {profile.name!r} has no enabled endpoint, so it would answer "
-                "no DNS queries: keep at least one endpoint with endpointStatus 'Enabled' "
-                "(an abort sends all traffic to the live colour, it never disables both)",
-                profile.urn,
-            ))
+            violations.append(
+                StackViolation(
+                    f"Traffic Manager profile {profile.name!r} has no enabled endpoint, so it would answer "
+                    "no DNS queries: keep at least one endpoint with endpointStatus 'Enabled' "
+                    "(an abort sends all traffic to the live colour, it never disables both)",
+                    profile.urn,
+                )
+            )
     return violations
 
 
@@ -137,11 +138,13 @@ def traffic_manager_one_web_app_per_region(resources: Sequence[StackResource]) -
                 by_region.setdefault(region, []).append(endpoint.name)
         for region, names in sorted(by_region.items()):
             if len(names) > 1:
-                violations.append(StackViolation(
-                    f"Traffic Manager profile {profile.name!r} has {len(names)} Web App endpoints in region "
-                    f"{region!r} ({', '.join(sorted(names))}); Azure allows at most one Web App endpoint per "
-                    "region in a profile: target one site per region and split its traffic between the site "
-                    "and its slots with the slot traffic rule (siteConfig.experiments.rampUpRules)",
-                    profile.urn,
-                ))
+                violations.append(
+                    StackViolation(
+                        f"Traffic Manager profile {profile.name!r} has {len(names)} Web App endpoints in region "
+                        f"{region!r} ({', '.join(sorted(names))}); Azure allows at most one Web App endpoint per "
+                        "region in a profile: target one site per region and split its traffic between the site "
+                        "and its slots with the slot traffic rule (siteConfig.experiments.rampUpRules)",
+                        profile.urn,
+                    )
+                )
     return violations

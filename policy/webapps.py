@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from policy.inputs import StackResource, StackViolation, Validator, by_urn, dig, is_unknown, known, shown, sources
 from policy.resource_types import APP_SETTINGS_RESOURCES, SUBNET, WEB_APPS
@@ -46,8 +47,7 @@ def webapp_ftps_disabled(props: Mapping[str, Any], settings: Settings) -> list[s
     if is_unknown(value) or value == "Disabled":
         return []
     return [
-        "web app must not accept FTP or FTPS deployments: "
-        f"set siteConfig.ftpsState to 'Disabled' (got {shown(value)})"
+        f"web app must not accept FTP or FTPS deployments: set siteConfig.ftpsState to 'Disabled' (got {shown(value)})"
     ]
 
 
@@ -77,10 +77,23 @@ KEY_VAULT_REFERENCE = re.compile(
 
 
 # Last word of a setting name that means the value is a credential (DB_PASSWORD, ApiKey, ...).
-SECRET_NAME_WORDS = frozenset((
-    "password", "passwd", "pwd", "passphrase", "secret", "token", "key", "apikey", "accesskey",
-    "privatekey", "credential", "credentials", "sas",
-))
+SECRET_NAME_WORDS = frozenset(
+    (
+        "password",
+        "passwd",
+        "pwd",
+        "passphrase",
+        "secret",
+        "token",
+        "key",
+        "apikey",
+        "accesskey",
+        "privatekey",
+        "credential",
+        "credentials",
+        "sas",
+    )
+)
 
 
 # Values that cannot be a credential even under a secret-sounding name (USE_TOKEN=true).
@@ -172,11 +185,13 @@ def webapp_integration_subnet_delegated(resources: Sequence[StackResource]) -> l
                 continue
             services = {dig(d, "serviceName") for d in (delegations if isinstance(delegations, list) else [])}
             if APP_SERVICE_DELEGATION not in services:
-                violations.append(StackViolation(
-                    f"web app {app.name!r} integrates with subnet {subnet.name!r}, which is not delegated to "
-                    f"{APP_SERVICE_DELEGATION}: add delegations[].serviceName {APP_SERVICE_DELEGATION!r} to the subnet",
-                    app.urn,
-                ))
+                violations.append(
+                    StackViolation(
+                        f"web app {app.name!r} integrates with subnet {subnet.name!r}, which is not delegated to "
+                        f"{APP_SERVICE_DELEGATION}: add delegations[].serviceName {APP_SERVICE_DELEGATION!r} to the subnet",
+                        app.urn,
+                    )
+                )
     return violations
 
 
@@ -203,11 +218,13 @@ def webapp_integration_subnet_one_plan(resources: Sequence[StackResource]) -> li
     for subnet_urn, plans in sorted(plans_by_subnet.items()):
         if len(plans) > 1:
             apps = sorted(name for names in plans.values() for name in names)
-            violations.append(StackViolation(
-                f"subnet {index[subnet_urn].name!r} is the integration subnet of {len(plans)} App Service plans "
-                f"(apps {', '.join(apps)}); a subnet serves one plan: give each plan its own subnet",
-                subnet_urn,
-            ))
+            violations.append(
+                StackViolation(
+                    f"subnet {index[subnet_urn].name!r} is the integration subnet of {len(plans)} App Service plans "
+                    f"(apps {', '.join(apps)}); a subnet serves one plan: give each plan its own subnet",
+                    subnet_urn,
+                )
+            )
     return violations
 
 
@@ -224,12 +241,14 @@ def webapp_integration_subnet_same_region(resources: Sequence[StackResource]) ->
             for vnet in sources(subnet, "virtualNetworkName", index, ("azure-native:network:VirtualNetwork",)):
                 vnet_location = dig(vnet.props, "location")
                 if known(vnet_location) and _region(vnet_location) != _region(location):
-                    violations.append(StackViolation(
-                        f"web app {app.name!r} in {location!r} integrates with subnet {subnet.name!r} of virtual "
-                        f"network {vnet.name!r} in {vnet_location!r}; regional VNet integration needs both in the "
-                        "same region: give each region its own network",
-                        app.urn,
-                    ))
+                    violations.append(
+                        StackViolation(
+                            f"web app {app.name!r} in {location!r} integrates with subnet {subnet.name!r} of virtual "
+                            f"network {vnet.name!r} in {vnet_location!r}; regional VNet integration needs both in the "
+                            "same region: give each region its own network",
+                            app.urn,
+                        )
+                    )
     return violations
 
 

@@ -81,7 +81,10 @@ def changed_files(base: str, head: str, root: Path = ROOT) -> list[str] | None:
         return None
     result = subprocess.run(
         ["git", "diff", "--name-only", "--no-renames", f"{base}...{head}"],
-        cwd=root, capture_output=True, text=True, check=False,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if result.returncode != 0:
         print(f"changed_stacks: cannot diff {base}...{head}: {result.stderr.strip()}", file=sys.stderr)

@@ -1,9 +1,9 @@
 """Texts the gate workflow writes from `stagewise analyze --json` (schema stagewise.analysis/v1).
 
-  gate_report.py subject  analysis.json   one line: the commit subject / pull request title
-  gate_report.py body     analysis.json   the numbers: commit message body (plain text)
-  gate_report.py markdown analysis.json   the analysis as a pull request body
-  gate_report.py share    STACK           percent of traffic the stack's stage sends to the candidate
+gate_report.py subject  analysis.json   one line: the commit subject / pull request title
+gate_report.py body     analysis.json   the numbers: commit message body (plain text)
+gate_report.py markdown analysis.json   the analysis as a pull request body
+gate_report.py share    STACK           percent of traffic the stack's stage sends to the candidate
 """
 
 from __future__ import annotations
@@ -27,12 +27,16 @@ def subject(report: dict[str, Any]) -> str:
 
 
 def body(report: dict[str, Any]) -> str:
-    lines = [f"stagewise analyze: {report['verdict']} at {report['at']}",
-             f"stage {report['stage']['name']} ({report['stage']['weight']} %) since {report['stage']['since']} "
-             f"(commit {report['stage']['commit'][:12]}), provider {report['provider']}"]
+    lines = [
+        f"stagewise analyze: {report['verdict']} at {report['at']}",
+        f"stage {report['stage']['name']} ({report['stage']['weight']} %) since {report['stage']['since']} "
+        f"(commit {report['stage']['commit'][:12]}), provider {report['provider']}",
+    ]
     for role, v in report["versions"].items():
-        lines.append(f"{role} {v['version']} ({v['colour']}): {_num(v['requests'], '{:.0f}')} requests, "
-                     f"error rate {_num(v['errorRate'], '{:.2f} %')}, p95 {_num(v['p95Ms'], '{:.0f} ms')}")
+        lines.append(
+            f"{role} {v['version']} ({v['colour']}): {_num(v['requests'], '{:.0f}')} requests, "
+            f"error rate {_num(v['errorRate'], '{:.2f} %')}, p95 {_num(v['p95Ms'], '{:.0f} ms')}"
+        )
     for c in report["checks"]:
         p = f", p = {c['pValue']:.3g}" if c["pValue"] is not None else ""
         lines.append(f"{c['status']}: {c['description']} {_num(c['value'], '{:.4g}')} (limit {c['limit']:g}{p})")
@@ -41,27 +45,37 @@ def body(report: dict[str, Any]) -> str:
 
 def markdown(report: dict[str, Any]) -> str:
     stage = report["stage"]
-    out = [f"## Stage gate: {report['verdict']} for `{report['stack']}`", "",
-           f"{report['reason']}.", "",
-           f"Stage **{stage['name']}** ({stage['weight']} % to the candidate) since {stage['since']} "
-           f"(commit `{stage['commit'][:12]}`); bake {stage['bake']}, minRequests {stage['minRequests']}. "
-           f"Metrics from {report['provider']}, window {report['window']['start']} .. {report['window']['end']}.", "",
-           "| role | colour | version | requests | error rate | p95 |", "|---|---|---|---:|---:|---:|"]
+    out = [
+        f"## Stage gate: {report['verdict']} for `{report['stack']}`",
+        "",
+        f"{report['reason']}.",
+        "",
+        f"Stage **{stage['name']}** ({stage['weight']} % to the candidate) since {stage['since']} "
+        f"(commit `{stage['commit'][:12]}`); bake {stage['bake']}, minRequests {stage['minRequests']}. "
+        f"Metrics from {report['provider']}, window {report['window']['start']} .. {report['window']['end']}.",
+        "",
+        "| role | colour | version | requests | error rate | p95 |",
+        "|---|---|---|---:|---:|---:|",
+    ]
     for role, v in report["versions"].items():
-        out.append(f"| {role} | {v['colour']} | `{v['version']}` | {_num(v['requests'], '{:.0f}')} | "
-                   f"{_num(v['errorRate'], '{:.2f} %')} | {_num(v['p95Ms'], '{:.0f} ms')} |")
+        out.append(
+            f"| {role} | {v['colour']} | `{v['version']}` | {_num(v['requests'], '{:.0f}')} | "
+            f"{_num(v['errorRate'], '{:.2f} %')} | {_num(v['p95Ms'], '{:.0f} ms')} |"
+        )
     out += ["", "| limit | value | allowed | p-value | result |", "|---|---:|---:|---:|---|"]
     for c in report["checks"]:
-        out.append(f"| {c['description']} | {_num(c['value'], '{:.4g}')} | <= {c['limit']:g} | "
-                   f"{_num(c['pValue'], '{:.3g}')} | {c['status']} |")
+        out.append(
+            f"| {c['description']} | {_num(c['value'], '{:.4g}')} | <= {c['limit']:g} | "
+            f"{_num(c['pValue'], '{:.3g}')} | {c['status']} |"
+        )
     return "\n".join(out) + "\n"
 
 
 def share(stack: str) -> int:
-    from stagewise.tools import cli  # the project's own reading of the stack file
     from stagewise.core import rollout
+    from stagewise.tools import session  # the project's own reading of the stack file
 
-    loaded = cli._load(stack)
+    loaded = session.load(stack)
     return rollout.traffic(loaded.release, loaded.catalog)[loaded.release.candidate]
 
 

@@ -57,12 +57,21 @@ def section(stack: str, plan: str, plan_exit: int, preview: str | None, preview_
     if plan_exit in PLAN_OK:
         lines += [plan.strip(), ""]
     else:
-        lines += [f"`stagewise plan` failed (exit {plan_exit}):", "", fence(plan) + "text", plan.strip(), fence(plan), ""]
+        lines += [
+            f"`stagewise plan` failed (exit {plan_exit}):",
+            "",
+            fence(plan) + "text",
+            plan.strip(),
+            fence(plan),
+            "",
+        ]
     if preview is None:
         lines += ["_Not previewed: this stack runs on a local cluster, not on Azure._", ""]
     else:
         summary = "pulumi preview --diff --policy-pack policy"
-        result = "succeeded" if preview_exit == 0 else f"failed (exit {preview_exit}; see the policy results at the end)"
+        result = (
+            "succeeded" if preview_exit == 0 else f"failed (exit {preview_exit}; see the policy results at the end)"
+        )
         lines += [
             f"<details{'' if preview_exit == 0 else ' open'}><summary><code>{summary}</code> {result}</summary>",
             "",
@@ -77,18 +86,22 @@ def section(stack: str, plan: str, plan_exit: int, preview: str | None, preview_
 
 
 def missing(stack: str, run_url: str) -> str:
-    return f"### `{stack}`: no result\n\nThe job stopped before it could plan or preview; see the [run log]({run_url}).\n"
+    return (
+        f"### `{stack}`: no result\n\nThe job stopped before it could plan or preview; see the [run log]({run_url}).\n"
+    )
 
 
 def assemble(sections: list[str], sha: str, run_url: str) -> str:
-    header = "\n".join([
-        MARKER,
-        "## Stagewise preview",
-        "",
-        f"For `{sha[:12]}`. Each stack's rollout plan and what `pulumi up` would change once this is merged. "
-        "This comment is updated on every push.",
-        "",
-    ])
+    header = "\n".join(
+        [
+            MARKER,
+            "## Stagewise preview",
+            "",
+            f"For `{sha[:12]}`. Each stack's rollout plan and what `pulumi up` would change once this is merged. "
+            "This comment is updated on every push.",
+            "",
+        ]
+    )
     footer = f"\n---\n[Workflow run]({run_url})\n"
     if not sections:
         sections = ["_No stack is affected by this change._\n"]

@@ -69,19 +69,47 @@ class LogRule:
 
 
 def rollout_log_rules(
-    *, error_rate_warning: float, error_rate_critical: float, p95_warning_ms: int, p95_critical_ms: int,
+    *,
+    error_rate_warning: float,
+    error_rate_critical: float,
+    p95_warning_ms: int,
+    p95_critical_ms: int,
     health_path: str = HEALTH_PATH,
 ) -> list[LogRule]:
     errors, p95 = per_version_query("error_share", health_path), per_version_query("p95_ms", health_path)
     return [
-        LogRule("http-5xx-warning", f"HTTP 5xx share of a version above {error_rate_warning} %", WARNING,
-                errors, "error_share", error_rate_warning),
-        LogRule("http-5xx-critical", f"HTTP 5xx share of a version above {error_rate_critical} %", CRITICAL,
-                errors, "error_share", error_rate_critical),
-        LogRule("latency-p95-warning", f"p95 response time of a version above {p95_warning_ms} ms", WARNING,
-                p95, "p95_ms", p95_warning_ms),
-        LogRule("latency-p95-critical", f"p95 response time of a version above {p95_critical_ms} ms", CRITICAL,
-                p95, "p95_ms", p95_critical_ms),
+        LogRule(
+            "http-5xx-warning",
+            f"HTTP 5xx share of a version above {error_rate_warning} %",
+            WARNING,
+            errors,
+            "error_share",
+            error_rate_warning,
+        ),
+        LogRule(
+            "http-5xx-critical",
+            f"HTTP 5xx share of a version above {error_rate_critical} %",
+            CRITICAL,
+            errors,
+            "error_share",
+            error_rate_critical,
+        ),
+        LogRule(
+            "latency-p95-warning",
+            f"p95 response time of a version above {p95_warning_ms} ms",
+            WARNING,
+            p95,
+            "p95_ms",
+            p95_warning_ms,
+        ),
+        LogRule(
+            "latency-p95-critical",
+            f"p95 response time of a version above {p95_critical_ms} ms",
+            CRITICAL,
+            p95,
+            "p95_ms",
+            p95_critical_ms,
+        ),
     ]
 
 

@@ -11,17 +11,25 @@ import difflib
 import ipaddress
 import posixpath
 import re
+from collections.abc import Mapping
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
-    BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, ValidationInfo, field_validator, model_validator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
 )
 from pydantic.alias_generators import to_camel
 
 from stagewise.core import limits, naming, rollout, tiers
-from stagewise.core.gate_config import AnalysisConfig, Duration
 from stagewise.core.defaults import with_tier_defaults
+from stagewise.core.gate_config import AnalysisConfig, Duration
 
 NAMESPACE = "stagewise"
 
@@ -77,7 +85,9 @@ class Model(BaseModel):
         return value
 
 
-EMAIL = re.compile(r"^[^@\s<>(),;:\"\[\]]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
+EMAIL = re.compile(
+    r"^[^@\s<>(),;:\"\[\]]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
+)
 
 
 def _image_tag(key: str, tag: str | None) -> str | None:
@@ -150,8 +160,12 @@ class StageConfig(Model):
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     weight: int = Field(ge=0, le=100, description="percent of traffic to the candidate colour")
-    bake: Duration | None = Field(None, description="minimum time at this stage before promote (default: analysis.bake)")
-    min_requests: int | None = Field(None, ge=1, description="candidate requests before promote (default: analysis.minRequests)")
+    bake: Duration | None = Field(
+        None, description="minimum time at this stage before promote (default: analysis.bake)"
+    )
+    min_requests: int | None = Field(
+        None, ge=1, description="candidate requests before promote (default: analysis.minRequests)"
+    )
 
 
 class AppServiceConfig(Model):
@@ -184,15 +198,13 @@ class AutoscaleConfig(Model):
     cooldown_minutes: int = Field(5, ge=1, le=10080)
 
     @model_validator(mode="after")
-    def _ordered(self) -> "AutoscaleConfig":
+    def _ordered(self) -> AutoscaleConfig:
         if self.minimum > self.default:
             raise ValueError(f"minimum ({self.minimum}) must be <= default ({self.default})")
         if self.default > self.maximum:
             raise ValueError(f"default ({self.default}) must be <= maximum ({self.maximum})")
         if self.cpu_scale_in >= self.cpu_scale_out:
-            raise ValueError(
-                f"cpuScaleIn ({self.cpu_scale_in}) must be below cpuScaleOut ({self.cpu_scale_out})"
-            )
+            raise ValueError(f"cpuScaleIn ({self.cpu_scale_in}) must be below cpuScaleOut ({self.cpu_scale_out})")
         return self
 
 
@@ -207,12 +219,10 @@ class ProbeConfig(Model):
     tolerated_failures: int = Field(3, ge=limits.TOLERATED_FAILURES_MIN, le=limits.TOLERATED_FAILURES_MAX)
 
     @model_validator(mode="after")
-    def _timeout_fits_interval(self) -> "ProbeConfig":
+    def _timeout_fits_interval(self) -> ProbeConfig:
         low, high = limits.PROBE_TIMEOUTS[self.interval]
         if not low <= self.timeout <= high:
-            raise ValueError(
-                f"timeout ({self.timeout} s) must be {low}..{high} s when interval is {self.interval} s"
-            )
+            raise ValueError(f"timeout ({self.timeout} s) must be {low}..{high} s when interval is {self.interval} s")
         return self
 
 
@@ -239,7 +249,8 @@ class VaultConfig(Model):
     """`stagewise:vault`: the Key Vault."""
 
     name_suffix: str = Field(
-        "", pattern=r"^[a-z0-9]{0,8}$",
+        "",
+        pattern=r"^[a-z0-9]{0,8}$",
         description="changes the vault's name: a stack destroyed and created again needs a new one while "
         "the old vault is soft-deleted",
     )
@@ -293,7 +304,7 @@ class AlertsConfig(Model):
         return emails
 
     @model_validator(mode="after")
-    def _warning_below_critical(self) -> "AlertsConfig":
+    def _warning_below_critical(self) -> AlertsConfig:
         if self.error_rate_warning >= self.error_rate_critical:
             raise ValueError(
                 f"errorRateWarning ({self.error_rate_warning}) must be below "
@@ -311,9 +322,13 @@ class KubernetesConfig(Model):
     """`stagewise:kubernetes`: the cluster side (the `local` stack, or any cluster)."""
 
     context: str | None = Field(None, description="kubeconfig context of an existing cluster to use instead")
-    kubeconfig: str = Field(".cluster/kubeconfig", description="kubeconfig file of the local cluster, from the project root")
+    kubeconfig: str = Field(
+        ".cluster/kubeconfig", description="kubeconfig file of the local cluster, from the project root"
+    )
     kubeconfig_outside_project: bool = Field(False, description="allow a kubeconfig path outside the project")
-    namespace: str | None = Field(None, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", description="default: stagewise-<environment>")
+    namespace: str | None = Field(
+        None, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", description="default: stagewise-<environment>"
+    )
     app: str = Field("app", pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", description="name of the app's objects")
     gateway_class: str = Field("stagewise", description="GatewayClass of the Gateway the route attaches to")
     disruption_budget: bool = Field(False, description="a PodDisruptionBudget per colour")
@@ -331,7 +346,7 @@ class KubernetesConfig(Model):
         return _quantity("cpuRequest" if info.field_name == "cpu_request" else "memoryRequest", value)
 
     @model_validator(mode="after")
-    def _kubeconfig_inside_project(self) -> "KubernetesConfig":
+    def _kubeconfig_inside_project(self) -> KubernetesConfig:
         path = self.kubeconfig
         outside = path.startswith(("/", "~")) or posixpath.normpath(path).split("/")[0] == ".."
         if outside and not self.kubeconfig_outside_project:
@@ -342,7 +357,7 @@ class KubernetesConfig(Model):
         return self
 
     @model_validator(mode="after")
-    def _replicas_ordered(self) -> "KubernetesConfig":
+    def _replicas_ordered(self) -> KubernetesConfig:
         if self.min_replicas > self.max_replicas:
             raise ValueError(f"minReplicas ({self.min_replicas}) must be <= maxReplicas ({self.max_replicas})")
         return self
@@ -431,8 +446,7 @@ class StackConfig(Model):
         for flag in flags:
             if not limits.APP_SETTING_NAME.match(naming.app_setting_name(str(flag))):
                 raise ValueError(
-                    f"feature flag {flag!r} cannot become an app setting name: use letters, digits, "
-                    f"'-', '_' and '.'"
+                    f"feature flag {flag!r} cannot become an app setting name: use letters, digits, '-', '_' and '.'"
                 )
         return flags
 
@@ -462,7 +476,7 @@ class StackConfig(Model):
         return self.environment in AZURE_ENVIRONMENTS
 
     @model_validator(mode="after")
-    def _release_fits_catalog(self) -> "StackConfig":
+    def _release_fits_catalog(self) -> StackConfig:
         try:
             rollout.check(self.release.to_release(), self.catalog)
         except rollout.RolloutError as err:
@@ -470,7 +484,7 @@ class StackConfig(Model):
         return self
 
     @model_validator(mode="after")
-    def _analysis_provider_fits(self) -> "StackConfig":
+    def _analysis_provider_fits(self) -> StackConfig:
         if self.analysis.provider == "appinsights" and not self.is_azure:
             raise ValueError(
                 f"analysis.provider: appinsights reads an Azure stack's Application Insights; the "
@@ -483,7 +497,7 @@ class StackConfig(Model):
         return self
 
     @model_validator(mode="after")
-    def _instances_fit_sku(self) -> "StackConfig":
+    def _instances_fit_sku(self) -> StackConfig:
         tier = limits.PLAN_SKUS[self.app_service.sku]
         most = self.autoscale.maximum if self.autoscale.enabled else self.app_service.instances
         key = "autoscale.maximum" if self.autoscale.enabled else "appService.instances"
@@ -501,7 +515,7 @@ def _key(loc: tuple[Any, ...]) -> str:
     return f"{NAMESPACE}:{parts[0]}" + "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in parts[1:])
 
 
-def _problem(error: dict[str, Any]) -> str:
+def _problem(error: Mapping[str, Any]) -> str:
     message = error["msg"].removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
         return f"{_key(error['loc'])}: unknown key"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from stagewise.core import tiers
 from stagewise.core import gate_config as analysis
+from stagewise.core import tiers
 
 _COMMON: dict[str, Any] = {
     "location": "westeurope",
@@ -42,9 +42,13 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
         "logLevel": "debug",
         "vault": {"retentionDays": 7, "purgeProtection": False, "networkDefaultAction": "Allow"},
         "protect": False,
-        "alerts": {"errorRateWarning": 5.0, "errorRateCritical": 20.0,
-                   "latencyP95WarningMs": 2000, "latencyP95CriticalMs": 5000,
-                   "healthCheckMinPercent": 50},
+        "alerts": {
+            "errorRateWarning": 5.0,
+            "errorRateCritical": 20.0,
+            "latencyP95WarningMs": 2000,
+            "latencyP95CriticalMs": 5000,
+            "healthCheckMinPercent": 50,
+        },
     },
     "staging": {
         "analysis": analysis.TIER_DEFAULTS["staging"],
@@ -54,15 +58,26 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
         "vault": {"retentionDays": 30, "purgeProtection": True, "networkDefaultAction": "Allow"},
         "protect": False,
         "kubernetes": {"minReplicas": 2, "maxReplicas": 4, "disruptionBudget": True},
-        "alerts": {"errorRateWarning": 2.0, "errorRateCritical": 10.0,
-                   "latencyP95WarningMs": 1000, "latencyP95CriticalMs": 3000,
-                   "healthCheckMinPercent": 90},
+        "alerts": {
+            "errorRateWarning": 2.0,
+            "errorRateCritical": 10.0,
+            "latencyP95WarningMs": 1000,
+            "latencyP95CriticalMs": 3000,
+            "healthCheckMinPercent": 90,
+        },
     },
     "production": {
         "analysis": analysis.TIER_DEFAULTS["production"],
         "appService": {"sku": "P1v3", "instances": 3},
-        "autoscale": {"enabled": True, "minimum": 3, "default": 3, "maximum": 10,
-                      "cpuScaleOut": 70, "cpuScaleIn": 30, "cooldownMinutes": 5},
+        "autoscale": {
+            "enabled": True,
+            "minimum": 3,
+            "default": 3,
+            "maximum": 10,
+            "cpuScaleOut": 70,
+            "cpuScaleIn": 30,
+            "cooldownMinutes": 5,
+        },
         "logLevel": "warning",
         "vault": {"retentionDays": 90, "purgeProtection": True, "networkDefaultAction": "Deny"},
         "protect": True,

@@ -49,13 +49,13 @@ Duration = Annotated[timedelta, BeforeValidator(parse_duration), PlainSerializer
 # http_server_request_duration_seconds{_bucket,_count}, http_response_status_code, service_version.
 # Placeholders: $version (the version's tag, quoted for the query language) and $window (the range,
 # e.g. 3600s). A version's requests are the series whose service_version equals its tag.
-PROMETHEUS_REQUESTS = 'sum(increase(http_server_request_duration_seconds_count{service_version=$version}[$window]))'
+PROMETHEUS_REQUESTS = "sum(increase(http_server_request_duration_seconds_count{service_version=$version}[$window]))"
 PROMETHEUS_ERRORS = (
-    'sum(increase(http_server_request_duration_seconds_count{service_version=$version,'
+    "sum(increase(http_server_request_duration_seconds_count{service_version=$version,"
     'http_response_status_code=~"5.."}[$window]))'
 )
 PROMETHEUS_DURATION_BUCKETS = (
-    'sum by (le) (increase(http_server_request_duration_seconds_bucket{service_version=$version}[$window]))'
+    "sum by (le) (increase(http_server_request_duration_seconds_bucket{service_version=$version}[$window]))"
 )
 
 # Application Insights: by default the very queries the rollout alerts run
@@ -108,7 +108,9 @@ class Queries(_Model):
     requests: str = PROMETHEUS_REQUESTS
     errors: str = PROMETHEUS_ERRORS
     duration_buckets: str = PROMETHEUS_DURATION_BUCKETS
-    error_share: str | None = Field(None, description="by application_Version: error_share, requests (default: the alerts')")
+    error_share: str | None = Field(
+        None, description="by application_Version: error_share, requests (default: the alerts')"
+    )
     p95: str | None = Field(None, description="by application_Version: p95_ms, requests (default: the alerts')")
     slower_than: str | None = Field(None, description="by application_Version: slower (above $thresholdMs), requests")
 
@@ -141,7 +143,9 @@ class AnalysisConfig(_Model):
         None, description="Application Insights resource ID (appinsights only; default: the stack's insights_id output)"
     )
     bake: Duration = Field(description="minimum time at a stage before promote, unless the stage sets its own")
-    min_requests: int = Field(ge=1, description="candidate requests needed before promote, unless the stage sets its own")
+    min_requests: int = Field(
+        ge=1, description="candidate requests needed before promote, unless the stage sets its own"
+    )
     error_rate_warning: float = Field(gt=0, le=100, description="HTTP 5xx share, percent: warns")
     error_rate_abort: float = Field(gt=0, le=100, description="HTTP 5xx share, percent: aborts")
     latency_p95_warning_ms: float = Field(gt=0, description="p95 response time: warns")
@@ -165,7 +169,7 @@ class AnalysisConfig(_Model):
         return url.rstrip("/") if url else url
 
     @model_validator(mode="after")
-    def _consistent(self) -> "AnalysisConfig":
+    def _consistent(self) -> AnalysisConfig:
         if self.provider == "prometheus" and not self.url:
             raise ValueError("provider prometheus needs url (e.g. http://127.0.0.1:9090)")
         if self.provider == "appinsights" and self.url:
@@ -210,6 +214,11 @@ TIER_DEFAULTS: dict[str, dict[str, object]] = {
     "dev": {"provider": "appinsights", "bake": "30m", "minRequests": 50, "autoPromote": True},
     "staging": {"provider": "appinsights", "bake": "24h", "minRequests": 100},
     "production": {"provider": "appinsights", "bake": "48h", "minRequests": 250, "errorRateIncreasePoints": 3.0},
-    "local": {"provider": "prometheus", "url": "http://127.0.0.1:9090", "bake": "5m", "minRequests": 50,
-              "autoPromote": True},
+    "local": {
+        "provider": "prometheus",
+        "url": "http://127.0.0.1:9090",
+        "bake": "5m",
+        "minRequests": 50,
+        "autoPromote": True,
+    },
 }

@@ -12,8 +12,9 @@ swap the labels without changing a single resource.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Literal, Sequence
+from typing import Literal
 
 from stagewise.core.limits import TM_MIN_WEIGHT
 
@@ -25,7 +26,7 @@ IDLE = "idle"
 
 # Azure: blue is the production site, green its deployment slot. The production site's slot
 # traffic rule ("Traffic %", siteConfig.experiments.rampUpRules) routes a share to the slot.
-SLOT_COLOUR: "Colour" = "green"
+SLOT_COLOUR: Colour = "green"
 
 
 class RolloutError(ValueError):
@@ -49,7 +50,7 @@ class Catalog:
     stages: tuple[Stage, ...]
 
     @classmethod
-    def of(cls, stages: Sequence[Stage]) -> "Catalog":
+    def of(cls, stages: Sequence[Stage]) -> Catalog:
         rest = tuple(s for s in stages if s.name != IDLE)
         return cls((Stage(IDLE, 0),) + rest)
 
@@ -117,8 +118,7 @@ def region_endpoints(weights: dict[str, int]) -> dict[str, Endpoint]:
     """Region -> its Traffic Manager endpoint. Weight 0 drains a region: the endpoint is disabled
     and keeps a valid weight, because Traffic Manager refuses weight 0."""
     return {
-        region: Endpoint(weight=max(TM_MIN_WEIGHT, weight), enabled=weight > 0)
-        for region, weight in weights.items()
+        region: Endpoint(weight=max(TM_MIN_WEIGHT, weight), enabled=weight > 0) for region, weight in weights.items()
     }
 
 
@@ -151,7 +151,7 @@ def deploy(release: Release, catalog: Catalog, tag: str) -> Release:
         )
     if not tag.strip():
         raise RolloutError("deploy needs a non-empty image tag")
-    return replace(release, **{release.candidate: tag})
+    return replace(release, blue=tag) if release.candidate == "blue" else replace(release, green=tag)
 
 
 _VERSION = re.compile(r"^[vV]?(\d+(?:\.\d+)*)(?:[-+_.]?(.*))?$")
@@ -179,7 +179,7 @@ def at_rest(release: Release) -> bool:
 
 
 def promote(
-    release: Release, catalog: Catalog, to: str | None = None, *, force: bool = False, allow_older: bool = False
+    release: Release, catalog: Catalog, to: str | None = None, *, skip_stages: bool = False, allow_older: bool = False
 ) -> Release:
     current = catalog.index(release.stage)
     if current == len(catalog.stages) - 1:
@@ -189,10 +189,10 @@ def promote(
         raise RolloutError(
             f"promote moves forward; {catalog.stages[target].name!r} is not after {release.stage!r} (use rollback)"
         )
-    if target > current + 1 and not force:
+    if target > current + 1 and not skip_stages:
         raise RolloutError(
             f"promote to {catalog.stages[target].name!r} skips "
-            f"{', '.join(s.name for s in catalog.stages[current + 1:target])}; pass --force to skip stages"
+            f"{', '.join(s.name for s in catalog.stages[current + 1 : target])}; pass --force to skip stages"
         )
     if not release.version(release.candidate):
         raise RolloutError(f"candidate colour {release.candidate!r} has no version; run deploy first")

@@ -8,8 +8,9 @@ at `pulumi preview` for the same reason.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Literal, Mapping, get_args
+from typing import Any, Literal, get_args
 
 Environment = Literal["dev", "staging", "production", "local"]
 ENVIRONMENTS: tuple[str, ...] = get_args(Environment)
@@ -36,6 +37,13 @@ MIN_REPLICAS = 2
 """Fewest replicas a HorizontalPodAutoscaler keeps in production-like tiers."""
 
 
+def promotion_guarded(environment: str) -> bool:
+    """Whether `promote` needs an explicit flag to skip a stage or to move traffic towards a version
+    older than the live one. Only production does: elsewhere naming a later stage is enough to skip to
+    it, and a warning is enough for an older version."""
+    return environment == PRODUCTION
+
+
 @dataclass(frozen=True)
 class TierRule:
     """One requirement on one config key (without the `stagewise:` namespace) in some tiers."""
@@ -53,25 +61,64 @@ class TierRule:
 
 
 RULES: tuple[TierRule, ...] = (
-    TierRule("traffic.ttl", (PRODUCTION,), lambda ttl: ttl <= PRODUCTION_MAX_TTL,
-             f"at most {PRODUCTION_MAX_TTL} s", "a rollback must reach clients within the DNS TTL",
-             "traffic-manager-production-ttl"),
-    TierRule("traffic.probe.path", ENVIRONMENTS, lambda path: path == HEALTH_PATH,
-             repr(HEALTH_PATH), "the app's health endpoint, which the health check and the alerts use too",
-             "traffic-manager-health-path"),
-    TierRule("autoscale.minimum", (PRODUCTION,), lambda n: n >= PRODUCTION_MIN_INSTANCES,
-             f"at least {PRODUCTION_MIN_INSTANCES}", "production keeps serving while instances fail",
-             "autoscale-production-minimum", applies=lambda values: values["autoscale.enabled"]),
-    TierRule("appService.instances", (PRODUCTION,), lambda n: n >= PRODUCTION_MIN_INSTANCES,
-             f"at least {PRODUCTION_MIN_INSTANCES}", "production keeps serving while instances fail",
-             "autoscale-production-minimum", applies=lambda values: not values["autoscale.enabled"]),
-    TierRule("vault.purgeProtection", PRODUCTION_LIKE, lambda on: on is True,
-             "true", "a deleted vault or secret must stay recoverable", "keyvault-purge-protection"),
-    TierRule("vault.networkDefaultAction", (PRODUCTION,), lambda action: action == "Deny",
-             "'Deny'", "only the allowed addresses and the regions' subnets reach the vault",
-             "keyvault-network-default-deny"),
-    TierRule("kubernetes.minReplicas", PRODUCTION_LIKE, lambda n: n >= MIN_REPLICAS,
-             f"at least {MIN_REPLICAS}", "one pod failing must not stop the app", "kubernetes-hpa-min-replicas"),
+    TierRule(
+        "traffic.ttl",
+        (PRODUCTION,),
+        lambda ttl: ttl <= PRODUCTION_MAX_TTL,
+        f"at most {PRODUCTION_MAX_TTL} s",
+        "a rollback must reach clients within the DNS TTL",
+        "traffic-manager-production-ttl",
+    ),
+    TierRule(
+        "traffic.probe.path",
+        ENVIRONMENTS,
+        lambda path: path == HEALTH_PATH,
+        repr(HEALTH_PATH),
+        "the app's health endpoint, which the health check and the alerts use too",
+        "traffic-manager-health-path",
+    ),
+    TierRule(
+        "autoscale.minimum",
+        (PRODUCTION,),
+        lambda n: n >= PRODUCTION_MIN_INSTANCES,
+        f"at least {PRODUCTION_MIN_INSTANCES}",
+        "production keeps serving while instances fail",
+        "autoscale-production-minimum",
+        applies=lambda values: values["autoscale.enabled"],
+    ),
+    TierRule(
+        "appService.instances",
+        (PRODUCTION,),
+        lambda n: n >= PRODUCTION_MIN_INSTANCES,
+        f"at least {PRODUCTION_MIN_INSTANCES}",
+        "production keeps serving while instances fail",
+        "autoscale-production-minimum",
+        applies=lambda values: not values["autoscale.enabled"],
+    ),
+    TierRule(
+        "vault.purgeProtection",
+        PRODUCTION_LIKE,
+        lambda on: on is True,
+        "true",
+        "a deleted vault or secret must stay recoverable",
+        "keyvault-purge-protection",
+    ),
+    TierRule(
+        "vault.networkDefaultAction",
+        (PRODUCTION,),
+        lambda action: action == "Deny",
+        "'Deny'",
+        "only the allowed addresses and the regions' subnets reach the vault",
+        "keyvault-network-default-deny",
+    ),
+    TierRule(
+        "kubernetes.minReplicas",
+        PRODUCTION_LIKE,
+        lambda n: n >= MIN_REPLICAS,
+        f"at least {MIN_REPLICAS}",
+        "one pod failing must not stop the app",
+        "kubernetes-hpa-min-replicas",
+    ),
 )
 
 

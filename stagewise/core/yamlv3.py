@@ -47,7 +47,16 @@ ALIAS_RATIO_RANGE_HIGH = 4_000_000
 _SCALAR, _MAPPING, _SEQUENCE, _ALIAS, _DOCUMENT = "scalar", "mapping", "sequence", "alias", "document"
 
 NULL, BOOL, STR, INT, FLOAT, TIMESTAMP, SEQ, MAP, BINARY, MERGE = (
-    "!!null", "!!bool", "!!str", "!!int", "!!float", "!!timestamp", "!!seq", "!!map", "!!binary", "!!merge",
+    "!!null",
+    "!!bool",
+    "!!str",
+    "!!int",
+    "!!float",
+    "!!timestamp",
+    "!!seq",
+    "!!map",
+    "!!binary",
+    "!!merge",
 )
 _LONG_PREFIX = "tag:yaml.org,2002:"
 
@@ -71,7 +80,7 @@ class YamlError(ValueError):
 
 
 def short_tag(tag: str) -> str:
-    return "!!" + tag[len(_LONG_PREFIX):] if tag.startswith(_LONG_PREFIX) else tag
+    return "!!" + tag[len(_LONG_PREFIX) :] if tag.startswith(_LONG_PREFIX) else tag
 
 
 def _hint(text: str) -> str:
@@ -214,7 +223,7 @@ def _resolve_untyped(tag: str, text: str) -> tuple[str, Any]:
         for prefix, base in (("0b", 2), ("-0b", 2), ("0o", 8), ("-0o", 8)):
             if plain.startswith(prefix):
                 sign = "-" if prefix[0] == "-" else ""
-                digits = plain[len(prefix):]
+                digits = plain[len(prefix) :]
                 if (number := _go_parse_int(sign + digits, base)) is not None:
                     return INT, number
                 if not sign and (unsigned := _go_parse_uint(digits, base)) is not None:
@@ -239,13 +248,11 @@ class Node:
     quoted: bool = False
     """Single- or double-quoted, literal or folded: a style that makes a scalar a string."""
     line: int = 0
-    content: list["Node"] = field(default_factory=list)
-    alias: "Node | None" = None
+    content: list[Node] = field(default_factory=list)
+    alias: Node | None = None
 
     def indicated_string(self) -> bool:
-        return self.kind == _SCALAR and (
-            short_tag(self.tag) == STR or (self.tag in ("", "!") and self.quoted)
-        )
+        return self.kind == _SCALAR and (short_tag(self.tag) == STR or (self.tag in ("", "!") and self.quoted))
 
     def short_tag(self) -> str:
         if self.indicated_string():

@@ -11,8 +11,9 @@ import hashlib
 import hmac
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
@@ -81,8 +82,10 @@ def _secret_digests(value: Any, path: tuple[str | int, ...] = ()) -> dict[tuple[
 # Outputs the cloud would compute and the program reads back.
 def _computed(type_: str, name: str) -> dict[str, Any]:
     if type_ in ("azure-native:web:WebApp", "azure-native:web:WebAppSlot"):
-        return {"identity": {"type": "SystemAssigned", "principalId": f"{name}-principal"},
-                "defaultHostName": f"{name}.azurewebsites.net"}
+        return {
+            "identity": {"type": "SystemAssigned", "principalId": f"{name}-principal"},
+            "defaultHostName": f"{name}.azurewebsites.net",
+        }
     if type_ == "azure-native:keyvault:Vault":
         return {"properties": {"vaultUri": f"https://{name}.vault.azure.net/"}}
     if type_ == "azure-native:trafficmanager:Profile":
@@ -99,11 +102,16 @@ class _Mocks(pulumi.runtime.Mocks):
         outputs = {"name": args.name, **args.inputs, **_computed(args.typ, args.name)}
         return f"{args.name}-id", outputs
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list[tuple[str, str]] | None]:
         if args.token == "azure-native:authorization:getClientConfig":
-            return {"clientId": "client", "objectId": "object",
-                    "subscriptionId": FAKE_SUBSCRIPTION, "tenantId": FAKE_SUBSCRIPTION}
-        return {}
+            client = {
+                "clientId": "client",
+                "objectId": "object",
+                "subscriptionId": FAKE_SUBSCRIPTION,
+                "tenantId": FAKE_SUBSCRIPTION,
+            }
+            return client, []
+        return {}, []
 
 
 class _RecordingMonitor(pulumi_mocks.MockMonitor):
@@ -115,20 +123,20 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
             inputs = rpc.deserialize_properties(request.object)
-            self.evaluation.resources.append(Resource(
-                urn=response.urn,
-                type=request.type,
-                name=request.name,
-                parent=request.parent,
-                custom=request.custom,
-                protect=request.protect,
-                inputs=_masked(inputs),
-                secret_digests=_secret_digests(inputs),
-                dependencies=tuple(request.dependencies),
-                property_dependencies={
-                    key: tuple(deps.urns) for key, deps in request.propertyDependencies.items()
-                },
-            ))
+            self.evaluation.resources.append(
+                Resource(
+                    urn=response.urn,
+                    type=request.type,
+                    name=request.name,
+                    parent=request.parent,
+                    custom=request.custom,
+                    protect=request.protect,
+                    inputs=_masked(inputs),
+                    secret_digests=_secret_digests(inputs),
+                    dependencies=tuple(request.dependencies),
+                    property_dependencies={key: tuple(deps.urns) for key, deps in request.propertyDependencies.items()},
+                )
+            )
         return response
 
 
@@ -178,5 +186,8 @@ def evaluate_stack(project_text: str, stack_text: str, stack: str, project: str 
     encrypted = stackfile.encrypted_secret_names(stack_text, source)
     return run(
         lambda: program.build_stack(settings.load(encrypted=encrypted)),
-        config, secret_keys, project=project, stack=stack,
+        config,
+        secret_keys,
+        project=project,
+        stack=stack,
     )

@@ -129,9 +129,14 @@ def _commit(sha: str, raw: bytes, dated_by: bytes = b"author") -> Commit:
     # git's %s: the first paragraph of the message, its lines joined by spaces; %b: the rest.
     first, _, rest = message.partition(b"\n\n")
     subject = b" ".join(first.strip().splitlines())
-    return Commit(sha, author, date, subject.decode("utf-8", errors="replace"),
-                  committed=signatures.get(b"committer", ("", ""))[1],
-                  body=rest.strip().decode("utf-8", errors="replace"))
+    return Commit(
+        sha,
+        author,
+        date,
+        subject.decode("utf-8", errors="replace"),
+        committed=signatures.get(b"committer", ("", ""))[1],
+        body=rest.strip().decode("utf-8", errors="replace"),
+    )
 
 
 def _batch(root: Path, revisions: list[str]) -> list[bytes | None]:
@@ -141,7 +146,8 @@ def _batch(root: Path, revisions: list[str]) -> list[bytes | None]:
     result = _git(root, "cat-file", "--batch", input="".join(f"{r}\n" for r in revisions).encode())
     if result.returncode != 0:
         raise GitError(f"git cat-file failed: {_stderr(result)}")
-    out, objects, at = result.stdout, [], 0
+    out, at = result.stdout, 0
+    objects: list[bytes | None] = []
     for _ in revisions:
         end = out.index(b"\n", at)
         header = out[at:end].split()
@@ -150,7 +156,7 @@ def _batch(root: Path, revisions: list[str]) -> list[bytes | None]:
             objects.append(None)
             continue
         size = int(header[2])
-        objects.append(out[at:at + size])
+        objects.append(out[at : at + size])
         at += size + 1
     return objects
 

@@ -7,8 +7,9 @@ command that makes such a change.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import Any, Generic, Iterable, TypeVar
+from typing import Any, Generic, TypeVar
 
 from stagewise.core import rollout, stackfile
 from stagewise.core.config import NAMESPACE
@@ -88,10 +89,12 @@ def release_view(text: str, default_catalog: rollout.Catalog | None = None) -> R
     if not isinstance(release, dict):
         return ReleaseView(problem=f"no {RELEASE_KEY} mapping")
     view = ReleaseView(
-        stage=_text(release.get("stage")), live=_text(release.get("live")),
-        blue=_text(release.get("blue")), green=_text(release.get("green")),
+        stage=_text(release.get("stage")),
+        live=_text(release.get("live")),
+        blue=_text(release.get("blue")),
+        green=_text(release.get("green")),
     )
-    catalog = _catalog(config.get(STAGES)) or default_catalog
+    catalog = _catalog(config.get(STAGES) if isinstance(config, dict) else None) or default_catalog
     if catalog is not None and view.stage in catalog.names:
         return replace(view, share=catalog.get(view.stage).weight, position=catalog.index(view.stage))
     return view

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Literal, Mapping
+from typing import Any, Literal
 
 from stagewise.core.stackfile import SECRET_PLACEHOLDER, is_encrypted
 
@@ -114,7 +115,9 @@ class ResourceChange:
         """An in-place update of traffic properties only (TRAFFIC_PROPERTIES)."""
         prefixes = TRAFFIC_PROPERTIES.get(self.type)
         return (
-            self.op == "update" and prefixes is not None and bool(self.diff)
+            self.op == "update"
+            and prefixes is not None
+            and bool(self.diff)
             and all(any(not p or _forces_replace(c.path, p) for p in prefixes) for c in self.diff)
         )
 
@@ -191,8 +194,15 @@ def plain(value: Any) -> Any:
 def states(records: Iterable[Any]) -> dict[str, ResourceState]:
     """Recorded resources (any objects with the ResourceState attributes) keyed by URN, in order."""
     return {
-        r.urn: ResourceState(urn=r.urn, type=r.type, name=r.name, custom=r.custom, protect=r.protect,
-                             inputs=r.inputs, secret_digests=getattr(r, "secret_digests", {}))
+        r.urn: ResourceState(
+            urn=r.urn,
+            type=r.type,
+            name=r.name,
+            custom=r.custom,
+            protect=r.protect,
+            inputs=r.inputs,
+            secret_digests=getattr(r, "secret_digests", {}),
+        )
         for r in records
     }
 
@@ -235,8 +245,11 @@ def property_diff(before: Any, after: Any, path: str = "") -> list[PropertyChang
 def _same_number(a: Any, b: Any) -> bool:
     numbers = (int, float)
     return (
-        isinstance(a, numbers) and isinstance(b, numbers)
-        and not isinstance(a, bool) and not isinstance(b, bool) and a == b
+        isinstance(a, numbers)
+        and isinstance(b, numbers)
+        and not isinstance(a, bool)
+        and not isinstance(b, bool)
+        and a == b
     )
 
 
@@ -287,10 +300,16 @@ def diff(
     for urn, new in after.items():
         old = before.get(urn)
         if old is None:
-            changes.append(ResourceChange(
-                "create", urn, new.type, new.name, tuple(property_diff({}, dict(new.inputs))),
-                protect_after=new.protect,
-            ))
+            changes.append(
+                ResourceChange(
+                    "create",
+                    urn,
+                    new.type,
+                    new.name,
+                    tuple(property_diff({}, dict(new.inputs))),
+                    protect_after=new.protect,
+                )
+            )
             continue
         props = property_diff(dict(old.inputs), dict(new.inputs)) + secret_changes(old, new)
         if old.protect != new.protect:
@@ -298,16 +317,30 @@ def diff(
         if not props:
             continue
         forcing = replace_keys(new.type, props)
-        changes.append(ResourceChange(
-            "replace" if forcing else "update", urn, new.type, new.name, tuple(props), forcing,
-            protect_before=old.protect, protect_after=new.protect,
-        ))
+        changes.append(
+            ResourceChange(
+                "replace" if forcing else "update",
+                urn,
+                new.type,
+                new.name,
+                tuple(props),
+                forcing,
+                protect_before=old.protect,
+                protect_after=new.protect,
+            )
+        )
     for urn, old in before.items():
         if urn not in after:
-            changes.append(ResourceChange(
-                "delete", urn, old.type, old.name, tuple(property_diff(dict(old.inputs), {})),
-                protect_before=old.protect,
-            ))
+            changes.append(
+                ResourceChange(
+                    "delete",
+                    urn,
+                    old.type,
+                    old.name,
+                    tuple(property_diff(dict(old.inputs), {})),
+                    protect_before=old.protect,
+                )
+            )
     ob, oa = dict(outputs_before or {}), dict(outputs_after or {})
     hidden = set(secret_outputs)
     shown = lambda key, value: SECRET_PLACEHOLDER if key in hidden and value is not MISSING else value  # noqa: E731
@@ -379,8 +412,10 @@ def summary_line(plan: Plan) -> str:
 
 
 def secret_line(path: str) -> str:
-    return (f"~ {path}: the encrypted value changed; the plan cannot show secret values, "
-            f"so the resources holding it may be updated without being listed")
+    return (
+        f"~ {path}: the encrypted value changed; the plan cannot show secret values, "
+        f"so the resources holding it may be updated without being listed"
+    )
 
 
 def markdown(plan: Plan, title: str) -> str:

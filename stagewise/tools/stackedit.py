@@ -33,9 +33,10 @@ import re
 import stat
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
@@ -79,8 +80,13 @@ class Snapshot:
         return self.target or self.path
 
 
-_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"),
-          (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
 
 
 def regular_file(path: Path) -> Path:
@@ -129,7 +135,13 @@ def read(path: Path, target: Path | None = None) -> Snapshot:
     except UnicodeDecodeError as err:
         raise stackfile.StackFileError(f"{path.name} is not UTF-8 text: {err}") from None
     return Snapshot(
-        path, text, data, info.st_mtime_ns, info.st_mode & 0o7777, target if target != path else None, info.st_nlink,
+        path,
+        text,
+        data,
+        info.st_mtime_ns,
+        info.st_mode & 0o7777,
+        target if target != path else None,
+        info.st_nlink,
     )
 
 
@@ -284,7 +296,7 @@ def edit_release(text: str, values: dict[str, str]) -> str:
     except yamlv3.YamlError as err:
         raise stackfile.StackFileError(f"not valid YAML: {err}") from None
     bom = "\ufeff" if text.startswith("\ufeff") else ""
-    lines = _lines(text[len(bom):])
+    lines = _lines(text[len(bom) :])
     # Line endings, trailing blanks and a missing final newline are not the YAML library's to
     # reproduce: the round trip works on the lines without them, and they are put back after.
     plain = [content.rstrip(" \t") for content, _ in lines]
@@ -363,7 +375,7 @@ def config_from_texts(project_text: str, stack_text: str, source: str) -> StackC
     encrypted = stackfile.encrypted_secret_names(stack_text, source)
     prefix = f"{NAMESPACE}:"
     raw = {
-        key[len(prefix):]: _engine_decode(value)
+        key[len(prefix) :]: _engine_decode(value)
         for key, value in stackfile.as_engine_config(merged).items()
         if key.startswith(prefix)
     }

@@ -7,10 +7,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import pytest
-
 import promdata
 import promserver
+import pytest
 from scenarios import BASE, ROOT, SCENARIOS, Gate, git
 
 

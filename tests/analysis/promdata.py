@@ -40,10 +40,13 @@ def series(traffic: Traffic) -> dict[tuple[tuple[str, str], ...], list[tuple[flo
             for bound in (*BUCKETS, math.inf):
                 cumulative = sum(count * share for latency, share in traffic.latencies if latency <= bound)
                 le = "+Inf" if math.isinf(bound) else repr(bound)
-                out.setdefault((("__name__", f"{METRIC}_bucket"), *base, ("le", le)), []).append((t, float(math.floor(cumulative))))
+                out.setdefault((("__name__", f"{METRIC}_bucket"), *base, ("le", le)), []).append(
+                    (t, float(math.floor(cumulative)))
+                )
             out.setdefault((("__name__", f"{METRIC}_count"), *base), []).append((t, float(count)))
             out.setdefault((("__name__", f"{METRIC}_sum"), *base), []).append(
-                (t, sum(count * share * latency for latency, share in traffic.latencies)))
+                (t, sum(count * share * latency for latency, share in traffic.latencies))
+            )
         t += traffic.step
     return out
 

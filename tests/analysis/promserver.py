@@ -16,7 +16,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def binaries() -> Path:
     """The folder with prometheus and promtool, installed by scripts/prometheus.sh if missing."""
-    result = subprocess.run(["bash", str(ROOT / "scripts" / "prometheus.sh")], capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "prometheus.sh")], capture_output=True, text=True, timeout=600
+    )
     if result.returncode != 0:
         raise RuntimeError(f"scripts/prometheus.sh failed:\n{result.stderr}")
     return Path(result.stdout.strip().splitlines()[-1])
@@ -31,8 +33,12 @@ def free_port() -> int:
 def backfill(bin_dir: Path, openmetrics_text: str, data: Path) -> None:
     source = data.parent / f"{data.name}.om"
     source.write_text(openmetrics_text)
-    result = subprocess.run([str(bin_dir / "promtool"), "tsdb", "create-blocks-from", "openmetrics", str(source), str(data)],
-                            capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [str(bin_dir / "promtool"), "tsdb", "create-blocks-from", "openmetrics", str(source), str(data)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     if result.returncode != 0:
         raise RuntimeError(f"promtool backfill failed:\n{result.stderr}")
 
@@ -59,9 +65,17 @@ def start(bin_dir: Path, data: Path, work: Path) -> Server:
     port = free_port()
     log = work / "prometheus.log"
     process = subprocess.Popen(
-        [str(bin_dir / "prometheus"), f"--config.file={config}", f"--storage.tsdb.path={data}",
-         f"--web.listen-address=127.0.0.1:{port}", "--storage.tsdb.retention.time=30d", "--log.level=warn"],
-        stdout=subprocess.DEVNULL, stderr=log.open("w"), cwd=work,
+        [
+            str(bin_dir / "prometheus"),
+            f"--config.file={config}",
+            f"--storage.tsdb.path={data}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--storage.tsdb.retention.time=30d",
+            "--log.level=warn",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("w"),
+        cwd=work,
     )
     server = Server(f"http://127.0.0.1:{port}", process, log)
     deadline = time.monotonic() + 60

@@ -11,10 +11,10 @@ import pytest
 import requests
 from scenarios import SCENARIOS, STAGE, Gate, at
 
+from stagewise.core.gate_config import PROMETHEUS_DURATION_BUCKETS
 from stagewise.tools.analysis import gate
 from stagewise.tools.analysis.prometheus import PrometheusProvider
 from stagewise.tools.analysis.provider import Window
-from stagewise.core.gate_config import PROMETHEUS_DURATION_BUCKETS
 
 TWO_HOURS = 2 * 3600
 
@@ -130,10 +130,14 @@ def test_p95_matches_promql_histogram_quantile(prometheus):
     for name in ("healthy", "slow", "slower"):
         version = SCENARIOS[name].candidate_version
         ours = provider.version_metrics(version, window).p95_ms
-        promql = "histogram_quantile(0.95, " + PROMETHEUS_DURATION_BUCKETS.replace("$version", f'"{version}"').replace(
-            "$window", f"{TWO_HOURS}s") + ")"
-        answer = requests.get(f"{prometheus.url}/api/v1/query",
-                              params={"query": promql, "time": STAGE + TWO_HOURS}, timeout=10).json()
+        promql = (
+            "histogram_quantile(0.95, "
+            + PROMETHEUS_DURATION_BUCKETS.replace("$version", f'"{version}"').replace("$window", f"{TWO_HOURS}s")
+            + ")"
+        )
+        answer = requests.get(
+            f"{prometheus.url}/api/v1/query", params={"query": promql, "time": STAGE + TWO_HOURS}, timeout=10
+        ).json()
         theirs = float(answer["data"]["result"][0]["value"][1]) * 1000
         assert ours == pytest.approx(theirs, rel=1e-9), name
 

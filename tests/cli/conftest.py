@@ -5,15 +5,16 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
-from stagewise.tools import cli, evaluate, stackedit
 from stagewise.core import stackfile
+from stagewise.tools import cli, evaluate, stackedit
 
 ROOT = stackfile.project_root()
 PROJECT_FILES = ["Pulumi.yaml", *sorted(p.name for p in ROOT.glob("Pulumi.*.yaml"))]
@@ -22,8 +23,20 @@ AZURE_STACKS = ["dev", "staging", "production"]
 
 def git(cwd: Path, *args: str, author: str = "Test Author") -> str:
     result = subprocess.run(
-        ["git", "-c", f"user.name={author}", "-c", "user.email=author@example.com", "-c", "commit.gpgsign=false", *args],
-        cwd=cwd, capture_output=True, text=True, check=True,
+        [
+            "git",
+            "-c",
+            f"user.name={author}",
+            "-c",
+            "user.email=author@example.com",
+            "-c",
+            "commit.gpgsign=false",
+            *args,
+        ],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return result.stdout
 

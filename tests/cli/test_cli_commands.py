@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from stagewise.tools import cli, stackedit
 from stagewise.core import rollout
+from stagewise.tools import processes, stackedit
 
 STACKS = ["dev", "staging", "production", "local"]
 
@@ -127,8 +127,13 @@ def test_deploy_sets_the_candidate_only_at_idle(repo):
     result = repo.run("deploy", "1.6.0", "--stack", "staging")
     assert result.exit_code == 0, result.output
     assert "stagewise:release.blue: 1.4.2 -> 1.6.0" in result.stdout
-    assert release(repo.file("staging")) == {"image": "stagewise/demo-app", "blue": "1.6.0", "green": "1.5.0",
-                                             "live": "green", "stage": "idle"}
+    assert release(repo.file("staging")) == {
+        "image": "stagewise/demo-app",
+        "blue": "1.6.0",
+        "green": "1.5.0",
+        "live": "green",
+        "stage": "idle",
+    }
     assert repo.run("promote", "--stack", "staging").exit_code == 0
     assert "only at stage 'idle'" in refused(repo, "staging", "deploy", "1.7.0", "--stack", "staging")
 
@@ -250,13 +255,17 @@ def test_a_failed_write_leaves_the_file_and_no_temporary_file(repo, monkeypatch)
     error = refused(repo, "production", "promote", "--stack", "production")
     assert error.startswith("error: Permission denied: ") and "Pulumi.production.yaml" in error
     assert sorted(p.name for p in repo.path.iterdir() if p.is_file()) == sorted(
-        [".gitignore", "Pulumi.yaml", *(p.name for p in repo.path.glob("Pulumi.*.yaml"))])
+        [".gitignore", "Pulumi.yaml", *(p.name for p in repo.path.glob("Pulumi.*.yaml"))]
+    )
 
 
 def test_a_result_the_program_would_refuse_is_never_written(repo, monkeypatch):
     # The rollout model never produces one; this guards against a model that someday does.
-    monkeypatch.setattr(rollout, "rollback", lambda release, catalog: rollout.Release(
-        release.image, release.blue, release.green, "purple", release.stage))
+    monkeypatch.setattr(
+        rollout,
+        "rollback",
+        lambda release, catalog: rollout.Release(release.image, release.blue, release.green, "purple", release.stage),
+    )
     repo.set_release("production", stage="half")
     error = refused(repo, "production", "rollback", "--stack", "production")
     assert "config the program refuses; nothing was written" in error
@@ -266,7 +275,9 @@ def test_a_result_the_program_would_refuse_is_never_written(repo, monkeypatch):
 def test_usage_errors_exit_1_so_that_2_only_means_changes(repo):
     result = repo.run("plan", "--stack", "production", "--no-such-option")
     assert result.exit_code == 1
-    assert "choose one of --json and --markdown" in refused(repo, "production", "plan", "--json", "--markdown", "--stack", "production")
+    assert "choose one of --json and --markdown" in refused(
+        repo, "production", "plan", "--json", "--markdown", "--stack", "production"
+    )
 
 
 # The default stack.
@@ -283,26 +294,36 @@ def fake_pulumi(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str) ->
 
 def test_default_stack_is_the_selected_pulumi_stack(repo, tmp_path_factory, monkeypatch):
     fake_pulumi(tmp_path_factory.mktemp("fake"), monkeypatch, 'echo "staging"')
-    assert cli.default_stack(repo.path) == "staging"
+    assert processes.default_stack(repo.path) == "staging"
     result = repo.run("status")
     assert result.exit_code == 0, result.output
     assert "staging (staging)" in result.stdout
 
 
-@pytest.mark.parametrize("script", ["exit 255", "echo 'no stack selected' >&2; exit 1", "echo 'two words'", "echo", "sleep 5", "sleep 5; echo staging"])
+@pytest.mark.parametrize(
+    "script",
+    [
+        "exit 255",
+        "echo 'no stack selected' >&2; exit 1",
+        "echo 'two words'",
+        "echo",
+        "sleep 5",
+        "sleep 5; echo staging",
+    ],
+)
 def test_default_stack_falls_back_to_dev(repo, tmp_path_factory, monkeypatch, script):
-    monkeypatch.setattr(cli, "PULUMI_LOOKUP_TIMEOUT_SECONDS", 0.5)
+    monkeypatch.setattr(processes, "PULUMI_LOOKUP_TIMEOUT_SECONDS", 0.5)
     fake_pulumi(tmp_path_factory.mktemp("fake"), monkeypatch, script)
     started = time.monotonic()
-    assert cli.default_stack(repo.path) == "dev"
+    assert processes.default_stack(repo.path) == "dev"
     assert time.monotonic() - started < 3
 
 
 def test_default_stack_from_a_fully_qualified_name(repo, tmp_path_factory, monkeypatch):
     fake_pulumi(tmp_path_factory.mktemp("fake"), monkeypatch, 'echo "acme/stagewise/production"')
-    assert cli.default_stack(repo.path) == "production"
+    assert processes.default_stack(repo.path) == "production"
 
 
 def test_default_stack_without_pulumi_is_dev(repo, monkeypatch, tmp_path_factory):
     monkeypatch.setenv("PATH", str(tmp_path_factory.mktemp("nothing")))
-    assert cli.default_stack(repo.path) == "dev"
+    assert processes.default_stack(repo.path) == "dev"

@@ -11,13 +11,13 @@ import time
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_cli_commands import refused, release
 from typer.testing import CliRunner
 
-from stagewise.tools import cli, stackedit
 from stagewise.core import rollout
-
-from test_cli_commands import refused, release
+from stagewise.tools import cli, stackedit
 
 
 def stage(path: Path) -> str:
@@ -175,8 +175,16 @@ delay = st.sampled_from([0.0, 0.01, 0.05, 0.1])
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     start=st.sampled_from(["idle", "canary", "quarter", "half"]),
-    pair=st.sampled_from([("promote", "abort"), ("abort", "promote"), ("promote", "promote"), ("rollback", "abort"),
-                          ("deploy", "promote"), ("abort", "abort")]),
+    pair=st.sampled_from(
+        [
+            ("promote", "abort"),
+            ("abort", "promote"),
+            ("promote", "promote"),
+            ("rollback", "abort"),
+            ("deploy", "promote"),
+            ("abort", "abort"),
+        ]
+    ),
     delays=st.tuples(st.tuples(delay, delay, delay), st.tuples(delay, delay, delay)),
 )
 def test_two_writers_in_two_processes_never_lose_an_update(repo, start, pair, delays):
@@ -210,7 +218,9 @@ def test_two_writers_in_two_processes_never_lose_an_update(repo, start, pair, de
 
 def test_mixed_line_endings_are_kept_line_by_line(repo):
     lines = repo.read("production").decode().splitlines(keepends=True)
-    mixed = "".join(line.replace("\n", "\r\n") if i % 3 == 0 or "stage:" in line else line for i, line in enumerate(lines))
+    mixed = "".join(
+        line.replace("\n", "\r\n") if i % 3 == 0 or "stage:" in line else line for i, line in enumerate(lines)
+    )
     repo.file("production").write_bytes(mixed.encode())
     assert repo.run("promote", "--stack", "production").exit_code == 0
     after = repo.read("production").decode().splitlines(keepends=True)
@@ -223,7 +233,11 @@ def test_mixed_line_endings_are_kept_line_by_line(repo):
 
 @pytest.mark.parametrize(
     "dress",
-    [lambda t: "\ufeff" + t, lambda t: t.rstrip("\n"), lambda t: t.replace("stagewise:owner: platform-team", "stagewise:owner: platform-team   ")],
+    [
+        lambda t: "\ufeff" + t,
+        lambda t: t.rstrip("\n"),
+        lambda t: t.replace("stagewise:owner: platform-team", "stagewise:owner: platform-team   "),
+    ],
     ids=["bom", "no-final-newline", "trailing-spaces"],
 )
 def test_a_bom_a_missing_final_newline_and_trailing_spaces_are_kept(repo, dress):
@@ -235,7 +249,9 @@ def test_a_bom_a_missing_final_newline_and_trailing_spaces_are_kept(repo, dress)
 
 
 def test_a_layout_that_cannot_be_kept_names_the_line(repo):
-    text = repo.read("production").decode().replace("stagewise:owner: platform-team", "stagewise:owner:    platform-team")
+    text = (
+        repo.read("production").decode().replace("stagewise:owner: platform-team", "stagewise:owner:    platform-team")
+    )
     repo.file("production").write_bytes(text.encode())
     line = text.splitlines().index("  stagewise:owner:    platform-team") + 1
     error = refused(repo, "production", "promote", "--stack", "production")

@@ -13,8 +13,13 @@ def test_history_lists_each_step_with_author_and_commit(repo):
     repo.set_release("production", blue="1.4.2", green="1.5.0", live="blue", stage="idle")
     repo.commit("production idle", author="Ada")
     shas = []
-    for args, author in [(("promote",), "Ada"), (("promote",), "Grace"), (("rollback",), "Grace"),
-                         (("promote", "--to", "full", "--force"), "Linus"), (("finish",), "Ada")]:
+    for args, author in [
+        (("promote",), "Ada"),
+        (("promote",), "Grace"),
+        (("rollback",), "Grace"),
+        (("promote", "--to", "full", "--force"), "Linus"),
+        (("finish",), "Ada"),
+    ]:
         assert repo.run(*args, "--stack", "production").exit_code == 0
         shas.append(repo.commit(f"production: {' '.join(args)}", author=author))
     repo.file("production").write_text(repo.file("production").read_text() + "# a comment only\n")
@@ -23,7 +28,13 @@ def test_history_lists_each_step_with_author_and_commit(repo):
     result = repo.run("history", "--stack", "production")
     assert result.exit_code == 0, result.output
     steps = blocks(result.stdout)
-    assert [step.split(":")[0].strip() for _, step in steps][-5:] == ["promote", "promote", "rollback", "promote", "finish"]
+    assert [step.split(":")[0].strip() for _, step in steps][-5:] == [
+        "promote",
+        "promote",
+        "rollback",
+        "promote",
+        "finish",
+    ]
     assert all("Nobody" not in head for head, _ in steps)
 
     head, step = steps[-5]
@@ -31,7 +42,10 @@ def test_history_lists_each_step_with_author_and_commit(repo):
     assert step.strip() == "promote: stage idle -> canary (candidate 0 % -> 5 %), live blue, blue 1.4.2, green 1.5.0"
     head, step = steps[-1]
     assert head.startswith(shas[4][:8]) and head.endswith("Ada")
-    assert step.strip() == "finish: stage full -> idle (candidate 100 % -> 0 %), live blue -> green, blue 1.4.2, green 1.5.0"
+    assert (
+        step.strip()
+        == "finish: stage full -> idle (candidate 100 % -> 0 %), live blue -> green, blue 1.4.2, green 1.5.0"
+    )
     assert steps[-2][0].endswith("Linus") and "stage canary -> full (candidate 5 % -> 100 %)" in steps[-2][1]
 
 

@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from stagewise.tools import cli, plan, stackedit
+from stagewise.tools import plan, planning, stackedit
 from tests.plan_oracle import inverse
 
 # dev walks the project's default catalog; production its own; local is the Kubernetes program
@@ -101,7 +101,8 @@ def test_abort_from_any_stage_moves_traffic_and_puts_the_live_version_on_the_can
         assert all("green" in c["name"] for c in candidate), candidate
         diffs = [d for c in candidate for d in c["diff"]]
         assert {d["after"] for d in diffs if d["path"].endswith("linuxFxVersion") or d["path"].endswith("image")} == {
-            "DOCKER|stagewise/demo-app:1.4.2" if regions(repo, stack) else "stagewise/demo-app:1.4.2"}
+            "DOCKER|stagewise/demo-app:1.4.2" if regions(repo, stack) else "stagewise/demo-app:1.4.2"
+        }
         (shares,) = [o for o in data["outputs"] if o["path"] == "traffic"]
         assert shares["after"] == {"green": 0, "blue": 100}
         repo.git("checkout", "--", f"Pulumi.{stack}.yaml")
@@ -109,9 +110,14 @@ def test_abort_from_any_stage_moves_traffic_and_puts_the_live_version_on_the_can
 
 def plan_change_is_traffic(change: dict) -> bool:
     return plan.ResourceChange(
-        change["op"], change["urn"], change["type"], change["name"],
-        tuple(plan.PropertyChange(d["path"], d.get("before", plan.MISSING), d.get("after", plan.MISSING))
-              for d in change["diff"]),
+        change["op"],
+        change["urn"],
+        change["type"],
+        change["name"],
+        tuple(
+            plan.PropertyChange(d["path"], d.get("before", plan.MISSING), d.get("after", plan.MISSING))
+            for d in change["diff"]
+        ),
     ).traffic_only
 
 
@@ -131,7 +137,8 @@ def test_deploy_updates_only_the_candidate_slot_in_each_region(repo, cached_eval
     code, data = repo.plan("production")
     assert code == 2
     assert [(c["op"], c["type"], c["name"]) for c in data["changes"]] == [
-        ("update", "azure-native:web:WebAppSlot", f"web-{region}-green") for region in sorted(regions(repo, "production"))
+        ("update", "azure-native:web:WebAppSlot", f"web-{region}-green")
+        for region in sorted(regions(repo, "production"))
     ]
     for change in data["changes"]:
         assert [(d["path"], d["before"], d["after"]) for d in change["diff"]] == [
@@ -145,11 +152,11 @@ def test_a_revert_of_a_stage_commit_is_the_exact_inverse(repo, cached_evaluation
     start_at(repo, "production", "quarter")
     assert repo.run("promote", "--stack", "production").exit_code == 0
     repo.commit("promote production to half")
-    forward, _ = cli.compute_plan(repo.path, "production", "HEAD~1")
+    forward, _ = planning.compute_plan(repo.path, "production", "HEAD~1")
     assert not forward.empty
 
     repo.git("revert", "--no-edit", "HEAD")
-    back, _ = cli.compute_plan(repo.path, "production", "HEAD~1")
+    back, _ = planning.compute_plan(repo.path, "production", "HEAD~1")
     assert back == inverse(forward)
     assert back.to_dict()["summary"] == forward.to_dict()["summary"]
 
@@ -185,12 +192,18 @@ def test_plan_output_formats(repo, cached_evaluations):
     markdown = repo.run("plan", "--stack", "production", "--markdown")
     assert markdown.exit_code == 2
     assert markdown.stdout.startswith("### Plan for production: HEAD (")
-    assert ("| ~ update | `web-westeurope-app` | `azure-native:web:WebApp` | "
-            "`siteConfig.experiments.rampUpRules[0].reroutePercentage` |") in markdown.stdout
+    assert (
+        "| ~ update | `web-westeurope-app` | `azure-native:web:WebApp` | "
+        "`siteConfig.experiments.rampUpRules[0].reroutePercentage` |"
+    ) in markdown.stdout
 
     as_json = repo.run("plan", "--stack", "production", "--json")
     data = json.loads(as_json.stdout)
-    assert (data["stack"], data["against"], data["commit"]) == ("production", "HEAD", repo.git("rev-parse", "HEAD").strip())
+    assert (data["stack"], data["against"], data["commit"]) == (
+        "production",
+        "HEAD",
+        repo.git("rev-parse", "HEAD").strip(),
+    )
 
 
 def test_against_an_older_revision(repo, cached_evaluations):
@@ -246,10 +259,13 @@ def test_a_protected_resource_that_would_be_replaced_is_flagged(repo, cached_eva
 # Errors: exit 1, a message naming the problem.
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--against", "no-such-rev"], "unknown revision 'no-such-rev'"),
-    (["--stack", "nope"], "unknown stack 'nope'"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--against", "no-such-rev"], "unknown revision 'no-such-rev'"),
+        (["--stack", "nope"], "unknown stack 'nope'"),
+    ],
+)
 def test_plan_errors(repo, args, message):
     result = repo.run("plan", *(["--stack", "production"] if "--stack" not in args else []), *args)
     assert result.exit_code == 1
@@ -279,10 +295,14 @@ def test_plan_of_a_config_the_program_refuses(repo, cached_evaluations):
 
 def test_draining_a_region_changes_only_its_traffic_manager_endpoint(repo, cached_evaluations):
     path = repo.file("production")
-    path.write_text(path.read_text().replace("- name: northeurope\n      weight: 40", "- name: northeurope\n      weight: 0"))
+    path.write_text(
+        path.read_text().replace("- name: northeurope\n      weight: 40", "- name: northeurope\n      weight: 0")
+    )
     code, data = repo.plan("production")
     assert code == 2
     assert [(c["op"], c["name"]) for c in data["changes"]] == [("update", "traffic-northeurope")]
     assert {(d["path"], d["before"], d["after"]) for d in data["changes"][0]["diff"]} == {
-        ("weight", 40, 1), ("endpointStatus", "Enabled", "Disabled")}
+        ("weight", 40, 1),
+        ("endpointStatus", "Enabled", "Disabled"),
+    }
     assert data["trafficOnly"] is True

@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 from ruamel.yaml import YAML
 from typer.testing import CliRunner
 
+from stagewise.core import limits, rollout, stackfile, tiers
 from stagewise.tools import cli, evaluate, stackedit
-from stagewise.core import limits, rollout, stackfile
 
 ROOT = stackfile.project_root()
 AZURE_STACKS = ["dev", "staging", "production"]
@@ -47,8 +47,8 @@ def safe(text: str) -> dict:
 def expected_release(cfg, args: tuple) -> rollout.Release | None:
     """What the rollout model says the command does (None: refused)."""
     release, catalog = cfg.release.to_release(), cfg.catalog
-    # Outside production a candidate older than the live version is promoted with a warning.
-    older_ok = cfg.environment != "production"
+    # The tier decides whether skipping a stage or moving towards an older version needs a flag.
+    relaxed = not tiers.promotion_guarded(cfg.environment)
     try:
         match args:
             case ("deploy", tag):
@@ -56,10 +56,9 @@ def expected_release(cfg, args: tuple) -> rollout.Release | None:
             case ("promote", "--to", to, *force):
                 if to not in catalog.names:
                     return None
-                may_skip = bool(force) or cfg.environment != "production"
-                return rollout.promote(release, catalog, to, force=may_skip, allow_older=older_ok)
+                return rollout.promote(release, catalog, to, skip_stages=bool(force) or relaxed, allow_older=relaxed)
             case ("promote",):
-                return rollout.promote(release, catalog, allow_older=older_ok)
+                return rollout.promote(release, catalog, allow_older=relaxed)
             case ("rollback",):
                 return rollout.rollback(release, catalog)
             case ("abort",):
@@ -131,10 +130,17 @@ def test_slot_traffic_rules_and_region_weights_stay_valid(case):
     assert sites
     for site in sites:
         rules = site.inputs["siteConfig"]["experiments"]["rampUpRules"]
-        expected = [] if traffic["green"] == 0 else [{
-            "name": "green", "reroutePercentage": traffic["green"],
-            "actionHostName": f"{site.inputs['name']}-green.azurewebsites.net",
-        }]
+        expected = (
+            []
+            if traffic["green"] == 0
+            else [
+                {
+                    "name": "green",
+                    "reroutePercentage": traffic["green"],
+                    "actionHostName": f"{site.inputs['name']}-green.azurewebsites.net",
+                }
+            ]
+        )
         assert rules == expected
     # One endpoint per region, each weight valid, at least one taking traffic.
     endpoints = evaluation.of_type("azure-native:trafficmanager:Endpoint")

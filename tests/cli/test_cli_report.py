@@ -66,14 +66,23 @@ def test_latest_is_the_finished_redeploy_with_every_stage_as_committed(repo, pla
     report = report_json(repo)
     times = scripted.times()
     assert report["rollout"] | {"startedBy": None, "endedBy": None} == {
-        "version": "2.0.1", "candidate": "blue", "live": "green", "baseline": "1.5.0", "outcome": "finished",
-        "start": iso(times[5]), "end": iso(times[10]), "durationSeconds": (times[10] - times[5]).total_seconds(),
-        "startedBy": None, "endedBy": None,
+        "version": "2.0.1",
+        "candidate": "blue",
+        "live": "green",
+        "baseline": "1.5.0",
+        "outcome": "finished",
+        "start": iso(times[5]),
+        "end": iso(times[10]),
+        "durationSeconds": (times[10] - times[5]).total_seconds(),
+        "startedBy": None,
+        "endedBy": None,
     }
     assert report["rollout"]["endedBy"]["sha"] == played[10]
     assert report["rollout"]["endedBy"]["pullRequest"] == 51
-    got = [(s["stage"], s["share"], s["durationSeconds"] / 3600, s["commit"]["author"], s["commit"]["pullRequest"])
-           for s in report["stages"]]
+    got = [
+        (s["stage"], s["share"], s["durationSeconds"] / 3600, s["commit"]["author"], s["commit"]["pullRequest"])
+        for s in report["stages"]
+    ]
     assert got == expected_stages(5, 10)
     assert [s["commit"]["sha"] for s in report["stages"]] == played[5:10]
     assert report["stages"][2]["traffic"] == {"blue": 20, "green": 80}
@@ -85,8 +94,10 @@ def test_the_aborted_rollout_lists_the_gate_abort_with_its_numbers(repo, played)
     report = report_json(repo, "--rollout", "2.0.0")
     assert report["rollout"]["outcome"] == "aborted"
     assert report["rollout"]["end"] == iso(scripted.times()[4])
-    got = [(s["stage"], s["share"], s["durationSeconds"] / 3600, s["commit"]["author"], s["commit"]["pullRequest"])
-           for s in report["stages"]]
+    got = [
+        (s["stage"], s["share"], s["durationSeconds"] / 3600, s["commit"]["author"], s["commit"]["pullRequest"])
+        for s in report["stages"]
+    ]
     assert got == expected_stages(0, 4)
     (incident,) = report["incidents"]
     assert incident["kind"] == "abort" and incident["byBot"] is True
@@ -98,9 +109,15 @@ def test_the_aborted_rollout_lists_the_gate_abort_with_its_numbers(repo, played)
     assert [s["gateVerdict"] for s in report["stages"][:-1]] == [None, None, None]
 
 
-@pytest.mark.parametrize("which, version", [
-    ("latest", "2.0.1"), ("HEAD", "2.0.1"), ("HEAD~6", "2.0.0"), ("HEAD~11", "1.5.0"),
-])
+@pytest.mark.parametrize(
+    "which, version",
+    [
+        ("latest", "2.0.1"),
+        ("HEAD", "2.0.1"),
+        ("HEAD~6", "2.0.0"),
+        ("HEAD~11", "1.5.0"),
+    ],
+)
 def test_rollout_by_revision(repo, played, which, version):
     assert report_json(repo, "--rollout", which)["rollout"]["version"] == version
 
@@ -189,11 +206,17 @@ def test_out_writes_markdown_chart_and_data(repo, played, tmp_path):
     assert json.loads((out / "report.json").read_text())["rollout"]["version"] == "2.0.0"
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--stack", "nope"], "unknown stack 'nope'"),
-    (["--stack", "dev"], "no rollout in the history of Pulumi.dev.yaml"),
-    (["--stack", "local", "--rollout", "7.7.7"], "--rollout '7.7.7' is neither a version rolled out in Pulumi.local.yaml nor a git revision"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--stack", "nope"], "unknown stack 'nope'"),
+        (["--stack", "dev"], "no rollout in the history of Pulumi.dev.yaml"),
+        (
+            ["--stack", "local", "--rollout", "7.7.7"],
+            "--rollout '7.7.7' is neither a version rolled out in Pulumi.local.yaml nor a git revision",
+        ),
+    ],
+)
 def test_refusals_name_what_is_wrong(repo, played, args, message):
     result = repo.run("report", *args)
     assert result.exit_code == 1

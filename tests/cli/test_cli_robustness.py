@@ -14,12 +14,25 @@ def _commit_raw(repo, author: bytes, message: bytes) -> None:
     """A commit whose author and message hold arbitrary bytes (git takes them as they are)."""
     tree = subprocess.run(["git", "write-tree"], cwd=repo.path, capture_output=True, check=True).stdout.strip()
     parent = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo.path, capture_output=True, check=True).stdout.strip()
-    env = {**os.environ, "GIT_AUTHOR_NAME": "x", "GIT_AUTHOR_EMAIL": "a@b.c", "GIT_COMMITTER_NAME": "c",
-           "GIT_COMMITTER_EMAIL": "c@b.c"}
-    raw = (b"tree " + tree + b"\nparent " + parent + b"\nauthor " + author + b" <a@b.c> 1700000000 +0000\n"
-           b"committer c <c@b.c> 1700000000 +0000\n\n" + message)
-    sha = subprocess.run(["git", "hash-object", "-t", "commit", "-w", "--literally", "--stdin"], cwd=repo.path,
-                         input=raw, capture_output=True, check=True, env=env).stdout.strip()
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "x",
+        "GIT_AUTHOR_EMAIL": "a@b.c",
+        "GIT_COMMITTER_NAME": "c",
+        "GIT_COMMITTER_EMAIL": "c@b.c",
+    }
+    raw = (
+        b"tree " + tree + b"\nparent " + parent + b"\nauthor " + author + b" <a@b.c> 1700000000 +0000\n"
+        b"committer c <c@b.c> 1700000000 +0000\n\n" + message
+    )
+    sha = subprocess.run(
+        ["git", "hash-object", "-t", "commit", "-w", "--literally", "--stdin"],
+        cwd=repo.path,
+        input=raw,
+        capture_output=True,
+        check=True,
+        env=env,
+    ).stdout.strip()
     subprocess.run(["git", "update-ref", "HEAD", sha], cwd=repo.path, check=True)
 
 
@@ -79,7 +92,11 @@ def test_an_alias_bomb_is_refused_at_once_by_every_command(repo, command):
 
 
 def test_a_recursive_alias_is_a_message_not_a_recursion_error(repo):
-    text = repo.file("production").read_text().replace("config:\n", "config:\n  stagewise:loop: &loop\n    again: *loop\n", 1)
+    text = (
+        repo.file("production")
+        .read_text()
+        .replace("config:\n", "config:\n  stagewise:loop: &loop\n    again: *loop\n", 1)
+    )
     repo.file("production").write_text(text)
     result = repo.run("status", "--stack", "production")
     assert result.exit_code == 1
@@ -96,8 +113,13 @@ def test_landed_commits_survive_any_author_and_subject_and_are_dated_by_their_co
     raw = subprocess.run(["git", "cat-file", "commit", "HEAD"], cwd=repo.path, capture_output=True, check=True).stdout
     # Re-write the same commit landing an hour after it was authored, as a merge queue would.
     landed_raw = raw.replace(b"committer c <c@b.c> 1700000000 +0000", b"committer c <c@b.c> 1700003600 +0000")
-    sha = subprocess.run(["git", "hash-object", "-t", "commit", "-w", "--literally", "--stdin"], cwd=repo.path,
-                         input=landed_raw, capture_output=True, check=True).stdout.strip()
+    sha = subprocess.run(
+        ["git", "hash-object", "-t", "commit", "-w", "--literally", "--stdin"],
+        cwd=repo.path,
+        input=landed_raw,
+        capture_output=True,
+        check=True,
+    ).stdout.strip()
     subprocess.run(["git", "update-ref", "HEAD", sha], cwd=repo.path, check=True)
 
     last = git.landed(repo.path, "Pulumi.production.yaml")[-1]

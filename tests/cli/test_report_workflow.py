@@ -15,7 +15,9 @@ ACTION = ROOT / ".github" / "actions" / "rollout-report" / "action.yml"
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("finished_rollout", ROOT / ".github" / "scripts" / "finished_rollout.py")
+    spec = importlib.util.spec_from_file_location(
+        "finished_rollout", ROOT / ".github" / "scripts" / "finished_rollout.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -32,7 +34,9 @@ def played(repo, monkeypatch):
 
 def test_a_push_with_the_finish_gives_its_commit_version_and_pull_request(repo, played):
     assert finished_rollout.outputs(repo.path, "local", played[9], played[10]) == {
-        "sha": played[10], "version": "2.0.1", "pull-request": "51",
+        "sha": played[10],
+        "version": "2.0.1",
+        "pull-request": "51",
     }
     # Several commits pushed at once, the finish among them.
     assert finished_rollout.outputs(repo.path, "local", played[6], played[10])["sha"] == played[10]
@@ -69,7 +73,9 @@ def test_every_deployment_job_reports_after_its_up():
         (report,) = [i for i, s in enumerate(steps) if s.get("uses") == "./.github/actions/rollout-report"]
         assert report > up
         assert steps[report]["with"] == {
-            "stack": "${{ matrix.stack }}", "base": "${{ github.event.before }}", "head": "${{ github.sha }}",
+            "stack": "${{ matrix.stack }}",
+            "base": "${{ github.event.before }}",
+            "head": "${{ github.sha }}",
             "token": "${{ github.token }}",
         }
         assert job["permissions"]["pull-requests"] == "write"

@@ -6,9 +6,19 @@ from tests.components.conftest import only, refused_before_any_resource
 
 
 def deployment_args(**overrides) -> BlueGreenDeploymentArgs:
-    values = dict(namespace="ns", environment="local", image="demo", image_tags={"blue": "1.4.2", "green": "1.5.0"},
-                  percent={"blue": 90, "green": 10}, gateway="gateway", hostname="demo.localhost",
-                  min_replicas=2, max_replicas=5, cpu_target=60, secrets={"jwt-secret": "hunter2"})
+    values = dict(
+        namespace="ns",
+        environment="local",
+        image="demo",
+        image_tags={"blue": "1.4.2", "green": "1.5.0"},
+        percent={"blue": 90, "green": 10},
+        gateway="gateway",
+        hostname="demo.localhost",
+        min_replicas=2,
+        max_replicas=5,
+        cpu_target=60,
+        secrets={"jwt-secret": "hunter2"},
+    )
     return BlueGreenDeploymentArgs(**{**values, **overrides})
 
 
@@ -85,11 +95,14 @@ def test_two_instances_do_not_collide(record):
     assert len(objects) == len(set(objects)) == 2 * 8
 
 
-@pytest.mark.parametrize(("overrides", "message"), [
-    ({"percent": {"blue": 90, "green": 20}}, "summing to 100"),
-    ({"image_tags": {"blue": "1"}}, "needs a tag for 'green'"),
-    ({"min_replicas": 4, "max_replicas": 3}, "min_replicas \\(4\\) <= max_replicas \\(3\\)"),
-])
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"percent": {"blue": 90, "green": 20}}, "summing to 100"),
+        ({"image_tags": {"blue": "1"}}, "needs a tag for 'green'"),
+        ({"min_replicas": 4, "max_replicas": 3}, "min_replicas \\(4\\) <= max_replicas \\(3\\)"),
+    ],
+)
 def test_invalid_args_fail_before_any_resource(overrides, message):
     refused_before_any_resource(lambda: BlueGreenDeployment("demo", deployment_args(**overrides)), message)
 
@@ -97,8 +110,20 @@ def test_invalid_args_fail_before_any_resource(overrides, message):
 def test_cluster_environment_has_a_namespace_and_a_gateway(record):
     from components.cluster_environment import ClusterEnvironment, ClusterEnvironmentArgs
 
-    ev = record(lambda: ClusterEnvironment("env", ClusterEnvironmentArgs(
-        environment="local", namespace="stagewise-local", gateway_class="stagewise", hostname="demo.localhost")) and None)
+    ev = record(
+        lambda: (
+            ClusterEnvironment(
+                "env",
+                ClusterEnvironmentArgs(
+                    environment="local",
+                    namespace="stagewise-local",
+                    gateway_class="stagewise",
+                    hostname="demo.localhost",
+                ),
+            )
+            and None
+        )
+    )
     namespace = only(ev, "kubernetes:core/v1:Namespace")
     gateway = only(ev, "kubernetes:gateway.networking.k8s.io/v1:Gateway")
     assert namespace.inputs["metadata"]["labels"]["stagewise.dev/environment"] == "local"

@@ -36,10 +36,13 @@ def test_linux_plan_with_the_sku(record):
     assert plan.inputs["sku"] == {"name": "P1v3", "tier": "PremiumV3", "capacity": 3}
 
 
-@pytest.mark.parametrize(("type_", "colour", "tag"), [
-    ("azure-native:web:WebApp", "blue", "1.4.2"),
-    ("azure-native:web:WebAppSlot", "green", "1.5.0"),
-])
+@pytest.mark.parametrize(
+    ("type_", "colour", "tag"),
+    [
+        ("azure-native:web:WebApp", "blue", "1.4.2"),
+        ("azure-native:web:WebAppSlot", "green", "1.5.0"),
+    ],
+)
 def test_each_colour_is_hardened_and_runs_its_own_tag(record, type_, colour, tag):
     ev = record(lambda: BlueGreenWebApp("web", app_args()) and None)
     site = only(ev, type_)
@@ -79,14 +82,38 @@ def test_no_setting_holds_a_secret_so_site_config_stays_diffable(record):
 def test_colour_and_version_settings_are_slot_sticky(record):
     ev = record(lambda: BlueGreenWebApp("web", app_args()) and None)
     assert only(ev, "azure-native:web:WebAppSlotConfigurationNames").inputs["appSettingNames"] == [
-        "STAGEWISE_COLOUR", "OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES"]
+        "STAGEWISE_COLOUR",
+        "OTEL_SERVICE_NAME",
+        "OTEL_RESOURCE_ATTRIBUTES",
+    ]
 
 
-@pytest.mark.parametrize(("share", "rules"), [
-    (None, []),
-    (25, [{"name": "green", "actionHostName": "app-prod-westeurope-green.azurewebsites.net", "reroutePercentage": 25}]),
-    (100, [{"name": "green", "actionHostName": "app-prod-westeurope-green.azurewebsites.net", "reroutePercentage": 100}]),
-])
+@pytest.mark.parametrize(
+    ("share", "rules"),
+    [
+        (None, []),
+        (
+            25,
+            [
+                {
+                    "name": "green",
+                    "actionHostName": "app-prod-westeurope-green.azurewebsites.net",
+                    "reroutePercentage": 25,
+                }
+            ],
+        ),
+        (
+            100,
+            [
+                {
+                    "name": "green",
+                    "actionHostName": "app-prod-westeurope-green.azurewebsites.net",
+                    "reroutePercentage": 100,
+                }
+            ],
+        ),
+    ],
+)
 def test_the_site_routes_the_slot_share_to_the_slot_host_name(record, share, rules):
     ev = record(lambda: BlueGreenWebApp("web", app_args(slot_share=share)) and None)
     site = only(ev, "azure-native:web:WebApp")
@@ -138,14 +165,17 @@ def test_capacity_is_left_to_autoscale_only_when_autoscale_is_on(record, monkeyp
     assert list(plan.ignoreChanges) == ignored
 
 
-@pytest.mark.parametrize(("overrides", "message"), [
-    ({"sku": "B1"}, "no deployment slots"),
-    ({"sku": "S1", "instances": 11}, "instances \\(11\\) above 10"),
-    ({"image_tags": {"blue": "1.0"}}, "needs a tag for 'green'"),
-    ({"slot_share": 0}, "slot_share \\(0\\) must be 1..100, or None for no rule"),
-    ({"slot_share": 101}, "slot_share \\(101\\) must be 1..100"),
-    ({"identity_id": None}, "key_vault_references need identity_id"),
-    ({"site_name": "x" * 41}, "longer than 40 characters"),
-])
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"sku": "B1"}, "no deployment slots"),
+        ({"sku": "S1", "instances": 11}, "instances \\(11\\) above 10"),
+        ({"image_tags": {"blue": "1.0"}}, "needs a tag for 'green'"),
+        ({"slot_share": 0}, "slot_share \\(0\\) must be 1..100, or None for no rule"),
+        ({"slot_share": 101}, "slot_share \\(101\\) must be 1..100"),
+        ({"identity_id": None}, "key_vault_references need identity_id"),
+        ({"site_name": "x" * 41}, "longer than 40 characters"),
+    ],
+)
 def test_invalid_args_fail_before_any_resource(overrides, message):
     refused_before_any_resource(lambda: BlueGreenWebApp("web", app_args(**overrides)), message)

@@ -8,9 +8,17 @@ RULES = alert_rules.rollout_log_rules(
 
 
 def alerts_args(**overrides) -> RolloutAlertsArgs:
-    values = dict(resource_group_name="rg", location="westeurope", short_name="sw-prod", insights_id="ai-id",
-                  site_ids={"westeurope-blue": "app-id", "westeurope-green": "slot-id"}, rules=RULES, health_check_min_percent=100,
-                  emails=["oncall@example.com"], webhooks=["https://hooks.example.com/x"])
+    values = dict(
+        resource_group_name="rg",
+        location="westeurope",
+        short_name="sw-prod",
+        insights_id="ai-id",
+        site_ids={"westeurope-blue": "app-id", "westeurope-green": "slot-id"},
+        rules=RULES,
+        health_check_min_percent=100,
+        emails=["oncall@example.com"],
+        webhooks=["https://hooks.example.com/x"],
+    )
     return RolloutAlertsArgs(**{**values, **overrides})
 
 
@@ -35,7 +43,10 @@ def test_error_share_and_latency_alerts_at_each_threshold(record):
         assert rule.inputs["scopes"] == ["ai-id"]
         assert rule.inputs["actions"]["actionGroups"] == ["alerts-actions-id"]
     assert found == {
-        ("error_share", 2): 1.0, ("error_share", 0): 5.0, ("p95_ms", 2): 500, ("p95_ms", 0): 2000,
+        ("error_share", 2): 1.0,
+        ("error_share", 0): 5.0,
+        ("p95_ms", 2): 500,
+        ("p95_ms", 0): 2000,
     }
 
 
@@ -46,7 +57,10 @@ def test_health_check_alert_per_colour(record):
     for alert in alerts:
         (criterion,) = alert.inputs["criteria"]["allOf"]
         assert (criterion["metricName"], criterion["operator"], criterion["threshold"]) == (
-            "HealthCheckStatus", "LessThan", 100)
+            "HealthCheckStatus",
+            "LessThan",
+            100,
+        )
 
 
 def test_thresholds_follow_config():

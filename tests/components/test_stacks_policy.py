@@ -21,9 +21,18 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def stack_resources(ev) -> list[StackResource]:
-    return [StackResource(urn=r.urn, type=r.type, name=r.name, props=r.inputs,
-                                property_dependencies=r.property_dependencies, dependencies=r.dependencies)
-            for r in ev.resources if r.custom]
+    return [
+        StackResource(
+            urn=r.urn,
+            type=r.type,
+            name=r.name,
+            props=r.inputs,
+            property_dependencies=r.property_dependencies,
+            dependencies=r.dependencies,
+        )
+        for r in ev.resources
+        if r.custom
+    ]
 
 
 def violations(ev) -> list[str]:
@@ -36,8 +45,11 @@ def violations(ev) -> list[str]:
         props = struct_pb2.Struct()
         props.update(resource.inputs)
         request = proto.AnalyzeRequest(type=resource.type, properties=props, urn=resource.urn, name=resource.name)
-        found += [f"{resource.name}: {d.policyName}: {d.message}"
-                  for d in service.Analyze(request, None).diagnostics if d.policyName in mandatory]
+        found += [
+            f"{resource.name}: {d.policyName}: {d.message}"
+            for d in service.Analyze(request, None).diagnostics
+            if d.policyName in mandatory
+        ]
     stack = stack_resources(ev)
     found += [f"{name}: {v.message}" for name, rule in STACK_RULES.items() for v in rule(stack)]
     return found
@@ -52,7 +64,13 @@ def test_azure_stack_passes_the_policy_pack(stack):
 def test_local_stack_passes_the_policy_pack(tmp_path):
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text("apiVersion: v1\nkind: Config\n")
-    text = (ROOT / "Pulumi.local.yaml").read_text().replace("    app: demo\n", f"    app: demo\n    kubeconfig: {kubeconfig}\n    kubeconfigOutsideProject: true\n")
+    text = (
+        (ROOT / "Pulumi.local.yaml")
+        .read_text()
+        .replace(
+            "    app: demo\n", f"    app: demo\n    kubeconfig: {kubeconfig}\n    kubeconfigOutsideProject: true\n"
+        )
+    )
     assert violations(evaluate_stack((ROOT / "Pulumi.yaml").read_text(), text, "local")) == []
 
 
@@ -61,14 +79,19 @@ def test_the_check_sees_a_violation():
     # violation is made on the evaluated profile itself.
     ev = production()
     profile = one(ev, "traffic-profile")
-    ev = changed(ev, "traffic-profile", inputs={**profile.inputs, "dnsConfig": {**profile.inputs["dnsConfig"], "ttl": 300}})
+    ev = changed(
+        ev, "traffic-profile", inputs={**profile.inputs, "dnsConfig": {**profile.inputs["dnsConfig"], "ttl": 300}}
+    )
     assert any("traffic-manager-production-ttl" in v for v in violations(ev))
 
 
 # Each platform rule blocks its counterexample, made from the real production stack by one change.
 
+
 def production():
-    return evaluate_stack((ROOT / "Pulumi.yaml").read_text(), (ROOT / "Pulumi.production.yaml").read_text(), "production")
+    return evaluate_stack(
+        (ROOT / "Pulumi.yaml").read_text(), (ROOT / "Pulumi.production.yaml").read_text(), "production"
+    )
 
 
 def changed(ev, name: str, **fields):
@@ -86,16 +109,24 @@ def test_two_web_app_endpoints_of_one_region_in_one_profile_are_blocked():
     ev = production()
     endpoint, slot = one(ev, "traffic-westeurope"), one(ev, "web-westeurope-green")
     # The old shape: the green slot as a second endpoint next to its own site.
-    ev.resources.append(replace(
-        endpoint, urn=endpoint.urn.replace("traffic-westeurope", "traffic-green"), name="traffic-green",
-        inputs={**endpoint.inputs, "endpointName": "green", "targetResourceId": f"{slot.name}-id"},
-        property_dependencies={**endpoint.property_dependencies, "targetResourceId": (slot.urn,)},
-    ))
+    ev.resources.append(
+        replace(
+            endpoint,
+            urn=endpoint.urn.replace("traffic-westeurope", "traffic-green"),
+            name="traffic-green",
+            inputs={**endpoint.inputs, "endpointName": "green", "targetResourceId": f"{slot.name}-id"},
+            property_dependencies={**endpoint.property_dependencies, "targetResourceId": (slot.urn,)},
+        )
+    )
     found = violations(ev)
-    assert found == [("traffic-manager-one-web-app-per-region: Traffic Manager profile 'traffic-profile' has 2 Web App "
-                      "endpoints in region 'westeurope' (traffic-green, traffic-westeurope); Azure allows at most one "
-                      "Web App endpoint per region in a profile: target one site per region and split its traffic "
-                      "between the site and its slots with the slot traffic rule (siteConfig.experiments.rampUpRules)")]
+    assert found == [
+        (
+            "traffic-manager-one-web-app-per-region: Traffic Manager profile 'traffic-profile' has 2 Web App "
+            "endpoints in region 'westeurope' (traffic-green, traffic-westeurope); Azure allows at most one "
+            "Web App endpoint per region in a profile: target one site per region and split its traffic "
+            "between the site and its slots with the slot traffic rule (siteConfig.experiments.rampUpRules)"
+        )
+    ]
 
 
 def test_a_deny_vault_that_does_not_allow_an_apps_subnet_is_blocked():
@@ -103,11 +134,18 @@ def test_a_deny_vault_that_does_not_allow_an_apps_subnet_is_blocked():
     vault = one(ev, "secrets-vault")
     acls = vault.inputs["properties"]["networkAcls"]
     kept = [rule for rule in acls["virtualNetworkRules"] if "northeurope" not in rule["id"]]
-    ev = changed(ev, "secrets-vault",
-                 inputs={**vault.inputs, "properties": {**vault.inputs["properties"],
-                                                        "networkAcls": {**acls, "virtualNetworkRules": kept}}},
-                 property_dependencies={**vault.property_dependencies, "properties": tuple(
-                     u for u in vault.property_dependencies["properties"] if "net-northeurope" not in u)})
+    ev = changed(
+        ev,
+        "secrets-vault",
+        inputs={
+            **vault.inputs,
+            "properties": {**vault.inputs["properties"], "networkAcls": {**acls, "virtualNetworkRules": kept}},
+        },
+        property_dependencies={
+            **vault.property_dependencies,
+            "properties": tuple(u for u in vault.property_dependencies["properties"] if "net-northeurope" not in u),
+        },
+    )
     found = [v for v in violations(ev) if v.startswith("keyvault-firewall-allows-app-subnets")]
     assert sorted(v.split("'")[1] for v in found) == ["web-northeurope-app", "web-northeurope-green"]
     assert all("its integrated subnet is not allowed by the vault" in v for v in found)
@@ -117,8 +155,12 @@ def test_a_deny_vault_read_by_an_app_without_an_integrated_subnet_is_blocked():
     ev = production()
     app = one(ev, "web-westeurope-app")
     inputs = {k: v for k, v in app.inputs.items() if k != "virtualNetworkSubnetId"}
-    ev = changed(ev, "web-westeurope-app", inputs=inputs,
-                 property_dependencies={k: v for k, v in app.property_dependencies.items() if k != "virtualNetworkSubnetId"})
+    ev = changed(
+        ev,
+        "web-westeurope-app",
+        inputs=inputs,
+        property_dependencies={k: v for k, v in app.property_dependencies.items() if k != "virtualNetworkSubnetId"},
+    )
     found = [v for v in violations(ev) if v.startswith("keyvault-firewall-allows-app-subnets")]
     assert len(found) == 1 and "web app 'web-westeurope-app'" in found[0] and "has no integrated subnet" in found[0]
 
@@ -137,7 +179,9 @@ def test_references_read_by_an_identity_not_granted_first_are_blocked():
 def test_references_read_with_the_system_assigned_identity_are_blocked():
     ev = production()
     site = one(ev, "web-northeurope-app")
-    ev = changed(ev, "web-northeurope-app", inputs={k: v for k, v in site.inputs.items() if k != "keyVaultReferenceIdentity"})
+    ev = changed(
+        ev, "web-northeurope-app", inputs={k: v for k, v in site.inputs.items() if k != "keyVaultReferenceIdentity"}
+    )
     found = [v for v in violations(ev) if v.startswith("keyvault-reference-identity-granted-first")]
     assert len(found) == 1 and "system-assigned identity (keyVaultReferenceIdentity not set)" in found[0]
 
@@ -157,7 +201,13 @@ def test_an_explicit_zero_percent_slot_rule_is_blocked():
     site = one(ev, "web-westeurope-app")
     config = site.inputs["siteConfig"]
     (rule,) = config["experiments"]["rampUpRules"]
-    ev = changed(ev, "web-westeurope-app", inputs={**site.inputs, "siteConfig": {
-        **config, "experiments": {"rampUpRules": [{**rule, "reroutePercentage": 0}]}}})
+    ev = changed(
+        ev,
+        "web-westeurope-app",
+        inputs={
+            **site.inputs,
+            "siteConfig": {**config, "experiments": {"rampUpRules": [{**rule, "reroutePercentage": 0}]}},
+        },
+    )
     found = violations(ev)
     assert len(found) == 1 and found[0].startswith("web-westeurope-app: webapp-slot-rule-percentage: ")

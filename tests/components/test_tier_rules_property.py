@@ -13,10 +13,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
+from test_stacks_policy import violations
 
 from stagewise.core.config import ConfigError
 from stagewise.tools.evaluate import evaluate_stack
-from test_stacks_policy import violations
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -54,7 +54,10 @@ def azure_values(draw, stack: str) -> dict:
         "stagewise:traffic": {"ttl": draw(pick["ttl"]), "probe": {"path": draw(pick["path"])}},
         "stagewise:vault": {"purgeProtection": draw(pick["purge"]), "networkDefaultAction": draw(pick["action"])},
         "stagewise:autoscale": {"enabled": draw(st.booleans()), "minimum": low, "default": mid, "maximum": high},
-        "stagewise:appService": {"sku": draw(st.sampled_from(["P1v3", "S1"])), "instances": draw(st.integers(floor, 5))},
+        "stagewise:appService": {
+            "sku": draw(st.sampled_from(["P1v3", "S1"])),
+            "instances": draw(st.integers(floor, 5)),
+        },
     }
     if stack == "production":
         values["stagewise:regions"] = [
@@ -68,9 +71,11 @@ def azure_values(draw, stack: str) -> dict:
 def local_values(draw) -> dict:
     pick = draw(st.sampled_from([inside("local"), ANYWHERE]))
     low, high = sorted(draw(st.lists(st.integers(draw(pick["floor"]), 5), min_size=2, max_size=2)))
-    return {"stagewise:traffic": {"ttl": draw(pick["ttl"]), "probe": {"path": draw(pick["path"])}},
-            "stagewise:vault": {"purgeProtection": draw(pick["purge"]), "networkDefaultAction": draw(pick["action"])},
-            "stagewise:kubernetes": {"minReplicas": low, "maxReplicas": high}}
+    return {
+        "stagewise:traffic": {"ttl": draw(pick["ttl"]), "probe": {"path": draw(pick["path"])}},
+        "stagewise:vault": {"purgeProtection": draw(pick["purge"]), "networkDefaultAction": draw(pick["action"])},
+        "stagewise:kubernetes": {"minReplicas": low, "maxReplicas": high},
+    }
 
 
 def stack_text(stack: str, values: dict, extra_kubernetes: dict | None = None) -> str:
@@ -105,8 +110,7 @@ def check(stack: str, text: str, accepted: list) -> None:
 def test_every_azure_config_the_validator_accepts_passes_the_pack(stack):
     accepted: list[str] = []
 
-    @settings(max_examples=COUNTS[stack], deadline=None, derandomize=True,
-              suppress_health_check=[HealthCheck.too_slow])
+    @settings(max_examples=COUNTS[stack], deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
     @given(azure_values(stack))
     def property_(values):
         check(stack, stack_text(stack, values), accepted)

@@ -5,8 +5,15 @@ from tests.components.conftest import only, refused_before_any_resource
 
 
 def split_args(**overrides) -> TrafficSplitArgs:
-    values = dict(resource_group_name="rg", dns_label="app-prod", targets={"westeurope": "we-app-id", "northeurope": "ne-app-id"},
-                  weights={"westeurope": 60, "northeurope": 40}, ttl=30, probe_interval=10, probe_timeout=5)
+    values = dict(
+        resource_group_name="rg",
+        dns_label="app-prod",
+        targets={"westeurope": "we-app-id", "northeurope": "ne-app-id"},
+        weights={"westeurope": 60, "northeurope": 40},
+        ttl=30,
+        probe_interval=10,
+        probe_timeout=5,
+    )
     return TrafficSplitArgs(**{**values, **overrides})
 
 
@@ -41,12 +48,15 @@ def test_weight_zero_drains_the_region_with_a_disabled_endpoint_never_weight_zer
     assert drained["weight"] == 1
 
 
-@pytest.mark.parametrize(("overrides", "message"), [
-    ({"weights": {"westeurope": 60}}, "must name the same regions"),
-    ({"weights": {"westeurope": 0, "northeurope": 0}}, "at least one above 0"),
-    ({"weights": {"westeurope": 1001, "northeurope": 0}}, "must be 0..1000"),
-    ({"probe_interval": 20}, "probe_interval must be one of"),
-    ({"probe_timeout": 10}, "probe_timeout must be 5..9 s at interval 10 s"),
-])
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"weights": {"westeurope": 60}}, "must name the same regions"),
+        ({"weights": {"westeurope": 0, "northeurope": 0}}, "at least one above 0"),
+        ({"weights": {"westeurope": 1001, "northeurope": 0}}, "must be 0..1000"),
+        ({"probe_interval": 20}, "probe_interval must be one of"),
+        ({"probe_timeout": 10}, "probe_timeout must be 5..9 s at interval 10 s"),
+    ],
+)
 def test_invalid_args_fail_before_any_resource(overrides, message):
     refused_before_any_resource(lambda: TrafficSplit("traffic", split_args(**overrides)), message)

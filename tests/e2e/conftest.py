@@ -7,7 +7,6 @@ commits and reverts never touch the working tree; state lives in a temporary fil
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -70,10 +69,16 @@ class Project:
 def _copy_project(dest: Path, namespace: str) -> None:
     """Copy the project to `dest`, its local stack deploying into `namespace`: a developer's own
     `make local` deployment (namespace stagewise-local) is never touched."""
-    files = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT, check=True, capture_output=True,
-    ).stdout.decode().split("\0")
+    files = (
+        subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     for name in filter(None, files):
         source = ROOT / name
         if source.is_file():
@@ -85,12 +90,15 @@ def _copy_project(dest: Path, namespace: str) -> None:
     stack_file = dest / f"Pulumi.{STACK}.yaml"
     text = stack_file.read_text()
     assert "  stagewise:kubernetes:\n" in text
-    stack_file.write_text(text.replace("  stagewise:kubernetes:\n", f"  stagewise:kubernetes:\n    namespace: {namespace}\n"))
+    stack_file.write_text(
+        text.replace("  stagewise:kubernetes:\n", f"  stagewise:kubernetes:\n    namespace: {namespace}\n")
+    )
 
 
 def _cluster(command: str, check: bool = True) -> subprocess.CompletedProcess:
-    return subprocess.run(["bash", str(ROOT / "scripts" / "cluster.sh"), command], check=check,
-                          capture_output=not check)
+    return subprocess.run(
+        ["bash", str(ROOT / "scripts" / "cluster.sh"), command], check=check, capture_output=not check
+    )
 
 
 @pytest.fixture(scope="session")
@@ -113,8 +121,10 @@ def project(cluster, tmp_path_factory) -> Project:
         "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
         # The copy's own code, not the working tree's (the virtualenv installs the latter).
         "PYTHONPATH": str(path),
-        "GIT_AUTHOR_NAME": "Stagewise Tests", "GIT_AUTHOR_EMAIL": "tests@stagewise.invalid",
-        "GIT_COMMITTER_NAME": "Stagewise Tests", "GIT_COMMITTER_EMAIL": "tests@stagewise.invalid",
+        "GIT_AUTHOR_NAME": "Stagewise Tests",
+        "GIT_AUTHOR_EMAIL": "tests@stagewise.invalid",
+        "GIT_COMMITTER_NAME": "Stagewise Tests",
+        "GIT_COMMITTER_EMAIL": "tests@stagewise.invalid",
     }
     project = Project(path, env)
     project.git("init", "-q", "-b", "main")

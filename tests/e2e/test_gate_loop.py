@@ -45,8 +45,12 @@ def commit_at(project, message: str, when: float, author: tuple[str, str] | None
     stamp = f"@{int(when)} +0000"
     env |= {"GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp}
     if author:
-        env |= {"GIT_AUTHOR_NAME": author[0], "GIT_AUTHOR_EMAIL": author[1],
-                "GIT_COMMITTER_NAME": author[0], "GIT_COMMITTER_EMAIL": author[1]}
+        env |= {
+            "GIT_AUTHOR_NAME": author[0],
+            "GIT_AUTHOR_EMAIL": author[1],
+            "GIT_COMMITTER_NAME": author[0],
+            "GIT_COMMITTER_EMAIL": author[1],
+        }
     subprocess.run(["git", "commit", "-qam", message], cwd=project.path, env=env, check=True)
 
 
@@ -82,11 +86,16 @@ class TestGateLoop:
     def test_analyze_apply_aborts_and_the_bot_commit_lands(self, project, prometheus):
         # Point the stack at this Prometheus: a config change, not a stage change.
         text = project.stack_file.read_text()
-        project.stack_file.write_text(text.replace(
-            "  stagewise:kubernetes:\n", f"  stagewise:analysis:\n    url: {prometheus.url}\n  stagewise:kubernetes:\n"))
+        project.stack_file.write_text(
+            text.replace(
+                "  stagewise:kubernetes:\n",
+                f"  stagewise:analysis:\n    url: {prometheus.url}\n  stagewise:kubernetes:\n",
+            )
+        )
         project.git("commit", "-qam", "local: the gate reads the test Prometheus")
-        result = project.run(str(ROOT / ".venv" / "bin" / "stagewise"), "analyze", "--stack", "local", "--json",
-                             "--apply", check=False)
+        result = project.run(
+            str(ROOT / ".venv" / "bin" / "stagewise"), "analyze", "--stack", "local", "--json", "--apply", check=False
+        )
         assert result.returncode == 4, result.stdout + result.stderr
         report = json.loads(result.stdout)
         assert report["verdict"] == "abort" and report["applied"]["to"] == "idle"
@@ -102,10 +111,16 @@ class TestGateLoop:
 
     def test_up_after_the_abort_restores_the_route_to_the_live_colour(self, project):
         preview = json.loads(project.pulumi("preview", "--json").stdout)
-        changes = sorted((s["op"], s["urn"].split("::")[2].split("$")[-1], s["urn"].rsplit("::", 1)[-1])
-                         for s in preview.get("steps", []) if s["op"] != "same")
+        changes = sorted(
+            (s["op"], s["urn"].split("::")[2].split("$")[-1], s["urn"].rsplit("::", 1)[-1])
+            for s in preview.get("steps", [])
+            if s["op"] != "same"
+        )
         # The route, and the candidate colour back on the live version (the rollout model's abort).
-        assert changes == [("update", "kubernetes:apps/v1:Deployment", "demo-green"), ("update", ROUTE_TYPE, "demo-route")]
+        assert changes == [
+            ("update", "kubernetes:apps/v1:Deployment", "demo-green"),
+            ("update", ROUTE_TYPE, "demo-route"),
+        ]
         project.pulumi("up", "--yes", "--skip-preview")
         assert route_weights(project) == {"demo-blue": 100, "demo-green": 0}
         green = project.kube_json("-n", NAMESPACE_K8S, "get", "deployment", "demo-green")

@@ -130,8 +130,9 @@ class TestLocalRollout:
         versions_before = resource_versions(project)
         project.stagewise("promote")
         # `pulumi up` previews first: a mandatory violation there stops it before any change.
-        result = project.pulumi("up", "--yes", "--policy-pack", "policy",
-                                "--policy-pack-config", str(strict), check=False)
+        result = project.pulumi(
+            "up", "--yes", "--policy-pack", "policy", "--policy-pack-config", str(strict), check=False
+        )
         project.git("checkout", "--", project.stack_file.name)
         assert result.returncode != 0
         assert "kubernetes-hpa-min-replicas" in result.stdout + result.stderr
@@ -151,12 +152,15 @@ class TestLocalRollout:
             assert value not in logs
         # The stack file holds them encrypted.
         assert stackfile.encrypted_secret_names(stack_file, project.stack_file.name) == {
-            "jwt-secret", "database-connection-string"}
+            "jwt-secret",
+            "database-connection-string",
+        }
 
     def test_destroy_leaves_nothing_of_ours(self, project):
         project.pulumi("destroy", "--yes", "--skip-preview")
         namespaces = project.kube_json("get", "namespaces")["items"]
-        assert NAMESPACE_K8S not in [n["metadata"]["name"] for n in namespaces if
-                                     n["status"].get("phase") != "Terminating"]
+        assert NAMESPACE_K8S not in [
+            n["metadata"]["name"] for n in namespaces if n["status"].get("phase") != "Terminating"
+        ]
         leftovers = project.kube_json("get", "all,secrets,hpa,httproutes,gateways", "-A", "-l", OURS)["items"]
         assert leftovers == []

@@ -44,9 +44,19 @@ PROFILES = {
 }
 SHARES = {"idle": 0, "canary": 10, "early": 20, "half": 50, "full": 100}
 # The stage after each scripted step, and the candidate version then.
-AFTER = [("idle", "2.0.0"), ("canary", "2.0.0"), ("early", "2.0.0"), ("half", "2.0.0"), ("idle", "2.0.0"),
-         ("idle", "2.0.1"), ("canary", "2.0.1"), ("early", "2.0.1"), ("half", "2.0.1"), ("full", "2.0.1"),
-         (None, "2.0.1")]  # finished: 2.0.1 is live
+AFTER = [
+    ("idle", "2.0.0"),
+    ("canary", "2.0.0"),
+    ("early", "2.0.0"),
+    ("half", "2.0.0"),
+    ("idle", "2.0.0"),
+    ("idle", "2.0.1"),
+    ("canary", "2.0.1"),
+    ("early", "2.0.1"),
+    ("half", "2.0.1"),
+    ("full", "2.0.1"),
+    (None, "2.0.1"),
+]  # finished: 2.0.1 is live
 
 
 def profile(version: str, stage: str | None) -> Profile:
@@ -78,8 +88,17 @@ def traffics() -> list[promdata.Traffic]:
     for number, (start, end, rates) in enumerate(segments()):
         for version, (rps, shape) in rates.items():
             # One series set per segment, as a pod of that version serving that share would export.
-            result.append(promdata.Traffic(version, start.timestamp(), end.timestamp(), rps, shape.error_share,
-                                           ((shape.latency, 1.0),), extra_labels=(("instance", f"segment-{number}"),)))
+            result.append(
+                promdata.Traffic(
+                    version,
+                    start.timestamp(),
+                    end.timestamp(),
+                    rps,
+                    shape.error_share,
+                    ((shape.latency, 1.0),),
+                    extra_labels=(("instance", f"segment-{number}"),),
+                )
+            )
     return result
 
 
@@ -129,8 +148,10 @@ def report_json(repo, *args: str) -> dict:  # noqa: F811
 def prometheus_p95(url: str, version: str, start: datetime, end: datetime) -> float | None:
     """Prometheus's own histogram_quantile over the window: the oracle for the p95."""
     seconds = int((end - start).total_seconds())
-    query = (f'histogram_quantile(0.95, sum by (le) (increase(http_server_request_duration_seconds_bucket'
-             f'{{service_version="{version}"}}[{seconds}s])))')
+    query = (
+        f"histogram_quantile(0.95, sum by (le) (increase(http_server_request_duration_seconds_bucket"
+        f'{{service_version="{version}"}}[{seconds}s])))'
+    )
     body = requests.get(f"{url}/api/v1/query", params={"query": query, "time": end.timestamp()}, timeout=10).json()
     result = body["data"]["result"]
     value = float(result[0]["value"][1]) if result else math.nan
@@ -146,8 +167,10 @@ def test_per_stage_numbers_are_what_was_loaded(repo, played, prometheus, which, 
     assert len(report["stages"]) == len(steps)
     for stage, step in zip(report["stages"], steps):
         start, end = times[step], times[step + 1]
-        assert (stage["start"], stage["end"]) == (start.isoformat().replace("+00:00", "Z"),
-                                                  end.isoformat().replace("+00:00", "Z"))
+        assert (stage["start"], stage["end"]) == (
+            start.isoformat().replace("+00:00", "Z"),
+            end.isoformat().replace("+00:00", "Z"),
+        )
         for role, version in (("candidate", report["rollout"]["version"]), ("live", LIVE)):
             measured = stage["metrics"][role]
             requests_, errors = loaded(version, start, end)

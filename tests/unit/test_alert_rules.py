@@ -19,19 +19,23 @@ def test_the_p95_query_leaves_out_the_configured_probe_path():
     assert query.endswith("by application_Version")
 
 
-@pytest.mark.parametrize(("measure", "path", "message"), [
-    ("apdex", "/health", "unknown measure 'apdex'; known: error_share, p95_ms"),
-    ("error_share", "health", "must start with '/'"),
-    ("error_share", '/h"; drop', "hold no quote"),
-])
+@pytest.mark.parametrize(
+    ("measure", "path", "message"),
+    [
+        ("apdex", "/health", "unknown measure 'apdex'; known: error_share, p95_ms"),
+        ("error_share", "health", "must start with '/'"),
+        ("error_share", '/h"; drop', "hold no quote"),
+    ],
+)
 def test_bad_arguments_are_refused(measure, path, message):
     with pytest.raises(ValueError, match=message):
         alert_rules.per_version_query(measure, path)
 
 
 def test_every_rollout_rule_uses_the_shared_query_and_splits_by_version():
-    rules = alert_rules.rollout_log_rules(error_rate_warning=1, error_rate_critical=5, p95_warning_ms=500,
-                                          p95_critical_ms=2000, health_path="/healthz")
+    rules = alert_rules.rollout_log_rules(
+        error_rate_warning=1, error_rate_critical=5, p95_warning_ms=500, p95_critical_ms=2000, health_path="/healthz"
+    )
     for rule in rules:
         assert rule.query == alert_rules.per_version_query(rule.measure, "/healthz")
         assert rule.split_by == alert_rules.VERSION_COLUMN

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import requests
@@ -16,31 +16,51 @@ from azure.core.pipeline.transport import RequestsTransport
 from azure.monitor.query import LogsQueryClient, LogsQueryResult, LogsTable
 
 from stagewise.core import alert_rules
-from stagewise.tools.analysis.appinsights import AppInsightsProvider, KqlQueries
 from stagewise.core.gate_config import Queries
+from stagewise.tools.analysis.appinsights import AppInsightsProvider, KqlQueries
 from stagewise.tools.analysis.provider import ProviderError, Window
 
 RESOURCE = "/subscriptions/0000/resourceGroups/rg-production/providers/Microsoft.Insights/components/env-insights"
-WINDOW = Window(datetime(2026, 11, 22, 10, tzinfo=timezone.utc), datetime(2026, 11, 22, 12, tzinfo=timezone.utc))
+WINDOW = Window(datetime(2026, 11, 22, 10, tzinfo=UTC), datetime(2026, 11, 22, 12, tzinfo=UTC))
+
 
 def table(columns: list[tuple[str, str]], rows: list[list]) -> dict:
-    return {"tables": [{"name": "PrimaryResult", "columns": [{"name": n, "type": t} for n, t in columns], "rows": rows}]}
+    return {
+        "tables": [{"name": "PrimaryResult", "columns": [{"name": n, "type": t} for n, t in columns], "rows": rows}]
+    }
 
 
 # What the alerts' per-version queries return: one row per application_Version.
-ERROR_SHARE = table([("application_Version", "string"), ("error_share", "real"), ("requests", "long")],
-                    [["1.4.2", 0.2, 41000], ["1.5.0", 0.5922812380588460, 5234]])
-P95 = table([("application_Version", "string"), ("p95_ms", "real"), ("requests", "long")],
-            [["1.4.2", 120.5, 41000], ["1.5.0", 182.4, 5234]])
-SLOWER = table([("application_Version", "string"), ("slower", "long"), ("requests", "long")],
-               [["1.5.0", 402, 5234], ["1.4.2", 2000, 41000]])
-OTHER_VERSIONS_ONLY = table([("application_Version", "string"), ("error_share", "real"), ("requests", "long")],
-                            [["1.4.2", 0.2, 41000]])
+ERROR_SHARE = table(
+    [("application_Version", "string"), ("error_share", "real"), ("requests", "long")],
+    [["1.4.2", 0.2, 41000], ["1.5.0", 0.5922812380588460, 5234]],
+)
+P95 = table(
+    [("application_Version", "string"), ("p95_ms", "real"), ("requests", "long")],
+    [["1.4.2", 120.5, 41000], ["1.5.0", 182.4, 5234]],
+)
+SLOWER = table(
+    [("application_Version", "string"), ("slower", "long"), ("requests", "long")],
+    [["1.5.0", 402, 5234], ["1.4.2", 2000, 41000]],
+)
+OTHER_VERSIONS_ONLY = table(
+    [("application_Version", "string"), ("error_share", "real"), ("requests", "long")], [["1.4.2", 0.2, 41000]]
+)
 WRONG_COLUMNS = table([("requests", "long"), ("errors", "long")], [[5234, 31]])
-PARTIAL = {**ERROR_SHARE, "error": {"code": "PartialError", "message": "There were some errors when processing your query.",
-                                 "details": [{"code": "EngineError", "message": "Query exceeded the memory limit"}]}}
-FORBIDDEN = {"error": {"code": "InsufficientAccessError",
-                       "message": "The provided credentials have insufficient access to perform the requested operation"}}
+PARTIAL = {
+    **ERROR_SHARE,
+    "error": {
+        "code": "PartialError",
+        "message": "There were some errors when processing your query.",
+        "details": [{"code": "EngineError", "message": "Query exceeded the memory limit"}],
+    },
+}
+FORBIDDEN = {
+    "error": {
+        "code": "InsufficientAccessError",
+        "message": "The provided credentials have insufficient access to perform the requested operation",
+    }
+}
 
 
 class Recorded(requests.adapters.BaseAdapter):
@@ -55,8 +75,14 @@ class Recorded(requests.adapters.BaseAdapter):
         status, body = self.answers.pop(0)
         data = json.dumps(body).encode()
         headers = {"Content-Type": "application/json; charset=utf-8", "Content-Length": str(len(data))}
-        raw = urllib3.HTTPResponse(body=io.BytesIO(data), headers=headers, status=status, preload_content=False,
-                                   decode_content=False, enforce_content_length=True)
+        raw = urllib3.HTTPResponse(
+            body=io.BytesIO(data),
+            headers=headers,
+            status=status,
+            preload_content=False,
+            decode_content=False,
+            enforce_content_length=True,
+        )
         return self.build_response(request, raw)
 
     def build_response(self, request, raw):
@@ -85,8 +111,10 @@ def test_a_version_is_measured_by_its_own_row_of_the_alerts_queries():
     assert (metrics.version, metrics.requests, metrics.errors, metrics.p95_ms) == ("1.5.0", 5234, 31, 182.4)
     first, second = (json.loads(r.body) for r in adapter.sent)
     assert adapter.sent[0].method == "POST" and adapter.sent[0].url.endswith(f"/v1{RESOURCE}/query")
-    assert (first["query"], second["query"]) == (alert_rules.per_version_query("error_share"),
-                                                 alert_rules.per_version_query("p95_ms"))
+    assert (first["query"], second["query"]) == (
+        alert_rules.per_version_query("error_share"),
+        alert_rules.per_version_query("p95_ms"),
+    )
     assert first["timespan"] == "2026-11-22T10:00:00.000Z/2026-11-22T12:00:00.000Z"
 
 
@@ -138,11 +166,16 @@ def test_recorded_answers_parse_into_the_libraries_own_result_types():
     result = LogsQueryResult._from_generated(P95)
     assert isinstance(result.tables[0], LogsTable)
     assert dict(zip(result.tables[0].columns, result.tables[0].rows[1])) == {
-        "application_Version": "1.5.0", "p95_ms": 182.4, "requests": 5234}
+        "application_Version": "1.5.0",
+        "p95_ms": 182.4,
+        "requests": 5234,
+    }
 
 
 def test_a_stack_may_override_a_query():
-    custom = Queries(p95="requests | summarize p95_ms = percentile(duration, 99), requests = count() by application_Version")
+    custom = Queries(
+        p95="requests | summarize p95_ms = percentile(duration, 99), requests = count() by application_Version"
+    )
     source, adapter = provider((200, ERROR_SHARE), (200, P95))
     source.kql = KqlQueries.of(custom)
     source.version_metrics("1.5.0", WINDOW)

@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from stagewise.core.gate_config import format_duration, parse_duration
 from stagewise.core.config import ConfigError, parse
+from stagewise.core.gate_config import format_duration, parse_duration
 
 
 def base(environment: str = "production") -> dict:
@@ -36,8 +36,12 @@ def problems(raw: dict) -> str:
 
 @pytest.mark.parametrize(
     ("environment", "provider", "bake", "min_requests", "increase"),
-    [("dev", "appinsights", "30m", 50, 5.0), ("staging", "appinsights", "24h", 100, 5.0),
-     ("production", "appinsights", "48h", 250, 3.0), ("local", "prometheus", "5m", 50, 5.0)],
+    [
+        ("dev", "appinsights", "30m", 50, 5.0),
+        ("staging", "appinsights", "24h", 100, 5.0),
+        ("production", "appinsights", "48h", 250, 3.0),
+        ("local", "prometheus", "5m", 50, 5.0),
+    ],
 )
 def test_tier_defaults(environment, provider, bake, min_requests, increase):
     gate = parse(base(environment)).analysis
@@ -61,7 +65,9 @@ def test_a_stage_sets_its_own_bake_and_min_requests():
     assert parse(base()).stages[0].bake is None
 
 
-@pytest.mark.parametrize(("text", "seconds"), [("30m", 1800), ("24h", 86400), ("1h30m", 5400), ("2d", 172800), ("45s", 45)])
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("30m", 1800), ("24h", 86400), ("1h30m", 5400), ("2d", 172800), ("45s", 45)]
+)
 def test_durations(text, seconds):
     assert parse_duration(text).total_seconds() == seconds
     assert parse_duration(format_duration(parse_duration(text))) == parse_duration(text)
@@ -70,44 +76,105 @@ def test_durations(text, seconds):
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        ({"stages": [{"name": "canary", "weight": 5, "bake": "soon"}, {"name": "full", "weight": 100}]},
-         ["stagewise:stages[0].bake", "'soon' is not a duration", "30m, 24h"]),
-        ({"stages": [{"name": "canary", "weight": 5, "minRequests": 0}, {"name": "full", "weight": 100}]},
-         ["stagewise:stages[0].minRequests", "greater than or equal to 1", "0"]),
-        ({"analysis": {"provider": "datadog"}}, ["stagewise:analysis.provider", "'prometheus' or 'appinsights'", "'datadog'"]),
+        (
+            {"stages": [{"name": "canary", "weight": 5, "bake": "soon"}, {"name": "full", "weight": 100}]},
+            ["stagewise:stages[0].bake", "'soon' is not a duration", "30m, 24h"],
+        ),
+        (
+            {"stages": [{"name": "canary", "weight": 5, "minRequests": 0}, {"name": "full", "weight": 100}]},
+            ["stagewise:stages[0].minRequests", "greater than or equal to 1", "0"],
+        ),
+        (
+            {"analysis": {"provider": "datadog"}},
+            ["stagewise:analysis.provider", "'prometheus' or 'appinsights'", "'datadog'"],
+        ),
         ({"analysis": {"provider": "prometheus"}}, ["stagewise:analysis", "provider prometheus needs url"]),
         ({"analysis": {"url": "http://127.0.0.1:9090"}}, ["stagewise:analysis", "url is for provider prometheus"]),
-        ({"analysis": {"provider": "prometheus", "url": "127.0.0.1:9090"}},
-         ["stagewise:analysis.url", "'127.0.0.1:9090' is not an http:// or https:// URL"]),
-        ({"analysis": {"provider": "prometheus", "url": "http://p:9090", "resourceId": "/subscriptions/x"}},
-         ["stagewise:analysis", "resourceId is for provider appinsights"]),
-        ({"environment": "local", "analysis": {"provider": "appinsights", "url": None}},
-         ["stagewise:analysis.provider: appinsights", "the local stack has none, use prometheus"]),
-        ({"analysis": {"errorRateWarning": 6}}, ["stagewise:analysis", "errorRateWarning (6.0) must be below errorRateAbort (5.0)"]),
-        ({"analysis": {"latencyP95AbortMs": 400}},
-         ["stagewise:analysis", "latencyP95WarningMs (500.0) must be below latencyP95AbortMs (400.0)"]),
-        ({"analysis": {"errorRateAbort": 101}}, ["stagewise:analysis.errorRateAbort", "less than or equal to 100", "101"]),
-        ({"analysis": {"latencyP95Ratio": 0.9}}, ["stagewise:analysis.latencyP95Ratio", "greater than or equal to 1", "0.9"]),
-        ({"analysis": {"errorRateIncreasePoints": -1}},
-         ["stagewise:analysis.errorRateIncreasePoints", "greater than or equal to 0", "-1"]),
+        (
+            {"analysis": {"provider": "prometheus", "url": "127.0.0.1:9090"}},
+            ["stagewise:analysis.url", "'127.0.0.1:9090' is not an http:// or https:// URL"],
+        ),
+        (
+            {"analysis": {"provider": "prometheus", "url": "http://p:9090", "resourceId": "/subscriptions/x"}},
+            ["stagewise:analysis", "resourceId is for provider appinsights"],
+        ),
+        (
+            {"environment": "local", "analysis": {"provider": "appinsights", "url": None}},
+            ["stagewise:analysis.provider: appinsights", "the local stack has none, use prometheus"],
+        ),
+        (
+            {"analysis": {"errorRateWarning": 6}},
+            ["stagewise:analysis", "errorRateWarning (6.0) must be below errorRateAbort (5.0)"],
+        ),
+        (
+            {"analysis": {"latencyP95AbortMs": 400}},
+            ["stagewise:analysis", "latencyP95WarningMs (500.0) must be below latencyP95AbortMs (400.0)"],
+        ),
+        (
+            {"analysis": {"errorRateAbort": 101}},
+            ["stagewise:analysis.errorRateAbort", "less than or equal to 100", "101"],
+        ),
+        (
+            {"analysis": {"latencyP95Ratio": 0.9}},
+            ["stagewise:analysis.latencyP95Ratio", "greater than or equal to 1", "0.9"],
+        ),
+        (
+            {"analysis": {"errorRateIncreasePoints": -1}},
+            ["stagewise:analysis.errorRateIncreasePoints", "greater than or equal to 0", "-1"],
+        ),
         ({"analysis": {"significance": 1}}, ["stagewise:analysis.significance", "less than 1", "1"]),
         ({"analysis": {"minRequests": 0}}, ["stagewise:analysis.minRequests", "greater than or equal to 1", "0"]),
         ({"analysis": {"timeout": "0s"}}, ["stagewise:analysis", "timeout (0s) must be at least 1s"]),
-        ({"analysis": {"queries": {"slowerThan": "requests | summarize slower = countif(duration > $limit)"}}},
-         ["stagewise:analysis.queries.slowerThan", "uses $limit", "allowed placeholders: $thresholdMs"]),
-        ({"analysis": {"queries": {"slowerThan": "requests | summarize slower = countif(duration > 500)"}}},
-         ["stagewise:analysis.queries.slowerThan", "must use $thresholdMs"]),
-        ({"analysis": {"queries": {"p95": "requests | extend x = '$' | summarize p95_ms = percentile(duration, 95)"}}},
-         ["stagewise:analysis.queries.p95", "'$' that starts no placeholder"]),
-        ({"analysis": {"queries": {"requests": "sum(up{version=$version}[$window])"}}},
-         ["stagewise:analysis", "queries.requests is not a appinsights query", "errorShare, p95, slowerThan"]),
+        (
+            {"analysis": {"queries": {"slowerThan": "requests | summarize slower = countif(duration > $limit)"}}},
+            ["stagewise:analysis.queries.slowerThan", "uses $limit", "allowed placeholders: $thresholdMs"],
+        ),
+        (
+            {"analysis": {"queries": {"slowerThan": "requests | summarize slower = countif(duration > 500)"}}},
+            ["stagewise:analysis.queries.slowerThan", "must use $thresholdMs"],
+        ),
+        (
+            {
+                "analysis": {
+                    "queries": {"p95": "requests | extend x = '$' | summarize p95_ms = percentile(duration, 95)"}
+                }
+            },
+            ["stagewise:analysis.queries.p95", "'$' that starts no placeholder"],
+        ),
+        (
+            {"analysis": {"queries": {"requests": "sum(up{version=$version}[$window])"}}},
+            ["stagewise:analysis", "queries.requests is not a appinsights query", "errorShare, p95, slowerThan"],
+        ),
         ({"analysis": {"queries": {"sumary": "x"}}}, ["stagewise:analysis.queries.sumary: unknown key"]),
-        ({"analysis": {"autoPromote": True}}, ["stagewise:analysis.autoPromote", "production", "pull request", "must be false"]),
+        (
+            {"analysis": {"autoPromote": True}},
+            ["stagewise:analysis.autoPromote", "production", "pull request", "must be false"],
+        ),
     ],
-    ids=["stage-bake", "stage-min-requests", "provider", "prometheus-without-url", "url-for-appinsights", "url-scheme",
-         "resource-id-for-prometheus", "appinsights-off-azure", "error-warning-above-abort", "p95-warning-above-abort",
-         "error-abort-above-100", "ratio-below-1", "increase-negative", "significance-1", "min-requests-0", "timeout",
-         "unknown-placeholder", "missing-version", "stray-dollar", "query-of-the-other-provider", "unknown-query", "auto-promote-production"],
+    ids=[
+        "stage-bake",
+        "stage-min-requests",
+        "provider",
+        "prometheus-without-url",
+        "url-for-appinsights",
+        "url-scheme",
+        "resource-id-for-prometheus",
+        "appinsights-off-azure",
+        "error-warning-above-abort",
+        "p95-warning-above-abort",
+        "error-abort-above-100",
+        "ratio-below-1",
+        "increase-negative",
+        "significance-1",
+        "min-requests-0",
+        "timeout",
+        "unknown-placeholder",
+        "missing-version",
+        "stray-dollar",
+        "query-of-the-other-provider",
+        "unknown-query",
+        "auto-promote-production",
+    ],
 )
 def test_bad_gate_config_is_refused_with_key_value_and_what_is_allowed(change, expected):
     raw = copy.deepcopy(base())

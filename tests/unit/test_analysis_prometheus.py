@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
@@ -16,7 +16,7 @@ from stagewise.tools.analysis.provider import ProviderError, Window
 INF = math.inf
 # 100 observations: 50 up to 0.1 s, 40 in 0.1..0.5 s, 10 in 0.5..1 s.
 BUCKETS = [(0.1, 50.0), (0.5, 90.0), (1.0, 100.0), (INF, 100.0)]
-WINDOW = Window(datetime(2026, 1, 1, tzinfo=timezone.utc), datetime(2026, 1, 1, 1, tzinfo=timezone.utc))
+WINDOW = Window(datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 1, 1, tzinfo=UTC))
 
 
 @pytest.mark.parametrize(("q", "expected"), [(0.5, 0.1), (0.7, 0.3), (0.95, 0.75), (0.25, 0.05)])
@@ -75,13 +75,25 @@ def server():
         httpd.server_close()
 
 
-@pytest.mark.parametrize(("status", "body", "message"), [
-    (200, b"<html>not prometheus</html>", "without JSON (is it Prometheus?)"),
-    (200, b'{"status": "success", "data": {"resultType": "vector", "result": [{"value": []}]}}', "unexpected shape"),
-    (200, b'{"status": "success", "data": {"resultType": "matrix", "result": []}}', "not an instant vector"),
-    (400, b'{"status": "error", "errorType": "bad_data", "error": "parse error"}', "refused the query (bad_data: parse error)"),
-    (200, b"[1, 2]", "without JSON"),
-], ids=["html", "malformed-sample", "range-vector", "bad-query", "json-not-an-object"])
+@pytest.mark.parametrize(
+    ("status", "body", "message"),
+    [
+        (200, b"<html>not prometheus</html>", "without JSON (is it Prometheus?)"),
+        (
+            200,
+            b'{"status": "success", "data": {"resultType": "vector", "result": [{"value": []}]}}',
+            "unexpected shape",
+        ),
+        (200, b'{"status": "success", "data": {"resultType": "matrix", "result": []}}', "not an instant vector"),
+        (
+            400,
+            b'{"status": "error", "errorType": "bad_data", "error": "parse error"}',
+            "refused the query (bad_data: parse error)",
+        ),
+        (200, b"[1, 2]", "without JSON"),
+    ],
+    ids=["html", "malformed-sample", "range-vector", "bad-query", "json-not-an-object"],
+)
 def test_a_misbehaving_server_is_a_provider_error(server, status, body, message):
     provider = PrometheusProvider(server(status, body))
     with pytest.raises(ProviderError, match=message.replace("(", r"\(").replace(")", r"\)").replace("?", r"\?")):

@@ -9,9 +9,17 @@ import pytest
 
 from stagewise.tools.analysis.verdict import Limits, VersionMetrics, error_rate_increase_test, judge, p95_exceeds_test
 
-LIMITS = Limits(bake=timedelta(minutes=30), min_requests=100, error_rate_warning=1.0, error_rate_abort=5.0,
-                p95_warning_ms=500, p95_abort_ms=2000, error_rate_increase_points=3.0, p95_ratio=1.15,
-                significance=0.05)
+LIMITS = Limits(
+    bake=timedelta(minutes=30),
+    min_requests=100,
+    error_rate_warning=1.0,
+    error_rate_abort=5.0,
+    p95_warning_ms=500,
+    p95_abort_ms=2000,
+    error_rate_increase_points=3.0,
+    p95_ratio=1.15,
+    significance=0.05,
+)
 BAKED = timedelta(hours=1)
 LIVE = VersionMetrics("1.0", requests=100_000, errors=200, p95_ms=100.0)
 
@@ -74,8 +82,9 @@ def test_p95_breach_aborts():
 
 
 def test_warning_levels_warn_without_blocking_promote():
-    verdict = judge(LIMITS, BAKED, candidate(errors=60, p95_ms=110.0),
-                    VersionMetrics("1.0", 100_000, 1000, 100.0), slower=200)
+    verdict = judge(
+        LIMITS, BAKED, candidate(errors=60, p95_ms=110.0), VersionMetrics("1.0", 100_000, 1000, 100.0), slower=200
+    )
     assert verdict.verdict == "promote" and statuses(verdict)["error_rate"] == "warn"
 
 
@@ -95,7 +104,9 @@ def test_relative_error_breach_that_is_not_significant_holds_for_significance():
 
 
 def test_the_error_rate_test_gets_sharper_with_more_requests():
-    p_values = [error_rate_increase_test(candidate(requests=n, errors=n * 0.06), LIVE, 3.0) for n in (100, 1000, 10_000)]
+    p_values = [
+        error_rate_increase_test(candidate(requests=n, errors=n * 0.06), LIVE, 3.0) for n in (100, 1000, 10_000)
+    ]
     assert p_values[0] > p_values[1] > p_values[2] and p_values[2] < 1e-9
     # At the margin exactly, the test is undecided.
     at_margin = error_rate_increase_test(candidate(requests=10**6, errors=0.032 * 10**6), LIVE, 3.0)

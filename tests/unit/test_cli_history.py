@@ -4,15 +4,23 @@ from __future__ import annotations
 
 import pytest
 
-from stagewise.tools import history
 from stagewise.core import rollout
+from stagewise.tools import history
 
 CATALOG = rollout.Catalog.of([rollout.Stage("canary", 10), rollout.Stage("half", 50), rollout.Stage("full", 100)])
 
 
-def version(stage: str, live: str = "blue", blue: str | None = "1.0", green: str | None = "2.0", extra: str = "") -> str:
-    lines = ["config:", "  stagewise:owner: team" + extra, "  stagewise:release:", "    image: app",
-             f"    live: {live}", f"    stage: {stage}"]
+def version(
+    stage: str, live: str = "blue", blue: str | None = "1.0", green: str | None = "2.0", extra: str = ""
+) -> str:
+    lines = [
+        "config:",
+        "  stagewise:owner: team" + extra,
+        "  stagewise:release:",
+        "    image: app",
+        f"    live: {live}",
+        f"    stage: {stage}",
+    ]
     lines += [f"    blue: {blue}"] if blue else []
     lines += [f"    green: {green}"] if green else []
     return "\n".join(lines) + "\n"
@@ -22,26 +30,29 @@ def actions(*texts: str | None) -> list[str]:
     return [s.action for s in history.steps(enumerate(texts), CATALOG)]
 
 
-@pytest.mark.parametrize("texts, expected", [
-    ([version("idle")], ["created"]),
-    ([version("idle"), version("canary")], ["created", "promote"]),
-    ([version("canary"), version("full")], ["created", "promote"]),
-    ([version("half"), version("canary")], ["created", "rollback"]),
-    ([version("canary"), version("idle")], ["created", "rollback"]),
-    ([version("half"), version("idle")], ["created", "abort"]),
-    # abort as the command writes it: the live version back on the candidate.
-    ([version("half"), version("idle", green="1.0")], ["created", "abort"]),
-    ([version("canary"), version("idle", green="1.0")], ["created", "abort"]),
-    ([version("half", live="green"), version("idle", live="green", blue="2.0")], ["created", "abort"]),
-    ([version("full"), version("idle", live="green")], ["created", "finish"]),
-    ([version("idle", green=None), version("idle", green="3.0")], ["created", "deploy"]),
-    ([version("idle", green="2.0"), version("idle", green="3.0")], ["created", "deploy"]),
-    ([version("idle"), None], ["created", "removed"]),
-    # A hand edit that no command makes.
-    ([version("half"), version("half", green="9.9")], ["created", "edited"]),
-    ([version("half"), version("idle", green="9.9")], ["created", "edited"]),
-    ([version("canary"), "config: [broken\n"], ["created", "edited"]),
-])
+@pytest.mark.parametrize(
+    "texts, expected",
+    [
+        ([version("idle")], ["created"]),
+        ([version("idle"), version("canary")], ["created", "promote"]),
+        ([version("canary"), version("full")], ["created", "promote"]),
+        ([version("half"), version("canary")], ["created", "rollback"]),
+        ([version("canary"), version("idle")], ["created", "rollback"]),
+        ([version("half"), version("idle")], ["created", "abort"]),
+        # abort as the command writes it: the live version back on the candidate.
+        ([version("half"), version("idle", green="1.0")], ["created", "abort"]),
+        ([version("canary"), version("idle", green="1.0")], ["created", "abort"]),
+        ([version("half", live="green"), version("idle", live="green", blue="2.0")], ["created", "abort"]),
+        ([version("full"), version("idle", live="green")], ["created", "finish"]),
+        ([version("idle", green=None), version("idle", green="3.0")], ["created", "deploy"]),
+        ([version("idle", green="2.0"), version("idle", green="3.0")], ["created", "deploy"]),
+        ([version("idle"), None], ["created", "removed"]),
+        # A hand edit that no command makes.
+        ([version("half"), version("half", green="9.9")], ["created", "edited"]),
+        ([version("half"), version("idle", green="9.9")], ["created", "edited"]),
+        ([version("canary"), "config: [broken\n"], ["created", "edited"]),
+    ],
+)
 def test_actions(texts, expected):
     assert actions(*texts) == expected
 

@@ -16,8 +16,14 @@ def catalogs(draw) -> rollout.Catalog:
     """Catalogs the config accepts: distinct names, weights rising strictly from 1 and ending at 100."""
     inner = draw(st.lists(st.integers(1, 99), unique=True, max_size=5))
     weights = sorted(inner) + [100]
-    names = draw(st.lists(st.text("abcdefghijklmnop", min_size=1, max_size=6).filter(lambda n: n != rollout.IDLE),
-                          unique=True, min_size=len(weights), max_size=len(weights)))
+    names = draw(
+        st.lists(
+            st.text("abcdefghijklmnop", min_size=1, max_size=6).filter(lambda n: n != rollout.IDLE),
+            unique=True,
+            min_size=len(weights),
+            max_size=len(weights),
+        )
+    )
     return rollout.Catalog.of([rollout.Stage(n, w) for n, w in zip(names, weights)])
 
 
@@ -38,7 +44,7 @@ def apply(release: rollout.Release, catalog: rollout.Catalog, command: tuple) ->
         case ("promote",):
             return rollout.promote(release, catalog)
         case ("promote", to, force):
-            return rollout.promote(release, catalog, to, force=force)
+            return rollout.promote(release, catalog, to, skip_stages=force)
         case ("rollback",):
             return rollout.rollback(release, catalog)
         case ("abort",):
@@ -63,8 +69,9 @@ def scenarios(draw):
     catalog = draw(catalogs())
     live = draw(st.sampled_from(rollout.COLOURS))
     other = rollout.other(live)
-    start = rollout.Release("app", **{live: "1.0.0", other: draw(st.sampled_from([None, "0.9.0"]))},
-                            live=live, stage=rollout.IDLE)
+    start = rollout.Release(
+        "app", **{live: "1.0.0", other: draw(st.sampled_from([None, "0.9.0"]))}, live=live, stage=rollout.IDLE
+    )
     steps = draw(st.lists(commands(catalog), max_size=25))
     return catalog, start, steps
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from stagewise.tools import stackedit
 from stagewise.core import stackfile
 from stagewise.core.config import ConfigError
+from stagewise.tools import stackedit
 
 ROOT = stackfile.project_root()
 STACK_FILES = sorted(ROOT.glob("Pulumi.*.yaml"))
@@ -57,7 +57,7 @@ def test_a_missing_colour_is_added_beside_the_other_and_keeps_the_comments_in_pl
     edited = stackedit.edit_release(without_green, {"green": "1.6.0"})
     lines = edited.splitlines()
     at = lines.index("    blue: 1.4.2")
-    assert lines[at:at + 3] == [
+    assert lines[at : at + 3] == [
         "    blue: 1.4.2",
         "    green: 1.6.0",
         "    # The colour holding the stable version. The other colour is the candidate.",
@@ -77,7 +77,9 @@ def test_blue_goes_before_green():
     assert list(release(edited)) == ["image", "blue", "green", "live", "stage"]
 
 
-@pytest.mark.parametrize("tag, written", [("2.0", "'2.0'"), ("10", "'10'"), ("true", "'true'"), ("1.6.0", "1.6.0"), ("v2", "v2")])
+@pytest.mark.parametrize(
+    "tag, written", [("2.0", "'2.0'"), ("10", "'10'"), ("true", "'true'"), ("1.6.0", "1.6.0"), ("v2", "v2")]
+)
 def test_a_tag_that_would_read_back_as_a_number_is_quoted(tag: str, written: str):
     edited = stackedit.edit_release(PRODUCTION, {"green": tag})
     assert f"    green: {written}\n" in edited
@@ -116,11 +118,14 @@ def test_a_layout_that_cannot_be_reproduced_is_refused():
         stackedit.edit_release(odd, {"stage": "canary"})
 
 
-@pytest.mark.parametrize("text, error", [
-    ("config: [unclosed\n", stackfile.StackFileError),
-    ("config:\n  stagewise:owner: x\n", stackedit.EditError),
-    ("config:\n  stagewise:release: idle\n", stackedit.EditError),
-])
+@pytest.mark.parametrize(
+    "text, error",
+    [
+        ("config: [unclosed\n", stackfile.StackFileError),
+        ("config:\n  stagewise:owner: x\n", stackedit.EditError),
+        ("config:\n  stagewise:release: idle\n", stackedit.EditError),
+    ],
+)
 def test_files_without_a_release_mapping_are_refused(text: str, error: type):
     with pytest.raises(error):
         stackedit.edit_release(text, {"stage": "canary"})
@@ -167,11 +172,15 @@ def test_write_replaces_the_file_and_keeps_its_mode(tmp_path: Path):
     assert os.listdir(tmp_path) == [path.name]
 
 
-@pytest.mark.parametrize("meddle", [
-    lambda p: p.write_text(PRODUCTION + "# someone else\n"),
-    lambda p: os.utime(p, ns=(p.stat().st_atime_ns, p.stat().st_mtime_ns + 1_000_000_000)),
-    lambda p: p.unlink(),
-], ids=["content", "mtime", "deleted"])
+@pytest.mark.parametrize(
+    "meddle",
+    [
+        lambda p: p.write_text(PRODUCTION + "# someone else\n"),
+        lambda p: os.utime(p, ns=(p.stat().st_atime_ns, p.stat().st_mtime_ns + 1_000_000_000)),
+        lambda p: p.unlink(),
+    ],
+    ids=["content", "mtime", "deleted"],
+)
 def test_write_refuses_when_the_file_changed_after_reading(tmp_path: Path, meddle):
     path = tmp_path / "Pulumi.production.yaml"
     path.write_text(PRODUCTION)

@@ -67,22 +67,54 @@ def test_valid_config_parses_with_tier_defaults():
         ("appService", {"sku": "X9"}, ["stagewise:appService.sku", "unknown App Service SKU 'X9'", "P1v3"]),
         ("traffic", {"ttl": -1}, ["stagewise:traffic.ttl", "greater than or equal to 0", "-1"]),
         ("traffic", {"probe": {"interval": 20}}, ["stagewise:traffic.probe.interval", "10 or 30", "20"]),
-        ("traffic", {"probe": {"interval": 10, "timeout": 10}},
-         ["stagewise:traffic.probe", "timeout (10 s) must be 5..9 s when interval is 10 s"]),
-        ("traffic", {"probe": {"toleratedFailures": 10}},
-         ["stagewise:traffic.probe.toleratedFailures", "less than or equal to 9", "10"]),
+        (
+            "traffic",
+            {"probe": {"interval": 10, "timeout": 10}},
+            ["stagewise:traffic.probe", "timeout (10 s) must be 5..9 s when interval is 10 s"],
+        ),
+        (
+            "traffic",
+            {"probe": {"toleratedFailures": 10}},
+            ["stagewise:traffic.probe.toleratedFailures", "less than or equal to 9", "10"],
+        ),
         ("vault", {"retentionDays": 6}, ["stagewise:vault.retentionDays", "greater than or equal to 7", "6"]),
         ("vault", {"retentionDays": 91}, ["stagewise:vault.retentionDays", "less than or equal to 90", "91"]),
-        ("secrets", {"jwt_secret": SecretValue("x")}, ["stagewise:secrets", "'jwt_secret'", "letters, digits and hyphens"]),
-        ("secrets", {"jwt-secret": "plain"},
-         ["stagewise:secrets", "'jwt-secret' is in plain text", "pulumi config set --secret --path 'stagewise:secrets.jwt-secret'"]),
+        (
+            "secrets",
+            {"jwt_secret": SecretValue("x")},
+            ["stagewise:secrets", "'jwt_secret'", "letters, digits and hyphens"],
+        ),
+        (
+            "secrets",
+            {"jwt-secret": "plain"},
+            [
+                "stagewise:secrets",
+                "'jwt-secret' is in plain text",
+                "pulumi config set --secret --path 'stagewise:secrets.jwt-secret'",
+            ],
+        ),
     ],
     ids=[
-        "unknown-environment", "unknown-stage", "weights-not-increasing", "weight-above-100", "weight-below-0",
-        "live-not-a-colour", "stage-to-colour-without-version", "autoscale-min-above-default",
-        "autoscale-default-above-max", "instances-above-sku-max", "sku-without-slots", "unknown-sku",
-        "ttl-out-of-range", "probe-interval", "probe-timeout", "tolerated-failures", "retention-below-7",
-        "retention-above-90", "secret-name", "plaintext-secret",
+        "unknown-environment",
+        "unknown-stage",
+        "weights-not-increasing",
+        "weight-above-100",
+        "weight-below-0",
+        "live-not-a-colour",
+        "stage-to-colour-without-version",
+        "autoscale-min-above-default",
+        "autoscale-default-above-max",
+        "instances-above-sku-max",
+        "sku-without-slots",
+        "unknown-sku",
+        "ttl-out-of-range",
+        "probe-interval",
+        "probe-timeout",
+        "tolerated-failures",
+        "retention-below-7",
+        "retention-above-90",
+        "secret-name",
+        "plaintext-secret",
     ],
 )
 def test_bad_value_is_refused_with_its_key_value_and_what_is_allowed(path, value, expected):
@@ -131,7 +163,10 @@ def test_tier_defaults(environment, log_level, autoscale, purge_protection, prot
     raw = valid() | {"environment": environment}
     cfg = parse(raw)
     assert (cfg.log_level, cfg.autoscale.enabled, cfg.vault.purge_protection, cfg.protect) == (
-        log_level, autoscale, purge_protection, protect
+        log_level,
+        autoscale,
+        purge_protection,
+        protect,
     )
 
 
@@ -157,15 +192,27 @@ def test_regions_as_given():
     assert [(r.name, r.weight) for r in cfg.regions] == [("westeurope", 60), ("northeurope", 0)]
 
 
-@pytest.mark.parametrize(("regions", "expected"), [
-    ([{"name": "westeurope", "weight": 50}, {"name": "westeurope", "weight": 50}],
-     ["stagewise:regions", "region 'westeurope' appears more than once"]),
-    ([{"name": "westeurope", "weight": 0}], ["stagewise:regions", "at least one region must take traffic"]),
-    ([{"name": "westeurope", "weight": 1001}], ["stagewise:regions[0].weight", "less than or equal to 1000", "1001"]),
-    ([{"name": "westeurope", "weight": -1}], ["stagewise:regions[0].weight", "greater than or equal to 0", "-1"]),
-    ([{"name": "West Europe", "weight": 10}], ["stagewise:regions[0].name", "should match pattern", "'West Europe'"]),
-    ([{"name": "westeurope"}], ["stagewise:regions[0].weight", "Field required"]),
-], ids=["duplicate", "all-drained", "weight-above-1000", "weight-below-0", "name-not-a-region", "weight-missing"])
+@pytest.mark.parametrize(
+    ("regions", "expected"),
+    [
+        (
+            [{"name": "westeurope", "weight": 50}, {"name": "westeurope", "weight": 50}],
+            ["stagewise:regions", "region 'westeurope' appears more than once"],
+        ),
+        ([{"name": "westeurope", "weight": 0}], ["stagewise:regions", "at least one region must take traffic"]),
+        (
+            [{"name": "westeurope", "weight": 1001}],
+            ["stagewise:regions[0].weight", "less than or equal to 1000", "1001"],
+        ),
+        ([{"name": "westeurope", "weight": -1}], ["stagewise:regions[0].weight", "greater than or equal to 0", "-1"]),
+        (
+            [{"name": "West Europe", "weight": 10}],
+            ["stagewise:regions[0].name", "should match pattern", "'West Europe'"],
+        ),
+        ([{"name": "westeurope"}], ["stagewise:regions[0].weight", "Field required"]),
+    ],
+    ids=["duplicate", "all-drained", "weight-above-1000", "weight-below-0", "name-not-a-region", "weight-missing"],
+)
 def test_bad_regions_are_refused_naming_the_key(regions, expected):
     message = problems({**valid(), "regions": regions})
     for fragment in expected:

@@ -12,11 +12,19 @@ from stagewise.core.config import parse
 @pytest.mark.parametrize(
     ("path", "value", "expected"),
     [
-        ("release.image", "demo:1.5.0", ["stagewise:release.image", "'demo:1.5.0'", "has a tag", "without tag or digest"]),
+        (
+            "release.image",
+            "demo:1.5.0",
+            ["stagewise:release.image", "'demo:1.5.0'", "has a tag", "without tag or digest"],
+        ),
         ("release.image", "demo@sha256:" + "a" * 64, ["stagewise:release.image", "has a digest"]),
         ("release.image", "my app", ["stagewise:release.image", "'my app'", "spaces"]),
         ("release.image", "Demo/App", ["stagewise:release.image", "'Demo/App'", "lower-case"]),
-        ("release.green", "1.5.0 ; rm -rf /", ["stagewise:release.green", "'1.5.0 ; rm -rf /'", "not an image tag", "at most 128"]),
+        (
+            "release.green",
+            "1.5.0 ; rm -rf /",
+            ["stagewise:release.green", "'1.5.0 ; rm -rf /'", "not an image tag", "at most 128"],
+        ),
         ("release.blue", "-1", ["stagewise:release.blue", "'-1'", "not an image tag"]),
         ("traffic.ttl", True, ["stagewise:traffic.ttl", "True", "a whole number"]),
         ("autoscale.maximum", False, ["stagewise:autoscale.maximum", "a whole number"]),
@@ -32,10 +40,22 @@ from stagewise.core.config import parse
         ("location", "West Europe", ["stagewise:location", "'West Europe'", "programmatic name", "'westeurope'"]),
         ("kubernetes.cpuRequest", "lots", ["stagewise:kubernetes.cpuRequest", "'lots'", "Kubernetes quantity"]),
         ("kubernetes.memoryRequest", "-5Gi", ["stagewise:kubernetes.memoryRequest", "'-5Gi'", "negative"]),
-        ("kubernetes.kubeconfig", "/etc/kubernetes/admin.conf", ["stagewise:kubernetes.kubeconfig", "outside the project", "kubeconfigOutsideProject"]),
-        ("kubernetes.kubeconfig", "../elsewhere/kubeconfig", ["stagewise:kubernetes.kubeconfig", "outside the project"]),
+        (
+            "kubernetes.kubeconfig",
+            "/etc/kubernetes/admin.conf",
+            ["stagewise:kubernetes.kubeconfig", "outside the project", "kubeconfigOutsideProject"],
+        ),
+        (
+            "kubernetes.kubeconfig",
+            "../elsewhere/kubeconfig",
+            ["stagewise:kubernetes.kubeconfig", "outside the project"],
+        ),
         ("kubernetes.kubeconfig", "~/.kube/config", ["stagewise:kubernetes.kubeconfig", "outside the project"]),
-        ("stages", [{"name": "canary", "weight": 5}, {"name": "half", "weight": 50}], ["stagewise:stages", "last stage", "100 %", "'half'", "50"]),
+        (
+            "stages",
+            [{"name": "canary", "weight": 5}, {"name": "half", "weight": 50}],
+            ["stagewise:stages", "last stage", "100 %", "'half'", "50"],
+        ),
     ],
 )
 def test_each_gap_is_refused_naming_key_value_and_what_is_allowed(path: str, value, expected: list[str]):

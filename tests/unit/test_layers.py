@@ -57,7 +57,8 @@ def test_imports_point_down(module: str, path: Path):
     if own is None:
         return
     upward = sorted(
-        name for name in _imports(path)
+        name
+        for name in _imports(path)
         if (target := _layer(name)) is not None and target != own and LAYERS[target] >= LAYERS[own]
     )
     assert upward == [], f"{module} ({own}) imports from a layer that is not below it"

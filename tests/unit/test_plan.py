@@ -20,8 +20,14 @@ DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 
 
 def res(name: str, type_: str = ENDPOINT, protect: bool = False, inputs: dict | None = None, **more) -> ResourceState:
-    return ResourceState(urn=f"urn:pulumi:s::p::{type_}::{name}", type=type_, name=name,
-                         custom=True, protect=protect, inputs={**(inputs or {}), **more})
+    return ResourceState(
+        urn=f"urn:pulumi:s::p::{type_}::{name}",
+        type=type_,
+        name=name,
+        custom=True,
+        protect=protect,
+        inputs={**(inputs or {}), **more},
+    )
 
 
 def state(*resources: ResourceState) -> dict[str, ResourceState]:
@@ -61,17 +67,47 @@ def test_property_diff(before, after, expected):
         (ENDPOINT, {"endpointName": "blue"}, {"endpointName": "teal"}, "replace", ("endpointName",)),
         (ENDPOINT, {"profileName": "p1"}, {"profileName": "p2"}, "replace", ("profileName",)),
         (VAULT, {"vaultName": "kv-a"}, {"vaultName": "kv-b"}, "replace", ("vaultName",)),
-        (VAULT, {"properties": {"sku": {"name": "standard"}}}, {"properties": {"sku": {"name": "premium"}}}, "update", ()),
+        (
+            VAULT,
+            {"properties": {"sku": {"name": "standard"}}},
+            {"properties": {"sku": {"name": "premium"}}},
+            "update",
+            (),
+        ),
         # The provider-wide rule applies to types with no entry of their own.
-        ("azure-native:monitor:ActionGroup", {"location": "global"}, {"location": "westeurope"}, "replace", ("location",)),
+        (
+            "azure-native:monitor:ActionGroup",
+            {"location": "global"},
+            {"location": "westeurope"},
+            "replace",
+            ("location",),
+        ),
         ("azure-native:monitor:ActionGroup", {"groupShortName": "a"}, {"groupShortName": "b"}, "update", ()),
         (WEBAPP, {"kind": "app,linux"}, {"kind": "app"}, "replace", ("kind",)),
-        (WEBAPP, {"siteConfig": {"linuxFxVersion": "DOCKER|x:1"}}, {"siteConfig": {"linuxFxVersion": "DOCKER|x:2"}}, "update", ()),
+        (
+            WEBAPP,
+            {"siteConfig": {"linuxFxVersion": "DOCKER|x:1"}},
+            {"siteConfig": {"linuxFxVersion": "DOCKER|x:2"}},
+            "update",
+            (),
+        ),
         # A key that merely starts like a replacing one does not replace.
         (WEBAPP, {"locationHint": "a"}, {"locationHint": "b"}, "update", ()),
-        (ROUTE, {"metadata": {"name": "r", "labels": {"a": "1"}}}, {"metadata": {"name": "r", "labels": {"a": "2"}}}, "update", ()),
+        (
+            ROUTE,
+            {"metadata": {"name": "r", "labels": {"a": "1"}}},
+            {"metadata": {"name": "r", "labels": {"a": "2"}}},
+            "update",
+            (),
+        ),
         (ROUTE, {"metadata": {"name": "r"}}, {"metadata": {"name": "s"}}, "replace", ("metadata.name",)),
-        (DEPLOYMENT, {"metadata": {"namespace": "a"}}, {"metadata": {"namespace": "b"}}, "replace", ("metadata.namespace",)),
+        (
+            DEPLOYMENT,
+            {"metadata": {"namespace": "a"}},
+            {"metadata": {"namespace": "b"}},
+            "replace",
+            ("metadata.namespace",),
+        ),
         (DEPLOYMENT, {"spec": {"replicas": 1}}, {"spec": {"replicas": 2}}, "update", ()),
         ("random:index:RandomId", {"location": "a"}, {"location": "b"}, "update", ()),
     ],
@@ -112,7 +148,9 @@ def test_protect_change_is_shown_and_deleting_a_protected_resource_is_refused():
 
     deleted = plan.diff(state(res("v", VAULT, protect=True, vaultName="kv")), {})
     assert deleted.changes[0].refused
-    replaced = plan.diff(state(res("v", VAULT, protect=True, vaultName="a")), state(res("v", VAULT, protect=True, vaultName="b")))
+    replaced = plan.diff(
+        state(res("v", VAULT, protect=True, vaultName="a")), state(res("v", VAULT, protect=True, vaultName="b"))
+    )
     assert replaced.changes[0].op == "replace" and replaced.changes[0].refused
     created = plan.diff({}, state(res("v", VAULT, protect=True, vaultName="a")))
     assert not created.changes[0].refused
@@ -123,7 +161,9 @@ def test_traffic_only():
     assert endpoint_move.traffic_only
     route_move = plan.diff(state(res("r", ROUTE, spec={"w": 1})), state(res("r", ROUTE, spec={"w": 2})))
     assert route_move.traffic_only
-    site_change = plan.diff(state(res("e", weight=1), res("w", WEBAPP, x=1)), state(res("e", weight=2), res("w", WEBAPP, x=2)))
+    site_change = plan.diff(
+        state(res("e", weight=1), res("w", WEBAPP, x=1)), state(res("e", weight=2), res("w", WEBAPP, x=2))
+    )
     assert not site_change.traffic_only
     endpoint_created = plan.diff({}, state(res("e", weight=1)))
     assert not endpoint_created.traffic_only
@@ -141,8 +181,9 @@ def test_a_site_is_a_traffic_change_only_through_its_slot_traffic_rule():
     assert removed.traffic_only and {c.kind for c in removed.changes[0].diff} == {"delete"}
     also_image = plan.diff(state(site([rule])), state(site([{**rule, "reroutePercentage": 50}], image="a:2")))
     assert not also_image.traffic_only
-    lookalike = plan.diff(state(res("w", WEBAPP, siteConfig={"experimentsX": 1})),
-                          state(res("w", WEBAPP, siteConfig={"experimentsX": 2})))
+    lookalike = plan.diff(
+        state(res("w", WEBAPP, siteConfig={"experimentsX": 1})), state(res("w", WEBAPP, siteConfig={"experimentsX": 2}))
+    )
     assert not lookalike.traffic_only
 
 
@@ -161,21 +202,32 @@ def test_outputs_are_compared_whole_and_secret_outputs_masked():
 
 def test_a_secret_that_changed_behind_the_mask_is_an_update():
     def secret_res(digests):
-        return ResourceState("urn:w", WEBAPP, "w", True, False, {"siteConfig": "[secret]", "tags": {"a": "[secret]"}}, digests)
+        return ResourceState(
+            "urn:w", WEBAPP, "w", True, False, {"siteConfig": "[secret]", "tags": {"a": "[secret]"}}, digests
+        )
 
-    same = plan.diff(state(secret_res({("siteConfig",): "d1", ("tags", "a"): "t"})),
-                     state(secret_res({("siteConfig",): "d1", ("tags", "a"): "t"})))
+    same = plan.diff(
+        state(secret_res({("siteConfig",): "d1", ("tags", "a"): "t"})),
+        state(secret_res({("siteConfig",): "d1", ("tags", "a"): "t"})),
+    )
     assert same.empty
-    changed = plan.diff(state(secret_res({("siteConfig",): "d1", ("tags", "a"): "t"})),
-                        state(secret_res({("siteConfig",): "d2", ("tags", "a"): "u"})))
+    changed = plan.diff(
+        state(secret_res({("siteConfig",): "d1", ("tags", "a"): "t"})),
+        state(secret_res({("siteConfig",): "d2", ("tags", "a"): "u"})),
+    )
     (change,) = changed.changes
     assert change.op == "update"
-    assert change.diff == (PropertyChange("siteConfig", "[secret]", "[secret]"), PropertyChange("tags.a", "[secret]", "[secret]"))
+    assert change.diff == (
+        PropertyChange("siteConfig", "[secret]", "[secret]"),
+        PropertyChange("tags.a", "[secret]", "[secret]"),
+    )
     assert plan.property_line(change.diff[0]) == "~ siteConfig: [secret] => [secret]"
 
 
 def test_json_shows_integral_numbers_as_integers_and_marks_refusals():
-    result = plan.diff(state(res("e", weight=750.0), res("v", VAULT, protect=True, vaultName="kv")), state(res("e", weight=500.0)))
+    result = plan.diff(
+        state(res("e", weight=750.0), res("v", VAULT, protect=True, vaultName="kv")), state(res("e", weight=500.0))
+    )
     data = result.to_dict()
     assert data["summary"] == {"create": 0, "update": 1, "replace": 0, "delete": 1, "outputs": 0, "secrets": 0}
     update, delete = data["changes"]
@@ -192,7 +244,8 @@ def test_rendered_lines():
 
 def test_markdown_lists_every_change_and_note():
     result = plan.diff(
-        state(res("e", weight=750), res("old", WEBAPP, kind="a")), state(res("e", weight=500), res("new", VAULT, vaultName="kv")),
+        state(res("e", weight=750), res("old", WEBAPP, kind="a")),
+        state(res("e", weight=500), res("new", VAULT, vaultName="kv")),
         notes=["something the plan cannot see"],
     )
     text = plan.markdown(result, "Plan for test")
@@ -230,7 +283,9 @@ def test_a_changed_secret_is_a_change_even_with_no_visible_difference():
 # Integers start at 2: True == 1 in Python, but the plan rightly tells them apart.
 _values = st.recursive(
     st.one_of(st.integers(2, 6), st.sampled_from(["a", "b", "[secret]"]), st.booleans()),
-    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.sampled_from(["x", "y", "z.w"]), inner, max_size=3)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.sampled_from(["x", "y", "z.w"]), inner, max_size=3)
+    ),
     max_leaves=6,
 )
 _inputs = st.dictionaries(st.sampled_from(["weight", "location", "name", "tags", "vaultName"]), _values, max_size=4)
@@ -255,7 +310,11 @@ def test_changes_come_in_urn_order_with_deletes_last_whatever_the_registration_o
     moved = {r.urn: replace_weight(r) for r in (c, a)}
     result = plan.diff(state(d, c, b, a), {**moved, **state(res("e", weight=1))})
     assert [(x.op, x.name) for x in result.changes] == [
-        ("update", "a"), ("update", "c"), ("create", "e"), ("delete", "b"), ("delete", "d"),
+        ("update", "a"),
+        ("update", "c"),
+        ("create", "e"),
+        ("delete", "b"),
+        ("delete", "d"),
     ]
 
 

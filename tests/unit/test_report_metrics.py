@@ -33,8 +33,13 @@ class Recorder:
         return VersionMetrics(version, 10 * minutes, 10 * minutes * rate, p95)
 
 
-ROLLOUT = play(BASE, (1, text("idle", green="2.0")), (2, text("canary", green="2.0")),
-               (4, text("half", green="2.0")), (5, text("idle", green="2.0")))[0]
+ROLLOUT = play(
+    BASE,
+    (1, text("idle", green="2.0")),
+    (2, text("canary", green="2.0")),
+    (4, text("half", green="2.0")),
+    (5, text("idle", green="2.0")),
+)[0]
 
 
 def test_each_stage_is_measured_over_its_own_window_for_both_versions():
@@ -78,13 +83,16 @@ def test_no_baseline_no_difference():
     assert only.difference == metrics.Difference(None, None)
 
 
-@pytest.mark.parametrize("span, count, expected", [
-    (timedelta(hours=1), 60, 60),
-    (timedelta(minutes=10), 60, 10),  # never shorter than a minute
-    (timedelta(hours=1, seconds=30), 60, 60),  # 61 s each; the last one is the rest
-    (timedelta(hours=2), 60, 60),
-    (timedelta(0), 60, 0),
-])
+@pytest.mark.parametrize(
+    "span, count, expected",
+    [
+        (timedelta(hours=1), 60, 60),
+        (timedelta(minutes=10), 60, 10),  # never shorter than a minute
+        (timedelta(hours=1, seconds=30), 60, 60),  # 61 s each; the last one is the rest
+        (timedelta(hours=2), 60, 60),
+        (timedelta(0), 60, 0),
+    ],
+)
 def test_buckets(span, count, expected):
     start = datetime(2026, 1, 1, tzinfo=UTC)
     windows = metrics.buckets(start, start + span, count)

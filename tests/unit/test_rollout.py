@@ -46,17 +46,23 @@ def test_slot_traffic_rule_for_every_stage(catalog, stage, live, rule):
 def test_finish_keeps_the_slot_traffic_rule(catalog):
     full = release(catalog.last.name)
     done = rollout.finish(full, catalog)
-    assert rollout.slot_share(rollout.traffic(done, catalog)) == rollout.slot_share(rollout.traffic(full, catalog)) == 100
+    assert (
+        rollout.slot_share(rollout.traffic(done, catalog)) == rollout.slot_share(rollout.traffic(full, catalog)) == 100
+    )
 
 
 @pytest.mark.parametrize(
     ("weights", "endpoints"),
     [
         ({"westeurope": 100}, {"westeurope": rollout.Endpoint(100, True)}),
-        ({"westeurope": 60, "northeurope": 40},
-         {"westeurope": rollout.Endpoint(60, True), "northeurope": rollout.Endpoint(40, True)}),
-        ({"westeurope": 1000, "northeurope": 0},
-         {"westeurope": rollout.Endpoint(1000, True), "northeurope": rollout.Endpoint(1, False)}),
+        (
+            {"westeurope": 60, "northeurope": 40},
+            {"westeurope": rollout.Endpoint(60, True), "northeurope": rollout.Endpoint(40, True)},
+        ),
+        (
+            {"westeurope": 1000, "northeurope": 0},
+            {"westeurope": rollout.Endpoint(1000, True), "northeurope": rollout.Endpoint(1, False)},
+        ),
     ],
 )
 def test_region_endpoints_drain_with_a_disabled_endpoint_never_weight_0(weights, endpoints):
@@ -88,7 +94,7 @@ def test_promote_walks_the_catalog_in_order():
 def test_promote_refuses_to_skip_without_force():
     with pytest.raises(RolloutError, match="skips canary, early; pass --force"):
         rollout.promote(release(), DEFAULT, to="half")
-    assert rollout.promote(release(), DEFAULT, to="half", force=True).stage == "half"
+    assert rollout.promote(release(), DEFAULT, to="half", skip_stages=True).stage == "half"
 
 
 def test_promote_refuses_without_candidate_version():
@@ -126,7 +132,10 @@ def test_abort_goes_straight_to_idle():
 @pytest.mark.parametrize("live", ["blue", "green"])
 def test_abort_puts_the_live_version_back_on_the_candidate(live):
     aborted = rollout.abort(release("half", live=live, blue="1.0", green="2.0"), DEFAULT)
-    assert (aborted.live, aborted.blue, aborted.green) == (live, *(("1.0", "1.0") if live == "blue" else ("2.0", "2.0")))
+    assert (aborted.live, aborted.blue, aborted.green) == (
+        live,
+        *(("1.0", "1.0") if live == "blue" else ("2.0", "2.0")),
+    )
     assert rollout.versions_by_colour(aborted) == {"blue": aborted.version(live), "green": aborted.version(live)}
 
 

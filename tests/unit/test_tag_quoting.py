@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from stagewise.tools import cli, stackedit
-from stagewise.core import stackfile, yamlv3
+from stagewise.core import limits, stackfile, yamlv3
+from stagewise.tools import stackedit
 
 ROOT = stackfile.project_root()
 PRODUCTION = (ROOT / "Pulumi.production.yaml").read_text()
@@ -21,11 +22,30 @@ def written_green(tag: str) -> object:
     "tag",
     # yaml.v3 reads each of these, unquoted, as something other than the string (resolve.go):
     # Go integer syntax after dropping underscores, 1.1 octals, dates, floats, booleans, null.
-    ["1_000", "1__", "0x1F", "0X1f", "0o17", "0b101", "017", "08", "1e3", "1.", "2024-01-02", "2024-1-2",
-     "TRUE", "False", "Null", "NULL", "10", "2.0", "0"],
+    [
+        "1_000",
+        "1__",
+        "0x1F",
+        "0X1f",
+        "0o17",
+        "0b101",
+        "017",
+        "08",
+        "1e3",
+        "1.",
+        "2024-01-02",
+        "2024-1-2",
+        "TRUE",
+        "False",
+        "Null",
+        "NULL",
+        "10",
+        "2.0",
+        "0",
+    ],
 )
 def test_tags_the_engine_would_retype_are_quoted(tag: str):
-    assert cli.IMAGE_TAG.match(tag)
+    assert limits.IMAGE_TAG.match(tag)
     assert written_green(tag) == tag
 
 
@@ -36,8 +56,10 @@ def test_tags_that_stay_strings_are_written_plain(tag: str):
     assert written_green(tag) == tag
 
 
-tags = st.from_regex(cli.IMAGE_TAG, fullmatch=True).filter(lambda t: len(t) <= 20)
-numberish = st.text(alphabet="0123456789._-xXoObBeE+", min_size=1, max_size=12).filter(lambda t: bool(cli.IMAGE_TAG.match(t)))
+tags = st.from_regex(limits.IMAGE_TAG, fullmatch=True).filter(lambda t: len(t) <= 20)
+numberish = st.text(alphabet="0123456789._-xXoObBeE+", min_size=1, max_size=12).filter(
+    lambda t: bool(limits.IMAGE_TAG.match(t))
+)
 
 
 @settings(max_examples=300, deadline=None)

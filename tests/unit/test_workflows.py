@@ -41,7 +41,7 @@ def workflow(name: str) -> dict:
 
 def stack_files() -> dict[str, Path]:
     """Every Pulumi.<stack>.yaml in the repository, found now: new stacks are covered automatically."""
-    return {p.name[len("Pulumi."):-len(".yaml")]: p for p in ROOT.glob("Pulumi.*.yaml")}
+    return {p.name[len("Pulumi.") : -len(".yaml")]: p for p in ROOT.glob("Pulumi.*.yaml")}
 
 
 def github_glob(pattern: str) -> re.Pattern[str]:
@@ -70,7 +70,9 @@ def test_there_are_the_four_workflows():
 
 
 def test_workflows_pass_actionlint(actionlint):
-    result = subprocess.run([actionlint, "-no-color", *map(str, WORKFLOW_FILES)], capture_output=True, text=True, cwd=ROOT)
+    result = subprocess.run(
+        [actionlint, "-no-color", *map(str, WORKFLOW_FILES)], capture_output=True, text=True, cwd=ROOT
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -135,16 +137,24 @@ def test_workflow_paths_filter_is_the_detector_shared_code_plus_stack_files(name
 
 @pytest.mark.parametrize(
     "path",
-    ["components/traffic_split.py", "infra/azure.py", "stagewise/core/rollout.py", "policy/keyvault.py", "Pulumi.yaml",
-     "pyproject.toml"],
+    [
+        "components/traffic_split.py",
+        "infra/azure.py",
+        "stagewise/core/rollout.py",
+        "policy/keyvault.py",
+        "Pulumi.yaml",
+        "pyproject.toml",
+    ],
 )
 def test_a_code_change_selects_every_stack(path):
     known = {"dev": "dev", "staging": "staging", "production": "production", "local": "local"}
     assert changed_stacks.affected([path], known) == list(known)
 
 
-@pytest.mark.parametrize("path", ["README.md", "docs/policy-and-workflows.md", "tests/unit/test_config.py",
-                                  "Pulumi.deleted.yaml", "infra.md"])
+@pytest.mark.parametrize(
+    "path",
+    ["README.md", "docs/policy-and-workflows.md", "tests/unit/test_config.py", "Pulumi.deleted.yaml", "infra.md"],
+)
 def test_other_changes_select_no_stack(path):
     assert changed_stacks.affected([path], {"dev": "dev", "production": "production"}) == []
 
@@ -242,8 +252,11 @@ def test_rollback_aborts_or_reverts_then_deploys():
 
 def deploying_jobs() -> list[tuple[str, dict]]:
     jobs = [("up.yml", j) for j in workflow("up.yml")["jobs"].values() if j.get("environment")]
-    return (jobs + [("rollback.yml", j) for j in workflow("rollback.yml")["jobs"].values()]
-            + [("gate.yml", workflow("gate.yml")["jobs"]["act"])])
+    return (
+        jobs
+        + [("rollback.yml", j) for j in workflow("rollback.yml")["jobs"].values()]
+        + [("gate.yml", workflow("gate.yml")["jobs"]["act"])]
+    )
 
 
 def test_deployments_are_serialised_per_stack_and_never_cancelled():
@@ -273,7 +286,9 @@ def test_only_deployments_create_a_missing_stack():
     # A preview only reads the backend (its identity can be read-only); a new stack is created
     # by its author, who needs it to set secrets, or else by its first deployment.
     def creates(name: str, job: str) -> bool:
-        [setup] = [s for s in workflow(name)["jobs"][job]["steps"] if s.get("uses") == "./.github/actions/stagewise-env"]
+        [setup] = [
+            s for s in workflow(name)["jobs"][job]["steps"] if s.get("uses") == "./.github/actions/stagewise-env"
+        ]
         return setup["with"].get("create-stack") == "true"
 
     assert not creates("preview.yml", "preview")
@@ -354,8 +369,19 @@ def test_comment_stays_under_githubs_limit_with_huge_previews():
 
 def test_stack_without_a_section_is_reported(tmp_path, capsys):
     (tmp_path / "dev.md").write_text("### `dev`: ready\n")
-    pr_comment.main(["assemble", "--sections", str(tmp_path), "--stacks", '["dev", "production"]',
-                     "--sha", "0123456789abcdef", "--run-url", "https://run"])
+    pr_comment.main(
+        [
+            "assemble",
+            "--sections",
+            str(tmp_path),
+            "--stacks",
+            '["dev", "production"]',
+            "--sha",
+            "0123456789abcdef",
+            "--run-url",
+            "https://run",
+        ]
+    )
     body = capsys.readouterr().out
     assert body.index("### `dev`: ready") < body.index("### `production`: no result")
 
@@ -400,8 +426,9 @@ def test_last_stage_commit_skips_commits_that_did_not_change_the_release(tmp_pat
     promote = commit(stack_file("quarter"), "promote to quarter")
     commit(stack_file("quarter", flags="true"), "turn a flag on")
 
-    result = subprocess.run([sys.executable, str(SCRIPTS / "last_stage_commit.py"), path.name],
-                            cwd=repo, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, str(SCRIPTS / "last_stage_commit.py"), path.name], cwd=repo, capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == promote
 
@@ -414,8 +441,12 @@ def test_last_stage_commit_fails_when_the_release_never_changed(tmp_path):
     (repo / "Pulumi.dev.yaml").write_text(stack_file("idle"))
     git(repo, "add", ".")
     git(repo, "commit", "--quiet", "-m", "create")
-    result = subprocess.run([sys.executable, str(SCRIPTS / "last_stage_commit.py"), "Pulumi.dev.yaml"],
-                            cwd=repo, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, str(SCRIPTS / "last_stage_commit.py"), "Pulumi.dev.yaml"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 1
     assert "nothing to revert" in result.stderr
 
@@ -425,20 +456,63 @@ def test_last_stage_commit_fails_when_the_release_never_changed(tmp_path):
 gate_report = script("gate_report")
 
 ANALYSIS = {
-    "schema": "stagewise.analysis/v1", "verdict": "abort", "reason": "limit broken: error_rate 9.8 > 5",
-    "holdReason": None, "stack": "staging", "environment": "staging", "autoPromote": False,
-    "at": "2026-11-22T12:00:00Z", "window": {"start": "2026-11-22T10:00:00Z", "end": "2026-11-22T12:00:00Z"},
-    "stage": {"name": "canary", "weight": 10, "next": "early", "commit": "0123456789abcdef0123",
-              "since": "2026-11-22T10:00:00Z", "bake": "24h", "minRequests": 100},
+    "schema": "stagewise.analysis/v1",
+    "verdict": "abort",
+    "reason": "limit broken: error_rate 9.8 > 5",
+    "holdReason": None,
+    "stack": "staging",
+    "environment": "staging",
+    "autoPromote": False,
+    "at": "2026-11-22T12:00:00Z",
+    "window": {"start": "2026-11-22T10:00:00Z", "end": "2026-11-22T12:00:00Z"},
+    "stage": {
+        "name": "canary",
+        "weight": 10,
+        "next": "early",
+        "commit": "0123456789abcdef0123",
+        "since": "2026-11-22T10:00:00Z",
+        "bake": "24h",
+        "minRequests": 100,
+    },
     "provider": "appinsights /subscriptions/x",
-    "versions": {"candidate": {"colour": "green", "version": "1.5.0", "requests": 7200.0, "errors": 706.0,
-                               "errorRate": 9.8, "p95Ms": 80.0},
-                 "live": {"colour": "blue", "version": "1.4.2", "requests": 36000.0, "errors": 72.0,
-                          "errorRate": 0.2, "p95Ms": 78.0}},
-    "checks": [{"name": "error_rate", "description": "candidate error rate (HTTP 5xx), percent", "value": 9.8,
-                "limit": 5.0, "status": "fail", "pValue": None, "note": ""},
-               {"name": "error_rate_vs_live", "description": "error rate increase over live, percentage points",
-                "value": 9.6, "limit": 5.0, "status": "fail", "pValue": 1.2e-40, "note": ""}],
+    "versions": {
+        "candidate": {
+            "colour": "green",
+            "version": "1.5.0",
+            "requests": 7200.0,
+            "errors": 706.0,
+            "errorRate": 9.8,
+            "p95Ms": 80.0,
+        },
+        "live": {
+            "colour": "blue",
+            "version": "1.4.2",
+            "requests": 36000.0,
+            "errors": 72.0,
+            "errorRate": 0.2,
+            "p95Ms": 78.0,
+        },
+    },
+    "checks": [
+        {
+            "name": "error_rate",
+            "description": "candidate error rate (HTTP 5xx), percent",
+            "value": 9.8,
+            "limit": 5.0,
+            "status": "fail",
+            "pValue": None,
+            "note": "",
+        },
+        {
+            "name": "error_rate_vs_live",
+            "description": "error rate increase over live, percentage points",
+            "value": 9.6,
+            "limit": 5.0,
+            "status": "fail",
+            "pValue": 1.2e-40,
+            "note": "",
+        },
+    ],
     "applied": {"command": "abort", "from": "canary", "to": "idle", "live": "blue"},
 }
 
@@ -446,9 +520,13 @@ ANALYSIS = {
 def test_the_bot_commit_carries_the_numbers():
     assert gate_report.subject(ANALYSIS).startswith("Stage gate: abort staging at canary -> idle (limit broken")
     body = gate_report.body(ANALYSIS)
-    for fragment in ("candidate 1.5.0 (green): 7200 requests, error rate 9.80 %, p95 80 ms",
-                     "live 1.4.2 (blue)", "fail: candidate error rate (HTTP 5xx), percent 9.8 (limit 5)",
-                     "p = 1.2e-40", "commit 0123456789ab"):
+    for fragment in (
+        "candidate 1.5.0 (green): 7200 requests, error rate 9.80 %, p95 80 ms",
+        "live 1.4.2 (blue)",
+        "fail: candidate error rate (HTTP 5xx), percent 9.8 (limit 5)",
+        "p = 1.2e-40",
+        "commit 0123456789ab",
+    ):
         assert fragment in body, body
 
 
@@ -473,14 +551,14 @@ def test_the_gate_watches_outside_the_stack_lock_and_acts_inside_it():
     assert "concurrency" not in jobs["watch"]
     assert jobs["act"]["concurrency"] == {"group": "pulumi-${{ inputs.stack }}", "cancel-in-progress": False}
     assert jobs["watch"]["permissions"] == {"contents": "read", "id-token": "write"}
-    assert "stagewise watch --stack \"$STACK\" --interval 30s --timeout 2h --json" in jobs["watch"]["steps"][-2]["run"]
+    assert 'stagewise watch --stack "$STACK" --interval 30s --timeout 2h --json' in jobs["watch"]["steps"][-2]["run"]
     act = {s.get("name"): s for s in jobs["act"]["steps"]}
     script_text = act["Judge again on the newest main and commit the verdict"]["run"]
     # Judged again on the newest main; a changed stage or verdict means nothing is done.
     assert "git reset --quiet --hard origin/main" in script_text and "stagewise analyze --stack" in script_text
     assert ".stage.commit" in script_text and "nothing done" in script_text
     # Production is never pushed to directly.
-    assert '!= production' in script_text and "gh pr create" in script_text
+    assert "!= production" in script_text and "gh pr create" in script_text
     assert act["pulumi up"]["if"] == "steps.act.outputs.done == 'direct'"
 
 
@@ -499,5 +577,6 @@ def test_up_starts_the_gate_only_for_a_stage_with_candidate_traffic(tmp_path, mo
         (tmp_path / "Pulumi.dev.yaml").write_text(
             "config:\n  stagewise:environment: dev\n  stagewise:owner: o\n  stagewise:costCentre: c\n"
             "  stagewise:release:\n    image: demo\n    blue: 1.5.0\n    green: 1.6.0\n    live: blue\n"
-            f"    stage: {stage}\n")
+            f"    stage: {stage}\n"
+        )
         assert gate_report.share("dev") == share

@@ -11,11 +11,12 @@ import re
 import time
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from stagewise.tools import stackedit
 from stagewise.core import stackfile, yamlv3
 from stagewise.core.config import ConfigError
+from stagewise.tools import stackedit
 
 ROOT = stackfile.project_root()
 PROJECT = (ROOT / "Pulumi.yaml").read_text()
@@ -124,8 +125,14 @@ def test_only_the_first_document_is_read():
 
 @pytest.mark.parametrize(
     "value, secure",
-    [("{secure: AAABAx}", True), ("{secure: 12345}", False), ("{secure: true}", False),
-     ("{secure: [x]}", False), ("{secure: AAAB, other: 1}", False), ("{secure: ~}", False)],
+    [
+        ("{secure: AAABAx}", True),
+        ("{secure: 12345}", False),
+        ("{secure: true}", False),
+        ("{secure: [x]}", False),
+        ("{secure: AAAB, other: 1}", False),
+        ("{secure: ~}", False),
+    ],
 )
 def test_a_secure_value_is_a_lone_secure_key_holding_a_string(value: str, secure: bool):
     assert stackfile.is_encrypted(yamlv3.load(f"v: {value}")["v"]) is secure
@@ -143,9 +150,51 @@ def test_a_secret_whose_secure_value_is_a_number_is_refused_as_plain_text():
 # Fuzzing: whatever the text, the reader answers (accepts or refuses with a message) and fast.
 
 _WORDS = st.sampled_from(
-    ["a", "b", "config", "stagewise:release", "stage", "secure", "<<", "~", "null", "true", "0x1F", "1_0",
-     "2024-01-02", ".inf", "-", "'q'", '"d"', "&a", "*a", "&b", "*b", "!!str", "!!int", "!!binary", "|", ">",
-     "? ", "{", "}", "[", "]", ",", ":", ": ", "#c", "\t", "\ufeff", "\\", "%YAML 1.1", "---", "...", "\x00", "é"]
+    [
+        "a",
+        "b",
+        "config",
+        "stagewise:release",
+        "stage",
+        "secure",
+        "<<",
+        "~",
+        "null",
+        "true",
+        "0x1F",
+        "1_0",
+        "2024-01-02",
+        ".inf",
+        "-",
+        "'q'",
+        '"d"',
+        "&a",
+        "*a",
+        "&b",
+        "*b",
+        "!!str",
+        "!!int",
+        "!!binary",
+        "|",
+        ">",
+        "? ",
+        "{",
+        "}",
+        "[",
+        "]",
+        ",",
+        ":",
+        ": ",
+        "#c",
+        "\t",
+        "\ufeff",
+        "\\",
+        "%YAML 1.1",
+        "---",
+        "...",
+        "\x00",
+        "é",
+    ]
 )
 _SEPARATORS = st.sampled_from([" ", "\n", "\n  ", "\n    ", "\r\n", ": ", ", ", ""])
 yaml_ish = st.lists(st.tuples(_WORDS, _SEPARATORS), max_size=40).map(lambda parts: "".join(a + b for a, b in parts))
@@ -171,7 +220,9 @@ documents = st.one_of(
     yaml_ish,
     st.text(max_size=200),
     _nested(4).map(lambda v: f"config:\n  stagewise:release: {v}\n  stagewise:secrets: {v}\n"),
-    st.tuples(_nested(3), _nested(3)).map(lambda kv: f"a: &a {kv[0]}\nb: &b {kv[1]}\nconfig:\n  stagewise:x: [*a, *b, *a]\n"),
+    st.tuples(_nested(3), _nested(3)).map(
+        lambda kv: f"a: &a {kv[0]}\nb: &b {kv[1]}\nconfig:\n  stagewise:x: [*a, *b, *a]\n"
+    ),
 )
 
 

@@ -16,8 +16,8 @@ from datetime import timedelta
 from typing import Any
 
 from stagewise.core import alert_rules
-from stagewise.tools.analysis.provider import ProviderError, Window
 from stagewise.core.gate_config import Queries
+from stagewise.tools.analysis.provider import ProviderError, Window
 from stagewise.tools.analysis.verdict import VersionMetrics
 
 VERSION = alert_rules.VERSION_COLUMN
@@ -40,7 +40,7 @@ class KqlQueries:
     slower_than: str
 
     @classmethod
-    def of(cls, queries: Queries | None = None, health_path: str = alert_rules.HEALTH_PATH) -> "KqlQueries":
+    def of(cls, queries: Queries | None = None, health_path: str = alert_rules.HEALTH_PATH) -> KqlQueries:
         given = queries or Queries()
         return cls(
             given.error_share or alert_rules.per_version_query("error_share", health_path),
@@ -53,8 +53,14 @@ class KqlQueries:
 
 
 class AppInsightsProvider:
-    def __init__(self, resource_id: str, queries: Queries | None = None, timeout: timedelta = timedelta(seconds=30),
-                 client: Any = None, health_path: str = alert_rules.HEALTH_PATH):
+    def __init__(
+        self,
+        resource_id: str,
+        queries: Queries | None = None,
+        timeout: timedelta = timedelta(seconds=30),
+        client: Any = None,
+        health_path: str = alert_rules.HEALTH_PATH,
+    ):
         self.resource_id = resource_id
         self.kql = KqlQueries.of(queries, health_path)
         self.timeout = max(int(timeout.total_seconds()), 1)
@@ -80,9 +86,13 @@ class AppInsightsProvider:
                 self.resource_id, kql, timespan=(window.start, window.end), server_timeout=self.timeout
             )
         except AzureError as error:
-            raise ProviderError(f"Application Insights query failed: {type(error).__name__}: {_first_line(error)}") from None
+            raise ProviderError(
+                f"Application Insights query failed: {type(error).__name__}: {_first_line(error)}"
+            ) from None
         except Exception as error:  # DefaultAzureCredential raises its own types when no credential works
-            raise ProviderError(f"Application Insights query failed: {type(error).__name__}: {_first_line(error)}") from None
+            raise ProviderError(
+                f"Application Insights query failed: {type(error).__name__}: {_first_line(error)}"
+            ) from None
         if result.status != LogsQueryStatus.SUCCESS:
             # Partial data could hide the failing requests: never judge on it.
             raise ProviderError(f"Application Insights returned partial results: {_first_line(result.partial_error)}")
@@ -109,7 +119,9 @@ class AppInsightsProvider:
         if total > 0:
             p95_row = self.version_row(self.kql.p95, version, window, "p95_ms")
             value = p95_row.get("p95_ms")
-            p95 = None if value is None or (isinstance(value, float) and math.isnan(value)) else _number(value, "p95_ms")
+            p95 = (
+                None if value is None or (isinstance(value, float) and math.isnan(value)) else _number(value, "p95_ms")
+            )
         # error_share is a percentage of whole requests: round back to the count it came from.
         return VersionMetrics(version, total, round(share * total / 100.0), p95)
 

@@ -8,64 +8,45 @@ from __future__ import annotations
 
 import contextlib
 import json
-import shutil
-import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
-from typing import Annotated, Any, Optional
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
 from stagewise.core import rollout
+from stagewise.core.gate_config import format_duration, parse_duration
+from stagewise.tools import processes
 from stagewise.tools.analysis import gate
 from stagewise.tools.analysis.provider import MetricsProvider
-from stagewise.core.gate_config import format_duration, parse_duration
-from stagewise.tools.cli import CliError, Loaded, StackOption, _apply, _load, _reported, app, err, out
+from stagewise.tools.app import StackOption, app
+from stagewise.tools.session import CliError, Loaded, apply, err, load, out, reported
 
-PULUMI_OUTPUT_TIMEOUT_SECONDS = 60.0
 _STATUS_STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red", "wait": "yellow", "skipped": "dim"}
 _VERDICT_STYLE = {"promote": "bold green", "hold": "bold yellow", "abort": "bold red"}
 
 
-def _provider(loaded: Loaded) -> MetricsProvider:
+def stack_provider(loaded: Loaded) -> MetricsProvider:
+    """The stack's metrics provider; Application Insights' resource ID from the stack's output unless set."""
     settings = loaded.config.analysis
     needs_lookup = settings.provider == "appinsights" and not settings.resource_id
-    return gate.provider_for(settings, _insights_id(loaded) if needs_lookup else None, loaded.config.traffic.probe.path)
-
-
-def _insights_id(loaded: Loaded) -> str:
-    """The stack's Application Insights resource ID, from its `insights_id` output."""
-    exe = shutil.which("pulumi")
-    hint = "set stagewise:analysis.resourceId to the resource ID to read instead"
-    if exe is None:
-        raise CliError(f"provider appinsights needs the stack's insights_id output, and there is no pulumi CLI; {hint}")
-    try:
-        result = subprocess.run(
-            [exe, "stack", "output", "insights_id", "--stack", loaded.stack, "--non-interactive"],
-            cwd=loaded.root, capture_output=True, text=True, timeout=PULUMI_OUTPUT_TIMEOUT_SECONDS,
-        )
-    except subprocess.TimeoutExpired:
-        raise CliError(f"pulumi stack output insights_id did not answer within {PULUMI_OUTPUT_TIMEOUT_SECONDS:g} s; {hint}") from None
-    value = result.stdout.strip()
-    if result.returncode != 0 or not value.startswith("/subscriptions/"):
-        detail = (result.stderr.strip().splitlines() or ["no output"])[-1]
-        raise CliError(f"cannot read the stack's insights_id output ({detail}); {hint}")
-    return value
+    insights = processes.insights_id(loaded.root, loaded.stack) if needs_lookup else None
+    return gate.provider_for(settings, insights, loaded.config.traffic.probe.path)
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(microsecond=0)
+    return datetime.now(UTC).replace(microsecond=0)
 
 
 def run_once(stack: str | None, at: datetime | None) -> tuple[Loaded, gate.Analysis]:
-    loaded = _load(stack)
+    loaded = load(stack)
     try:
         start = gate.stage_start(loaded.root, loaded.source, loaded.catalog, at, loaded.release)
         gate.require_traffic(start, loaded.catalog)
-        return loaded, gate.analyze(loaded.config, loaded.stack, start, _provider(loaded), at or _now())
+        return loaded, gate.analyze(loaded.config, loaded.stack, start, stack_provider(loaded), at or _now())
     except gate.GateError as error:
         raise CliError(str(error)) from None
 
@@ -82,34 +63,54 @@ def carry_out(loaded: Loaded, analysis: gate.Analysis) -> dict[str, Any] | None:
     else:
         after, command = rollout.promote(release, catalog), "promote"
     title = f"{command} {release.stage} -> {after.stage}" if command != "finish" else f"finish: {after.live} is live"
-    _apply(loaded, f"{title} (analysis: {analysis.verdict})", after, [analysis.result.reason])
+    apply(loaded, f"{title} (analysis: {analysis.verdict})", after, [analysis.result.reason])
     return {"command": command, "from": release.stage, "to": after.stage, "live": after.live}
 
 
 def _print(analysis: gate.Analysis) -> None:
     data = analysis.to_dict()
     stage = data["stage"]
-    out.print(Text(f"{analysis.stack}: stage {stage['name']} ({stage['weight']} % to the candidate) since "
-                   f"{stage['since']} (commit {stage['commit'][:8]}), bake {stage['bake']}, "
-                   f"minRequests {stage['minRequests']}", style="bold"))
+    out.print(
+        Text(
+            f"{analysis.stack}: stage {stage['name']} ({stage['weight']} % to the candidate) since "
+            f"{stage['since']} (commit {stage['commit'][:8]}), bake {stage['bake']}, "
+            f"minRequests {stage['minRequests']}",
+            style="bold",
+        )
+    )
     out.print(f"window: {data['window']['start']} .. {data['window']['end']}, from {data['provider']}")
     table = Table(title_justify="left")
     for column in ("role", "colour", "version", "requests", "errors", "error rate", "p95"):
         table.add_column(column, justify="right" if column in ("requests", "errors", "error rate", "p95") else "left")
     for role, v in data["versions"].items():
-        table.add_row(role, v["colour"], v["version"] or "(none)", _num(v["requests"], "{:.0f}"),
-                      _num(v["errors"], "{:.0f}"), _num(v["errorRate"], "{:.2f} %"), _num(v["p95Ms"], "{:.0f} ms"))
+        table.add_row(
+            role,
+            v["colour"],
+            v["version"] or "(none)",
+            _num(v["requests"], "{:.0f}"),
+            _num(v["errors"], "{:.0f}"),
+            _num(v["errorRate"], "{:.2f} %"),
+            _num(v["p95Ms"], "{:.0f} ms"),
+        )
     out.print(table)
     if data["checks"]:
         checks = Table(title_justify="left")
         for column in ("limit", "value", "allowed", "p-value", "result", "note"):
             checks.add_column(column)
         for c in data["checks"]:
-            checks.add_row(c["description"], _num(c["value"], "{:.4g}"), f"<= {c['limit']:g}",
-                           _num(c["pValue"], "{:.3g}"), Text(c["status"], style=_STATUS_STYLE[c["status"]]), c["note"])
+            checks.add_row(
+                c["description"],
+                _num(c["value"], "{:.4g}"),
+                f"<= {c['limit']:g}",
+                _num(c["pValue"], "{:.3g}"),
+                Text(c["status"], style=_STATUS_STYLE[c["status"]]),
+                c["note"],
+            )
         out.print(checks)
     held = f" ({data['holdReason']})" if data["holdReason"] else ""
-    out.print(Text(f"verdict: {analysis.verdict}{held}: {analysis.result.reason}", style=_VERDICT_STYLE[analysis.verdict]))
+    out.print(
+        Text(f"verdict: {analysis.verdict}{held}: {analysis.result.reason}", style=_VERDICT_STYLE[analysis.verdict])
+    )
 
 
 def _num(value: float | None, fmt: str) -> str:
@@ -128,16 +129,20 @@ def _emit(loaded: Loaded, analysis: gate.Analysis, as_json: bool, apply: bool) -
     typer.echo(json.dumps({**analysis.to_dict(), "applied": applied}, indent=2))
 
 
-AtOption = Annotated[Optional[str], typer.Option("--at", help="Judge as if it were this moment (RFC 3339), for replays.")]
+AtOption = Annotated[str | None, typer.Option("--at", help="Judge as if it were this moment (RFC 3339), for replays.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the analysis as JSON (schema stagewise.analysis/v1).")]
-ApplyOption = Annotated[bool, typer.Option("--apply", help="Carry out promote (finish at the last stage) or abort on the stack file.")]
+ApplyOption = Annotated[
+    bool, typer.Option("--apply", help="Carry out promote (finish at the last stage) or abort on the stack file.")
+]
 
 
 @app.command()
-def analyze(stack: StackOption = None, as_json: JsonOption = False, at: AtOption = None, apply: ApplyOption = False) -> None:
+def analyze(
+    stack: StackOption = None, as_json: JsonOption = False, at: AtOption = None, apply: ApplyOption = False
+) -> None:
     """Judge the candidate against the live version since the stage began: promote, hold or abort.
     Exit 0 promote, 3 hold, 4 abort, 1 error."""
-    with _reported():
+    with reported():
         if apply and at is not None:
             raise CliError("--apply acts on the stack as it is now; --at is for replays, use one of them")
         try:
@@ -159,7 +164,7 @@ def watch(
 ) -> None:
     """Run analyze every --interval until a verdict other than hold, or until --timeout (then exit 3).
     Exit codes as analyze."""
-    with _reported():
+    with reported():
         try:
             every, limit = parse_duration(interval), parse_duration(timeout)
         except ValueError as error:
@@ -171,8 +176,10 @@ def watch(
             loaded, analysis = run_once(stack, None)
             if analysis.verdict != "hold" or time.monotonic() + every.total_seconds() > deadline:
                 break
-            err.print(f"{_now():%H:%M:%S} hold ({analysis.result.hold_reason}): {analysis.result.reason}; "
-                      f"next analysis in {format_duration(every)}")
+            err.print(
+                f"{_now():%H:%M:%S} hold ({analysis.result.hold_reason}): {analysis.result.reason}; "
+                f"next analysis in {format_duration(every)}"
+            )
             time.sleep(every.total_seconds())
         if analysis.verdict == "hold":
             err.print(f"watch: timeout {format_duration(limit)} reached; the verdict is still hold")

@@ -8,16 +8,16 @@ counts from its merge, not from when its author committed.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from stagewise.tools import git, history
 from stagewise.core import rollout
-from stagewise.tools.analysis.provider import MetricsProvider, ProviderError, Window
-from stagewise.core.gate_config import AnalysisConfig, format_duration
-from stagewise.tools.analysis.verdict import Limits, Verdict, VersionMetrics, judge
 from stagewise.core.config import StackConfig
+from stagewise.core.gate_config import AnalysisConfig, format_duration
+from stagewise.tools import git, history
+from stagewise.tools.analysis.provider import MetricsProvider, ProviderError, Window
+from stagewise.tools.analysis.verdict import Limits, Verdict, VersionMetrics, judge
 
 SCHEMA = "stagewise.analysis/v1"
 EXIT_CODES = {"promote": 0, "hold": 3, "abort": 4}
@@ -47,21 +47,27 @@ def parse_time(text: str) -> datetime:
     return value
 
 
-def stage_start(root: Path, stack_file: str, catalog: rollout.Catalog, at: datetime | None,
-                current: rollout.Release) -> StageStart:
+def stage_start(
+    root: Path, stack_file: str, catalog: rollout.Catalog, at: datetime | None, current: rollout.Release
+) -> StageStart:
     """The commit that set the stack's stage, as of `at` (default: now, and then the working tree
     must hold what it set)."""
     commits = [c for c in git.landed(root, stack_file) if at is None or parse_time(c.date) <= at]
     steps = history.steps(zip(commits, git.contents(root, commits, stack_file)), catalog)
     if not steps or steps[-1].after is None or steps[-1].after.problem:
         when = f" before {at.isoformat()}" if at else ""
-        raise GateError(f"{stack_file} has no committed release{when}: the stage's start comes from the commit that sets it")
+        raise GateError(
+            f"{stack_file} has no committed release{when}: the stage's start comes from the commit that sets it"
+        )
     step = steps[-1]
     view = step.after
     assert view is not None
     release = rollout.Release(current.image, view.blue, view.green, view.live or current.live, view.stage or "")  # type: ignore[arg-type]
     if at is None and (release.stage, release.live, release.blue, release.green) != (
-        current.stage, current.live, current.blue, current.green
+        current.stage,
+        current.live,
+        current.blue,
+        current.green,
     ):
         raise GateError(
             f"{stack_file} has an uncommitted release change (stage {release.stage} committed, {current.stage} in the "
@@ -70,7 +76,9 @@ def stage_start(root: Path, stack_file: str, catalog: rollout.Catalog, at: datet
     return StageStart(step.meta.sha, parse_time(step.meta.date), step.meta.subject, release)
 
 
-def provider_for(settings: AnalysisConfig, resource_id: str | None = None, health_path: str = "/health") -> MetricsProvider:
+def provider_for(
+    settings: AnalysisConfig, resource_id: str | None = None, health_path: str = "/health"
+) -> MetricsProvider:
     """The provider a stack's `stagewise:analysis` names. appinsights needs the Application Insights
     resource ID: `resourceId` from the config, else `resource_id` (the stack's insights_id output);
     its default queries leave out `health_path`, as the alerts do (the stack's probe path)."""
@@ -83,7 +91,9 @@ def provider_for(settings: AnalysisConfig, resource_id: str | None = None, healt
 
     target = settings.resource_id or resource_id
     if not target:
-        raise GateError("provider appinsights needs the Application Insights resource ID (stagewise:analysis.resourceId)")
+        raise GateError(
+            "provider appinsights needs the Application Insights resource ID (stagewise:analysis.resourceId)"
+        )
     return AppInsightsProvider(target, settings.queries, settings.timeout, health_path=health_path)
 
 
@@ -160,15 +170,22 @@ class Analysis:
                 "live": _version(release.live, release.version(release.live), self.live),
             },
             "checks": [
-                {"name": c.name, "description": c.description, "value": c.value, "limit": c.limit,
-                 "status": c.status, "pValue": c.p_value, "note": c.note}
+                {
+                    "name": c.name,
+                    "description": c.description,
+                    "value": c.value,
+                    "limit": c.limit,
+                    "status": c.status,
+                    "pValue": c.p_value,
+                    "note": c.note,
+                }
                 for c in self.result.checks
             ],
         }
 
 
 def _iso(value: datetime) -> str:
-    return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _version(colour: str, version: str | None, metrics: VersionMetrics | None) -> dict[str, Any]:
@@ -205,7 +222,17 @@ def analyze(cfg: StackConfig, stack: str, start: StageStart, provider: MetricsPr
         except ProviderError as error:
             problem = str(error)
     result = judge(gate, at - start.at, candidate, live, slower=slower, problem=problem)
-    return Analysis(stack, cfg.environment, at, start, stage.weight, upcoming.name if upcoming else None,
-                    gate, provider.name, candidate, live, result,
-                    cfg.analysis.auto_promote)
-
+    return Analysis(
+        stack,
+        cfg.environment,
+        at,
+        start,
+        stage.weight,
+        upcoming.name if upcoming else None,
+        gate,
+        provider.name,
+        candidate,
+        live,
+        result,
+        cfg.analysis.auto_promote,
+    )

@@ -14,8 +14,8 @@ from typing import Any
 
 import requests
 
-from stagewise.tools.analysis.provider import ProviderError, Window, quoted
 from stagewise.core.gate_config import Queries
+from stagewise.tools.analysis.provider import ProviderError, Window, quoted
 from stagewise.tools.analysis.verdict import VersionMetrics
 
 Buckets = list[tuple[float, float]]
@@ -69,8 +69,13 @@ def _monotonic(counts: list[float]) -> list[float]:
 
 
 class PrometheusProvider:
-    def __init__(self, url: str, queries: Queries | None = None, timeout: timedelta = timedelta(seconds=10),
-                 session: requests.Session | None = None):
+    def __init__(
+        self,
+        url: str,
+        queries: Queries | None = None,
+        timeout: timedelta = timedelta(seconds=10),
+        session: requests.Session | None = None,
+    ):
         self.url = url.rstrip("/")
         self.queries = queries or Queries()
         self.timeout = timeout.total_seconds()
@@ -115,7 +120,9 @@ class PrometheusProvider:
                 raise ProviderError(f"the query returned a {data.get('resultType')}, not an instant vector: {promql}")
             return [(series.get("metric", {}), float(series["value"][1])) for series in data["result"]]
         except (KeyError, IndexError, TypeError, ValueError):
-            raise ProviderError(f"Prometheus at {self.url} answered in an unexpected shape: {str(body)[:200]}") from None
+            raise ProviderError(
+                f"Prometheus at {self.url} answered in an unexpected shape: {str(body)[:200]}"
+            ) from None
 
     def _number(self, template: str, version: str, window: Window) -> float:
         promql = self._render(template, version, window)

@@ -118,7 +118,9 @@ def _relative_error_rate(candidate: VersionMetrics, live: VersionMetrics | None,
     name, description = "error_rate_vs_live", "error rate increase over live, percentage points"
     margin = limits.error_rate_increase_points
     if live is None or live.error_rate is None or candidate.error_rate is None:
-        return Check(name, description, None, margin, "skipped", note="the live version served no requests in the window")
+        return Check(
+            name, description, None, margin, "skipped", note="the live version served no requests in the window"
+        )
     increase = candidate.error_rate - live.error_rate
     p_value = error_rate_increase_test(candidate, live, margin)
     if increase <= margin:
@@ -138,8 +140,14 @@ def _relative_p95(
         return Check(name, description, None, limit, "skipped", note="the live version has no p95 in the window")
     ratio = candidate.p95_ms / live.p95_ms
     if slower is None:
-        return Check(name, description, ratio, limit, "pass" if ratio <= limit else "wait",
-                     note="" if ratio <= limit else "no count of slow requests to test")
+        return Check(
+            name,
+            description,
+            ratio,
+            limit,
+            "pass" if ratio <= limit else "wait",
+            note="" if ratio <= limit else "no count of slow requests to test",
+        )
     p_value = p95_exceeds_test(candidate.requests, slower)
     note = f"{slower:.0f} of {candidate.requests:.0f} candidate requests slower than {limit:g} x live p95"
     if ratio <= limit:
@@ -165,15 +173,28 @@ def judge(
         return Verdict("hold", f"no metrics: {problem or 'the candidate could not be measured'}", "no_metrics")
     if candidate.requests <= 0:
         return Verdict(
-            "hold", f"no candidate traffic: version {candidate.version} served no requests in the window",
+            "hold",
+            f"no candidate traffic: version {candidate.version} served no requests in the window",
             "no_candidate_traffic",
         )
     enough = candidate.requests >= limits.min_requests
     checks = (
-        _absolute("error_rate", "candidate error rate (HTTP 5xx), percent", candidate.error_rate,
-                  limits.error_rate_warning, limits.error_rate_abort, enough),
-        _absolute("p95", "candidate p95 response time, ms", candidate.p95_ms,
-                  limits.p95_warning_ms, limits.p95_abort_ms, enough),
+        _absolute(
+            "error_rate",
+            "candidate error rate (HTTP 5xx), percent",
+            candidate.error_rate,
+            limits.error_rate_warning,
+            limits.error_rate_abort,
+            enough,
+        ),
+        _absolute(
+            "p95",
+            "candidate p95 response time, ms",
+            candidate.p95_ms,
+            limits.p95_warning_ms,
+            limits.p95_abort_ms,
+            enough,
+        ),
         _relative_error_rate(candidate, live, limits, enough),
         _relative_p95(candidate, live, slower, limits, enough),
     )
@@ -182,15 +203,27 @@ def judge(
         return Verdict("abort", "limit broken: " + "; ".join(_shown(c) for c in failed), None, checks)
     if at_stage < limits.bake:
         left = limits.bake - at_stage
-        return Verdict("hold", f"bake time not over: {_hours(at_stage)} of {_hours(limits.bake)} at the stage "
-                               f"({_hours(left)} left)", "bake", checks)
+        return Verdict(
+            "hold",
+            f"bake time not over: {_hours(at_stage)} of {_hours(limits.bake)} at the stage ({_hours(left)} left)",
+            "bake",
+            checks,
+        )
     if not enough:
-        return Verdict("hold", f"too few requests: {candidate.requests:.0f} of the {limits.min_requests} "
-                               f"the stage needs", "samples", checks)
+        return Verdict(
+            "hold",
+            f"too few requests: {candidate.requests:.0f} of the {limits.min_requests} the stage needs",
+            "samples",
+            checks,
+        )
     waiting = [c for c in checks if c.status == "wait"]
     if waiting:
-        return Verdict("hold", "waiting for statistical significance: " + "; ".join(_shown(c) for c in waiting),
-                       "significance", checks)
+        return Verdict(
+            "hold",
+            "waiting for statistical significance: " + "; ".join(_shown(c) for c in waiting),
+            "significance",
+            checks,
+        )
     return Verdict("promote", "bake time over, enough requests, every limit met", None, checks)
 
 

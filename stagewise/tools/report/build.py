@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from stagewise.tools import git, history
 from stagewise.core import stackfile
+from stagewise.tools import git, history
 from stagewise.tools.analysis.provider import MetricsProvider
 from stagewise.tools.report import chart, data, markdown, timeline
 from stagewise.tools.report.metrics import collect
@@ -88,7 +88,10 @@ def build(root: Path, stack: str, which: str, now: datetime, sources: SourceFact
     index = found.rollouts.index(chosen)
     source, missing = sources(root, stack)
     return data.Report(
-        stack=stack, file=found.file, generated=now, rollout=chosen,
+        stack=stack,
+        file=found.file,
+        generated=now,
+        rollout=chosen,
         metrics=collect(chosen, source, missing),
         previous=found.rollouts[index - 1] if index > 0 else None,
     )
@@ -136,8 +139,9 @@ def _write_atomic(path: Path, content: bytes) -> None:
         raise
 
 
-def run(root: Path, stack: str, which: str, out: Path | None, json_output: bool, now: datetime,
-        sources: SourceFactory) -> str:
+def run(
+    root: Path, stack: str, which: str, out: Path | None, json_output: bool, now: datetime, sources: SourceFactory
+) -> str:
     """The command: what it prints. With `out`, the four files are written there too."""
     report = build(root, stack, which, now, sources)
     if out is None:

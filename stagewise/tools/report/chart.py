@@ -90,8 +90,14 @@ def draw(report: Report) -> Figure:
             ys.append(closing if colour == rollout.candidate else 100 - closing)
         version = rollout.version if colour == rollout.candidate else rollout.baseline
         role = "candidate" if colour == rollout.candidate else "live"
-        traffic.step(xs, ys + ys[-1:], where="post", color=COLOURS[colour], linewidth=2.2,
-                     label=f"{colour}: {version or 'no version'} ({role})")
+        traffic.step(
+            xs,
+            ys + ys[-1:],
+            where="post",
+            color=COLOURS[colour],
+            linewidth=2.2,
+            label=f"{colour}: {version or 'no version'} ({role})",
+        )
     traffic.set_ylim(-5, 112)
     traffic.set_yticks([0, 25, 50, 75, 100])
     traffic.set_ylabel("traffic, %", fontsize=FONT)
@@ -109,8 +115,9 @@ def draw(report: Report) -> Figure:
     else:
         reason = "\n".join(textwrap.wrap(f"No metrics: {metrics.missing}", 90))
         for axes, text in ((errors, reason), (latency, "No metrics (see above)")):
-            axes.text(0.5, 0.5, text, transform=axes.transAxes, ha="center", va="center", fontsize=FONT,
-                      color="#444444")
+            axes.text(
+                0.5, 0.5, text, transform=axes.transAxes, ha="center", va="center", fontsize=FONT, color="#444444"
+            )
             axes.set_yticks([])
     errors.set_ylabel("error rate, %", fontsize=FONT)
     latency.set_ylabel("p95, ms", fontsize=FONT)
@@ -166,8 +173,14 @@ def _label_incidents(figure: Figure, traffic: Axes, rollout: Rollout) -> None:
         name = f"{incident.kind} at {incident.from_stage}"
         for row in range(4):
             label = traffic.text(
-                date2num(incident.at), 0.96 - 0.11 * row, f"{name} " if right_half else f" {name}", transform=transform,
-                ha="right" if right_half else "left", va="top", fontsize=FONT - 1, color=INCIDENT,
+                date2num(incident.at),
+                0.96 - 0.11 * row,
+                f"{name} " if right_half else f" {name}",
+                transform=transform,
+                ha="right" if right_half else "left",
+                va="top",
+                fontsize=FONT - 1,
+                color=INCIDENT,
                 bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 1},
             )
             box = label.get_window_extent(renderer)

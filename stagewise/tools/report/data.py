@@ -44,7 +44,10 @@ def _change(change: Change | None) -> dict[str, Any] | None:
     if change is None:
         return None
     return {
-        "sha": change.sha, "author": change.author, "at": time(change.at), "subject": change.subject,
+        "sha": change.sha,
+        "author": change.author,
+        "at": time(change.at),
+        "subject": change.subject,
         "pullRequest": change.pull_request,
     }
 
@@ -66,31 +69,46 @@ def _stage(report: Report, span: StageSpan) -> dict[str, Any]:
             "difference": {"errorRatePoints": difference.error_rate_points, "p95Ratio": difference.p95_ratio},
         }
     return {
-        "stage": span.stage, "share": span.share, "traffic": span.traffic,
-        "start": time(span.start), "end": time(span.end), "open": span.open,
-        "durationSeconds": span.duration.total_seconds(), "action": span.action,
-        "commit": _change(span.change), "endedBy": _change(span.ended_by),
-        "gateVerdict": span.ended_by.verdict if span.ended_by else None, "metrics": metrics,
+        "stage": span.stage,
+        "share": span.share,
+        "traffic": span.traffic,
+        "start": time(span.start),
+        "end": time(span.end),
+        "open": span.open,
+        "durationSeconds": span.duration.total_seconds(),
+        "action": span.action,
+        "commit": _change(span.change),
+        "endedBy": _change(span.ended_by),
+        "gateVerdict": span.ended_by.verdict if span.ended_by else None,
+        "metrics": metrics,
     }
 
 
 def _incident(incident: Incident) -> dict[str, Any]:
     return {
-        "kind": incident.kind, "at": time(incident.at),
+        "kind": incident.kind,
+        "at": time(incident.at),
         "from": {"stage": incident.from_stage, "share": incident.from_share},
         "to": {"stage": incident.to_stage, "share": incident.to_share},
-        "reason": incident.reason, "byBot": incident.change.by_bot, "gateVerdict": incident.change.verdict,
+        "reason": incident.reason,
+        "byBot": incident.change.by_bot,
+        "gateVerdict": incident.change.verdict,
         "commit": _change(incident.change),
     }
 
 
 def _summary(rollout: Rollout) -> dict[str, Any]:
     return {
-        "version": rollout.version, "candidate": rollout.candidate, "live": rollout.live,
-        "baseline": rollout.baseline, "outcome": rollout.outcome,
-        "start": time(rollout.start), "end": time(rollout.end) if rollout.outcome != "in progress" else None,
+        "version": rollout.version,
+        "candidate": rollout.candidate,
+        "live": rollout.live,
+        "baseline": rollout.baseline,
+        "outcome": rollout.outcome,
+        "start": time(rollout.start),
+        "end": time(rollout.end) if rollout.outcome != "in progress" else None,
         "durationSeconds": rollout.duration.total_seconds(),
-        "startedBy": _change(rollout.started_by), "endedBy": _change(rollout.ended_by),
+        "startedBy": _change(rollout.started_by),
+        "endedBy": _change(rollout.ended_by),
     }
 
 
@@ -99,7 +117,9 @@ def to_dict(report: Report) -> dict[str, Any]:
     series = None
     if metrics.series is not None:
         series = {
-            version: [{"start": time(p.start), "end": time(p.end), **(_measurement(p.measurement) or {})} for p in points]
+            version: [
+                {"start": time(p.start), "end": time(p.end), **(_measurement(p.measurement) or {})} for p in points
+            ]
             for version, points in metrics.series.items()
         }
     return {
@@ -110,8 +130,12 @@ def to_dict(report: Report) -> dict[str, Any]:
         "rollout": _summary(rollout),
         "stages": [_stage(report, span) for span in rollout.stages],
         "incidents": [_incident(i) for i in rollout.incidents],
-        "metrics": {"available": metrics.missing is None, "source": metrics.source, "missing": metrics.missing,
-                    "series": series},
+        "metrics": {
+            "available": metrics.missing is None,
+            "source": metrics.source,
+            "missing": metrics.missing,
+            "series": series,
+        },
         "notes": list(rollout.notes),
         "previous": _summary(report.previous) if report.previous else None,
     }

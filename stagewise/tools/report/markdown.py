@@ -58,7 +58,9 @@ def _stage_name(span: StageSpan) -> str:
 
 def _outcome(rollout: Rollout) -> str:
     return _OUTCOME[rollout.outcome].format(
-        version=rollout.version, candidate=rollout.candidate, baseline=rollout.baseline or "the live version",
+        version=rollout.version,
+        candidate=rollout.candidate,
+        baseline=rollout.baseline or "the live version",
         live=rollout.live,
     )
 
@@ -85,8 +87,11 @@ def render(report: Report, links: Links | None = None, chart: str | None = CHART
     started, ended = rollout.started_by, rollout.ended_by
     summary = [
         ("Outcome", f"**{_outcome(rollout)}**"),
-        ("Candidate", f"{rollout.version} on {rollout.candidate}"
-                      + (f", against {rollout.baseline} on {rollout.live}" if rollout.baseline else "")),
+        (
+            "Candidate",
+            f"{rollout.version} on {rollout.candidate}"
+            + (f", against {rollout.baseline} on {rollout.live}" if rollout.baseline else ""),
+        ),
         ("Started", f"{_when(rollout.start)}, {_by(started, links)}"),
         ("Ended", f"{_when(rollout.end)}, {_by(ended, links)}" if ended else f"not yet (as of {_when(rollout.end)})"),
         ("Duration", human_duration(rollout.duration)),
@@ -95,14 +100,22 @@ def render(report: Report, links: Links | None = None, chart: str | None = CHART
     lines += ["| | |", "|---|---|"] + [f"| {key} | {value} |" for key, value in summary] + [""]
     if report.previous is not None:
         previous = report.previous
-        lines += [(f"Before it: {previous.version} on {previous.candidate}, {previous.outcome} "
-                  f"({_when(previous.start)} to {_when(previous.end)})."), ""]
+        lines += [
+            (
+                f"Before it: {previous.version} on {previous.candidate}, {previous.outcome} "
+                f"({_when(previous.start)} to {_when(previous.end)})."
+            ),
+            "",
+        ]
     if chart:
         lines += [f"![Traffic per colour, error rate and p95 per version over the rollout]({chart})", ""]
 
-    lines += ["## Timeline", "",
-              "| Stage | Candidate share | Start | End | Duration | Commit | PR |",
-              "|---|---:|---|---|---:|---|---|"]
+    lines += [
+        "## Timeline",
+        "",
+        "| Stage | Candidate share | Start | End | Duration | Commit | PR |",
+        "|---|---:|---|---|---:|---|---|",
+    ]
     for span in rollout.stages:
         end = "now" if span.open else _when(span.end)
         lines.append(
@@ -111,8 +124,10 @@ def render(report: Report, links: Links | None = None, chart: str | None = CHART
             f"{links.pull_request(span.change)} |"
         )
     if ended is not None:
-        lines.append(f"| {rollout.outcome} | | {_when(ended.at)} | | | {links.commit(ended)} {_cell(ended.author)} "
-                     f"| {links.pull_request(ended)} |")
+        lines.append(
+            f"| {rollout.outcome} | | {_when(ended.at)} | | | {links.commit(ended)} {_cell(ended.author)} "
+            f"| {links.pull_request(ended)} |"
+        )
     lines.append("")
 
     lines += ["## Metrics per stage", ""]
@@ -121,9 +136,12 @@ def render(report: Report, links: Links | None = None, chart: str | None = CHART
         lines += [f"No metrics: {metrics.missing}. The timeline above is complete without them.", ""]
     else:
         against = f" / {rollout.baseline} (live)" if rollout.baseline else ""
-        lines += [f"From {metrics.source}. Each cell: {rollout.version} (candidate){against}.", "",
-                  "| Stage | Requests | Error rate | p95 | Error rate difference | p95 ratio | Gate verdict |",
-                  "|---|---:|---:|---:|---:|---:|---|"]
+        lines += [
+            f"From {metrics.source}. Each cell: {rollout.version} (candidate){against}.",
+            "",
+            "| Stage | Requests | Error rate | p95 | Error rate difference | p95 ratio | Gate verdict |",
+            "|---|---:|---:|---:|---:|---:|---|",
+        ]
         for found in metrics.stages:
             difference = found.difference
             lines.append(

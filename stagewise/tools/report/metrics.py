@@ -69,7 +69,9 @@ class RolloutMetrics:
     """Why there are no numbers; None when there are."""
 
 
-def buckets(start: datetime, end: datetime, count: int = BUCKETS, least: timedelta = MIN_BUCKET) -> list[tuple[datetime, datetime]]:
+def buckets(
+    start: datetime, end: datetime, count: int = BUCKETS, least: timedelta = MIN_BUCKET
+) -> list[tuple[datetime, datetime]]:
     """`start`..`end` cut into at most `count` consecutive windows of equal length in whole
     seconds (the last one what is left), each at least `least`."""
     span = end - start

@@ -25,9 +25,7 @@ OUTCOMES: tuple[Outcome, ...] = ("finished", "aborted", "superseded", "in progre
 
 # The forms a commit message names a pull request in: GitHub's squash subject "... (#12)", its merge
 # subject "Merge pull request #12 from ...", a "PR #12" or "pull request #12" in the text, or its URL.
-_PULL_REQUEST = re.compile(
-    r"\(#(\d+)\)|Merge pull request #(\d+)|\b(?:PR|[Pp]ull request)\s*#(\d+)|/pull/(\d+)\b"
-)
+_PULL_REQUEST = re.compile(r"\(#(\d+)\)|Merge pull request #(\d+)|\b(?:PR|[Pp]ull request)\s*#(\d+)|/pull/(\d+)\b")
 
 
 # How a stage gate's commit states its verdict: the gate workflow's bot commit opens its body
@@ -100,8 +98,12 @@ def pull_request(message: str) -> int | None:
 def change(commit: CommitLike) -> Change:
     subject, body = commit.subject, commit.body
     return Change(
-        sha=commit.sha, author=commit.author, at=parse_time(commit.committed or commit.date),
-        subject=subject, body=body, pull_request=pull_request(f"{subject}\n{body}"),
+        sha=commit.sha,
+        author=commit.author,
+        at=parse_time(commit.committed or commit.date),
+        subject=subject,
+        body=body,
+        pull_request=pull_request(f"{subject}\n{body}"),
     )
 
 
@@ -184,7 +186,7 @@ class Rollout:
 def _candidate(view: ReleaseView) -> tuple[model.Colour, str | None] | None:
     if view.live not in model.COLOURS:
         return None
-    colour = model.other(view.live)  # type: ignore[arg-type]
+    colour = model.other(view.live)
     return colour, view.blue if colour == "blue" else view.green
 
 
@@ -216,10 +218,17 @@ class _Builder:
 
     def enter(self, view: ReleaseView, action: str, change: Change) -> None:
         self.close(change)
-        self.spans.append(StageSpan(
-            stage=view.stage or "(unknown)", share=view.share, traffic=_traffic(view),
-            start=change.at, end=change.at, action=action, change=change,
-        ))
+        self.spans.append(
+            StageSpan(
+                stage=view.stage or "(unknown)",
+                share=view.share,
+                traffic=_traffic(view),
+                start=change.at,
+                end=change.at,
+                action=action,
+                change=change,
+            )
+        )
         self.view = view
 
     def build(self, outcome: Outcome, end: datetime, ended_by: Change | None, now: datetime) -> Rollout:
@@ -228,9 +237,17 @@ class _Builder:
             spans[-1] = replace(spans[-1], end=max(now, spans[-1].start), open=True)
             end = spans[-1].end
         return Rollout(
-            version=self.version, candidate=self.candidate, baseline=self.baseline, live=self.live,
-            start=self.started_by.at, end=end, outcome=outcome, stages=tuple(spans),
-            incidents=tuple(self.incidents), started_by=self.started_by, ended_by=ended_by,
+            version=self.version,
+            candidate=self.candidate,
+            baseline=self.baseline,
+            live=self.live,
+            start=self.started_by.at,
+            end=end,
+            outcome=outcome,
+            stages=tuple(spans),
+            incidents=tuple(self.incidents),
+            started_by=self.started_by,
+            ended_by=ended_by,
             notes=tuple(self.notes),
         )
 

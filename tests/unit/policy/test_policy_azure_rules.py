@@ -3,11 +3,21 @@
 import pytest
 
 from policy.inputs import StackResource
-from policy.keyvault import SECRETS_USER_ROLE, keyvault_firewall_allows_app_subnets, keyvault_reference_identity_granted_first
+from policy.keyvault import (
+    SECRETS_USER_ROLE,
+    keyvault_firewall_allows_app_subnets,
+    keyvault_reference_identity_granted_first,
+)
 from policy.monitoring import log_alert_excludes_health_probe, log_alert_split_by_version
 from policy.settings import Settings
 from policy.traffic_manager import traffic_manager_one_web_app_per_region
-from policy.webapps import webapp_integration_subnet_delegated, webapp_integration_subnet_one_plan, webapp_integration_subnet_same_region, webapp_slot_rule_percentage, webapp_slot_rule_target
+from policy.webapps import (
+    webapp_integration_subnet_delegated,
+    webapp_integration_subnet_one_plan,
+    webapp_integration_subnet_same_region,
+    webapp_slot_rule_percentage,
+    webapp_slot_rule_target,
+)
 from stagewise.core import alert_rules
 
 SETTINGS = Settings()
@@ -17,8 +27,14 @@ TAGS = {"environment": "production"}
 
 
 def res(type_: str, name: str, deps: dict | None = None, depends_on: tuple = (), **props) -> StackResource:
-    return StackResource(urn=f"urn:pulumi:p::s::{type_}::{name}", type=type_, name=name, props=props,
-                         property_dependencies=deps or {}, dependencies=depends_on)
+    return StackResource(
+        urn=f"urn:pulumi:p::s::{type_}::{name}",
+        type=type_,
+        name=name,
+        props=props,
+        property_dependencies=deps or {},
+        dependencies=depends_on,
+    )
 
 
 def urn(resource: StackResource) -> str:
@@ -36,9 +52,14 @@ def site(name: str, location: str, slot: bool = False) -> StackResource:
 
 
 def endpoint(name: str, target: StackResource) -> StackResource:
-    return res("azure-native:trafficmanager:Endpoint", name,
-               {"profileName": [urn(PROFILE)], "targetResourceId": [urn(target)]},
-               profileName=UNKNOWN, targetResourceId=UNKNOWN, endpointType="AzureEndpoints")
+    return res(
+        "azure-native:trafficmanager:Endpoint",
+        name,
+        {"profileName": [urn(PROFILE)], "targetResourceId": [urn(target)]},
+        profileName=UNKNOWN,
+        targetResourceId=UNKNOWN,
+        endpointType="AzureEndpoints",
+    )
 
 
 def test_one_web_app_endpoint_per_region_passes():
@@ -58,16 +79,26 @@ def test_a_site_and_its_slot_in_one_profile_fail():
 def test_same_region_endpoints_in_different_profiles_pass():
     other = res("azure-native:trafficmanager:Profile", "other", tags=TAGS)
     a, b = site("a", "westeurope"), site("b", "westeurope")
-    second = res("azure-native:trafficmanager:Endpoint", "e-b", {"profileName": [urn(other)], "targetResourceId": [urn(b)]},
-                 profileName=UNKNOWN, targetResourceId=UNKNOWN)
+    second = res(
+        "azure-native:trafficmanager:Endpoint",
+        "e-b",
+        {"profileName": [urn(other)], "targetResourceId": [urn(b)]},
+        profileName=UNKNOWN,
+        targetResourceId=UNKNOWN,
+    )
     assert traffic_manager_one_web_app_per_region([PROFILE, other, a, b, endpoint("e-a", a), second]) == []
 
 
 def test_known_web_app_ids_with_endpoint_locations_are_checked_too():
     def known(name):
-        return res("azure-native:trafficmanager:Endpoint", name, {"profileName": [urn(PROFILE)]}, profileName=UNKNOWN,
-                   targetResourceId=f"/subscriptions/s/resourceGroups/g/providers/Microsoft.Web/sites/{name}",
-                   endpointLocation="westeurope")
+        return res(
+            "azure-native:trafficmanager:Endpoint",
+            name,
+            {"profileName": [urn(PROFILE)]},
+            profileName=UNKNOWN,
+            targetResourceId=f"/subscriptions/s/resourceGroups/g/providers/Microsoft.Web/sites/{name}",
+            endpointLocation="westeurope",
+        )
 
     assert len(traffic_manager_one_web_app_per_region([PROFILE, known("a"), known("b")])) == 1
 
@@ -76,8 +107,13 @@ def test_known_web_app_ids_with_endpoint_locations_are_checked_too():
 
 
 def vault(default_action="Deny", rules=(), deps=(), name="kv-prod") -> StackResource:
-    return res("azure-native:keyvault:Vault", "vault", {"properties": list(deps)}, vaultName=name,
-               properties={"networkAcls": {"defaultAction": default_action, "virtualNetworkRules": list(rules)}})
+    return res(
+        "azure-native:keyvault:Vault",
+        "vault",
+        {"properties": list(deps)},
+        vaultName=name,
+        properties={"networkAcls": {"defaultAction": default_action, "virtualNetworkRules": list(rules)}},
+    )
 
 
 SUBNET = res("azure-native:network:Subnet", "apps", delegations=[{"serviceName": "Microsoft.Web/serverFarms"}])
@@ -101,7 +137,10 @@ def test_a_deny_vault_that_allows_the_apps_subnet_passes():
 def test_a_deny_vault_whose_app_has_no_integrated_subnet_fails():
     stack = [SUBNET, vault(rules=[{"id": UNKNOWN}], deps=[urn(SUBNET)]), app(subnet=None)]
     [violation] = keyvault_firewall_allows_app_subnets(stack)
-    assert "web app 'app' reads Key Vault 'kv-prod'" in violation.message and "has no integrated subnet" in violation.message
+    assert (
+        "web app 'app' reads Key Vault 'kv-prod'" in violation.message
+        and "has no integrated subnet" in violation.message
+    )
 
 
 def test_a_deny_vault_that_allows_another_subnet_fails():
@@ -111,18 +150,26 @@ def test_a_deny_vault_that_allows_another_subnet_fails():
 
 
 def test_known_subnet_ids_are_compared_by_value():
-    allowed = res("azure-native:web:WebApp", "app", {}, virtualNetworkSubnetId="/sub/apps",
-                  siteConfig={"appSettings": [{"name": "X", "value": REFERENCE}]})
+    allowed = res(
+        "azure-native:web:WebApp",
+        "app",
+        {},
+        virtualNetworkSubnetId="/sub/apps",
+        siteConfig={"appSettings": [{"name": "X", "value": REFERENCE}]},
+    )
     assert keyvault_firewall_allows_app_subnets([vault(rules=[{"id": "/SUB/apps"}]), allowed]) == []
     assert len(keyvault_firewall_allows_app_subnets([vault(rules=[{"id": "/sub/x"}]), allowed])) == 1
 
 
-@pytest.mark.parametrize("the_vault, the_app", [
-    (vault(default_action="Allow"), app(subnet=None)),  # not firewalled
-    (vault(name="kv-other"), app(subnet=None)),  # the app references another vault
-    (vault(name=UNKNOWN), app(subnet=None)),  # the vault's name is not known yet
-    (vault(rules=[{"id": UNKNOWN}]), app()),  # neither dependencies nor values tell: no guess
-])
+@pytest.mark.parametrize(
+    "the_vault, the_app",
+    [
+        (vault(default_action="Allow"), app(subnet=None)),  # not firewalled
+        (vault(name="kv-other"), app(subnet=None)),  # the app references another vault
+        (vault(name=UNKNOWN), app(subnet=None)),  # the vault's name is not known yet
+        (vault(rules=[{"id": UNKNOWN}]), app()),  # neither dependencies nor values tell: no guess
+    ],
+)
 def test_the_firewall_rule_stays_silent_when_it_does_not_apply_or_cannot_tell(the_vault, the_app):
     assert keyvault_firewall_allows_app_subnets([SUBNET, the_vault, the_app]) == []
 
@@ -132,8 +179,13 @@ ROLE = f"/subscriptions/s/providers/Microsoft.Authorization/roleDefinitions/{SEC
 
 
 def grant(role=ROLE, identity=IDENTITY) -> StackResource:
-    return res("azure-native:authorization:RoleAssignment", "reader", {"principalId": [urn(identity)]},
-               principalId=UNKNOWN, roleDefinitionId=role)
+    return res(
+        "azure-native:authorization:RoleAssignment",
+        "reader",
+        {"principalId": [urn(identity)]},
+        principalId=UNKNOWN,
+        roleDefinitionId=role,
+    )
 
 
 def reader(depends_on=(), identity: StackResource | None = IDENTITY, **more) -> StackResource:
@@ -152,11 +204,16 @@ def test_references_read_by_an_identity_granted_first_pass():
 
 def test_references_read_before_the_grant_fail():
     [violation] = keyvault_reference_identity_granted_first([IDENTITY, grant(), reader()])
-    assert "web app 'site' reads Key Vault references with identity 'app-id' before that identity is granted" in violation.message
+    assert (
+        "web app 'site' reads Key Vault references with identity 'app-id' before that identity is granted"
+        in violation.message
+    )
 
 
 def test_a_grant_of_another_role_does_not_count():
-    other = grant(role="/subscriptions/s/providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7")
+    other = grant(
+        role="/subscriptions/s/providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7"
+    )
     assert len(keyvault_reference_identity_granted_first([IDENTITY, other, reader((urn(other),))])) == 1
 
 
@@ -214,10 +271,11 @@ def test_no_rule_at_all_passes():
 def test_a_slot_rule_targets_a_slot_of_its_own_site():
     good = with_rules({"actionHostName": "site-green.azurewebsites.net", "reroutePercentage": 5})
     assert webapp_slot_rule_target(good, SETTINGS) == []
-    [message] = webapp_slot_rule_target(
-        with_rules({"actionHostName": "elsewhere-green.azurewebsites.net"}), SETTINGS)
-    assert message == ("slot traffic rule 0 must route to a slot of this site, 'site-<slot>.azurewebsites.net' "
-                       "(got 'elsewhere-green.azurewebsites.net')")
+    [message] = webapp_slot_rule_target(with_rules({"actionHostName": "elsewhere-green.azurewebsites.net"}), SETTINGS)
+    assert message == (
+        "slot traffic rule 0 must route to a slot of this site, 'site-<slot>.azurewebsites.net' "
+        "(got 'elsewhere-green.azurewebsites.net')"
+    )
     assert webapp_slot_rule_target(with_rules({"actionHostName": UNKNOWN}), SETTINGS) == []
 
 
@@ -234,20 +292,27 @@ def alert(query: str, dimensions: list | None) -> dict:
 SPLIT = [{"name": "application_Version", "operator": "Include", "values": ["*"]}]
 
 
-@pytest.mark.parametrize("rule", alert_rules.rollout_log_rules(
-    error_rate_warning=1, error_rate_critical=5, p95_warning_ms=500, p95_critical_ms=2000))
+@pytest.mark.parametrize(
+    "rule",
+    alert_rules.rollout_log_rules(
+        error_rate_warning=1, error_rate_critical=5, p95_warning_ms=500, p95_critical_ms=2000
+    ),
+)
 def test_the_rollout_rules_pass_both_alert_policies(rule):
     props = alert(rule.query, SPLIT)
     assert log_alert_split_by_version(props, SETTINGS) == []
     assert log_alert_excludes_health_probe(props, SETTINGS) == []
 
 
-@pytest.mark.parametrize("query, dimensions", [
-    ("requests | summarize error_share = 100.0 * countif(toint(resultCode) >= 500) / count()", SPLIT),  # blended
-    (alert_rules.ERROR_SHARE_QUERY, None),  # per version in the query, one time series in the alert
-    (alert_rules.ERROR_SHARE_QUERY, [{"name": "application_Version", "operator": "Exclude", "values": ["*"]}]),
-    (alert_rules.ERROR_SHARE_QUERY, [{"name": "cloud_RoleName", "operator": "Include", "values": ["*"]}]),
-])
+@pytest.mark.parametrize(
+    "query, dimensions",
+    [
+        ("requests | summarize error_share = 100.0 * countif(toint(resultCode) >= 500) / count()", SPLIT),  # blended
+        (alert_rules.ERROR_SHARE_QUERY, None),  # per version in the query, one time series in the alert
+        (alert_rules.ERROR_SHARE_QUERY, [{"name": "application_Version", "operator": "Exclude", "values": ["*"]}]),
+        (alert_rules.ERROR_SHARE_QUERY, [{"name": "cloud_RoleName", "operator": "Include", "values": ["*"]}]),
+    ],
+)
 def test_a_log_alert_not_split_by_version_fails(query, dimensions):
     [message] = log_alert_split_by_version(alert(query, dimensions), SETTINGS)
     assert message.startswith("log alert condition 0 must fire per version")
@@ -257,8 +322,13 @@ def test_a_log_alert_counting_health_probes_fails():
     query = "requests | summarize p95_ms = percentile(duration, 95), requests = count() by application_Version"
     [message] = log_alert_excludes_health_probe(alert(query, SPLIT), SETTINGS)
     assert message.startswith("log alert condition 0 reads requests including the health probes")
-    assert log_alert_excludes_health_probe(
-        alert(alert_rules.per_version_query("p95_ms", "/healthz"), SPLIT), Settings.from_config({"healthPath": "/healthz"})) == []
+    assert (
+        log_alert_excludes_health_probe(
+            alert(alert_rules.per_version_query("p95_ms", "/healthz"), SPLIT),
+            Settings.from_config({"healthPath": "/healthz"}),
+        )
+        == []
+    )
 
 
 def plan(name: str) -> StackResource:
@@ -266,16 +336,23 @@ def plan(name: str) -> StackResource:
 
 
 def planned_app(name: str, the_plan: StackResource, subnet: StackResource, location="westeurope") -> StackResource:
-    return res("azure-native:web:WebApp", name, {"serverFarmId": [urn(the_plan)], "virtualNetworkSubnetId": [urn(subnet)]},
-               serverFarmId=UNKNOWN, virtualNetworkSubnetId=UNKNOWN, location=location)
+    return res(
+        "azure-native:web:WebApp",
+        name,
+        {"serverFarmId": [urn(the_plan)], "virtualNetworkSubnetId": [urn(subnet)]},
+        serverFarmId=UNKNOWN,
+        virtualNetworkSubnetId=UNKNOWN,
+        location=location,
+    )
 
 
 def test_one_integration_subnet_per_plan():
     one, two = plan("one"), plan("two")
     site_and_slot = [planned_app("site", one, SUBNET), planned_app("slot", one, SUBNET)]
     assert webapp_integration_subnet_one_plan([one, SUBNET, *site_and_slot]) == []
-    [violation] = webapp_integration_subnet_one_plan([one, two, SUBNET, planned_app("a", one, SUBNET),
-                                                                  planned_app("b", two, SUBNET)])
+    [violation] = webapp_integration_subnet_one_plan(
+        [one, two, SUBNET, planned_app("a", one, SUBNET), planned_app("b", two, SUBNET)]
+    )
     assert violation.message.startswith("subnet 'apps' is the integration subnet of 2 App Service plans (apps a, b)")
 
 
@@ -285,5 +362,9 @@ def test_the_integration_network_is_in_the_apps_region():
     the_plan = plan("p")
     [violation] = webapp_integration_subnet_same_region([vnet, subnet, the_plan, planned_app("a", the_plan, subnet)])
     assert "regional VNet integration needs both in the same region" in violation.message
-    assert webapp_integration_subnet_same_region(
-        [vnet, subnet, the_plan, planned_app("a", the_plan, subnet, location="North Europe")]) == []
+    assert (
+        webapp_integration_subnet_same_region(
+            [vnet, subnet, the_plan, planned_app("a", the_plan, subnet, location="North Europe")]
+        )
+        == []
+    )

@@ -37,8 +37,12 @@ def test_absent_or_unrelated_config_gives_defaults(config):
 
 def test_unknown_sentinels_match_the_policy_sdk():
     sdk = {
-        proxy.UNKNOWN_BOOLEAN_VALUE, proxy.UNKNOWN_NUMBER_VALUE, proxy.UNKNOWN_STRING_VALUE,
-        proxy.UNKNOWN_ARRAY_VALUE, proxy.UNKNOWN_ASSET_VALUE, proxy.UNKNOWN_ARCHIVE_VALUE,
+        proxy.UNKNOWN_BOOLEAN_VALUE,
+        proxy.UNKNOWN_NUMBER_VALUE,
+        proxy.UNKNOWN_STRING_VALUE,
+        proxy.UNKNOWN_ARRAY_VALUE,
+        proxy.UNKNOWN_ASSET_VALUE,
+        proxy.UNKNOWN_ARCHIVE_VALUE,
         proxy.UNKNOWN_OBJECT_VALUE,
     }
     assert UNKNOWN_VALUES == sdk
@@ -54,11 +58,22 @@ def test_unknown_sentinels_match_the_policy_sdk():
         ({"a": [{"b": 2}]}, ("a", 0, "b"), 2),
         ({"a": [{"b": 2}]}, ("a", 1, "b"), MISSING),
         ({"a": {"b": 2}}, ("a", 0), MISSING),
-        ({"a": UNKNOWN_VALUES and "dd056dcd-154b-4c76-9bd3-c8f88648b5ff"}, ("a", "b", "c"),
-         "dd056dcd-154b-4c76-9bd3-c8f88648b5ff"),
+        (
+            {"a": UNKNOWN_VALUES and "dd056dcd-154b-4c76-9bd3-c8f88648b5ff"},
+            ("a", "b", "c"),
+            "dd056dcd-154b-4c76-9bd3-c8f88648b5ff",
+        ),
     ],
-    ids=["nested", "null", "absent", "not-a-mapping", "list", "index-out-of-range", "index-into-mapping",
-         "unknown-on-the-way"],
+    ids=[
+        "nested",
+        "null",
+        "absent",
+        "not-a-mapping",
+        "list",
+        "index-out-of-range",
+        "index-into-mapping",
+        "unknown-on-the-way",
+    ],
 )
 def test_dig(props, path, expected):
     assert dig(props, *path) == expected

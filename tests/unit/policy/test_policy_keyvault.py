@@ -2,7 +2,12 @@
 
 import pytest
 
-from policy.keyvault import keyvault_network_default_deny, keyvault_purge_protection, keyvault_rbac_authorization, keyvault_soft_delete
+from policy.keyvault import (
+    keyvault_network_default_deny,
+    keyvault_purge_protection,
+    keyvault_rbac_authorization,
+    keyvault_soft_delete,
+)
 from policy.settings import Settings
 
 SETTINGS = Settings()
@@ -91,9 +96,7 @@ def test_purge_protection_follows_configured_tiers():
 
 
 def test_network_acls_allow_in_production_fails():
-    assert keyvault_network_default_deny(
-        vault(networkAcls={"defaultAction": "Allow"}), SETTINGS
-    ) == [
+    assert keyvault_network_default_deny(vault(networkAcls={"defaultAction": "Allow"}), SETTINGS) == [
         "Key Vault in production must deny network access by default: set "
         "properties.networkAcls.defaultAction to 'Deny' and allow what needs access with ipRules "
         "or virtualNetworkRules (got 'Allow')"

@@ -57,8 +57,9 @@ def test_init_containers_need_no_probe():
     assert deployment_readiness_probe(props, SETTINGS) == []
 
 
-@pytest.mark.parametrize("props", [{}, {"spec": {}}, {"spec": {"template": {"spec": {}}}}],
-                         ids=["empty", "no-template", "no-containers"])
+@pytest.mark.parametrize(
+    "props", [{}, {"spec": {}}, {"spec": {"template": {"spec": {}}}}], ids=["empty", "no-template", "no-containers"]
+)
 def test_deployment_without_containers_is_handled(props):
     assert deployment_readiness_probe(props, SETTINGS) == []
     assert deployment_resource_requests(props, SETTINGS) == []

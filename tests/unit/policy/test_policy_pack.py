@@ -9,15 +9,26 @@ from pathlib import Path
 
 import pytest
 import yaml
-from google.protobuf import json_format, struct_pb2
+from google.protobuf import struct_pb2
 from pulumi.runtime import proto
 from pulumi_policy import EnforcementLevel
 from pulumi_policy.policy import _PolicyAnalyzerServicer
 from pulumi_policy.proxy import unknown_checking_proxy
 
-from policy.resource_types import APP_SETTINGS_RESOURCES, AUTOSCALE_SETTING, KEY_VAULT, ROLE_ASSIGNMENT, SCHEDULED_QUERY_RULE, SUBNET, TRAFFIC_MANAGER_ENDPOINT, TRAFFIC_MANAGER_PROFILE, USER_ASSIGNED_IDENTITY, WEB_APPS
-from policy.settings import Settings
 from policy.policies import CONFIG_SCHEMA, PACK_NAME, STACK_RULES, plain, policies
+from policy.resource_types import (
+    APP_SETTINGS_RESOURCES,
+    AUTOSCALE_SETTING,
+    KEY_VAULT,
+    ROLE_ASSIGNMENT,
+    SCHEDULED_QUERY_RULE,
+    SUBNET,
+    TRAFFIC_MANAGER_ENDPOINT,
+    TRAFFIC_MANAGER_PROFILE,
+    USER_ASSIGNED_IDENTITY,
+    WEB_APPS,
+)
+from policy.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[3]
 UNKNOWN_STRING = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
@@ -44,7 +55,9 @@ def struct(props: dict) -> struct_pb2.Struct:
 
 def analyze(resource_type: str, props: dict, config: dict | None = None) -> dict[str, list[str]]:
     """policy name -> violation messages (the SDK prefixes each with the policy's description)."""
-    request = proto.AnalyzeRequest(type=resource_type, properties=struct(props), urn=f"urn:x::{resource_type}::r", name="r")
+    request = proto.AnalyzeRequest(
+        type=resource_type, properties=struct(props), urn=f"urn:x::{resource_type}::r", name="r"
+    )
     response = servicer(config).Analyze(request, None)
     found: dict[str, list[str]] = {}
     for d in response.diagnostics:
@@ -94,23 +107,29 @@ def test_compliant_web_app_has_no_violations():
 def test_non_compliant_web_app_and_slot_violate_each_web_policy(resource_type):
     props = {
         "httpsOnly": False,
-        "siteConfig": {"minTlsVersion": "1.0", "ftpsState": "AllAllowed",
-                       "appSettings": [{"name": "DB_PASSWORD", "value": "p4ssw0rd!"}]},
+        "siteConfig": {
+            "minTlsVersion": "1.0",
+            "ftpsState": "AllAllowed",
+            "appSettings": [{"name": "DB_PASSWORD", "value": "p4ssw0rd!"}],
+        },
         "tags": TAGS,
     }
     assert set(analyze(resource_type, props)) == {
-        "webapp-https-only", "webapp-min-tls", "webapp-ftps-disabled", "webapp-managed-identity",
+        "webapp-https-only",
+        "webapp-min-tls",
+        "webapp-ftps-disabled",
+        "webapp-managed-identity",
         "webapp-no-plaintext-secrets",
     }
 
 
 def test_violation_message_reaches_the_engine_after_the_description():
-    request = proto.AnalyzeRequest(type="azure-native:web:WebApp",
-                                   properties=struct({**compliant_webapp(), "httpsOnly": False}), urn="u", name="r")
+    request = proto.AnalyzeRequest(
+        type="azure-native:web:WebApp", properties=struct({**compliant_webapp(), "httpsOnly": False}), urn="u", name="r"
+    )
     [diagnostic] = servicer().Analyze(request, None).diagnostics
     assert diagnostic.message == (
-        "Web apps and slots serve HTTPS only.\n"
-        "web app must redirect HTTP to HTTPS: set httpsOnly to true (got False)"
+        "Web apps and slots serve HTTPS only.\nweb app must redirect HTTP to HTTPS: set httpsOnly to true (got False)"
     )
     assert diagnostic.enforcementLevel == proto.MANDATORY
 
@@ -131,28 +150,66 @@ def test_unknown_value_skips_only_that_value():
 # The types each policy is wired to: current azure-native v3 tokens and their v2 aliases.
 WIRING = {
     "keyvault-rbac-authorization": ("azure-native:keyvault:Vault", {"properties": {}, "tags": TAGS}),
-    "autoscale-production-minimum": ("azure-native:monitor:AutoscaleSetting",
-                                     {"profiles": [{"capacity": {"minimum": "1"}}], "tags": TAGS}),
-    "traffic-manager-production-ttl": ("azure-native:trafficmanager:Profile",
-                                       {"dnsConfig": {"ttl": 300}, "monitorConfig": {"path": "/health"}, "tags": TAGS}),
+    "autoscale-production-minimum": (
+        "azure-native:monitor:AutoscaleSetting",
+        {"profiles": [{"capacity": {"minimum": "1"}}], "tags": TAGS},
+    ),
+    "traffic-manager-production-ttl": (
+        "azure-native:trafficmanager:Profile",
+        {"dnsConfig": {"ttl": 300}, "monitorConfig": {"path": "/health"}, "tags": TAGS},
+    ),
     "traffic-manager-endpoint-weight": ("azure-native:trafficmanager:Endpoint", {"weight": 0}),
-    "kubernetes-readiness-probe": ("kubernetes:apps/v1:Deployment",
-                                   {"spec": {"template": {"spec": {"containers": [{"name": "app"}]}}}}),
+    "kubernetes-readiness-probe": (
+        "kubernetes:apps/v1:Deployment",
+        {"spec": {"template": {"spec": {"containers": [{"name": "app"}]}}}},
+    ),
     "kubernetes-hpa-min-replicas": ("kubernetes:autoscaling/v2:HorizontalPodAutoscaler", {"spec": {"minReplicas": 1}}),
-    "webapp-no-plaintext-secrets": ("azure-native:web:WebAppApplicationSettings", {"properties": {"DB_PASSWORD": "x1y2z3!"}}),
+    "webapp-no-plaintext-secrets": (
+        "azure-native:web:WebAppApplicationSettings",
+        {"properties": {"DB_PASSWORD": "x1y2z3!"}},
+    ),
     "required-tags": ("azure-native:web:AppServicePlan", {"tags": {"environment": "dev"}}),
-    "webapp-slot-rule-percentage": ("azure-native:web:WebApp", {**compliant_webapp(), "siteConfig": {
-        **compliant_webapp()["siteConfig"], "experiments": {"rampUpRules": [{"reroutePercentage": 0}]}}}),
-    "webapp-slot-rule-target": ("azure-native:web:WebApp", {**compliant_webapp(), "name": "site", "siteConfig": {
-        **compliant_webapp()["siteConfig"],
-        "experiments": {"rampUpRules": [{"reroutePercentage": 5, "actionHostName": "other-green.azurewebsites.net"}]}}}),
-    "log-alert-split-by-version": ("azure-native:monitor:ScheduledQueryRule",
-                                   {"criteria": {"allOf": [{"query": 'requests | where url != "/health" | summarize n = count()'}]},
-                                    "tags": TAGS}),
-    "log-alert-excludes-health-probe": ("azure-native:monitor:ScheduledQueryRule",
-                                        {"criteria": {"allOf": [{"query": "requests | summarize n = count() by application_Version",
-                                                                 "dimensions": [{"name": "application_Version", "operator": "Include"}]}]},
-                                         "tags": TAGS}),
+    "webapp-slot-rule-percentage": (
+        "azure-native:web:WebApp",
+        {
+            **compliant_webapp(),
+            "siteConfig": {
+                **compliant_webapp()["siteConfig"],
+                "experiments": {"rampUpRules": [{"reroutePercentage": 0}]},
+            },
+        },
+    ),
+    "webapp-slot-rule-target": (
+        "azure-native:web:WebApp",
+        {
+            **compliant_webapp(),
+            "name": "site",
+            "siteConfig": {
+                **compliant_webapp()["siteConfig"],
+                "experiments": {
+                    "rampUpRules": [{"reroutePercentage": 5, "actionHostName": "other-green.azurewebsites.net"}]
+                },
+            },
+        },
+    ),
+    "log-alert-split-by-version": (
+        "azure-native:monitor:ScheduledQueryRule",
+        {"criteria": {"allOf": [{"query": 'requests | where url != "/health" | summarize n = count()'}]}, "tags": TAGS},
+    ),
+    "log-alert-excludes-health-probe": (
+        "azure-native:monitor:ScheduledQueryRule",
+        {
+            "criteria": {
+                "allOf": [
+                    {
+                        "query": "requests | summarize n = count() by application_Version",
+                        "dimensions": [{"name": "application_Version", "operator": "Include"}],
+                    }
+                ]
+            },
+            "tags": TAGS,
+        },
+    ),
 }
 
 
@@ -200,16 +257,18 @@ def test_rules_know_the_type_token_the_pinned_sdk_registers(module, tokens):
 def test_policy_config_reaches_the_rule():
     props = {"profiles": [{"capacity": {"minimum": "4"}}], "tags": TAGS}
     assert analyze("azure-native:monitor:AutoscaleSetting", props) == {}
-    found = analyze("azure-native:monitor:AutoscaleSetting", props,
-                    config={"autoscale-production-minimum": {"minimumInstances": 5}})
+    found = analyze(
+        "azure-native:monitor:AutoscaleSetting", props, config={"autoscale-production-minimum": {"minimumInstances": 5}}
+    )
     assert "must keep at least 5 instances" in found["autoscale-production-minimum"][0]
 
 
 def stack_request(*resources: tuple[str, str, dict, dict]) -> proto.AnalyzeStackRequest:
     request = proto.AnalyzeStackRequest()
     for urn, resource_type, props, deps in resources:
-        resource = request.resources.add(urn=urn, type=resource_type, name=urn.rsplit("::", 1)[1],
-                                         properties=struct(props))
+        resource = request.resources.add(
+            urn=urn, type=resource_type, name=urn.rsplit("::", 1)[1], properties=struct(props)
+        )
         for key, urns in deps.items():
             resource.propertyDependencies[key].urns.extend(urns)
     return request
@@ -217,11 +276,22 @@ def stack_request(*resources: tuple[str, str, dict, dict]) -> proto.AnalyzeStack
 
 def test_stack_policy_sees_endpoints_through_property_dependencies():
     profile_urn = "urn:pulumi:production::stagewise::azure-native:trafficmanager:Profile::traffic-profile"
-    endpoint = ("azure-native:trafficmanager:Endpoint", {"profileName": UNKNOWN_STRING, "weight": 1, "endpointStatus": "Disabled"})
+    endpoint = (
+        "azure-native:trafficmanager:Endpoint",
+        {"profileName": UNKNOWN_STRING, "weight": 1, "endpointStatus": "Disabled"},
+    )
     request = stack_request(
         (profile_urn, "azure-native:trafficmanager:Profile", {"tags": TAGS}, {}),
-        ("urn:pulumi:production::stagewise::azure-native:trafficmanager:Endpoint::blue", *endpoint, {"profileName": [profile_urn]}),
-        ("urn:pulumi:production::stagewise::azure-native:trafficmanager:Endpoint::green", *endpoint, {"profileName": [profile_urn]}),
+        (
+            "urn:pulumi:production::stagewise::azure-native:trafficmanager:Endpoint::blue",
+            *endpoint,
+            {"profileName": [profile_urn]},
+        ),
+        (
+            "urn:pulumi:production::stagewise::azure-native:trafficmanager:Endpoint::green",
+            *endpoint,
+            {"profileName": [profile_urn]},
+        ),
     )
     [diagnostic] = servicer().AnalyzeStack(request, None).diagnostics
     assert diagnostic.policyName == "traffic-manager-enabled-endpoint"
@@ -233,13 +303,21 @@ def test_every_stack_rule_is_a_mandatory_stack_policy():
     assert stack_policies == set(STACK_RULES)
 
 
-@pytest.mark.parametrize("name", [
-    "traffic-manager-one-web-app-per-region", "keyvault-firewall-allows-app-subnets",
-    "keyvault-reference-identity-granted-first", "webapp-integration-subnet-delegated",
-    "webapp-integration-subnet-one-plan", "webapp-integration-subnet-same-region",
-    "webapp-slot-rule-percentage", "webapp-slot-rule-target", "log-alert-split-by-version",
-    "log-alert-excludes-health-probe",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "traffic-manager-one-web-app-per-region",
+        "keyvault-firewall-allows-app-subnets",
+        "keyvault-reference-identity-granted-first",
+        "webapp-integration-subnet-delegated",
+        "webapp-integration-subnet-one-plan",
+        "webapp-integration-subnet-same-region",
+        "webapp-slot-rule-percentage",
+        "webapp-slot-rule-target",
+        "log-alert-split-by-version",
+        "log-alert-excludes-health-probe",
+    ],
+)
 def test_each_platform_policy_names_its_microsoft_doc(name):
     (policy,) = [p for p in policies() if p.name == name]
     assert re.search(r"[a-z-]+/[a-z0-9-]+\.md", policy.description), policy.description
@@ -254,7 +332,12 @@ def test_stack_policy_sees_dependencies_the_engine_sends():
     def request(site_dependencies):
         made = stack_request(
             (identity, "azure-native:managedidentity:UserAssignedIdentity", {"tags": TAGS}, {}),
-            (grant, "azure-native:authorization:RoleAssignment", {"principalId": UNKNOWN_STRING}, {"principalId": [identity]}),
+            (
+                grant,
+                "azure-native:authorization:RoleAssignment",
+                {"principalId": UNKNOWN_STRING},
+                {"principalId": [identity]},
+            ),
             (site, "azure-native:web:WebApp", app, {"keyVaultReferenceIdentity": [identity]}),
         )
         made.resources[2].dependencies.extend(site_dependencies)
@@ -278,8 +361,9 @@ def test_pack_project_file_uses_the_repository_environment():
 
 def test_entry_point_starts_the_analyzer_server():
     # The language host runs `python policy/` and reads the port from the first line of stdout.
-    process = subprocess.Popen([sys.executable, str(ROOT / "policy")], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, cwd="/")
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "policy")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd="/"
+    )
     try:
         line = process.stdout.readline().decode()
         assert re.fullmatch(r"\d+\n", line), process.stderr.read1().decode() if process.poll() is not None else line

@@ -4,7 +4,12 @@ import pytest
 
 from policy.inputs import StackResource, StackViolation
 from policy.settings import Settings
-from policy.traffic_manager import traffic_manager_enabled_endpoint, traffic_manager_endpoint_weight, traffic_manager_health_path, traffic_manager_production_ttl
+from policy.traffic_manager import (
+    traffic_manager_enabled_endpoint,
+    traffic_manager_endpoint_weight,
+    traffic_manager_health_path,
+    traffic_manager_production_ttl,
+)
 
 SETTINGS = Settings()
 UNKNOWN_STRING = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
@@ -115,8 +120,10 @@ def test_weight_in_range_passes(weight):
 @pytest.mark.parametrize("weight", [0.0, 1001.0, -5.0, 2.5, "100"])
 def test_weight_out_of_range_or_not_integer_fails(weight):
     [message] = traffic_manager_endpoint_weight(endpoint(weight), SETTINGS)
-    assert message.startswith("Traffic Manager endpoint weight must be an integer 1..1000; "
-                              "to send no traffic set endpointStatus to 'Disabled' instead")
+    assert message.startswith(
+        "Traffic Manager endpoint weight must be an integer 1..1000; "
+        "to send no traffic set endpointStatus to 'Disabled' instead"
+    )
 
 
 def test_weight_zero_message():
@@ -142,17 +149,25 @@ PROFILE_URN = "urn:pulumi:production::stagewise::stagewise:traffic_split:Traffic
 
 
 def stack(*endpoint_props, linked_by_dependency=True, profile_props=None) -> list[StackResource]:
-    resources = [StackResource(
-        urn=PROFILE_URN, type=PROFILE_TYPE, name="traffic-profile",
-        props=profile_props or {**profile(), "profileName": "tm-profile", "resourceGroupName": "rg"},
-        property_dependencies={},
-    )]
+    resources = [
+        StackResource(
+            urn=PROFILE_URN,
+            type=PROFILE_TYPE,
+            name="traffic-profile",
+            props=profile_props or {**profile(), "profileName": "tm-profile", "resourceGroupName": "rg"},
+            property_dependencies={},
+        )
+    ]
     for i, props in enumerate(endpoint_props):
-        resources.append(StackResource(
-            urn=f"urn:pulumi:production::stagewise::azure-native:trafficmanager:Endpoint::ep{i}",
-            type=ENDPOINT_TYPE, name=f"ep{i}", props=props,
-            property_dependencies={"profileName": [PROFILE_URN]} if linked_by_dependency else {},
-        ))
+        resources.append(
+            StackResource(
+                urn=f"urn:pulumi:production::stagewise::azure-native:trafficmanager:Endpoint::ep{i}",
+                type=ENDPOINT_TYPE,
+                name=f"ep{i}",
+                props=props,
+                property_dependencies={"profileName": [PROFILE_URN]} if linked_by_dependency else {},
+            )
+        )
     return resources
 
 
@@ -161,14 +176,14 @@ def test_profile_with_an_enabled_endpoint_passes():
 
 
 def test_profile_with_all_endpoints_disabled_fails():
-    assert traffic_manager_enabled_endpoint(
-        stack(endpoint(status="Disabled"), endpoint(status="Disabled"))
-    ) == [StackViolation(
-        "Traffic Manager profile 'traffic-profile' has no enabled endpoint, so it would answer no DNS "
-        "queries: keep at least one endpoint with endpointStatus 'Enabled' "
-        "(an abort sends all traffic to the live colour, it never disables both)",
-        PROFILE_URN,
-    )]
+    assert traffic_manager_enabled_endpoint(stack(endpoint(status="Disabled"), endpoint(status="Disabled"))) == [
+        StackViolation(
+            "Traffic Manager profile 'traffic-profile' has no enabled endpoint, so it would answer no DNS "
+            "queries: keep at least one endpoint with endpointStatus 'Enabled' "
+            "(an abort sends all traffic to the live colour, it never disables both)",
+            PROFILE_URN,
+        )
+    ]
 
 
 def test_profile_without_endpoints_fails():
@@ -187,10 +202,15 @@ def test_endpoints_are_matched_by_profile_name_without_dependencies():
 
 def test_enabled_endpoint_of_another_profile_does_not_count():
     resources = stack(endpoint(status="Disabled"))
-    resources.append(StackResource(
-        urn="urn:other", type=ENDPOINT_TYPE, name="other",
-        props=endpoint(status="Enabled", profile_name="another-profile"), property_dependencies={},
-    ))
+    resources.append(
+        StackResource(
+            urn="urn:other",
+            type=ENDPOINT_TYPE,
+            name="other",
+            props=endpoint(status="Enabled", profile_name="another-profile"),
+            property_dependencies={},
+        )
+    )
     assert len(traffic_manager_enabled_endpoint(resources)) == 1
 
 

@@ -4,7 +4,13 @@ import pytest
 
 from policy.resource_types import APP_SETTINGS_RESOURCES
 from policy.settings import Settings
-from policy.webapps import app_settings_without_secrets, webapp_ftps_disabled, webapp_https_only, webapp_managed_identity, webapp_min_tls
+from policy.webapps import (
+    app_settings_without_secrets,
+    webapp_ftps_disabled,
+    webapp_https_only,
+    webapp_managed_identity,
+    webapp_min_tls,
+)
 
 SETTINGS = Settings()
 UNKNOWN_STRING = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
@@ -23,8 +29,10 @@ def webapp(**overrides) -> dict:
                 {"name": "LOG_LEVEL", "value": "warning"},
                 {"name": "FEATURE_NEW_CHECKOUT", "value": "false"},
                 {"name": "JWT_SECRET", "value": REFERENCE},
-                {"name": "APPLICATIONINSIGHTS_CONNECTION_STRING",
-                 "value": "InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=https://x/"},
+                {
+                    "name": "APPLICATIONINSIGHTS_CONNECTION_STRING",
+                    "value": "InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=https://x/",
+                },
             ],
         },
         "tags": {"environment": "production"},
@@ -148,8 +156,19 @@ def test_secret_message_never_contains_the_value():
 
 @pytest.mark.parametrize(
     "name",
-    ["DB_PASSWORD", "db_passwd", "SMTP_PWD", "CLIENT_SECRET", "clientSecret", "GITHUB_TOKEN", "ApiKey",
-     "JWT_SIGNING_KEY", "STORAGE_ACCESS_KEY", "SERVICE_CREDENTIALS", "GPG_PASSPHRASE"],
+    [
+        "DB_PASSWORD",
+        "db_passwd",
+        "SMTP_PWD",
+        "CLIENT_SECRET",
+        "clientSecret",
+        "GITHUB_TOKEN",
+        "ApiKey",
+        "JWT_SIGNING_KEY",
+        "STORAGE_ACCESS_KEY",
+        "SERVICE_CREDENTIALS",
+        "GPG_PASSPHRASE",
+    ],
 )
 def test_secret_names_are_recognised(name):
     [message] = SECRETS(webapp(appSettings=settings_pairs(**{name: "some-value-123"})), SETTINGS)
@@ -160,15 +179,26 @@ def test_secret_names_are_recognised(name):
     ("value", "reason"),
     [
         ("Server=tcp:db;Database=app;User ID=app;Password=p4ss;", "it is a connection string with a credential"),
-        ("DefaultEndpointsProtocol=https;AccountName=st;AccountKey=abc123==;", "it is a connection string with a credential"),
-        ("Endpoint=sb://bus/;SharedAccessKeyName=send;SharedAccessKey=abc=", "it is a connection string with a credential"),
+        (
+            "DefaultEndpointsProtocol=https;AccountName=st;AccountKey=abc123==;",
+            "it is a connection string with a credential",
+        ),
+        (
+            "Endpoint=sb://bus/;SharedAccessKeyName=send;SharedAccessKey=abc=",
+            "it is a connection string with a credential",
+        ),
         ("postgres://app:p4ss@db.example.com:5432/app", "it is a URL with a password in it"),
-        ("https://st.blob.core.windows.net/c?sv=2022-11-02&sig=AbCdEfGhIjKlMnOpQrStUv%3D", "it is a URL with a SAS signature"),
+        (
+            "https://st.blob.core.windows.net/c?sv=2022-11-02&sig=AbCdEfGhIjKlMnOpQrStUv%3D",
+            "it is a URL with a SAS signature",
+        ),
         ("-----BEGIN RSA PRIVATE KEY-----\nMIIE...", "it contains a private key"),
         ("ghp_" + "a" * 36, "it has the shape of an access token"),
         ("AKIA" + "ABCDEFGHIJKLMNOP", "it has the shape of an access token"),
-        ("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
-         "it has the shape of an access token"),
+        (
+            "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+            "it has the shape of an access token",
+        ),
     ],
     ids=["sql", "storage", "service-bus", "url-password", "sas", "pem", "github", "aws", "jwt"],
 )

@@ -1,0 +1,66 @@
+"""The offline plan of a stack: the program evaluated under mocks at a git revision and in the working tree."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from stagewise.core import stackfile
+from stagewise.core.config import ConfigError
+from stagewise.tools import git, stackedit
+from stagewise.tools import plan as plan_lib
+from stagewise.tools.session import CliError, read_project_text, unknown_stack
+
+
+def _project_name(project_text: str) -> str:
+    document = stackfile.load_yaml(project_text, stackfile.PROJECT_FILE)
+    name = document.get("name") if isinstance(document, dict) else None
+    return str(name) if name else "stagewise"
+
+
+def _evaluate(project_text: str, stack_text: str, stack: str, where: str) -> Any:
+    from stagewise.tools import evaluate  # Pulumi loads slowly: only plan needs it.
+
+    try:
+        return evaluate.evaluate_stack(project_text, stack_text, stack, project=_project_name(project_text))
+    except ConfigError as error:
+        raise CliError(f"the program refuses the config of {stack} {where}:", error.problems) from None
+    except stackfile.StackFileError as error:
+        raise CliError(f"{stack} {where}: {error}") from None
+    except Exception as error:  # the program itself failed: say where, keep the cause
+        raise CliError(f"evaluating {stack} {where} failed: {type(error).__name__}: {error}") from None
+
+
+def _ciphertexts(stack_text: str | None) -> dict[str, str]:
+    if stack_text is None:
+        return {}
+    document = stackfile.load_yaml(stack_text, "stack file")
+    config = document.get("config") if isinstance(document, dict) else None
+    return plan_lib.ciphertexts(config if isinstance(config, dict) else {})
+
+
+def compute_plan(root: Path, stack: str, against: str) -> tuple[plan_lib.Plan, str]:
+    """The plan from the stack as committed at `against` to the working tree, and the commit."""
+    path = stackfile.stack_path(root, stack)
+    if not path.exists() and not path.is_symlink():
+        raise unknown_stack(root, stack)
+    commit = git.resolve(root, against)
+    before_project = git.show(root, commit, stackfile.PROJECT_FILE)
+    if before_project is None:
+        raise CliError(f"{stackfile.PROJECT_FILE} does not exist at {against}")
+    before_stack = git.show(root, commit, path.name)
+    after_project, after_stack = read_project_text(root), stackedit.read(path).text
+
+    after = _evaluate(after_project, after_stack, stack, "in the working tree")
+    before = _evaluate(before_project, before_stack, stack, f"at {against}") if before_stack is not None else None
+    notes = [f"{path.name} does not exist at {against}: every resource is new."] if before_stack is None else []
+    result = plan_lib.diff(
+        plan_lib.states(before.resources) if before else {},
+        plan_lib.states(after.resources),
+        before.outputs if before else {},
+        after.outputs,
+        (before.secret_outputs if before else set()) | after.secret_outputs,
+        plan_lib.secrets_changed(_ciphertexts(before_stack), _ciphertexts(after_stack)),
+        notes,
+    )
+    return result, commit

@@ -1,0 +1,174 @@
+"""A command's work with the project: find it and the stack, read or edit the stack file under its
+lock, and turn every refusal into one message on stderr with exit code 1, never a traceback."""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.text import Text
+
+from stagewise.core import rollout, stackfile
+from stagewise.core.config import ConfigError, StackConfig
+from stagewise.tools import git, stackedit
+from stagewise.tools.processes import STACK_NAME, PulumiCliError, default_stack
+
+EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
+
+
+_CLICK_ERROR = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class CliError(Exception):
+    """A refusal the CLI reports as one message (and optional detail lines), exit code 1."""
+
+    def __init__(self, message: str, details: list[str] | None = None):
+        super().__init__(message)
+        self.details = details or []
+
+
+@contextlib.contextmanager
+def reported() -> Iterator[None]:
+    """Turn every expected failure into a clear message on stderr and exit code 1."""
+    try:
+        yield
+    except CliError as error:
+        fail(str(error), error.details)
+    except ConfigError as error:
+        fail("the stack config is invalid:", error.problems)
+    except (stackfile.StackFileError, stackedit.EditError, rollout.RolloutError, git.GitError, PulumiCliError) as error:
+        fail(str(error))
+    except OSError as error:  # e.g. a read-only folder: the atomic write leaves the file as it was
+        fail(f"{error.strerror or error}: {error.filename}" if error.filename else str(error))
+    except Exception as error:  # a bug: the user still gets a message, never a traceback
+        if isinstance(error, (typer.Exit, typer.Abort, _CLICK_ERROR)):
+            raise
+        fail(f"unexpected {type(error).__name__}: {error} (a bug in stagewise; please report it)")
+
+
+def fail(message: str, details: Sequence[str] = ()) -> None:
+    err.print(Text("error: ", style="bold red") + Text(message))
+    for line in details:
+        err.print(Text(f"  - {line}"))
+    raise typer.Exit(EXIT_ERROR)
+
+
+def find_root() -> Path:
+    return stackfile.project_root(Path.cwd())
+
+
+def stack_names(root: Path) -> list[str]:
+    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
+
+
+def stack_name(root: Path, stack: str | None) -> str:
+    name = stack if stack is not None else default_stack(root)
+    if not STACK_NAME.match(name):
+        raise CliError(f"{name!r} is not a stack name (letters, digits, '_', '.', '-')")
+    return name
+
+
+def unknown_stack(root: Path, stack: str) -> CliError:
+    known = stack_names(root)
+    close = difflib.get_close_matches(stack, known, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return CliError(
+        f"unknown stack {stack!r}: there is no Pulumi.{stack}.yaml in {root}{hint} "
+        f"(stacks here: {', '.join(known) or 'none'})"
+    )
+
+
+@dataclass(frozen=True)
+class Loaded:
+    root: Path
+    stack: str
+    snapshot: stackedit.Snapshot
+    project_text: str
+    config: StackConfig
+
+    @property
+    def release(self) -> rollout.Release:
+        return self.config.release.to_release()
+
+    @property
+    def catalog(self) -> rollout.Catalog:
+        return self.config.catalog
+
+    @property
+    def source(self) -> str:
+        return self.snapshot.path.name
+
+
+def read_project_text(root: Path) -> str:
+    try:
+        return (root / stackfile.PROJECT_FILE).read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise stackfile.StackFileError(f"{stackfile.PROJECT_FILE} is not UTF-8 text: {error}") from None
+
+
+def stack_file(stack_option: str | None) -> tuple[Path, str, Path]:
+    root = find_root()
+    stack = stack_name(root, stack_option)
+    path = stackfile.stack_path(root, stack)
+    if not path.exists() and not path.is_symlink():
+        raise unknown_stack(root, stack)
+    return root, stack, path
+
+
+def _loaded(root: Path, stack: str, snapshot: stackedit.Snapshot) -> Loaded:
+    project_text = read_project_text(root)
+    config = stackedit.config_from_texts(project_text, snapshot.text, snapshot.path.name)
+    return Loaded(root, stack, snapshot, project_text, config)
+
+
+def load(stack_option: str | None) -> Loaded:
+    root, stack, path = stack_file(stack_option)
+    return _loaded(root, stack, stackedit.read(path))
+
+
+@contextlib.contextmanager
+def editing(stack_option: str | None) -> Iterator[Loaded]:
+    """The stack, read under the stack file's lock, held until the edit is written (or refused)."""
+    root, stack, path = stack_file(stack_option)
+    with stackedit.editing(path) as snapshot:
+        yield _loaded(root, stack, snapshot)
+
+
+def apply(loaded: Loaded, command: str, after: rollout.Release, notes: Sequence[str] = ()) -> None:
+    before = loaded.release
+    values = {key: getattr(after, key) for key in stackedit.OWNED_KEYS if getattr(after, key) != getattr(before, key)}
+    if not values:
+        out.print(f"{loaded.stack}: nothing to change.")
+        return
+    text = stackedit.edit_release(loaded.snapshot.text, values)
+    try:
+        stackedit.config_from_texts(loaded.project_text, text, loaded.source)
+    except ConfigError as error:
+        raise CliError(
+            f"{command} would leave {loaded.source} with a config the program refuses; nothing was written:",
+            error.problems,
+        ) from None
+    stackedit.write(loaded.snapshot, text)
+
+    out.print(Text(f"{loaded.stack}: {command}", style="bold"))
+    for key, value in values.items():
+        out.print(f"  {stackedit.RELEASE_KEY}.{key}: {getattr(before, key) or '(none)'} -> {value}")
+    was, now = rollout.traffic(before, loaded.catalog), rollout.traffic(after, loaded.catalog)
+    if was != now:
+        shares = ", ".join(f"{c} {was[c]} % -> {now[c]} %" for c in rollout.COLOURS)
+        out.print(f"  traffic: {shares}")
+    for note in notes:
+        out.print(f"  {note}")
+    out.print(
+        f"Next: review with `stagewise plan --stack {loaded.stack}` or `pulumi preview --stack {loaded.stack}`, "
+        f"then commit {loaded.source}."
+    )
