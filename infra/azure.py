@@ -27,7 +27,7 @@ def build(cfg: StackConfig, project: str, stack: str) -> dict[str, pulumi.Input]
         environment=cfg.environment, project=project, stack=stack, owner=cfg.owner, cost_centre=cfg.cost_centre
     )
     client = authorization.get_client_config_output()
-    release = cfg.release.to_release()
+    release = cfg.rollout_release
     percent = rollout.traffic(release, cfg.catalog)
     vault_name = naming.vault_name(project, stack, "secrets", cfg.vault.name_suffix)
     firewalled = cfg.vault.network_default_action == "Deny"

@@ -32,7 +32,7 @@ def provider(cfg: StackConfig) -> k8s.Provider:
 
 def build(cfg: StackConfig, project: str, stack: str) -> dict[str, pulumi.Input]:
     kube = cfg.kubernetes
-    release = cfg.release.to_release()
+    release = cfg.rollout_release
     percent = rollout.traffic(release, cfg.catalog)
     on_cluster = pulumi.ResourceOptions(providers=[provider(cfg)])
     cluster = ClusterEnvironment(

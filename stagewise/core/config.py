@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
+import json
 import posixpath
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
+from functools import cached_property
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -467,9 +469,14 @@ class StackConfig(Model):
                 )
         return secrets
 
-    @property
+    @cached_property
     def catalog(self) -> rollout.Catalog:
         return rollout.Catalog.of([rollout.Stage(s.name, s.weight) for s in self.stages])
+
+    @cached_property
+    def rollout_release(self) -> rollout.Release:
+        """`release` as the rollout model's value, built once."""
+        return self.release.to_release()
 
     @property
     def is_azure(self) -> bool:
@@ -478,7 +485,7 @@ class StackConfig(Model):
     @model_validator(mode="after")
     def _release_fits_catalog(self) -> StackConfig:
         try:
-            rollout.check(self.release.to_release(), self.catalog)
+            rollout.check(self.rollout_release, self.catalog)
         except rollout.RolloutError as err:
             raise ValueError(f"release: {err}") from None
         return self
@@ -525,6 +532,27 @@ def _problem(error: Mapping[str, Any]) -> str:
     hidden = isinstance(value, (dict, list)) or error["type"] == "value_error" or error["loc"][0] == "secrets"
     shown = "" if hidden else f" (got {value!r})"  # a secret's value is never echoed
     return f"{_key(error['loc'])}: {message}{shown}"
+
+
+def from_engine(values: Mapping[str, str], encrypted: Collection[str]) -> StackConfig:
+    """The stack's config from the engine's flat config (`namespace:key` -> text), as the program
+    receives it: structured values arrive as JSON text and scalars as plain text. `encrypted` names
+    the secrets the stack file stores encrypted (the engine hands them over decrypted, like the rest)."""
+    prefix = f"{NAMESPACE}:"
+    raw = {key[len(prefix) :]: _engine_decode(value) for key, value in values.items() if key.startswith(prefix)}
+    secrets = raw.get("secrets")
+    if isinstance(secrets, dict):
+        raw["secrets"] = {
+            name: SecretValue(str(value)) if name in encrypted else value for name, value in secrets.items()
+        }
+    return parse(raw)
+
+
+def _engine_decode(value: str) -> Any:
+    try:
+        return json.loads(value)
+    except (TypeError, ValueError):
+        return value
 
 
 def parse(raw: dict[str, Any]) -> StackConfig:

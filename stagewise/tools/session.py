@@ -97,7 +97,7 @@ class Loaded:
 
     @property
     def release(self) -> rollout.Release:
-        return self.config.release.to_release()
+        return self.config.rollout_release
 
     @property
     def catalog(self) -> rollout.Catalog:

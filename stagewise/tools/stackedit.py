@@ -27,7 +27,6 @@ import difflib
 import errno
 import fcntl
 import io
-import json
 import os
 import re
 import stat
@@ -43,7 +42,7 @@ from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.scalarstring import SingleQuotedScalarString
 
 from stagewise.core import stackfile, yamlv3
-from stagewise.core.config import NAMESPACE, SecretValue, StackConfig, parse
+from stagewise.core.config import NAMESPACE, StackConfig, from_engine
 
 RELEASE_KEY = f"{NAMESPACE}:release"
 # The keys of stagewise:release that rollout commands write; image is never touched.
@@ -372,27 +371,7 @@ def config_from_texts(project_text: str, stack_text: str, source: str) -> StackC
     """The stack's config as the program would read it (engine encoding, secrets as stored):
     raises ConfigError exactly where the program would."""
     merged, _ = stackfile.stack_config(project_text, stack_text, source)
-    encrypted = stackfile.encrypted_secret_names(stack_text, source)
-    prefix = f"{NAMESPACE}:"
-    raw = {
-        key[len(prefix) :]: _engine_decode(value)
-        for key, value in stackfile.as_engine_config(merged).items()
-        if key.startswith(prefix)
-    }
-    secrets = raw.get("secrets")
-    if isinstance(secrets, dict):
-        raw["secrets"] = {
-            name: SecretValue(str(value)) if name in encrypted else value for name, value in secrets.items()
-        }
-    return parse(raw)
-
-
-def _engine_decode(value: str) -> Any:
-    # As infra.settings does: structured values arrive as JSON text, scalars as plain text.
-    try:
-        return json.loads(value)
-    except (TypeError, ValueError):
-        return value
+    return from_engine(stackfile.as_engine_config(merged), stackfile.encrypted_secret_names(stack_text, source))
 
 
 def unchanged_on_disk(snapshot: Snapshot) -> bool:

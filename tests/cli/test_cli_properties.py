@@ -46,7 +46,7 @@ def safe(text: str) -> dict:
 
 def expected_release(cfg, args: tuple) -> rollout.Release | None:
     """What the rollout model says the command does (None: refused)."""
-    release, catalog = cfg.release.to_release(), cfg.catalog
+    release, catalog = cfg.rollout_release, cfg.catalog
     # The tier decides whether skipping a stage or moving towards an older version needs a flag.
     relaxed = not tiers.promotion_guarded(cfg.environment)
     try:
@@ -97,7 +97,7 @@ def run_sequence(folder: Path, stack: str, steps: list[tuple]) -> str:
         after_text = path.read_text()
         # The program accepts the result, and it is what the model says.
         after_cfg = stackedit.config_from_texts(project, after_text, path.name)
-        assert after_cfg.release.to_release() == expected
+        assert after_cfg.rollout_release == expected
         # Nothing but the release keys the commands own changed.
         old, new = safe(before.decode()), safe(after_text)
         for key in stackedit.OWNED_KEYS:
