@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
-from stagewise.core import naming, tiers
+from stagewise.core import app_environment, naming, tiers
 from stagewise.core.rollout import COLOURS, Colour
 
 PART_OF = "stagewise"
@@ -58,9 +58,7 @@ class BlueGreenDeployment(pulumi.ComponentResource):
             raise ValueError(f"percent {args.percent} must give blue and green a share, summing to 100")
         if any(not 0 <= p <= 100 for p in args.percent.values()):
             raise ValueError(f"percent {args.percent}: each share must be 0..100")
-        for colour in COLOURS:
-            if not args.image_tags.get(colour):
-                raise ValueError(f"image_tags needs a tag for {colour!r}")
+        app_environment.check_image_tags(args.image_tags)
         if not 1 <= args.min_replicas <= args.max_replicas:
             raise ValueError(f"need 1 <= min_replicas ({args.min_replicas}) <= max_replicas ({args.max_replicas})")
         super().__init__("stagewise:blue_green_deployment:BlueGreenDeployment", name, None, opts)
@@ -79,14 +77,6 @@ class BlueGreenDeployment(pulumi.ComponentResource):
             string_data={key: pulumi.Output.secret(value) for key, value in args.secrets.items()},
             opts=child,
         )
-        env = [
-            k8s.core.v1.EnvVarArgs(name="LOG_LEVEL", value=args.log_level),
-            *[
-                k8s.core.v1.EnvVarArgs(name=f"FEATURE_{naming.app_setting_name(flag)}", value=str(on).lower())
-                for flag, on in sorted(args.feature_flags.items())
-            ],
-        ]
-
         self.deployments: dict[Colour, k8s.apps.v1.Deployment] = {}
         self.services: dict[Colour, k8s.core.v1.Service] = {}
         for colour in COLOURS:
@@ -97,12 +87,14 @@ class BlueGreenDeployment(pulumi.ComponentResource):
                 image=naming.container_image(args.image, args.image_tags[colour]),
                 ports=[k8s.core.v1.ContainerPortArgs(name="http", container_port=args.port)],
                 env=[
-                    *env,
-                    k8s.core.v1.EnvVarArgs(name="STAGEWISE_COLOUR", value=colour),
-                    *[
-                        k8s.core.v1.EnvVarArgs(name=k, value=v)
-                        for k, v in naming.otel_env(naming.service_name(args.image), args.image_tags[colour]).items()
-                    ],
+                    k8s.core.v1.EnvVarArgs(name=key, value=value)
+                    for key, value in app_environment.colour_environment(
+                        colour,
+                        args.image_tags[colour],
+                        service=naming.service_name(args.image),
+                        log_level=args.log_level,
+                        feature_flags=args.feature_flags,
+                    ).items()
                 ],
                 env_from=[
                     k8s.core.v1.EnvFromSourceArgs(secret_ref=k8s.core.v1.SecretEnvSourceArgs(name=secret.metadata.name))

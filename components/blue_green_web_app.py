@@ -9,13 +9,13 @@ from dataclasses import dataclass, field
 import pulumi
 from pulumi_azure_native import web
 
-from stagewise.core import limits, naming, tiers
-from stagewise.core.rollout import COLOURS, SLOT_COLOUR, Colour
+from stagewise.core import app_environment, limits, naming, tiers
+from stagewise.core.rollout import SLOT_COLOUR, Colour
 
 GREEN_SLOT = SLOT_COLOUR
 # Settings that describe the colour itself must stay with their slot, never travel with a swap
 # (deploy-staging-slots.md, "deployment slot setting").
-STICKY_SETTINGS = ["STAGEWISE_COLOUR", "OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES"]
+STICKY_SETTINGS = list(app_environment.PER_COLOUR)
 
 
 @dataclass
@@ -57,17 +57,16 @@ class BlueGreenWebAppArgs:
 
 def app_settings(args: BlueGreenWebAppArgs, colour: Colour) -> list[web.NameValuePairArgs]:
     settings = {
-        "STAGEWISE_COLOUR": colour,
-        "LOG_LEVEL": args.log_level,
-        "WEBSITES_ENABLE_APP_SERVICE_STORAGE": "false",
         # Application Insights records service.version on every request (application_Version),
         # which the rollout alerts split by (stagewise.core.alert_rules).
-        "OTEL_SERVICE_NAME": args.service_name,
-        "OTEL_RESOURCE_ATTRIBUTES": f"service.version={args.image_tags[colour]}",
-        **{
-            f"FEATURE_{naming.app_setting_name(flag)}": str(on).lower()
-            for flag, on in sorted(args.feature_flags.items())
-        },
+        **app_environment.colour_environment(
+            colour,
+            args.image_tags[colour],
+            service=args.service_name,
+            log_level=args.log_level,
+            feature_flags=args.feature_flags,
+        ),
+        "WEBSITES_ENABLE_APP_SERVICE_STORAGE": "false",
         **args.key_vault_references,
     }
     pairs = [web.NameValuePairArgs(name=k, value=v) for k, v in settings.items()]
@@ -117,9 +116,7 @@ class BlueGreenWebApp(pulumi.ComponentResource):
             raise ValueError(f"sku {args.sku!r} has no deployment slots; use Standard tier or higher")
         if args.instances > tier.max_instances:
             raise ValueError(f"instances ({args.instances}) above {tier.max_instances} for {args.sku}")
-        for colour in COLOURS:
-            if not args.image_tags.get(colour):
-                raise ValueError(f"image_tags needs a tag for {colour!r}")
+        app_environment.check_image_tags(args.image_tags)
         if args.slot_share is not None and not 1 <= args.slot_share <= 100:
             raise ValueError(f"slot_share ({args.slot_share}) must be 1..100, or None for no rule")
         if len(args.site_name) > naming.SITE_NAME_MAX:

@@ -142,7 +142,7 @@ def test_deploy_updates_only_the_candidate_slot_in_each_region(repo, cached_eval
     ]
     for change in data["changes"]:
         assert [(d["path"], d["before"], d["after"]) for d in change["diff"]] == [
-            ("siteConfig.appSettings[4].value", "service.version=1.5.0", "service.version=1.6.0"),
+            ("siteConfig.appSettings[3].value", "service.version=1.5.0", "service.version=1.6.0"),
             ("siteConfig.linuxFxVersion", "DOCKER|stagewise/demo-app:1.5.0", "DOCKER|stagewise/demo-app:1.6.0"),
         ]
 

@@ -1,0 +1,32 @@
+"""What a colour's container is told, the same on Azure (app settings) and Kubernetes (env vars):
+its colour, log level, feature flags and OpenTelemetry identity."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from stagewise.core import naming
+from stagewise.core.rollout import COLOURS, Colour
+
+PER_COLOUR = ("STAGEWISE_COLOUR", "OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES")
+"""Settings whose value differs between the colours: on Azure they stay with their slot on a swap."""
+
+
+def colour_environment(
+    colour: Colour, version: str, *, service: str, log_level: str, feature_flags: Mapping[str, bool]
+) -> dict[str, str]:
+    """The environment of the colour running `version`. Every colour reports its own version as
+    OpenTelemetry's service.version, which the rollout alerts and the stage gate select by."""
+    return {
+        "STAGEWISE_COLOUR": colour,
+        "LOG_LEVEL": log_level,
+        **naming.otel_env(service, version),
+        **{f"FEATURE_{naming.app_setting_name(flag)}": str(on).lower() for flag, on in sorted(feature_flags.items())},
+    }
+
+
+def check_image_tags(image_tags: Mapping[Colour, str]) -> None:
+    """Both colours run a tagged image: ValueError naming the colour without one."""
+    for colour in COLOURS:
+        if not image_tags.get(colour):
+            raise ValueError(f"image_tags needs a tag for {colour!r}")
