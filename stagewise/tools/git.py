@@ -116,8 +116,8 @@ def _signature(line: bytes) -> tuple[str, str]:
     return name.decode("utf-8", errors="replace"), date
 
 
-def _commit(sha: str, raw: bytes, dated_by: bytes = b"author") -> Commit:
-    """A commit read from its object: author and subject, dated by its author or its committer."""
+def _commit(sha: str, raw: bytes) -> Commit:
+    """A commit read from its object: author, both dates, subject and body."""
     header, _, message = raw.partition(b"\n\n")
     signatures: dict[bytes, tuple[str, str]] = {}
     for line in header.split(b"\n"):
@@ -125,7 +125,7 @@ def _commit(sha: str, raw: bytes, dated_by: bytes = b"author") -> Commit:
         if kind in (b"author", b"committer") and kind not in signatures:
             signatures[kind] = _signature(line)
     author = signatures.get(b"author", ("", ""))[0]
-    date = signatures.get(dated_by, ("", ""))[1]
+    date = signatures.get(b"author", ("", ""))[1]
     # git's %s: the first paragraph of the message, its lines joined by spaces; %b: the rest.
     first, _, rest = message.partition(b"\n\n")
     subject = b" ".join(first.strip().splitlines())
@@ -172,8 +172,8 @@ def contents(root: Path, commits: list[Commit], name: str) -> list[str | None]:
 
 
 def landed(root: Path, name: str) -> list[Commit]:
-    """Commits that changed `name` on the current branch's first-parent line, oldest first, each
-    dated when it landed there (committer date): for a merged pull request, the merge commit."""
+    """Commits that changed `name` on the current branch's first-parent line, oldest first: for a
+    merged pull request, the merge commit, whose `committed` date is when the change landed."""
     require_repository(root)
     result = _git(root, "log", "--first-parent", "--reverse", "--format=%H", "--", name)
     if result.returncode != 0:
@@ -181,7 +181,7 @@ def landed(root: Path, name: str) -> list[Commit]:
             return []
         raise GitError(f"git log failed: {_stderr(result)}")
     shas = result.stdout.decode("ascii", errors="replace").split()
-    return [_commit(sha, raw or b"", dated_by=b"committer") for sha, raw in zip(shas, _batch(root, shas))]
+    return [_commit(sha, raw or b"") for sha, raw in zip(shas, _batch(root, shas))]
 
 
 def changes_before(root: Path, rev: str, name: str) -> list[str]:

@@ -52,7 +52,7 @@ def stage_start(
 ) -> StageStart:
     """The commit that set the stack's stage, as of `at` (default: now, and then the working tree
     must hold what it set)."""
-    commits = [c for c in git.landed(root, stack_file) if at is None or parse_time(c.date) <= at]
+    commits = [c for c in git.landed(root, stack_file) if at is None or parse_time(c.committed) <= at]
     steps = history.steps(zip(commits, git.contents(root, commits, stack_file)), catalog)
     if not steps or steps[-1].after is None or steps[-1].after.problem:
         when = f" before {at.isoformat()}" if at else ""
@@ -73,7 +73,7 @@ def stage_start(
             f"{stack_file} has an uncommitted release change (stage {release.stage} committed, {current.stage} in the "
             f"working tree); commit it first: a stage begins with the commit that sets it"
         )
-    return StageStart(step.meta.sha, parse_time(step.meta.date), step.meta.subject, release)
+    return StageStart(step.meta.sha, parse_time(step.meta.committed), step.meta.subject, release)
 
 
 def provider_for(
