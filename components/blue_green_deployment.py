@@ -1,7 +1,7 @@
 """BlueGreenDeployment: two colours of an app on Kubernetes, traffic split by a Gateway API HTTPRoute.
 
-Usable on any cluster (AKS or the local control plane). The route weights come from the same
-rollout model as the Azure Traffic Manager weights.
+Usable on any cluster (AKS or the local control plane). The route's backend weights are the
+colours' shares of traffic (0..100), from the same rollout model as the Azure slot traffic rule.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ class BlueGreenDeploymentArgs:
     """Container image without tag."""
     image_tags: dict[Colour, str]
     """Image tag per colour."""
-    percent: dict[Colour, int]
-    """Share of traffic per colour, from the rollout model; sums to 100."""
+    shares: dict[Colour, int]
+    """Share of traffic per colour, 0..100, from the rollout model (rollout.traffic); sums to 100."""
     gateway: pulumi.Input[str]
     """Name of the Gateway (in `namespace`) the HTTPRoute attaches to."""
     hostname: str
@@ -54,10 +54,10 @@ def colour_labels(name: str, colour: Colour) -> dict[str, str]:
 
 class BlueGreenDeployment(pulumi.ComponentResource):
     def __init__(self, name: str, args: BlueGreenDeploymentArgs, opts: pulumi.ResourceOptions | None = None):
-        if set(args.percent) != set(COLOURS) or sum(args.percent.values()) != 100:
-            raise ValueError(f"percent {args.percent} must give blue and green a share, summing to 100")
-        if any(not 0 <= p <= 100 for p in args.percent.values()):
-            raise ValueError(f"percent {args.percent}: each share must be 0..100")
+        if set(args.shares) != set(COLOURS) or sum(args.shares.values()) != 100:
+            raise ValueError(f"shares {args.shares} must give blue and green a share, summing to 100")
+        if any(not 0 <= s <= 100 for s in args.shares.values()):
+            raise ValueError(f"shares {args.shares}: each share must be 0..100")
         app_environment.check_image_tags(args.image_tags)
         if not 1 <= args.min_replicas <= args.max_replicas:
             raise ValueError(f"need 1 <= min_replicas ({args.min_replicas}) <= max_replicas ({args.max_replicas})")
@@ -180,7 +180,7 @@ class BlueGreenDeployment(pulumi.ComponentResource):
                             {
                                 "name": self.services[colour].metadata.name,
                                 "port": SERVICE_PORT,
-                                "weight": args.percent[colour],
+                                "weight": args.shares[colour],  # HTTPRoute backend weight = the share
                             }
                             for colour in COLOURS
                         ],

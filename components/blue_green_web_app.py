@@ -35,7 +35,7 @@ class BlueGreenWebAppArgs:
     """Image tag per colour; a colour with no version runs the other colour's tag, idle."""
     log_level: str
     slot_share: int | None = None
-    """Percent of the site's traffic routed to the green slot (rollout.slot_share); None: no rule."""
+    """The green slot's share of the site's traffic, 1..100 (rollout.slot_share); None: no rule."""
     autoscale: bool = False
     """Autoscale owns the plan's capacity; otherwise the program does."""
     identity_id: pulumi.Input[str] | None = None

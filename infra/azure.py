@@ -28,7 +28,7 @@ def build(cfg: StackConfig, project: str, stack: str) -> dict[str, pulumi.Input]
     )
     client = authorization.get_client_config_output()
     release = cfg.rollout_release
-    percent = rollout.traffic(release, cfg.catalog)
+    shares = rollout.traffic(release, cfg.catalog)
     vault_name = naming.vault_name(project, stack, "secrets", cfg.vault.name_suffix)
     firewalled = cfg.vault.network_default_action == "Deny"
 
@@ -92,7 +92,7 @@ def build(cfg: StackConfig, project: str, stack: str) -> dict[str, pulumi.Input]
                 autoscale=cfg.autoscale.enabled,
                 image=cfg.release.image,
                 image_tags=rollout.versions_by_colour(release),
-                slot_share=rollout.slot_share(percent),
+                slot_share=rollout.slot_share(shares),
                 log_level=cfg.log_level,
                 service_name=cfg.release.image.rsplit("/", 1)[-1],
                 feature_flags=cfg.feature_flags,
@@ -170,5 +170,5 @@ def build(cfg: StackConfig, project: str, stack: str) -> dict[str, pulumi.Input]
         "url": pulumi.Output.concat("https://", split.fqdn),
         "vault_uri": vault.vault_uri,
         "hostnames": {name: stamp.hostnames for name, stamp in stamps.items()},
-        "traffic": percent,
+        "traffic": shares,
     }

@@ -33,7 +33,7 @@ def provider(cfg: StackConfig) -> k8s.Provider:
 def build(cfg: StackConfig, project: str, stack: str) -> dict[str, pulumi.Input]:
     kube = cfg.kubernetes
     release = cfg.rollout_release
-    percent = rollout.traffic(release, cfg.catalog)
+    shares = rollout.traffic(release, cfg.catalog)
     on_cluster = pulumi.ResourceOptions(providers=[provider(cfg)])
     cluster = ClusterEnvironment(
         "env",
@@ -52,7 +52,7 @@ def build(cfg: StackConfig, project: str, stack: str) -> dict[str, pulumi.Input]
             environment=cfg.environment,
             image=cfg.release.image,
             image_tags=rollout.versions_by_colour(release),
-            percent=percent,
+            shares=shares,
             gateway=cluster.gateway_name,
             hostname=kube.hostname,
             port=kube.port,
@@ -72,5 +72,5 @@ def build(cfg: StackConfig, project: str, stack: str) -> dict[str, pulumi.Input]
         "namespace": cluster.namespace,
         "route": app.route_name,
         "deployments": app.deployment_names,
-        "traffic": percent,
+        "traffic": shares,
     }

@@ -161,7 +161,8 @@ class StageConfig(Model):
     """One entry of `stagewise:stages`."""
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
-    weight: int = Field(ge=0, le=100, description="percent of traffic to the candidate colour")
+    # The stack-file key stays `weight` (every user's stack file has it); the core calls it share.
+    weight: int = Field(ge=0, le=100, description="the candidate colour's share of traffic, percent")
     bake: Duration | None = Field(
         None, description="minimum time at this stage before promote (default: analysis.bake)"
     )
@@ -396,12 +397,12 @@ class StackConfig(Model):
         for stage in stages:
             if stage.name == rollout.IDLE and stage.weight != 0:
                 raise ValueError(f"stage {rollout.IDLE!r} is always 0 %, got {stage.weight}")
-        weights = [s.weight for s in stages if s.name != rollout.IDLE]
-        if weights and weights[0] == 0:
+        shares = [s.weight for s in stages if s.name != rollout.IDLE]
+        if shares and shares[0] == 0:
             raise ValueError(f"only stage {rollout.IDLE!r} may be 0 %; weights must rise from 1 to 100")
-        for before, after in zip(weights, weights[1:]):
+        for before, after in zip(shares, shares[1:]):
             if after <= before:
-                raise ValueError(f"weights must be strictly increasing, got {weights}")
+                raise ValueError(f"weights must be strictly increasing, got {shares}")
         last = stages[-1]
         if last.weight != 100:
             raise ValueError(
@@ -471,7 +472,7 @@ class StackConfig(Model):
 
     @cached_property
     def catalog(self) -> rollout.Catalog:
-        return rollout.Catalog.of([rollout.Stage(s.name, s.weight) for s in self.stages])
+        return rollout.Catalog.of([rollout.Stage(s.name, share=s.weight) for s in self.stages])
 
     @cached_property
     def rollout_release(self) -> rollout.Release:

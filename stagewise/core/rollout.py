@@ -1,8 +1,10 @@
 """The rollout model: which colour holds which version and how traffic is shared.
 
-Pure logic, no Pulumi import. The same state gives the slot traffic rule (Azure App Service
-deployment-slot routing), the Traffic Manager region weights (Azure) and the HTTPRoute weights
-(Kubernetes), so every platform agrees by construction.
+Pure logic, no Pulumi import. The same state gives each colour's share of traffic (an integer
+0..100), from which come the slot traffic rule (Azure App Service deployment-slot routing) and the
+HTTPRoute backend weights (Kubernetes), so every platform agrees by construction. A region's
+Traffic Manager weight (1..1000, relative between regions) is another quantity: see
+`region_endpoints`.
 
 Resource inputs must depend only on per-colour facts (a colour's version, a colour's
 share of traffic), never on which colour is called "live": that is what lets `finish`
@@ -40,7 +42,7 @@ def other(colour: Colour) -> Colour:
 @dataclass(frozen=True)
 class Stage:
     name: str
-    weight: int  # percent of traffic to the candidate colour, 0..100
+    share: int  # the candidate colour's share of traffic, 0..100
 
 
 @dataclass(frozen=True)
@@ -99,18 +101,18 @@ class Endpoint:
 
 
 def traffic(release: Release, catalog: Catalog) -> dict[Colour, int]:
-    """Percent of traffic per colour."""
-    share = catalog.get(release.stage).weight
+    """Each colour's share of traffic, 0..100, summing to 100."""
+    share = catalog.get(release.stage).share
     return {release.candidate: share, release.live: 100 - share}
 
 
-def slot_share(percent: dict[Colour, int]) -> int | None:
-    """The slot traffic rule's percentage: the slot colour's share, whether it is live or the
+def slot_share(shares: dict[Colour, int]) -> int | None:
+    """The slot traffic rule's percentage (its unit): the slot colour's share, whether it is live or the
     candidate (so `finish`, which only swaps the labels, changes no rule). None at 0 %: no rule
     at all, because a rule kept at an explicit 0 % still lets clients that carry the slot's
     routing name reach it (app-service/deploy-staging-slots.md: "When you explicitly set this
     value to 0% ... your users can access the staging slot manually")."""
-    share = percent[SLOT_COLOUR]
+    share = shares[SLOT_COLOUR]
     return share if share > 0 else None
 
 
@@ -133,9 +135,9 @@ def check(release: Release, catalog: Catalog) -> None:
     stage = catalog.get(release.stage)
     if not release.version(release.live):
         raise RolloutError(f"live colour {release.live!r} has no version; set release.{release.live}")
-    if stage.weight > 0 and not release.version(release.candidate):
+    if stage.share > 0 and not release.version(release.candidate):
         raise RolloutError(
-            f"stage {stage.name!r} sends {stage.weight} % to {release.candidate!r}, which has no version; "
+            f"stage {stage.name!r} sends {stage.share} % to {release.candidate!r}, which has no version; "
             f"set release.{release.candidate} or use stage {IDLE!r}"
         )
 
@@ -232,9 +234,9 @@ def abort(release: Release, catalog: Catalog) -> Release:
 
 def finish(release: Release, catalog: Catalog) -> Release:
     stage = catalog.get(release.stage)
-    if stage.weight != 100:
+    if stage.share != 100:
         raise RolloutError(
-            f"finish is allowed only at 100 %; stage {stage.name!r} sends {stage.weight} % to the candidate"
+            f"finish is allowed only at 100 %; stage {stage.name!r} sends {stage.share} % to the candidate"
         )
     return replace(release, live=release.candidate, stage=IDLE)
 

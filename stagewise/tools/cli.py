@@ -121,7 +121,7 @@ def _next_step(release: rollout.Release, catalog: rollout.Catalog) -> str:
         return "stagewise deploy <tag>"
     if upcoming is None:
         return "stagewise finish"
-    return f"stagewise promote  (to {upcoming.name}, {upcoming.weight} %)"
+    return f"stagewise promote  (to {upcoming.name}, {upcoming.share} %)"
 
 
 @app.command()
@@ -130,18 +130,18 @@ def status(stack: StackOption = None) -> None:
     with reported():
         loaded = load(stack)
         release, catalog = loaded.release, loaded.catalog
-        percent = rollout.traffic(release, catalog)
+        shares = rollout.traffic(release, catalog)
         table = Table(title=f"{loaded.stack} ({loaded.config.environment})", title_justify="left")
         for column in ("colour", "role", "version", "traffic"):
             table.add_column(column, justify="right" if column == "traffic" else "left")
         for colour in rollout.COLOURS:
             role = "live" if colour == release.live else "candidate"
-            table.add_row(colour, role, release.version(colour) or "(none)", f"{percent[colour]} %")
+            table.add_row(colour, role, release.version(colour) or "(none)", f"{shares[colour]} %")
         out.print(table)
         position = catalog.index(release.stage)
         upcoming = rollout.next_stage(release, catalog)
         out.print(f"stage: {release.stage} ({position} of {len(catalog.stages) - 1}: {' > '.join(catalog.names)})")
-        out.print(f"next stage: {f'{upcoming.name} ({upcoming.weight} %)' if upcoming else 'none (last stage)'}")
+        out.print(f"next stage: {f'{upcoming.name} ({upcoming.share} %)' if upcoming else 'none (last stage)'}")
         out.print(f"next step: {_next_step(release, catalog)} --stack {loaded.stack}")
         state = git.file_status(loaded.root, loaded.source)
         changes = {"clean": "none", "modified": "yes (not committed)", "untracked": "yes (file not committed)"}

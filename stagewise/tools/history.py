@@ -29,7 +29,7 @@ class ReleaseView:
     blue: str | None = None
     green: str | None = None
     share: int | None = None
-    """Percent of traffic to the candidate, when the stage is in the catalog."""
+    """The candidate's share of traffic, 0..100, when the stage is in the catalog."""
     position: int | None = None
     """The stage's place in the catalog (idle is 0), when it is in the catalog."""
     problem: str | None = None
@@ -96,7 +96,7 @@ def release_view(text: str, default_catalog: rollout.Catalog | None = None) -> R
     )
     catalog = _catalog(config.get(STAGES) if isinstance(config, dict) else None) or default_catalog
     if catalog is not None and view.stage in catalog.names:
-        return replace(view, share=catalog.get(view.stage).weight, position=catalog.index(view.stage))
+        return replace(view, share=catalog.get(view.stage).share, position=catalog.index(view.stage))
     return view
 
 
@@ -104,7 +104,7 @@ def _catalog(stages: Any) -> rollout.Catalog | None:
     if not isinstance(stages, list):
         return None
     try:
-        return rollout.Catalog.of([rollout.Stage(str(s["name"]), int(s["weight"])) for s in stages])
+        return rollout.Catalog.of([rollout.Stage(str(s["name"]), share=int(s["weight"])) for s in stages])
     except (KeyError, TypeError, ValueError):
         return None
 

@@ -23,9 +23,10 @@ from stagewise.core.stackfile import SECRET_PLACEHOLDER, is_encrypted
 Op = Literal["create", "update", "replace", "delete"]
 OPS: tuple[Op, ...] = ("create", "update", "replace", "delete")
 
-# The properties that carry traffic weights, per resource type ("" = the whole resource). A stage
-# change must touch these and nothing else: on Azure each region's production site, and only its
-# slot traffic rule; on Kubernetes the HTTPRoute. A region's weight is its Traffic Manager endpoint's.
+# The properties that carry traffic (colour shares and region weights), per resource type ("" = the
+# whole resource). A stage change must touch these and nothing else: on Azure each region's production
+# site, and only its slot traffic rule; on Kubernetes the HTTPRoute. A region's weight is its Traffic
+# Manager endpoint's.
 TRAFFIC_PROPERTIES: dict[str, tuple[str, ...]] = {
     "azure-native:web:WebApp": ("siteConfig.experiments",),
     "azure-native:trafficmanager:Endpoint": ("weight", "endpointStatus"),

@@ -22,7 +22,7 @@ CATALOG_STACKS = ["dev", "production", "local"]
 def stages(repo, stack: str) -> list[tuple[str, int]]:
     project = (repo.path / "Pulumi.yaml").read_text()
     cfg = stackedit.config_from_texts(project, repo.file(stack).read_text(), f"Pulumi.{stack}.yaml")
-    return [(s.name, s.weight) for s in cfg.catalog.stages]
+    return [(s.name, s.share) for s in cfg.catalog.stages]
 
 
 def start_at(repo, stack: str, stage: str) -> None:
@@ -57,13 +57,13 @@ def assert_only_traffic_updates(data: dict, repo, stack: str) -> None:
 @pytest.mark.parametrize("stack", CATALOG_STACKS)
 def test_each_step_to_the_next_stage_only_updates_traffic_weights(repo, cached_evaluations, stack):
     start_at(repo, stack, "idle")
-    for name, weight in stages(repo, stack)[1:]:
+    for name, share in stages(repo, stack)[1:]:
         assert repo.run("promote", "--stack", stack).exit_code == 0
         code, data = repo.plan(stack)
         assert code == 2
         assert_only_traffic_updates(data, repo, stack)
         (traffic,) = [o for o in data["outputs"] if o["path"] == "traffic"]
-        assert traffic["after"] == {"green": weight, "blue": 100 - weight}, name
+        assert traffic["after"] == {"green": share, "blue": 100 - share}, name
         repo.commit(f"promote {stack} to {name}")
 
 

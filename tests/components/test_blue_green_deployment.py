@@ -11,7 +11,7 @@ def deployment_args(**overrides) -> BlueGreenDeploymentArgs:
         environment="local",
         image="demo",
         image_tags={"blue": "1.4.2", "green": "1.5.0"},
-        percent={"blue": 90, "green": 10},
+        shares={"blue": 90, "green": 10},
         gateway="gateway",
         hostname="demo.localhost",
         min_replicas=2,
@@ -98,7 +98,7 @@ def test_two_instances_do_not_collide(record):
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"percent": {"blue": 90, "green": 20}}, "summing to 100"),
+        ({"shares": {"blue": 90, "green": 20}}, "summing to 100"),
         ({"image_tags": {"blue": "1"}}, "needs a tag for 'green'"),
         ({"min_replicas": 4, "max_replicas": 3}, "min_replicas \\(4\\) <= max_replicas \\(3\\)"),
     ],

@@ -13,18 +13,18 @@ TAGS = st.sampled_from(["1.6.0", "2.0", "v3", " ", ""])
 
 @st.composite
 def catalogs(draw) -> rollout.Catalog:
-    """Catalogs the config accepts: distinct names, weights rising strictly from 1 and ending at 100."""
+    """Catalogs the config accepts: distinct names, shares rising strictly from 1 and ending at 100."""
     inner = draw(st.lists(st.integers(1, 99), unique=True, max_size=5))
-    weights = sorted(inner) + [100]
+    shares = sorted(inner) + [100]
     names = draw(
         st.lists(
             st.text("abcdefghijklmnop", min_size=1, max_size=6).filter(lambda n: n != rollout.IDLE),
             unique=True,
-            min_size=len(weights),
-            max_size=len(weights),
+            min_size=len(shares),
+            max_size=len(shares),
         )
     )
-    return rollout.Catalog.of([rollout.Stage(n, w) for n, w in zip(names, weights)])
+    return rollout.Catalog.of([rollout.Stage(n, s) for n, s in zip(names, shares)])
 
 
 @st.composite
@@ -54,14 +54,14 @@ def apply(release: rollout.Release, catalog: rollout.Catalog, command: tuple) ->
     raise AssertionError(command)
 
 
-def assert_valid_weights(release: rollout.Release, catalog: rollout.Catalog) -> None:
-    percent = rollout.traffic(release, catalog)
-    assert sum(percent.values()) == 100 and all(0 <= p <= 100 for p in percent.values())
-    rule = rollout.slot_share(percent)
+def assert_valid_shares(release: rollout.Release, catalog: rollout.Catalog) -> None:
+    shares = rollout.traffic(release, catalog)
+    assert sum(shares.values()) == 100 and all(0 <= s <= 100 for s in shares.values())
+    rule = rollout.slot_share(shares)
     # The site keeps what the rule does not route to the slot; a rule is never an explicit 0 %.
     assert rule is None or 1 <= rule <= 100
     served = {rollout.SLOT_COLOUR: rule or 0, rollout.other(rollout.SLOT_COLOUR): 100 - (rule or 0)}
-    assert served == percent
+    assert served == shares
 
 
 @st.composite
@@ -88,7 +88,7 @@ def test_accepted_commands_keep_the_state_and_the_weights_valid(scenario):
             assert str(refusal), command
             continue
         rollout.check(after, catalog)
-        assert_valid_weights(after, catalog)
+        assert_valid_shares(after, catalog)
         # The live colour only changes by finish, which needs 100 % on the candidate first.
         if after.live != release.live:
             assert command == ("finish",) and rollout.traffic(release, catalog)[after.live] == 100

@@ -146,7 +146,7 @@ def test_config_from_texts_reads_project_defaults_and_encrypted_secrets():
     assert cfg.release.stage == "quarter"
     assert [s.name for s in cfg.catalog.stages] == ["idle", "canary", "quarter", "half", "full"]
     dev = stackedit.config_from_texts(PROJECT, (ROOT / "Pulumi.dev.yaml").read_text(), "Pulumi.dev.yaml")
-    assert [s.weight for s in dev.catalog.stages] == [0, 10, 20, 50, 100]
+    assert [s.share for s in dev.catalog.stages] == [0, 10, 20, 50, 100]
     assert set(dev.secrets) == {"jwt-secret"}
 
 

@@ -72,7 +72,7 @@ def _print(analysis: gate.Analysis) -> None:
     stage = data["stage"]
     out.print(
         Text(
-            f"{analysis.stack}: stage {stage['name']} ({stage['weight']} % to the candidate) since "
+            f"{analysis.stack}: stage {stage['name']} ({analysis.share} % to the candidate) since "
             f"{stage['since']} (commit {stage['commit'][:8]}), bake {stage['bake']}, "
             f"minRequests {stage['minRequests']}",
             style="bold",

@@ -99,7 +99,7 @@ def provider_for(
 
 def require_traffic(start: StageStart, catalog: rollout.Catalog) -> rollout.Stage:
     stage = catalog.get(start.release.stage)
-    if stage.weight == 0:
+    if stage.share == 0:
         raise GateError(f"stage {stage.name!r} sends no traffic to the candidate: there is nothing to judge")
     return stage
 
@@ -126,7 +126,7 @@ class Analysis:
     environment: str
     at: datetime
     start: StageStart
-    weight: int
+    share: int  # written as the JSON key stage.weight (docs/analysis.schema.json)
     next_stage: str | None
     limits: Limits
     provider: str
@@ -157,7 +157,7 @@ class Analysis:
             "window": {"start": _iso(self.start.at), "end": _iso(self.at)},
             "stage": {
                 "name": release.stage,
-                "weight": self.weight,
+                "weight": self.share,
                 "next": self.next_stage,
                 "commit": self.start.commit,
                 "since": _iso(self.start.at),
@@ -227,7 +227,7 @@ def analyze(cfg: StackConfig, stack: str, start: StageStart, provider: MetricsPr
         cfg.environment,
         at,
         start,
-        stage.weight,
+        stage.share,
         upcoming.name if upcoming else None,
         gate,
         provider.name,

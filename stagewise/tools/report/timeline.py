@@ -113,9 +113,9 @@ class StageSpan:
 
     stage: str
     share: int | None
-    """Percent of traffic to the candidate colour; None when the stage is not in the catalog."""
+    """The candidate colour's share of traffic, 0..100; None when the stage is not in the catalog."""
     traffic: dict[model.Colour, int] | None
-    """Percent of traffic per colour."""
+    """Each colour's share of traffic, 0..100."""
     start: datetime
     end: datetime
     action: str
