@@ -16,6 +16,7 @@ from conftest import PASSPHRASE, _toolchain_env
 
 from stagewise.core import limits, yamlv3
 from stagewise.tools import stackedit
+from tests.tag_cases import PLAIN, RETYPED
 
 ORACLE = Path(__file__).parent / "yaml_oracle"
 
@@ -118,30 +119,7 @@ def test_every_tag_deploy_writes_reaches_the_program_as_written(tmp_path: Path):
     subprocess.run(
         ["pulumi", "stack", "init", "tags", "--non-interactive"], cwd=project, env=env, check=True, capture_output=True
     )
-    tags = [
-        "1_000",
-        "1__",
-        "0x1F",
-        "0X1f",
-        "0o17",
-        "0b101",
-        "017",
-        "08",
-        "1e3",
-        "1.",
-        "2024-01-02",
-        "2024-1-2",
-        "TRUE",
-        "Null",
-        "10",
-        "2.0",
-        "0",
-        "1.6.0",
-        "v2",
-        "yes",
-        "on",
-        "1e400",
-    ]
+    tags = [*RETYPED, *PLAIN, "1e400"]
     rng = random.Random(7)
     tags += ["".join(rng.choice("0123456789._-xXoObBeE") for _ in range(rng.randint(1, 8))) for _ in range(40)]
     tags = [t for t in dict.fromkeys(tags) if limits.IMAGE_TAG.match(t)]

@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from stagewise.core import rollout
 from stagewise.tools import history
+from stagewise.tools.git import Commit
 from stagewise.tools.report import timeline
 
 CATALOG = rollout.Catalog.of([rollout.Stage("canary", 10), rollout.Stage("half", 50), rollout.Stage("full", 100)])
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 NOW = T0 + timedelta(days=3)
-
-
-@dataclass(frozen=True)
-class Commit:
-    sha: str
-    author: str
-    date: str
-    subject: str
-    committed: str = ""
-    body: str = ""
 
 
 def text(stage: str, live: str = "blue", blue: str | None = "1.0", green: str | None = None) -> str:
