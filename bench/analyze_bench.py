@@ -16,6 +16,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,12 +27,17 @@ sys.path.insert(0, str(ROOT / "tests" / "analysis"))
 import promdata  # noqa: E402
 import promserver  # noqa: E402
 
-from stagewise.tools.analysis import verdict  # noqa: E402
+from stagewise.tools import stackedit  # noqa: E402
+from stagewise.tools.analysis import gate, verdict  # noqa: E402
 from stagewise.tools.analysis.prometheus import PrometheusProvider  # noqa: E402
 from stagewise.tools.analysis.provider import Window  # noqa: E402
 
 STEP = 60.0
 HOUR = 3600.0
+CONFIG = stackedit.config_from_texts(
+    (ROOT / "Pulumi.yaml").read_text(), (ROOT / "Pulumi.local.yaml").read_text(), "Pulumi.local.yaml"
+)
+VERSIONS = {CONFIG.rollout_release.live: "1.0.0", CONFIG.rollout_release.candidate: "2.0.0"}
 
 
 def traffics(series: int, start: float, end: float) -> list[promdata.Traffic]:
@@ -64,25 +70,14 @@ def measure(series: int, repeat: int, bin_dir: Path) -> tuple[float, float, floa
         server = promserver.start(bin_dir, work / "data", work)
         try:
             window = Window(datetime.fromtimestamp(start, UTC), datetime.fromtimestamp(end, UTC))
-            limits = verdict.Limits(
-                bake=window.length,
-                min_requests=100,
-                error_rate_warning=1,
-                error_rate_abort=5,
-                p95_warning_ms=500,
-                p95_abort_ms=2000,
-                error_rate_increase_points=5,
-                p95_ratio=1.15,
-                significance=0.05,
-            )
+            # The local stack's own config and tier limits, at a stage with candidate traffic: the same
+            # queries and verdict `stagewise analyze` runs.
+            stage = gate.StageStart("bench", window.start, "bench", replace(CONFIG.rollout_release, **VERSIONS))
             times, result = [], None
             for _ in range(repeat):
                 provider = PrometheusProvider(server.url)  # no cache carried over between runs
                 began = time.perf_counter()
-                candidate = provider.version_metrics("2.0.0", window)
-                live = provider.version_metrics("1.0.0", window)
-                slower = provider.slower_than("2.0.0", window, (live.p95_ms or 0) * limits.p95_ratio)
-                result = verdict.judge(limits, window.length, candidate, live, slower=slower)
+                result = gate.analyze(CONFIG, "local", stage, provider, window.end).result
                 times.append(time.perf_counter() - began)
         finally:
             server.stop()
