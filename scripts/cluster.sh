@@ -30,7 +30,8 @@ K8S_MINOR="${K8S_VERSION#v1.}"          # 36.4
 K8S_STAGING_VERSION="v0.${K8S_MINOR}"   # v0.36.4
 K8S_MINOR="${K8S_MINOR%%.*}"            # 36
 
-K8S_TOOLS=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
+# kubelet: the real node of the data plane (scripts/dataplane.sh), from the same release as the control plane.
+K8S_TOOLS=(kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet)
 
 # ---------------------------------------------------------------------------------------------
 # build
@@ -50,7 +51,8 @@ fail_build() { # what logfile
 # (required as v0.0.0 and replaced with ./staging/src/... upstream) by its published version.
 prepare_k8s_wrapper() {
   local dir="$CACHE_SRC/kubernetes-$K8S_VERSION" gomod staging goline logf
-  [[ -f "$dir/.ready" ]] && { echo "$dir"; return 0; }
+  # The wrapper is ready for this list of tools (a tool added later needs its imports tidied in).
+  [[ "$(cat "$dir/.ready" 2>/dev/null)" == "${K8S_TOOLS[*]}" ]] && { echo "$dir"; return 0; }
   logf="$CACHE_LOGS/kubernetes-$K8S_VERSION-wrapper.log"
   log "preparing wrapper module for k8s.io/kubernetes $K8S_VERSION (downloads modules)"
   rm -rf "$dir"; mkdir -p "$dir"
@@ -81,7 +83,7 @@ prepare_k8s_wrapper() {
     echo ")"
   } >"$dir/tools.go"
   run_logged "go mod tidy (kubernetes)" "$logf" go -C "$dir" mod tidy || fail_build "go mod tidy for k8s.io/kubernetes@$K8S_VERSION wrapper" "$logf"
-  touch "$dir/.ready"
+  echo "${K8S_TOOLS[*]}" >"$dir/.ready"
   echo "$dir"
 }
 
@@ -118,12 +120,12 @@ build_tool() {
   logf="$CACHE_LOGS/$tool-$version.log"
   start=$SECONDS
   case "$tool" in
-    kube-*|kubectl) wrapper="$(prepare_k8s_wrapper)" ;;
+    kube-*|kubectl|kubelet) wrapper="$(prepare_k8s_wrapper)" ;;
     etcd) wrapper="$(prepare_etcd_wrapper)" ;;
   esac
   tmp="$(mktemp -d "$CACHE_BIN/.build.XXXXXX")"
   case "$tool" in
-    kube-*|kubectl)
+    kube-*|kubectl|kubelet)
       ldflags="-s -w"
       ldflags+=" -X k8s.io/component-base/version.gitVersion=$K8S_VERSION"
       ldflags+=" -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$K8S_MINOR"
@@ -191,7 +193,10 @@ cmd_build() {
 KWOKCTL_STATE="$KWOK_WORKDIR/clusters/$CLUSTER_NAME"
 VERSION_STAMP="$CLUSTER_DIR/versions"
 
-versions_line() { echo "kubernetes=$K8S_VERSION etcd=$ETCD_VERSION kwok=$KWOK_VERSION"; }
+# layout: how the cluster is created. kwok manages only its own fake nodes (annotation
+# kwok.x-k8s.io/node=fake), so a real kubelet (scripts/dataplane.sh) can join; the API server reaches
+# kubelets by InternalIP, as a node without a resolvable name needs for logs and exec.
+versions_line() { echo "kubernetes=$K8S_VERSION etcd=$ETCD_VERSION kwok=$KWOK_VERSION layout=real-node"; }
 
 kwokctl() {
   # Isolate kwokctl from any KWOK_* settings of the caller; state lives under .cluster/.
@@ -379,6 +384,9 @@ YAML
     --kube-scheduler-binary "$(tool_path kube-scheduler)" \
     --extra-args kube-controller-manager=leader-elect=false \
     --extra-args kube-scheduler=leader-elect=false \
+    --extra-args kube-apiserver=kubelet-preferred-address-types=InternalIP \
+    --extra-args kwok-controller=manage-all-nodes=false \
+    --extra-args kwok-controller=manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
     --kwok-controller-binary "$(tool_path kwok)" \
     --timeout "${START_TIMEOUT}s" \
     >"$CLUSTER_DIR/kwokctl-create.log" 2>&1 \

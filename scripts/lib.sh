@@ -29,7 +29,8 @@ tool_version() {
 	case $1 in
 	pulumi) echo "$PULUMI_VERSION" ;; # with pulumi-language-python beside it
 	pulumi-resource-kubernetes) echo "$K8S_PROVIDER_VERSION" ;;
-	kube-* | kubectl) echo "$K8S_VERSION" ;;
+	kube-* | kubectl | kubelet) echo "$K8S_VERSION" ;;
+	traefik) echo "$TRAEFIK_VERSION" ;;
 	etcd) echo "$ETCD_VERSION" ;;
 	kwok | kwokctl) echo "$KWOK_VERSION" ;;
 	actionlint) echo "$ACTIONLINT_VERSION" ;;

@@ -42,6 +42,16 @@ KWOK_VERSION=${STAGEWISE_KWOK_VERSION:-v0.8.0}
 # Gateway API standard-channel CRDs (config/crd/standard in the module).
 GATEWAY_API_VERSION=${STAGEWISE_GATEWAY_API_VERSION:-v1.6.2}
 
+# --- Local data plane (scripts/dataplane.sh) ------------------------------------------------------
+
+# Traefik: the Gateway API implementation that carries the local stack's traffic, built from its
+# module. v3.7.x cannot be built from the module proxy (its go.mod replaces dynamic/ext with a nested
+# module directory that the module zip leaves out); v3.6.12 can.
+TRAEFIK_VERSION=${STAGEWISE_TRAEFIK_VERSION:-v3.6.12}
+# The node's container runtime comes from Debian's packages (containerd, runc,
+# containernetworking-plugins), installed by scripts/dataplane.sh install; the kubelet is built with
+# the control plane (scripts/cluster.sh, K8S_VERSION).
+
 # --- Workflow linter (scripts/actionlint.sh) ------------------------------------------------------
 
 ACTIONLINT_VERSION=${STAGEWISE_ACTIONLINT_VERSION:-v1.7.12}
