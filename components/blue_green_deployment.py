@@ -46,6 +46,8 @@ class BlueGreenDeploymentArgs:
     """Secret name -> value (secret Outputs); one Kubernetes Secret, read by both colours."""
     disruption_budget: bool = False
     """A PodDisruptionBudget per colour (production-like tiers)."""
+    node_selector: dict[str, str] = field(default_factory=dict)
+    """Node labels the pods must run on (the local stack: the node that runs real containers)."""
 
 
 def colour_labels(name: str, colour: Colour) -> dict[str, str]:
@@ -116,9 +118,16 @@ class BlueGreenDeployment(pulumi.ComponentResource):
                 spec=k8s.apps.v1.DeploymentSpecArgs(
                     # No replica count: the HPA owns it.
                     selector=k8s.meta.v1.LabelSelectorArgs(match_labels=labels),
+                    # A new pod is ready before an old one goes, so a colour never has no pod serving.
+                    strategy=k8s.apps.v1.DeploymentStrategyArgs(
+                        type="RollingUpdate",
+                        rolling_update=k8s.apps.v1.RollingUpdateDeploymentArgs(max_surge=1, max_unavailable=0),
+                    ),
                     template=k8s.core.v1.PodTemplateSpecArgs(
                         metadata=k8s.meta.v1.ObjectMetaArgs(labels={**common, **labels}),
-                        spec=k8s.core.v1.PodSpecArgs(containers=[container]),
+                        spec=k8s.core.v1.PodSpecArgs(
+                            containers=[container], node_selector=args.node_selector or None
+                        ),
                     ),
                 ),
                 opts=child,

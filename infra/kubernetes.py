@@ -65,6 +65,7 @@ def build(cfg: StackConfig, project: str, stack: str) -> dict[str, pulumi.Input]
             feature_flags=cfg.feature_flags,
             secrets={name: pulumi.Output.secret(value.reveal()) for name, value in cfg.secrets.items()},
             disruption_budget=kube.disruption_budget,
+            node_selector=kube.node_selector,
         ),
         opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[cluster])),
     )

@@ -399,6 +399,9 @@ class StackConfig(Model):
                 raise ValueError(f"stage {rollout.IDLE!r} is always 0 %, got {stage.weight}")
         shares = [s.weight for s in stages if s.name != rollout.IDLE]
         if shares and shares[0] == 0:
+    node_selector: dict[str, str] = Field(
+        default_factory=dict, description="node labels the pods must run on (the local stack: the real node)"
+    )
             raise ValueError(f"only stage {rollout.IDLE!r} may be 0 %; weights must rise from 1 to 100")
         for before, after in zip(shares, shares[1:]):
             if after <= before:

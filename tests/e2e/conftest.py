@@ -66,7 +66,13 @@ class Project:
         return self.path / f"Pulumi.{STACK}.yaml"
 
 
-def _copy_project(dest: Path, namespace: str) -> None:
+# Where the copies' pods run: kwok's fake nodes (the engine's behaviour is under test, not the
+# containers'), or the node that runs real containers (tests/e2e/traffic: real requests).
+FAKE_NODES = "    nodeSelector:\n      type: kwok\n"
+REAL_NODE = "    nodeSelector:\n      stagewise.dev/data-plane: real\n"
+
+
+def _copy_project(dest: Path, namespace: str, node_selector: str = FAKE_NODES) -> None:
     """Copy the project to `dest`, its local stack deploying into `namespace`: a developer's own
     `make local` deployment (namespace stagewise-local) is never touched."""
     files = (
@@ -90,6 +96,8 @@ def _copy_project(dest: Path, namespace: str) -> None:
     stack_file = dest / f"Pulumi.{STACK}.yaml"
     text = stack_file.read_text()
     assert "  stagewise:kubernetes:\n" in text
+    assert REAL_NODE in text
+    text = text.replace(REAL_NODE, node_selector)
     stack_file.write_text(
         text.replace("  stagewise:kubernetes:\n", f"  stagewise:kubernetes:\n    namespace: {namespace}\n")
     )
