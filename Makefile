@@ -1,7 +1,10 @@
 # The two commands a newcomer needs:
 #   make local   set everything up and deploy the `local` stack to a Kubernetes cluster on this machine
 #   make test    set everything up and run the whole test suite (unit, components, e2e with the real engine)
-.PHONY: setup lint toolchain cluster prometheus local down test bench
+# and, once `make local` ran:
+#   make demo    play a whole rollout against real traffic: a healthy promote, a bad version aborted
+#   make down    stop everything `make local` started and undo every change it made to the host
+.PHONY: setup lint toolchain cluster prometheus dataplane local demo down test bench
 
 VENV := .venv
 
@@ -30,16 +33,25 @@ cluster: toolchain
 prometheus:
 	bash scripts/prometheus.sh >/dev/null
 
-local: cluster
+# The node that runs real containers (Debian's containerd, runc, CNI plugins; the kubelet), Traefik as
+# the gateway, and the demo app's images, built on this machine.
+dataplane: cluster prometheus
+	bash scripts/dataplane.sh install
+	bash scripts/dataplane.sh build
+
+local: dataplane
 	bash scripts/local.sh up
+
+demo: local
+	bash -c '. scripts/env.sh && python -m stagewise.tools.demo'
 
 down:
 	bash scripts/local.sh down
 
-test: lint cluster prometheus
+test: lint dataplane
 	bash scripts/test.sh
 
-bench: cluster prometheus
+bench: dataplane
 	$(VENV)/bin/python bench/plan_bench.py
 	$(VENV)/bin/python bench/analyze_bench.py
 	bash -c '. scripts/env.sh && python bench/local_up_bench.py'

@@ -74,4 +74,7 @@ def build(cfg: StackConfig, project: str, stack: str) -> dict[str, pulumi.Input]
         "route": app.route_name,
         "deployments": app.deployment_names,
         "traffic": shares,
+        # The Gateway's HTTP listener (port 80) on the route's host; a *.localhost host resolves to
+        # this machine, where the local data plane's gateway listens (scripts/dataplane.sh).
+        "url": f"http://{kube.hostname}/",
     }

@@ -1,0 +1,5 @@
+import sys
+
+from stagewise.tools.demo.play import main
+
+sys.exit(main())
