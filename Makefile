@@ -55,3 +55,4 @@ bench: dataplane
 	$(VENV)/bin/python bench/plan_bench.py
 	$(VENV)/bin/python bench/analyze_bench.py
 	bash -c '. scripts/env.sh && python bench/local_up_bench.py'
+	bash -c '. scripts/env.sh && python bench/canary_pull_bench.py'

@@ -128,6 +128,12 @@ class Workspace:
         subprocess.run(["git", "commit", "-qam", message], cwd=self.path, env=env, check=True, capture_output=True)
         return self.run("git", "rev-parse", "HEAD").stdout.strip()
 
+    def git_log_subject(self) -> str:
+        return self.run("git", "log", "-1", "--format=%s").stdout.strip()
+
+    def git_log_author(self) -> str:
+        return self.run("git", "log", "-1", "--format=%an").stdout.strip()
+
     def up(self) -> float:
         """`pulumi up`; returns when it finished (epoch seconds)."""
         self.pulumi("up", "--yes", "--skip-preview")
