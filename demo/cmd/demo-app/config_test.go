@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"log/slog"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -92,6 +93,40 @@ func TestResourceFromEnvironment(t *testing.T) {
 		v, ok := res.Set().Value(attribute.Key(k))
 		if !ok || v.AsString() != want {
 			t.Errorf("%s = %q, want %q", k, v.AsString(), want)
+		}
+	}
+}
+
+// The command itself: a bad value stops it at start with status 2 and a message naming the
+// variable; -check-env accepts a good environment and exits 0 without serving.
+func TestCommandValidatesItsEnvironment(t *testing.T) {
+	bin := t.TempDir() + "/demo-app"
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	for _, tc := range []struct {
+		args   []string
+		env    []string
+		status int
+		want   string
+	}{
+		{nil, []string{"FAULT_ERROR_RATE=0.3x"}, 2, "FAULT_ERROR_RATE=\"0.3x\": must be a number from 0 to 1"},
+		{nil, []string{"FAULT_LATENCY=400"}, 2, "FAULT_LATENCY=\"400\""},
+		{nil, []string{"OTEL_RESOURCE_ATTRIBUTES=1.5.0"}, 2, "OTEL_RESOURCE_ATTRIBUTES"},
+		{[]string{"-check-env"}, []string{"FAULT_LATENCY=400ms", "FAULT_ERROR_RATE=0.3"}, 0, ""},
+		{[]string{"--port", "80"}, nil, 2, "configured by its environment"},
+	} {
+		cmd := exec.Command(bin, tc.args...)
+		cmd.Env = tc.env
+		out, err := cmd.CombinedOutput()
+		status := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			status = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if status != tc.status || !strings.Contains(string(out), tc.want) {
+			t.Errorf("%v %v: status %d, output %q; want %d and %q", tc.env, tc.args, status, out, tc.status, tc.want)
 		}
 	}
 }

@@ -22,6 +22,15 @@ import (
 const shutdownTimeout = 15 * time.Second
 
 func main() {
+	// -check-env validates the environment and exits: scripts/images.sh runs it on each image's
+	// baked-in environment, so that a bad fault switch fails the build, not the pod.
+	checkOnly := len(os.Args) == 2 && os.Args[1] == "-check-env"
+	if len(os.Args) > 1 && !checkOnly {
+		fmt.Fprintf(os.Stderr, "demo-app: unexpected arguments %q: it is configured by its environment "+
+			"(PORT, APP_LATENCY, FAULT_ERROR_RATE, FAULT_LATENCY, DRAIN, STAGEWISE_COLOUR, LOG_LEVEL, OTEL_*); "+
+			"the only flag is -check-env\n", os.Args[1:])
+		os.Exit(2)
+	}
 	cfg, err := loadConfig(os.Getenv)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "demo-app: %v\n", err)
@@ -35,6 +44,9 @@ func main() {
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "demo-app: %v\n", err)
 		os.Exit(2)
+	}
+	if checkOnly {
+		return
 	}
 	a, err := newApp(cfg, res, rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())))
 	if err != nil {
