@@ -224,7 +224,7 @@ cmd_host_state() {
 	echo "## network namespaces"
 	ip netns list 2>/dev/null || true
 	echo "## mounts"
-	awk '{print $5, $9}' /proc/self/mountinfo | sort
+	awk '{for (i = 7; i <= NF; i++) if ($i == "-") {print $5, $(i + 1); break}}' /proc/self/mountinfo | sort
 	echo "## directories"
 	for d in "${HOST_DIRS[@]}" /run/containerd; do [[ -e $d ]] && echo "$d" || true; done
 	echo "## cgroups"
@@ -306,8 +306,9 @@ restore_host() {
 		ip netns delete "$d" 2>/dev/null || rm -f "/run/netns/$d"
 	done
 	# cgroups the kubelet and runc made, deepest first (a cgroup directory goes only when empty).
-	cgroup_dirs | grep -vxFf "$before/cgroups" | awk '{print length, $0}' | sort -rn | cut -d' ' -f2- |
-		while read -r d; do rmdir "$d" 2>/dev/null || log "could not remove cgroup $d"; done
+	local -a cgroups
+	mapfile -t cgroups < <(cgroup_dirs | grep -vxFf "$before/cgroups" | awk '{print length, $0}' | sort -rn | cut -d' ' -f2- || true)
+	for d in "${cgroups[@]}"; do rmdir "$d" 2>/dev/null || log "could not remove cgroup $d"; done
 	for d in "${HOST_DIRS[@]}" /run/containerd; do
 		grep -qxF "$d" "$before/dirs" || rm -rf "$d"
 	done
@@ -430,7 +431,7 @@ import_images() {
 		ctr_ images import --no-unpack=false "$archive" >/dev/null ||
 			die "importing $archive into containerd failed"
 	done
-	log "images: $(ctr_ images ls -q | grep -c .) in containerd (none pulled)"
+	log "images: $(ctr_ images ls -q | grep -vc '^sha256:') in containerd (none pulled)"
 }
 
 node_ready() {
