@@ -49,8 +49,8 @@ type app struct {
 	mu  sync.Mutex
 	rng *rand.Rand
 
-	// sleep waits d or until ctx ends; tests replace it to observe the latency without waiting.
-	sleep func(ctx context.Context, d time.Duration)
+	// sleep stands for the request's work; tests replace it to observe the latency without waiting.
+	sleep func(d time.Duration)
 
 	duration httpconv.ServerRequestDuration
 	provider *sdkmetric.MeterProvider
@@ -104,7 +104,7 @@ func newApp(cfg config, res *resource.Resource, rng *rand.Rand) (*app, error) {
 		version:  unknownVersion,
 		colour:   cfg.Colour,
 		rng:      rng,
-		sleep:    sleepCtx,
+		sleep:    time.Sleep,
 		duration: duration,
 		provider: provider,
 		metrics:  promhttp.HandlerFor(registry, promhttp.HandlerOpts{}),
@@ -114,18 +114,6 @@ func newApp(cfg config, res *resource.Resource, rng *rand.Rand) (*app, error) {
 	}
 	a.ready.Store(true)
 	return a, nil
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) {
-	if d <= 0 {
-		return
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-ctx.Done():
-	}
 }
 
 // handler routes the requests. Every response, errors included, names the version and colour.
@@ -156,7 +144,9 @@ func (a *app) handler() http.Handler {
 // injected 500 or a short text naming the version and colour.
 func (a *app) serveApp(w http.ResponseWriter, r *http.Request) {
 	delay, fail := a.draw()
-	a.sleep(r.Context(), delay+a.cfg.FaultLatency)
+	// The whole time even if the client hangs up, as a service busy with the request would: the
+	// histogram then records what serving it took, never a wait cut short by the client.
+	a.sleep(delay + a.cfg.FaultLatency)
 	if fail {
 		writeText(w, http.StatusInternalServerError, fmt.Sprintf("injected fault (FAULT_ERROR_RATE=%g)\n", a.cfg.ErrorRate))
 		return

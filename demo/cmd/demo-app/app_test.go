@@ -61,7 +61,7 @@ type sleepLog struct {
 	waits []time.Duration
 }
 
-func (s *sleepLog) sleep(_ context.Context, d time.Duration) {
+func (s *sleepLog) sleep(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.waits = append(s.waits, d)
