@@ -149,8 +149,23 @@ cmd_build() {
 		[[ -e $dir/$DONE_MARK ]] || die "cannot move $tmp to $dir"
 		log "a concurrent build finished first; keeping it"
 	fi
+	prune_old "$dir"
 	log "built in $((SECONDS - start))s: $dir"
 	printf '%s\n' "$dir"
+}
+
+# prune_old DIR: every source edit makes a new directory (~45 MB); keep the newest few, so that
+# switching between branches still finds its build, and remove the rest.
+KEEP_BUILDS=3
+prune_old() {
+	local old
+	# Newest first by modification time; DIR itself was just made, so it is never removed.
+	while IFS= read -r old; do
+		[[ $old == "$1" ]] && continue
+		log "removing an older build: $old"
+		rm -rf -- "$old"
+	done < <(find "$CACHE_BIN" -mindepth 1 -maxdepth 1 -type d -name 'demo-*' ! -name '*.tmp.*' \
+		-printf '%T@ %p\n' | sort -rn | tail -n +$((KEEP_BUILDS + 1)) | cut -d' ' -f2-)
 }
 
 case "${1:-}" in
