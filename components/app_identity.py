@@ -32,4 +32,6 @@ class AppIdentity(pulumi.ComponentResource):
         )
         self.id: pulumi.Output[str] = identity.id
         self.principal_id: pulumi.Output[str] = identity.principal_id
-        self.register_outputs({"id": self.id, "principal_id": self.principal_id})
+        self.client_id: pulumi.Output[str] = identity.client_id
+        """What a site names to pull from Azure Container Registry with this identity ("acrUserManagedIdentityID")."""
+        self.register_outputs({"id": self.id, "principal_id": self.principal_id, "client_id": self.client_id})

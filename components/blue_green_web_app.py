@@ -1,5 +1,7 @@
-"""BlueGreenWebApp: one region's stamp: a Linux App Service plan, the web app (colour blue), its
-deployment slot (colour green) and the slot traffic rule that carries the rollout stage."""
+"""BlueGreenWebApp: one region's stamp: a Linux App Service plan, the web app (colour blue) and its
+deployment slot (colour green). Which share of traffic each colour gets is not the stamp's business: the
+stack's Front Door holds both colours as weighted origins (components/front_door.py), so a stage change
+changes no setting of a site and restarts nothing."""
 
 from __future__ import annotations
 
@@ -13,9 +15,41 @@ from stagewise.core import app_environment, limits, naming, tiers
 from stagewise.core.rollout import SLOT_COLOUR, Colour
 
 GREEN_SLOT = SLOT_COLOUR
-# Settings that describe the colour itself must stay with their slot, never travel with a swap
-# (deploy-staging-slots.md, "deployment slot setting").
-STICKY_SETTINGS = list(app_environment.PER_COLOUR)
+# Only the colour marker stays with its slot on a swap (deploy-staging-slots.md, "deployment slot
+# setting"); the OpenTelemetry identity describes the image, which moves with the swap.
+STICKY_SETTINGS = list(app_environment.STICKY)
+
+
+@dataclass
+class ImagePull:
+    """How both colours sign in to pull their image (app-service/configure-custom-container.md)."""
+
+    identity_client_id: pulumi.Input[str] | None = None
+    """Azure Container Registry: the user-assigned identity's client ID ("acrUserManagedIdentityID"), which
+    holds AcrPull on the registry before any site exists."""
+    server_url: str | None = None
+    """Any other registry: DOCKER_REGISTRY_SERVER_URL, signed in to with the two references below."""
+    username_reference: str | None = None
+    password_reference: str | None = None
+    """@Microsoft.KeyVault(...) references to the user name and password (never the values)."""
+
+    def __post_init__(self) -> None:
+        credentials = (self.server_url, self.username_reference, self.password_reference)
+        if self.identity_client_id is not None and any(credentials):
+            raise ValueError("image pull: either the identity (Azure Container Registry) or credentials, not both")
+        if any(credentials) and not all(credentials):
+            raise ValueError("image pull: server_url needs username_reference and password_reference")
+        if self.identity_client_id is None and not any(credentials):
+            raise ValueError("image pull: give identity_client_id or server_url with its references")
+
+    def app_settings(self) -> dict[str, str]:
+        if self.server_url is None:
+            return {}
+        return {
+            "DOCKER_REGISTRY_SERVER_URL": self.server_url,
+            "DOCKER_REGISTRY_SERVER_USERNAME": self.username_reference or "",
+            "DOCKER_REGISTRY_SERVER_PASSWORD": self.password_reference or "",
+        }
 
 
 @dataclass
@@ -30,19 +64,22 @@ class BlueGreenWebAppArgs:
     instances: int
     """Plan capacity (the starting point when autoscale is on)."""
     image: str
-    """Container image without tag."""
+    """Container image without tag, as pulled (with its registry host, stagewise.core.naming.pulled_image)."""
     image_tags: dict[Colour, str]
     """Image tag per colour; a colour with no version runs the other colour's tag, idle."""
     log_level: str
-    slot_share: int | None = None
-    """The green slot's share of the site's traffic, 1..100 (rollout.slot_share); None: no rule."""
+    port: int = app_environment.APP_PORT
+    """The port the container listens on (WEBSITES_PORT)."""
+    image_pull: ImagePull | None = None
+    """How the image is pulled with authentication; None: anonymously (a public image)."""
     autoscale: bool = False
     """Autoscale owns the plan's capacity; otherwise the program does."""
     identity_id: pulumi.Input[str] | None = None
     """User-assigned identity both colours resolve Key Vault references with (granted beforehand)."""
     grants: Sequence[pulumi.Resource] = field(default_factory=list)
-    """The identity's role assignments on the vault: every site and slot waits for them, so that
-    no reference is resolved (and cached for up to 24 hours) before the identity may read it."""
+    """The identity's role assignments (vault, registry) and the wait until they take effect
+    (components/grant_propagation.py): every site and slot is created after them, so that no reference is
+    resolved (and cached for up to 24 hours), and no image pulled, before the identity may."""
     subnet_id: pulumi.Input[str] | None = None
     """Regional VNet integration subnet (delegated to Microsoft.Web/serverFarms); None: no integration."""
     service_name: str = "app"
@@ -67,6 +104,9 @@ def app_settings(args: BlueGreenWebAppArgs, colour: Colour) -> list[web.NameValu
             feature_flags=args.feature_flags,
         ),
         "WEBSITES_ENABLE_APP_SERVICE_STORAGE": "false",
+        # The docs disagree on the default (80 or 8080): set it, the same port as on Kubernetes.
+        "WEBSITES_PORT": str(args.port),
+        **(args.image_pull.app_settings() if args.image_pull else {}),
         **args.key_vault_references,
     }
     pairs = [web.NameValuePairArgs(name=k, value=v) for k, v in settings.items()]
@@ -77,20 +117,8 @@ def app_settings(args: BlueGreenWebAppArgs, colour: Colour) -> list[web.NameValu
     return pairs
 
 
-def ramp_up_rules(args: BlueGreenWebAppArgs) -> list[web.RampUpRuleArgs]:
-    """The production site's slot traffic rule ("Traffic %"): none at 0 %, never an explicit 0 %."""
-    if args.slot_share is None:
-        return []
-    return [
-        web.RampUpRuleArgs(
-            name=GREEN_SLOT,
-            action_host_name=naming.slot_host_name(args.site_name, GREEN_SLOT),
-            reroute_percentage=args.slot_share,
-        )
-    ]
-
-
 def site_config(args: BlueGreenWebAppArgs, colour: Colour) -> web.SiteConfigArgs:
+    pull_identity = args.image_pull.identity_client_id if args.image_pull else None
     return web.SiteConfigArgs(
         linux_fx_version=f"DOCKER|{naming.container_image(args.image, args.image_tags[colour])}",
         min_tls_version=tiers.MIN_TLS_VERSION,
@@ -98,14 +126,13 @@ def site_config(args: BlueGreenWebAppArgs, colour: Colour) -> web.SiteConfigArgs
         always_on=True,
         health_check_path=tiers.HEALTH_PATH,
         http20_enabled=True,
-        # app-service-key-vault-references.md: Linux apps reaching a vault through the network
-        # "require that the app be explicitly configured to have all traffic route through the
-        # virtual network".
-        vnet_route_all_enabled=True if args.subnet_id is not None else None,
+        # configure-custom-container.md, "Use managed identity to pull an image from Azure Container Registry".
+        acr_use_managed_identity_creds=True if pull_identity else None,
+        acr_user_managed_identity_id=pull_identity,
         app_settings=app_settings(args, colour),
-        # Only the production site routes: it always sends the rule list, empty at 0 %, so that
-        # removing the rule removes it in Azure too.
-        experiments=web.ExperimentsArgs(ramp_up_rules=ramp_up_rules(args)) if colour != GREEN_SLOT else None,
+        # No slot traffic rule, ever: the production site sends an empty list, constant, so that a rule
+        # left from an earlier version of the stack is removed once and no stage change touches the site.
+        experiments=web.ExperimentsArgs(ramp_up_rules=[]) if colour != GREEN_SLOT else None,
     )
 
 
@@ -117,8 +144,10 @@ class BlueGreenWebApp(pulumi.ComponentResource):
         if args.instances > tier.max_instances:
             raise ValueError(f"instances ({args.instances}) above {tier.max_instances} for {args.sku}")
         app_environment.check_image_tags(args.image_tags)
-        if args.slot_share is not None and not 1 <= args.slot_share <= 100:
-            raise ValueError(f"slot_share ({args.slot_share}) must be 1..100, or None for no rule")
+        if not 1 <= args.port <= 65535:
+            raise ValueError(f"port ({args.port}) must be 1..65535")
+        if args.image_pull and args.image_pull.identity_client_id is not None and args.identity_id is None:
+            raise ValueError("image_pull with an identity needs identity_id: the identity granted AcrPull")
         if len(args.site_name) > naming.SITE_NAME_MAX:
             raise ValueError(f"site_name {args.site_name!r} is longer than {naming.SITE_NAME_MAX} characters")
         if args.key_vault_references and args.identity_id is None:
@@ -154,6 +183,12 @@ class BlueGreenWebApp(pulumi.ComponentResource):
             identity=identity,
             key_vault_reference_identity=args.identity_id,
             virtual_network_subnet_id=args.subnet_id,
+            # configure-vnet-integration-routing.md: "Application traffic only
+            # (`outboundVnetRouting.applicationTraffic`)", so the vault is reached over the subnet, while
+            # "configuration traffic continues to use the public route" (image pulls need no NAT).
+            outbound_vnet_routing=web.OutboundVnetRoutingArgs(application_traffic=True)
+            if args.subnet_id is not None
+            else None,
             tags=args.tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.grants)),
         )

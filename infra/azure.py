@@ -1,8 +1,10 @@
 """The Azure stacks (dev, staging, production): one environment, a stamp per region, one global entry.
 
-Order matters on a real subscription: the identity first, then the vault with the identity's
-grant (and, when the vault denies by default, the regions' integration subnets on its allow-list),
-and only then the sites, which depend on the grant. A request's path is in docs/azure-request-path.md.
+Order matters on a real subscription: the identity first; then the vault and the registry with the
+identity's grants (and, when the vault denies by default, the regions' integration subnets on its
+allow-list); then the wait until those grants take effect; only then the sites; then the check that
+their Key Vault references resolved; and the Front Door that weighs every region's two colours. A
+request's path is in docs/azure-request-path.md.
 """
 
 from __future__ import annotations
@@ -12,12 +14,15 @@ from pulumi_azure_native import authorization
 
 from components.app_identity import AppIdentity, AppIdentityArgs
 from components.autoscale import Autoscale, AutoscaleArgs
-from components.blue_green_web_app import BlueGreenWebApp, BlueGreenWebAppArgs
+from components.blue_green_web_app import BlueGreenWebApp, BlueGreenWebAppArgs, ImagePull
+from components.container_registry import ContainerRegistry, ContainerRegistryArgs
 from components.environment import Environment, EnvironmentArgs
+from components.front_door import FrontDoor, FrontDoorArgs
+from components.grant_propagation import GrantPropagation, GrantPropagationArgs
+from components.reference_check import ReferenceCheck, ReferenceCheckArgs
 from components.region_network import RegionNetwork, RegionNetworkArgs
 from components.rollout_alerts import RolloutAlerts, RolloutAlertsArgs
 from components.secret_vault import SecretVault, SecretVaultArgs
-from components.traffic_split import TrafficSplit, TrafficSplitArgs
 from stagewise.core import alert_rules, naming, rollout
 from stagewise.core.config import StackConfig
 
@@ -79,6 +84,33 @@ def build(cfg: StackConfig, project: str, stack: str) -> dict[str, pulumi.Input]
     references = {
         naming.app_setting_name(secret): naming.key_vault_reference(vault_name, secret) for secret in cfg.secrets
     }
+    grants = list(vault.grants)
+    login_server = cfg.login_server(project, stack)
+    image_pull: ImagePull | None = None
+    if cfg.registry.pull == "identity":
+        registry = ContainerRegistry(
+            "registry",
+            ContainerRegistryArgs(
+                resource_group_name=env.resource_group_name,
+                location=cfg.location,
+                subscription_id=client.subscription_id,
+                reader_principal_id=identity.principal_id,
+                registry_id=cfg.registry.acr_id,
+                name=None if cfg.registry.acr_id else naming.registry_name(project, stack),
+                tags=tags,
+            ),
+        )
+        grants.append(registry.grant)
+        image_pull = ImagePull(identity_client_id=identity.client_id)
+    elif cfg.registry.pull == "credentials":
+        assert cfg.registry.server and cfg.registry.username_secret and cfg.registry.password_secret
+        image_pull = ImagePull(
+            server_url=f"https://{cfg.registry.server}",
+            username_reference=naming.key_vault_reference(vault_name, cfg.registry.username_secret),
+            password_reference=naming.key_vault_reference(vault_name, cfg.registry.password_secret),
+        )
+    # Sites are created only once the grants are effective, not merely created.
+    propagation = GrantPropagation("grants", GrantPropagationArgs(grants=grants))
     stamps: dict[str, BlueGreenWebApp] = {}
     for region in cfg.regions:
         stamps[region.name] = BlueGreenWebApp(
@@ -90,15 +122,16 @@ def build(cfg: StackConfig, project: str, stack: str) -> dict[str, pulumi.Input]
                 sku=cfg.app_service.sku,
                 instances=cfg.autoscale.default if cfg.autoscale.enabled else cfg.app_service.instances,
                 autoscale=cfg.autoscale.enabled,
-                image=cfg.release.image,
+                image=naming.pulled_image(cfg.release.image, login_server),
                 image_tags=rollout.versions_by_colour(release),
-                slot_share=rollout.slot_share(shares),
                 log_level=cfg.log_level,
+                port=cfg.port,
+                image_pull=image_pull,
                 service_name=cfg.release.image.rsplit("/", 1)[-1],
                 feature_flags=cfg.feature_flags,
                 key_vault_references=references,
                 identity_id=identity.id,
-                grants=vault.grants,
+                grants=[*grants, propagation.wait],
                 subnet_id=networks[region.name].subnet_id if firewalled else None,
                 insights_connection_string=env.insights_connection_string,
                 tags=tags,
@@ -120,21 +153,31 @@ def build(cfg: StackConfig, project: str, stack: str) -> dict[str, pulumi.Input]
                     tags=tags,
                 ),
             )
+    reference_settings = sorted(references) + (
+        ["DOCKER_REGISTRY_SERVER_USERNAME", "DOCKER_REGISTRY_SERVER_PASSWORD"]
+        if cfg.registry.pull == "credentials"
+        else []
+    )
+    if reference_settings:
+        ReferenceCheck(
+            "references",
+            ReferenceCheckArgs(
+                site_ids=[site_id for stamp in stamps.values() for site_id in stamp.site_ids.values()],
+                settings=reference_settings,
+                after=propagation.wait.id,
+            ),
+        )
     probe = cfg.traffic.probe
-    split = TrafficSplit(
-        "traffic",
-        TrafficSplitArgs(
+    edge = FrontDoor(
+        "edge",
+        FrontDoorArgs(
             resource_group_name=env.resource_group_name,
-            dns_label=naming.dns_label(project, stack, "traffic"),
-            targets={name: stamp.site_id for name, stamp in stamps.items()},
-            weights={region.name: region.weight for region in cfg.regions},
-            ttl=cfg.traffic.ttl,
-            probe_protocol=probe.protocol,
-            probe_port=probe.port,
+            endpoint_name=naming.dns_label(project, stack, "edge"),
+            hosts={name: stamp.hostnames for name, stamp in stamps.items()},
+            origins=rollout.origin_weights({region.name: region.weight for region in cfg.regions}, shares),
             probe_path=probe.path,
+            probe_protocol="Http" if probe.protocol == "HTTP" else "Https",
             probe_interval=probe.interval,
-            probe_timeout=probe.timeout,
-            tolerated_failures=probe.tolerated_failures,
             tags=tags,
         ),
     )
@@ -167,7 +210,8 @@ def build(cfg: StackConfig, project: str, stack: str) -> dict[str, pulumi.Input]
         "resource_group": env.resource_group_name,
         # Where `stagewise analyze` reads the stage gate's metrics (provider appinsights).
         "insights_id": env.insights_id,
-        "url": pulumi.Output.concat("https://", split.fqdn),
+        # Front Door's endpoint host name: what clients can really reach over https (docs/azure-request-path.md).
+        "url": pulumi.Output.concat("https://", edge.host_name),
         "vault_uri": vault.vault_uri,
         "hostnames": {name: stamp.hostnames for name, stamp in stamps.items()},
         "traffic": shares,

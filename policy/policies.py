@@ -20,7 +20,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from policy import inputs, keyvault, kubernetes, monitoring, resource_types, tags, traffic_manager, webapps
+from policy import frontdoor, inputs, keyvault, kubernetes, monitoring, resource_types, tags, traffic_manager, webapps
 from policy.settings import Settings
 from stagewise.core import tiers
 
@@ -172,6 +172,8 @@ STACK_RULES: dict[str, StackRule] = {
     "webapp-integration-subnet-delegated": webapps.webapp_integration_subnet_delegated,
     "webapp-integration-subnet-one-plan": webapps.webapp_integration_subnet_one_plan,
     "webapp-integration-subnet-same-region": webapps.webapp_integration_subnet_same_region,
+    "webapp-waits-for-effective-grants": webapps.webapp_waits_for_effective_grants,
+    "webapp-references-checked": webapps.webapp_references_checked,
 }
 
 
@@ -204,6 +206,15 @@ VALIDATOR_TWINS: dict[str, str] = {
     "webapp-integration-subnet-same-region": "resources only: no config key; the program builds each region's network",
     "webapp-slot-rule-percentage": "validator: stages[].weight 0..100, and 0 % becomes no rule (rollout)",
     "webapp-slot-rule-target": "resources only: the host name is derived from the site's name",
+    "webapp-image-pull-path": "tier rule: registry.pull",
+    "webapp-no-slot-traffic-rule": "resources only: no config key; components/blue_green_web_app.py always sends "
+    "an empty rule list (the stage is carried by Front Door origin weights)",
+    "webapp-waits-for-effective-grants": "resources only: an ordering between resources (dependsOn)",
+    "webapp-references-checked": "resources only: a resource after the sites (components/reference_check.py)",
+    "frontdoor-origin-weight": "validator: regions[].weight 0..limits.TM_MAX_WEIGHT and stages[].weight 0..100; "
+    "rollout.origin_weights scales them to 1..1000 and disables an origin at 0",
+    "frontdoor-weights-take-effect": "resources only: no config key; components/front_door.py always sets it",
+    "frontdoor-origin-host-header": "resources only: no config key; components/front_door.py sends each origin's own host",
     "log-alert-split-by-version": "resources only: the queries are built by stagewise.core.alert_rules",
     "log-alert-excludes-health-probe": "resources only: the queries are built by stagewise.core.alert_rules, on the "
     "path of tier rule traffic.probe.path",
@@ -219,6 +230,7 @@ def policies() -> list[Policy]:
         t: webapps.app_settings_without_secrets(t)
         for t in (*resource_types.WEB_APPS, *resource_types.APP_SETTINGS_RESOURCES)
     }
+    pull = {t: webapps.webapp_image_pull_path(t) for t in resource_types.WEB_APPS}
     return [
         resource_policy(
             "keyvault-rbac-authorization",
@@ -342,6 +354,54 @@ def policies() -> list[Policy]:
             "A slot traffic rule routes to a slot of its own site, <site>-<slot>.azurewebsites.net "
             "(app-service/deploy-staging-slots.md, 'Route production traffic automatically').",
             {resource_types.WEB_APP: webapps.webapp_slot_rule_target},
+        ),
+        resource_policy(
+            "webapp-image-pull-path",
+            "A web app's image has a pull path: the managed identity for Azure Container Registry, credentials for "
+            "any other registry, and authentication for every image in production "
+            "(app-service/configure-custom-container.md: 'Each time the app restarts, App Service performs the "
+            "`docker pull` command').",
+            pull,
+        ),
+        resource_policy(
+            "webapp-no-slot-traffic-rule",
+            "A site holds no slot traffic rule: it lives in siteConfig, and 'Any configuration change to the app "
+            "causes an app restart' (app-service/app-service-key-vault-references.md); the stage is carried by "
+            "Front Door origin weights.",
+            {resource_types.WEB_APP: webapps.webapp_no_slot_traffic_rule},
+        ),
+        stack_policy(
+            "webapp-waits-for-effective-grants",
+            "Apps that read Key Vault references or pull with their identity are created after a wait that follows "
+            "the grant: a grant exists before it takes effect (key-vault/general/rbac-guide.md), and an unresolved "
+            "reference is refetched only 'every 24 hours' (app-service/app-service-key-vault-references.md).",
+            STACK_RULES["webapp-waits-for-effective-grants"],
+        ),
+        stack_policy(
+            "webapp-references-checked",
+            "Every app's Key Vault references are checked after the app exists: 'If a reference isn't resolved "
+            "properly, the reference string is used instead' (app-service/app-service-key-vault-references.md).",
+            STACK_RULES["webapp-references-checked"],
+        ),
+        resource_policy(
+            "frontdoor-origin-weight",
+            "Front Door origin weights are integers 1..1000 (frontdoor/routing-methods.md: 'The weight is an "
+            "integer ranging from 1 to 1000').",
+            _for(resource_types.FRONT_DOOR_ORIGIN, frontdoor.frontdoor_origin_weight),
+        ),
+        resource_policy(
+            "frontdoor-weights-take-effect",
+            "A Front Door origin group's latency sensitivity is above 0 ms, or origin weights do not take effect "
+            "(frontdoor/routing-methods.md: 'If the latency sensitivity gets set to 0 milliseconds, then this "
+            "property doesn't take effect').",
+            _for(resource_types.FRONT_DOOR_ORIGIN_GROUP, frontdoor.frontdoor_weights_take_effect),
+        ),
+        resource_policy(
+            "frontdoor-origin-host-header",
+            "A Front Door origin sends its own host name as the Host header, the name App Service picks the app by "
+            "and the origin's certificate matches (frontdoor/end-to-end-tls.md: 'a subject name matching the origin "
+            "hostname').",
+            _for(resource_types.FRONT_DOOR_ORIGIN, frontdoor.frontdoor_origin_host_header),
         ),
         resource_policy(
             "log-alert-split-by-version",

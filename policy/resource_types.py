@@ -44,3 +44,9 @@ ROLE_ASSIGNMENT = ("azure-native:authorization:RoleAssignment",)
 
 
 SCHEDULED_QUERY_RULE = ("azure-native:monitor:ScheduledQueryRule", "azure-native:insights:ScheduledQueryRule")
+
+
+FRONT_DOOR_ORIGIN = ("azure-native:cdn:AFDOrigin",)
+
+
+FRONT_DOOR_ORIGIN_GROUP = ("azure-native:cdn:AFDOriginGroup",)

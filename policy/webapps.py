@@ -6,12 +6,32 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from policy.inputs import StackResource, StackViolation, Validator, by_urn, dig, is_unknown, known, shown, sources
-from policy.resource_types import APP_SETTINGS_RESOURCES, SUBNET, WEB_APPS
+from policy.inputs import (
+    MISSING,
+    StackResource,
+    StackViolation,
+    Validator,
+    as_int,
+    by_urn,
+    dig,
+    is_unknown,
+    known,
+    shown,
+    sources,
+)
+from policy.resource_types import APP_SETTINGS_RESOURCES, ROLE_ASSIGNMENT, SUBNET, WEB_APPS
 from policy.settings import Settings
-from stagewise.core.limits import APP_SERVICE_DELEGATION
-from stagewise.core.naming import SITES_DNS_SUFFIX
-from stagewise.core.tiers import MIN_TLS_VERSION
+from policy.tier import azure_tier
+from stagewise.core.limits import (
+    ACR_LOGIN_SUFFIX,
+    ACR_PULL_ROLE,
+    APP_SERVICE_DELEGATION,
+    DOCKER_HUB_HOSTS,
+    RBAC_PROPAGATION_SECONDS,
+    SECRETS_USER_ROLE,
+)
+from stagewise.core.naming import SITES_DNS_SUFFIX, image_registry
+from stagewise.core.tiers import MIN_TLS_VERSION, PRODUCTION
 
 TLS_MIN = tuple(int(part) for part in MIN_TLS_VERSION.split("."))
 
@@ -295,3 +315,162 @@ def webapp_slot_rule_target(props: Mapping[str, Any], settings: Settings) -> lis
             f"'{site}-<slot>.{SITES_DNS_SUFFIX}' (got {shown(host)})"
         )
     return messages
+
+
+def _image(props: Mapping[str, Any]) -> str | None:
+    """The image of a single-container Linux site (linuxFxVersion DOCKER|<image>:<tag>), without the tag."""
+    value = dig(props, "siteConfig", "linuxFxVersion")
+    if not isinstance(value, str) or is_unknown(value) or not value.upper().startswith("DOCKER|"):
+        return None
+    reference = value.split("|", 1)[1]
+    name, _, _ = reference.partition("@")
+    last_slash = name.rfind("/")
+    colon = name.rfind(":")
+    return name[:colon] if colon > last_slash else name
+
+
+def _setting(props: Mapping[str, Any], resource_type: str, name: str) -> Any:
+    for key, value in app_settings(resource_type, props):
+        if key == name:
+            return value
+    return MISSING
+
+
+def webapp_image_pull_path(resource_type: str) -> Validator:
+    """app-service/configure-custom-container.md: App Service pulls "Each time the app restarts" and on every
+    new instance, so an image on a private registry needs a pull path for the life of the app: the managed
+    identity ("acrUseManagedIdentityCreds", "acrUserManagedIdentityID") for Azure Container Registry, or
+    DOCKER_REGISTRY_SERVER_URL with its user name and password for any other registry. In production every
+    image is pulled with authentication (anonymous pulls are rate-limited)."""
+
+    def validate(props: Mapping[str, Any], settings: Settings) -> list[str]:
+        image = _image(props)
+        if image is None:
+            return []
+        config = (
+            dig(props, "siteConfig", "acrUseManagedIdentityCreds"),
+            dig(props, "siteConfig", "acrUserManagedIdentityID"),
+        )
+        server = _setting(props, resource_type, "DOCKER_REGISTRY_SERVER_URL")
+        credentials = [_setting(props, resource_type, f"DOCKER_REGISTRY_SERVER_{k}") for k in ("USERNAME", "PASSWORD")]
+        if any(is_unknown(v) for v in (*config, server, *credentials)):
+            return []
+        host = image_registry(image)
+        with_identity = config[0] is True and known(config[1])
+        server_host = (
+            str(server).lower().removeprefix("https://").removeprefix("http://").rstrip("/") if known(server) else None
+        )
+        with_credentials = server_host is not None and all(known(c) and c for c in credentials)
+        acr = host is not None and host.endswith(f".{ACR_LOGIN_SUFFIX}")
+        if acr and (with_identity or (with_credentials and server_host == host)):
+            return []
+        if host is not None and not acr and host not in DOCKER_HUB_HOSTS and with_credentials and server_host == host:
+            return []
+        tier = azure_tier(props)
+        private = host is not None and host not in DOCKER_HUB_HOSTS
+        if not private and not (
+            tier is not None and tier.name == PRODUCTION and not (with_identity or with_credentials)
+        ):
+            return []
+        fix = (
+            "set siteConfig.acrUseManagedIdentityCreds to true and siteConfig.acrUserManagedIdentityID to the client "
+            "ID of an identity granted AcrPull"
+            if acr or host is None or host in DOCKER_HUB_HOSTS
+            else f"set the app settings DOCKER_REGISTRY_SERVER_URL (https://{host}), DOCKER_REGISTRY_SERVER_USERNAME "
+            "and DOCKER_REGISTRY_SERVER_PASSWORD (Key Vault references)"
+        )
+        where = f"registry {host}" if private else f"Docker Hub, anonymously, in {tier.label if tier else 'production'}"
+        return [
+            f"web app pulls {image!r} from {where} with no way to sign in, and App Service pulls again on every "
+            f"restart and new instance: {fix}"
+        ]
+
+    return validate
+
+
+def webapp_no_slot_traffic_rule(props: Mapping[str, Any], settings: Settings) -> list[str]:
+    """The slot traffic rule lives in siteConfig, and "Any configuration change to the app causes an app
+    restart" (app-service/app-service-key-vault-references.md, "Understand rotation"); Microsoft states
+    nowhere that a rule change is an exception (Azure/azure-cli#29147 reports that it restarts). The
+    stage is carried by Front Door origin weights, so a site holds no rule."""
+    rules = _ramp_up_rules(props)
+    if not rules:
+        return []
+    return [
+        f"web app holds {len(rules)} slot traffic rule(s) in siteConfig.experiments.rampUpRules: changing one "
+        "restarts the live site; leave the list empty and carry each colour's share as a Front Door origin weight"
+    ]
+
+
+def _needs(app: StackResource) -> list[tuple[str, str]]:
+    """(role ID, why) of each grant an app needs effective before it exists."""
+    needs = []
+    if any(isinstance(v, str) and KEY_VAULT_REFERENCE.search(v) for _, v in app_settings(app.type, app.props)):
+        needs.append((SECRETS_USER_ROLE, "reads Key Vault references"))
+    if dig(app.props, "siteConfig", "acrUseManagedIdentityCreds") is True:
+        needs.append((ACR_PULL_ROLE, "pulls its image with its identity"))
+    return needs
+
+
+def _may_grant(grant: StackResource, role: str) -> bool:
+    """A role assignment of `role`, or one whose role is not known yet (the rule stays silent on those)."""
+    value = dig(grant.props, "roleDefinitionId")
+    return not known(value) or role in str(value).lower()
+
+
+def webapp_waits_for_effective_grants(resources: Sequence[StackResource]) -> list[StackViolation]:
+    """A dependency on a role assignment waits for it to exist, not to take effect (the issue's source:
+    key-vault/general/rbac-guide.md, "up to 10 minutes (600 seconds)"); an app created earlier keeps the
+    literal reference strings until the refetch "every 24 hours" (app-service-key-vault-references.md). So
+    an app that needs a grant depends on a wait of at least RBAC_PROPAGATION_SECONDS that itself depends on
+    that grant (components/grant_propagation.py)."""
+    index = by_urn(resources)
+    violations = []
+    for app in (r for r in resources if r.type in WEB_APPS):
+        waits = [
+            index[u]
+            for u in app.dependencies
+            if u in index and (as_int(dig(index[u].props, "propagationSeconds")) or 0) >= RBAC_PROPAGATION_SECONDS
+        ]
+        for role, why in _needs(app):
+            grants = {r.urn for r in resources if r.type in ROLE_ASSIGNMENT and _may_grant(r, role)}
+            if not any(grants & set(w.dependencies) for w in waits):
+                violations.append(
+                    StackViolation(
+                        f"web app {app.name!r} {why} but is not created after a wait of at least "
+                        f"{RBAC_PROPAGATION_SECONDS} s that follows the grant of role {role}: a grant takes effect "
+                        "minutes after it exists; make the app depend on such a wait (components/grant_propagation.py)",
+                        app.urn,
+                    )
+                )
+    return violations
+
+
+def webapp_references_checked(resources: Sequence[StackResource]) -> list[StackViolation]:
+    """ "If a reference isn't resolved properly, the reference string is used instead"
+    (app-service-key-vault-references.md, "Troubleshoot Key Vault references"): every app that holds references
+    is covered by a check of its config references (inputs siteIds and settings, components/reference_check.py)
+    that names each of its reference settings, so `pulumi up` fails instead of reporting success."""
+    checks = [r for r in resources if isinstance(dig(r.props, "siteIds"), list)]
+    violations = []
+    for app in (r for r in resources if r.type in WEB_APPS):
+        names = {
+            n for n, v in app_settings(app.type, app.props) if isinstance(v, str) and KEY_VAULT_REFERENCE.search(v)
+        }
+        if not names:
+            continue
+        covering = [c for c in checks if app.urn in c.property_dependencies.get("siteIds", ())]
+        if any(is_unknown(dig(c.props, "settings")) for c in covering):
+            continue
+        checked = {n for c in covering for n in (dig(c.props, "settings") or []) if isinstance(n, str)}
+        missing = sorted(names - checked)
+        if missing:
+            violations.append(
+                StackViolation(
+                    f"web app {app.name!r} holds Key Vault references that no check confirms resolved "
+                    f"({', '.join(missing)}): an unresolved reference leaves the literal string in the setting; "
+                    "check the site's config references after it is created (components/reference_check.py)",
+                    app.urn,
+                )
+            )
+    return violations

@@ -9,7 +9,16 @@ from stagewise.core import naming
 from stagewise.core.rollout import COLOURS, Colour
 
 PER_COLOUR = ("STAGEWISE_COLOUR", "OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES")
-"""Settings whose value differs between the colours: on Azure they stay with their slot on a swap."""
+"""Settings whose value differs between the colours."""
+STICKY = ("STAGEWISE_COLOUR",)
+"""The settings that stay with their slot on an Azure swap: the colour marker only. The OpenTelemetry
+identity describes the image, and the image moves with a swap, so it must move too."""
+
+APP_PORT = 8080
+"""The port the app's container listens on, the same on both platforms (stagewise:port): App Service
+reads it from WEBSITES_PORT, whose default the docs give as 80 (app-service/configure-custom-container.md,
+"By default, App Service assumes your custom container listens on port 80") where other pages say 8080,
+so it is always set."""
 
 
 def colour_environment(

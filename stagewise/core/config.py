@@ -24,12 +24,13 @@ from pydantic import (
     TypeAdapter,
     ValidationError,
     ValidationInfo,
+    computed_field,
     field_validator,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
 
-from stagewise.core import limits, naming, rollout, tiers
+from stagewise.core import app_environment, limits, naming, rollout, tiers
 from stagewise.core.defaults import with_tier_defaults
 from stagewise.core.gate_config import AnalysisConfig, Duration
 
@@ -273,6 +274,66 @@ class VaultConfig(Model):
         return ips
 
 
+Pull = Literal["anonymous", "identity", "credentials"]
+
+
+class RegistryConfig(Model):
+    """`stagewise:registry`: where the sites pull the image from, and how they sign in. App Service pulls
+    "Each time the app restarts" and on every new instance (app-service/configure-custom-container.md), so
+    a private image needs a pull path for the life of the app."""
+
+    acr_id: str | None = Field(None, description="resource ID of an existing Azure Container Registry")
+    create_acr: bool = Field(False, description="the stack creates its own Azure Container Registry")
+    server: str | None = Field(None, description="host of another registry, signed in to with credentials")
+    username_secret: str | None = Field(None, description="stagewise:secrets entry holding the user name")
+    password_secret: str | None = Field(None, description="stagewise:secrets entry holding the password")
+
+    @field_validator("acr_id")
+    @classmethod
+    def _acr_resource_id(cls, acr_id: str | None) -> str | None:
+        if acr_id is not None and not limits.ACR_ID.match(acr_id):
+            raise ValueError(
+                f"{acr_id!r} is not a container registry's resource ID: /subscriptions/<id>/resourceGroups/<group>"
+                f"/providers/Microsoft.ContainerRegistry/registries/<5-50 letters and digits>"
+            )
+        return acr_id
+
+    @field_validator("server")
+    @classmethod
+    def _registry_host(cls, server: str | None) -> str | None:
+        if server is not None and naming.image_registry(f"{server}/x") != server.lower():
+            raise ValueError(f"{server!r} is not a registry host: give the host (and port) only, e.g. ghcr.io")
+        return server
+
+    @model_validator(mode="after")
+    def _one_pull_path(self) -> RegistryConfig:
+        chosen = [
+            k for k, on in (("acrId", self.acr_id), ("createAcr", self.create_acr), ("server", self.server)) if on
+        ]
+        if len(chosen) > 1:
+            raise ValueError(f"set one pull path of acrId, createAcr and server (got {' and '.join(chosen)})")
+        credentials = [
+            k for k, v in (("usernameSecret", self.username_secret), ("passwordSecret", self.password_secret)) if v
+        ]
+        if self.server and len(credentials) < 2:
+            raise ValueError(
+                f"server {self.server!r} needs usernameSecret and passwordSecret, the names of two stagewise:secrets "
+                f"entries (got {', '.join(credentials) or 'neither'})"
+            )
+        if credentials and not self.server:
+            raise ValueError(f"{' and '.join(credentials)} only apply to a registry named by server")
+        return self
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def pull(self) -> Pull:
+        """How the sites sign in to pull: the stack's identity (Azure Container Registry), credentials from
+        Key Vault (any other registry), or not at all."""
+        if self.acr_id or self.create_acr:
+            return "identity"
+        return "credentials" if self.server else "anonymous"
+
+
 class AlertsConfig(Model):
     """`stagewise:alerts`: rollout alert thresholds and where alerts go."""
 
@@ -342,6 +403,9 @@ class KubernetesConfig(Model):
     memory_request: str = "64Mi"
     port: int = Field(8080, ge=1, le=65535)
     hostname: str = "app.local.stagewise.dev"
+    node_selector: dict[str, str] = Field(
+        default_factory=dict, description="node labels the pods must run on (the local stack: the real node)"
+    )
 
     @field_validator("cpu_request", "memory_request")
     @classmethod
@@ -379,9 +443,13 @@ class StackConfig(Model):
     app_service: AppServiceConfig
     autoscale: AutoscaleConfig
     log_level: Literal["debug", "info", "warning", "error"]
+    port: int = Field(
+        app_environment.APP_PORT, ge=1, le=65535, description="the port the app's container listens on (both platforms)"
+    )
     feature_flags: dict[str, bool] = Field(default_factory=dict)
     traffic: TrafficConfig
     vault: VaultConfig
+    registry: RegistryConfig = RegistryConfig()
     secrets: dict[str, SecretValue] = Field(default_factory=dict)
     alerts: AlertsConfig
     protect: bool
@@ -399,9 +467,6 @@ class StackConfig(Model):
                 raise ValueError(f"stage {rollout.IDLE!r} is always 0 %, got {stage.weight}")
         shares = [s.weight for s in stages if s.name != rollout.IDLE]
         if shares and shares[0] == 0:
-    node_selector: dict[str, str] = Field(
-        default_factory=dict, description="node labels the pods must run on (the local stack: the real node)"
-    )
             raise ValueError(f"only stage {rollout.IDLE!r} may be 0 %; weights must rise from 1 to 100")
         for before, after in zip(shares, shares[1:]):
             if after <= before:
@@ -506,6 +571,60 @@ class StackConfig(Model):
                 "analysis.autoPromote: production is promoted through a reviewed pull request; it must be false"
             )
         return self
+
+    def login_server(self, project: str, stack: str) -> str | None:
+        """The Azure Container Registry host the sites pull from with the stack's identity, if any."""
+        if self.registry.acr_id:
+            match = limits.ACR_ID.match(self.registry.acr_id)
+            assert match, self.registry.acr_id
+            return naming.acr_login_server(match["name"])
+        if self.registry.create_acr:
+            return naming.acr_login_server(naming.registry_name(project, stack))
+        return None
+
+    @model_validator(mode="after")
+    def _registry_credentials_are_secrets(self) -> StackConfig:
+        for key, name in (
+            ("usernameSecret", self.registry.username_secret),
+            ("passwordSecret", self.registry.password_secret),
+        ):
+            if name is not None and name not in self.secrets:
+                raise ValueError(
+                    f"registry.{key}: {name!r} is not an entry of stagewise:secrets "
+                    f"(entries: {', '.join(sorted(self.secrets)) or 'none'})"
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _image_has_a_pull_path(self) -> StackConfig:
+        image, registry = self.release.image, self.registry
+        host = naming.image_registry(image)
+        if registry.create_acr and host is not None:
+            raise ValueError(
+                f"release.image: {image!r} names registry {host}, but registry.createAcr pulls from the stack's own "
+                f"registry: give the image without a registry host (the stack's registry is prefixed)"
+            )
+        if registry.acr_id:
+            match = limits.ACR_ID.match(registry.acr_id)
+            login = naming.acr_login_server(match["name"]) if match else None
+            if host is not None and host != login:
+                raise ValueError(
+                    f"release.image: {image!r} is on {host}, but registry.acrId pulls from {login}: give the image "
+                    f"without a registry host, or on {login}"
+                )
+            return self
+        if host is None or host in limits.DOCKER_HUB_HOSTS or host == (registry.server or "").lower():
+            return self
+        if host.endswith(f".{limits.ACR_LOGIN_SUFFIX}"):
+            raise ValueError(
+                f"release.image: {image!r} is in Azure Container Registry {host}, which the sites cannot pull from: "
+                f"set registry.acrId to that registry's resource ID (pulled with the stack's identity)"
+            )
+        raise ValueError(
+            f"release.image: {image!r} is on registry {host}, which the sites cannot sign in to: set registry.server "
+            f"to {host!r} with registry.usernameSecret and registry.passwordSecret, or move the image to an Azure "
+            f"Container Registry (registry.acrId)"
+        )
 
     @model_validator(mode="after")
     def _instances_fit_sku(self) -> StackConfig:

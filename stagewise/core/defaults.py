@@ -80,6 +80,8 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
         },
         "logLevel": "warning",
         "vault": {"retentionDays": 90, "purgeProtection": True, "networkDefaultAction": "Deny"},
+        # Production pulls with authentication (tiers: registry.pull): by default from a registry of its own.
+        "registry": {"createAcr": True},
         "protect": True,
         "traffic": {"ttl": 30, "probe": {"interval": 10, "timeout": 5}},
         "kubernetes": {"minReplicas": 3, "maxReplicas": 10, "disruptionBudget": True},
@@ -107,7 +109,13 @@ def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+WHOLE_SECTIONS = ("registry",)
+"""Sections whose keys are alternatives (one pull path): a stack's own section replaces the tier's
+instead of merging with it."""
+
+
 def with_tier_defaults(environment: Any, raw: dict[str, Any]) -> dict[str, Any]:
     """The stack's keys over its tier's defaults; an unknown environment gets only the common ones."""
     tier = TIER_DEFAULTS.get(environment, {}) if isinstance(environment, str) else {}
+    tier = {k: v for k, v in tier.items() if not (k in WHOLE_SECTIONS and k in raw)}
     return merge(merge(_COMMON, tier), raw)

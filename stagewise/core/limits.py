@@ -140,3 +140,35 @@ IMAGE_NAME = re.compile(rf"^(?:{_DOMAIN}/)?{_COMPONENT}(?:/{_COMPONENT})*$")
 # or an exponent e<signedNumber>. A resource request must not be negative.
 _NUMBER = r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
 QUANTITY = re.compile(rf"^[+-]?{_NUMBER}(?:[KMGTPE]i|[mkMGTPE]|[eE][+-]?{_NUMBER})?$")
+
+# Container registries. Built-in role "AcrPull": pull images, nothing else
+# (role-based-access-control/built-in-roles.md, Containers). App Service pulls "Each time the app
+# restarts" and again on every new instance (app-service/configure-custom-container.md, "How container
+# images are stored"), so a private image needs a pull path for the life of the app, not only at create.
+ACR_PULL_ROLE = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
+ACR_LOGIN_SUFFIX = "azurecr.io"
+# Registry names: 5-50 letters and digits, globally unique (azure-resource-manager/management/resource-name-rules.md).
+ACR_NAME = re.compile(r"^[A-Za-z0-9]{5,50}$")
+ACR_ID = re.compile(
+    r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.ContainerRegistry/registries/(?P<name>[A-Za-z0-9]{5,50})$",
+    re.IGNORECASE,
+)
+DOCKER_HUB_HOSTS = frozenset(("docker.io", "index.docker.io", "registry-1.docker.io"))
+
+# Role assignments: the issue this design answers quotes key-vault/general/rbac-guide.md, "up to 10 minutes
+# (600 seconds)", for a grant to take effect; the revision of the guide we could read does not carry the
+# sentence (docs/azure-request-path.md, open questions). The sites wait this long after a new grant, and a
+# check that the references resolved follows, so a longer delay fails loudly instead of running on
+# literal reference strings.
+RBAC_PROPAGATION_SECONDS = 600
+
+# Azure Front Door (Standard), frontdoor/routing-methods.md, "Weighted": an origin's weight "is an integer
+# ranging from 1 to 1000", and "If the latency sensitivity gets set to 0 milliseconds, then this property
+# doesn't take effect unless there are two origins with the same network latency". Traffic is shared by
+# weight only among the origins within the latency sensitivity of the fastest one.
+AFD_MIN_WEIGHT, AFD_MAX_WEIGHT = 1, 1000
+AFD_LATENCY_SENSITIVITY_MS = 500
+"""The origin group's additionalLatencyInMilliseconds: well above the difference between a site and its
+slot (one plan, the same instances), so colour shares always take effect; region weights take effect
+between regions within this much of each other, as seen from the Front Door edge (open question in
+docs/azure-request-path.md: the largest value the API accepts is not documented where we looked)."""

@@ -82,6 +82,38 @@ def container_image(image: str, tag: str) -> str:
     return f"{image}:{tag}"
 
 
+def image_registry(image: str) -> str | None:
+    """The registry host an image reference names, None for Docker Hub's short form (library/app, app).
+    Docker's rule (distribution/reference, normalize.go): the first component is a host if it holds a
+    '.' or a ':' or is 'localhost'."""
+    first, _, rest = image.partition("/")
+    if rest and ("." in first or ":" in first or first == "localhost"):
+        return first.lower()
+    return None
+
+
+def pulled_image(image: str, login_server: str | None) -> str:
+    """The image as the sites pull it: an image without a registry host lives in the stack's registry
+    (`login_server`) when it has one, else on Docker Hub."""
+    if login_server is None or image_registry(image) is not None:
+        return image
+    return f"{login_server}/{image}"
+
+
+def registry_name(project: str, stack: str, seed: str = "") -> str:
+    """An Azure Container Registry name: 5-50 letters and digits, globally unique."""
+    suffix = short_hash(project, stack, "registry", *([seed] if seed else []), length=8)
+    stem = re.sub(r"[^a-z0-9]", "", f"{project}{stack}".lower())[: 50 - len(suffix)]
+    name = f"{stem or 'registry'}{suffix}"
+    assert limits.ACR_NAME.match(name), name
+    return name
+
+
+def acr_login_server(registry: str) -> str:
+    """<name>.azurecr.io: the host images of an Azure Container Registry are pulled from."""
+    return f"{registry.lower()}.{limits.ACR_LOGIN_SUFFIX}"
+
+
 def otel_env(service: str, version: str) -> dict[str, str]:
     """OpenTelemetry's standard variables: every colour reports its own version as service.version,
     which the stage gate's queries select by (Prometheus's service_version label; Application

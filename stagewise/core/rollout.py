@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from stagewise.core.limits import TM_MIN_WEIGHT
+from stagewise.core.limits import AFD_MAX_WEIGHT, AFD_MIN_WEIGHT, TM_MIN_WEIGHT
 
 Colour = Literal["blue", "green"]
 COLOURS: tuple[Colour, Colour] = ("blue", "green")
@@ -94,7 +94,7 @@ class Release:
 
 @dataclass(frozen=True)
 class Endpoint:
-    """A Traffic Manager endpoint's routing: weight is always valid, even when disabled."""
+    """A Traffic Manager endpoint's or a Front Door origin's routing: weight is always valid, even when disabled."""
 
     weight: int
     enabled: bool
@@ -122,6 +122,28 @@ def region_endpoints(weights: dict[str, int]) -> dict[str, Endpoint]:
     return {
         region: Endpoint(weight=max(TM_MIN_WEIGHT, weight), enabled=weight > 0) for region, weight in weights.items()
     }
+
+
+def origin_weights(region_weights: dict[str, int], shares: dict[Colour, int]) -> dict[str, dict[Colour, Endpoint]]:
+    """Region -> colour -> its Front Door origin: the weight is the region's part of the traffic times the
+    colour's share, scaled so that the heaviest region's colour at 100 % weighs AFD_MAX_WEIGHT (Front Door
+    weights are 1..1000, frontdoor/routing-methods.md, "Weighted"). A colour at 0 % (or a region at 0) is
+    a disabled origin, which Front Door never selects ("Select all origins that are enabled", same doc),
+    with a valid weight.
+
+    Each weight depends only on its region's weight and its colour's share, never on which colour is
+    live, so `finish` changes no origin, and a stage change changes each region's two origins only."""
+    heaviest = max(region_weights.values(), default=0)
+    if heaviest <= 0:
+        raise ValueError(f"region weights {region_weights}: at least one region must be above 0")
+    origins: dict[str, dict[Colour, Endpoint]] = {}
+    for region, weight in region_weights.items():
+        origins[region] = {}
+        for colour in COLOURS:
+            exact = AFD_MAX_WEIGHT * weight * shares[colour] / (heaviest * 100)
+            enabled = weight > 0 and shares[colour] > 0
+            origins[region][colour] = Endpoint(weight=max(AFD_MIN_WEIGHT, round(exact)), enabled=enabled)
+    return origins
 
 
 def versions_by_colour(release: Release) -> dict[Colour, str]:

@@ -112,6 +112,15 @@ RULES: tuple[TierRule, ...] = (
         "keyvault-network-default-deny",
     ),
     TierRule(
+        "registry.pull",
+        (PRODUCTION,),
+        lambda pull: pull != "anonymous",
+        "'identity' or 'credentials' (set registry.acrId, registry.createAcr or registry.server)",
+        "App Service pulls the image again each time the app restarts and on every new instance "
+        "(app-service/configure-custom-container.md), and anonymous pulls are rate-limited",
+        "webapp-image-pull-path",
+    ),
+    TierRule(
         "kubernetes.minReplicas",
         PRODUCTION_LIKE,
         lambda n: n >= MIN_REPLICAS,

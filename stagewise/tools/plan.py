@@ -24,11 +24,13 @@ Op = Literal["create", "update", "replace", "delete"]
 OPS: tuple[Op, ...] = ("create", "update", "replace", "delete")
 
 # The properties that carry traffic (colour shares and region weights), per resource type ("" = the
-# whole resource). A stage change must touch these and nothing else: on Azure each region's production
-# site, and only its slot traffic rule; on Kubernetes the HTTPRoute. A region's weight is its Traffic
-# Manager endpoint's.
+# whole resource). A stage change must touch these and nothing else: on Azure each region's two Front
+# Door origins (site and slot), their weight and state only, so that no site setting changes and nothing
+# restarts (docs/azure-request-path.md); on Kubernetes the HTTPRoute. A site is never a traffic resource:
+# its slot traffic rule is configuration, and a configuration change restarts the app. (A Traffic Manager
+# endpoint's weight and state stay listed for stacks that still have one.)
 TRAFFIC_PROPERTIES: dict[str, tuple[str, ...]] = {
-    "azure-native:web:WebApp": ("siteConfig.experiments",),
+    "azure-native:cdn:AFDOrigin": ("weight", "enabledState"),
     "azure-native:trafficmanager:Endpoint": ("weight", "endpointStatus"),
     "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute": ("",),
 }
@@ -47,6 +49,12 @@ REPLACE_ON: dict[str, tuple[str, ...]] = {
     "azure-native:keyvault:Secret": ("vaultName", "secretName"),
     "azure-native:trafficmanager:Profile": ("profileName",),
     "azure-native:trafficmanager:Endpoint": ("profileName", "endpointType", "endpointName"),
+    "azure-native:cdn:Profile": ("profileName",),
+    "azure-native:cdn:AFDEndpoint": ("profileName", "endpointName"),
+    "azure-native:cdn:AFDOriginGroup": ("profileName", "originGroupName"),
+    "azure-native:cdn:AFDOrigin": ("profileName", "originGroupName", "originName"),
+    "azure-native:cdn:Route": ("profileName", "endpointName", "routeName"),
+    "azure-native:containerregistry:Registry": ("registryName",),
     "azure-native:web:AppServicePlan": ("name",),
     "azure-native:web:WebApp": ("name",),
     "azure-native:web:WebAppSlot": ("name", "slot"),

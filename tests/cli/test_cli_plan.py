@@ -11,6 +11,7 @@ import re
 
 import pytest
 
+from stagewise.core import naming
 from stagewise.tools import plan, planning, stackedit
 from tests.plan_oracle import inverse
 
@@ -36,11 +37,23 @@ def regions(repo, stack: str) -> list[str]:
     return [r.name for r in cfg.regions] if cfg.is_azure else []
 
 
+def pulled(repo, stack: str, tag: str) -> str:
+    """The image a colour runs, as the platform pulls it: production from the stack's own registry."""
+    project = (repo.path / "Pulumi.yaml").read_text()
+    cfg = stackedit.config_from_texts(project, repo.file(stack).read_text(), f"Pulumi.{stack}.yaml")
+    image = naming.container_image(naming.pulled_image(cfg.release.image, cfg.login_server("stagewise", stack)), tag)
+    return f"DOCKER|{image}" if cfg.is_azure else image
+
+
 def traffic_resources(repo, stack: str) -> list[str]:
-    """What a stage change may touch: on Azure each region's production site (its slot traffic
-    rule only); on Kubernetes the HTTPRoute."""
+    """What a stage change may touch: on Azure each region's two Front Door origins (its site's and its
+    slot's weight and state only: no site setting, so nothing restarts); on Kubernetes the HTTPRoute."""
     names = regions(repo, stack)
-    return sorted(f"web-{region}-app" for region in names) if names else ["demo-route"]
+    return (
+        sorted(f"edge-{region}-{colour}" for region in names for colour in ("blue", "green"))
+        if names
+        else ["demo-route"]
+    )
 
 
 def assert_only_traffic_updates(data: dict, repo, stack: str) -> None:
@@ -49,8 +62,9 @@ def assert_only_traffic_updates(data: dict, repo, stack: str) -> None:
     assert sorted(c["name"] for c in data["changes"]) == traffic_resources(repo, stack), data
     for change in data["changes"]:
         assert change["op"] == "update" and change["type"] in plan.TRAFFIC_TYPES, change
-        if change["type"] == "azure-native:web:WebApp":
-            assert all(d["path"].startswith("siteConfig.experiments.rampUpRules") for d in change["diff"]), change
+        assert change["type"] not in ("azure-native:web:WebApp", "azure-native:web:WebAppSlot"), change
+        if change["type"] == "azure-native:cdn:AFDOrigin":
+            assert {d["path"] for d in change["diff"]} <= {"weight", "enabledState"}, change
     assert data["trafficOnly"] is True
 
 
@@ -101,7 +115,7 @@ def test_abort_from_any_stage_moves_traffic_and_puts_the_live_version_on_the_can
         assert all("green" in c["name"] for c in candidate), candidate
         diffs = [d for c in candidate for d in c["diff"]]
         assert {d["after"] for d in diffs if d["path"].endswith("linuxFxVersion") or d["path"].endswith("image")} == {
-            "DOCKER|stagewise/demo-app:1.4.2" if regions(repo, stack) else "stagewise/demo-app:1.4.2"
+            pulled(repo, stack, "1.4.2")
         }
         (shares,) = [o for o in data["outputs"] if o["path"] == "traffic"]
         assert shares["after"] == {"green": 0, "blue": 100}
@@ -143,7 +157,7 @@ def test_deploy_updates_only_the_candidate_slot_in_each_region(repo, cached_eval
     for change in data["changes"]:
         assert [(d["path"], d["before"], d["after"]) for d in change["diff"]] == [
             ("siteConfig.appSettings[3].value", "service.version=1.5.0", "service.version=1.6.0"),
-            ("siteConfig.linuxFxVersion", "DOCKER|stagewise/demo-app:1.5.0", "DOCKER|stagewise/demo-app:1.6.0"),
+            ("siteConfig.linuxFxVersion", pulled(repo, "production", "1.5.0"), pulled(repo, "production", "1.6.0")),
         ]
 
 
@@ -184,18 +198,22 @@ def test_plan_output_formats(repo, cached_evaluations):
 
     text = repo.run("plan", "--stack", "production")
     assert text.exit_code == 2
-    assert "~ azure-native:web:WebApp  web-westeurope-app  update" in text.stdout
-    assert "~ azure-native:web:WebApp  web-northeurope-app  update" in text.stdout
-    assert text.stdout.count("      ~ siteConfig.experiments.rampUpRules[0].reroutePercentage: 25 => 50") == 2
-    assert "2 to update, 1 output changed (traffic only)" in text.stdout
+    # Each region's two Front Door origins move (60:40 regions, green 25 % -> 50 %); no site changes.
+    for region, colour, before, after in (
+        ("westeurope", "blue", 750, 500),
+        ("westeurope", "green", 250, 500),
+        ("northeurope", "blue", 500, 333),
+        ("northeurope", "green", 167, 333),
+    ):
+        assert f"~ azure-native:cdn:AFDOrigin  edge-{region}-{colour}  update" in text.stdout
+        assert f"      ~ weight: {before} => {after}" in text.stdout
+    assert "WebApp" not in text.stdout
+    assert "4 to update, 1 output changed (traffic only)" in text.stdout
 
     markdown = repo.run("plan", "--stack", "production", "--markdown")
     assert markdown.exit_code == 2
     assert markdown.stdout.startswith("### Plan for production: HEAD (")
-    assert (
-        "| ~ update | `web-westeurope-app` | `azure-native:web:WebApp` | "
-        "`siteConfig.experiments.rampUpRules[0].reroutePercentage` |"
-    ) in markdown.stdout
+    assert "| ~ update | `edge-westeurope-green` | `azure-native:cdn:AFDOrigin` | `weight` |" in markdown.stdout
 
     as_json = repo.run("plan", "--stack", "production", "--json")
     data = json.loads(as_json.stdout)
@@ -293,16 +311,19 @@ def test_plan_of_a_config_the_program_refuses(repo, cached_evaluations):
     assert "the program refuses the config of production at HEAD" in result.stderr
 
 
-def test_draining_a_region_changes_only_its_traffic_manager_endpoint(repo, cached_evaluations):
+def test_draining_a_region_changes_only_its_front_door_origins(repo, cached_evaluations):
     path = repo.file("production")
     path.write_text(
         path.read_text().replace("- name: northeurope\n      weight: 40", "- name: northeurope\n      weight: 0")
     )
     code, data = repo.plan("production")
     assert code == 2
-    assert [(c["op"], c["name"]) for c in data["changes"]] == [("update", "traffic-northeurope")]
+    assert [(c["op"], c["name"]) for c in data["changes"]] == [
+        ("update", "edge-northeurope-blue"),
+        ("update", "edge-northeurope-green"),
+    ]
     assert {(d["path"], d["before"], d["after"]) for d in data["changes"][0]["diff"]} == {
-        ("weight", 40, 1),
-        ("endpointStatus", "Enabled", "Disabled"),
+        ("weight", 500, 1),
+        ("enabledState", "Enabled", "Disabled"),
     }
     assert data["trafficOnly"] is True

@@ -1,6 +1,6 @@
 import pytest
 
-from components.blue_green_web_app import BlueGreenWebApp, BlueGreenWebAppArgs
+from components.blue_green_web_app import BlueGreenWebApp, BlueGreenWebAppArgs, ImagePull
 from stagewise.core.stackfile import SECRET_PLACEHOLDER as SECRET
 from tests.components.conftest import only, refused_before_any_resource
 
@@ -79,47 +79,48 @@ def test_no_setting_holds_a_secret_so_site_config_stays_diffable(record):
         assert settings(site)["APPLICATIONINSIGHTS_CONNECTION_STRING"] == "InstrumentationKey=abc"
 
 
-def test_colour_and_version_settings_are_slot_sticky(record):
+def test_only_the_colour_marker_is_slot_sticky(record):
+    # The OpenTelemetry identity describes the image, which moves with a swap: it must move with it.
     ev = record(lambda: BlueGreenWebApp("web", app_args()) and None)
-    assert only(ev, "azure-native:web:WebAppSlotConfigurationNames").inputs["appSettingNames"] == [
-        "STAGEWISE_COLOUR",
-        "OTEL_SERVICE_NAME",
-        "OTEL_RESOURCE_ATTRIBUTES",
-    ]
+    assert only(ev, "azure-native:web:WebAppSlotConfigurationNames").inputs["appSettingNames"] == ["STAGEWISE_COLOUR"]
 
 
-@pytest.mark.parametrize(
-    ("share", "rules"),
-    [
-        (None, []),
-        (
-            25,
-            [
-                {
-                    "name": "green",
-                    "actionHostName": "app-prod-westeurope-green.azurewebsites.net",
-                    "reroutePercentage": 25,
-                }
-            ],
-        ),
-        (
-            100,
-            [
-                {
-                    "name": "green",
-                    "actionHostName": "app-prod-westeurope-green.azurewebsites.net",
-                    "reroutePercentage": 100,
-                }
-            ],
-        ),
-    ],
-)
-def test_the_site_routes_the_slot_share_to_the_slot_host_name(record, share, rules):
-    ev = record(lambda: BlueGreenWebApp("web", app_args(slot_share=share)) and None)
-    site = only(ev, "azure-native:web:WebApp")
-    assert site.inputs["name"] == "app-prod-westeurope"
-    assert site.inputs["siteConfig"]["experiments"] == {"rampUpRules": rules}
-    # Only the production site routes; the slot has no rule of its own.
+def test_the_container_port_is_set_explicitly(record):
+    ev = record(lambda: BlueGreenWebApp("web", app_args(port=3000)) and None)
+    for type_ in ("azure-native:web:WebApp", "azure-native:web:WebAppSlot"):
+        assert settings(only(ev, type_))["WEBSITES_PORT"] == "3000"
+    assert (
+        settings(only(record(lambda: BlueGreenWebApp("web", app_args()) and None), "azure-native:web:WebApp"))[
+            "WEBSITES_PORT"
+        ]
+        == "8080"
+    )
+
+
+def test_an_acr_image_is_pulled_with_the_user_assigned_identity(record):
+    ev = record(lambda: BlueGreenWebApp("web", app_args(image_pull=ImagePull(identity_client_id="client-id"))) and None)
+    for type_ in ("azure-native:web:WebApp", "azure-native:web:WebAppSlot"):
+        config = only(ev, type_).inputs["siteConfig"]
+        assert config["acrUseManagedIdentityCreds"] is True
+        assert config["acrUserManagedIdentityID"] == "client-id"
+        assert "DOCKER_REGISTRY_SERVER_URL" not in settings(only(ev, type_))
+
+
+def test_another_registry_is_signed_in_to_with_key_vault_references(record):
+    pull = ImagePull(server_url="https://ghcr.io", username_reference=REFERENCE, password_reference=REFERENCE)
+    ev = record(lambda: BlueGreenWebApp("web", app_args(image_pull=pull)) and None)
+    for type_ in ("azure-native:web:WebApp", "azure-native:web:WebAppSlot"):
+        values = settings(only(ev, type_))
+        assert values["DOCKER_REGISTRY_SERVER_URL"] == "https://ghcr.io"
+        assert values["DOCKER_REGISTRY_SERVER_USERNAME"] == values["DOCKER_REGISTRY_SERVER_PASSWORD"] == REFERENCE
+        assert "acrUseManagedIdentityCreds" not in only(ev, type_).inputs["siteConfig"]
+
+
+def test_the_site_carries_no_slot_traffic_rule(record):
+    # A rule lives in siteConfig, and a configuration change restarts the app: the stage is carried by
+    # Front Door's origin weights instead. The empty list removes a rule left by an earlier version.
+    ev = record(lambda: BlueGreenWebApp("web", app_args()) and None)
+    assert only(ev, "azure-native:web:WebApp").inputs["siteConfig"]["experiments"] == {"rampUpRules": []}
     assert "experiments" not in only(ev, "azure-native:web:WebAppSlot").inputs["siteConfig"]
 
 
@@ -128,7 +129,9 @@ def test_regional_vnet_integration_on_site_and_slot(record):
     for type_ in ("azure-native:web:WebApp", "azure-native:web:WebAppSlot"):
         site = only(ev, type_)
         assert site.inputs["virtualNetworkSubnetId"] == "subnet-id"
-        assert site.inputs["siteConfig"]["vnetRouteAllEnabled"] is True
+        # Application traffic only: the image pull keeps the public route, so no NAT is needed.
+        assert site.inputs["outboundVnetRouting"] == {"applicationTraffic": True}
+        assert "vnetRouteAllEnabled" not in site.inputs["siteConfig"]
     without = record(lambda: BlueGreenWebApp("web", app_args()) and None)
     assert "virtualNetworkSubnetId" not in only(without, "azure-native:web:WebApp").inputs
 
@@ -171,8 +174,11 @@ def test_capacity_is_left_to_autoscale_only_when_autoscale_is_on(record, monkeyp
         ({"sku": "B1"}, "no deployment slots"),
         ({"sku": "S1", "instances": 11}, "instances \\(11\\) above 10"),
         ({"image_tags": {"blue": "1.0"}}, "needs a tag for 'green'"),
-        ({"slot_share": 0}, "slot_share \\(0\\) must be 1..100, or None for no rule"),
-        ({"slot_share": 101}, "slot_share \\(101\\) must be 1..100"),
+        ({"port": 0}, "port \\(0\\) must be 1..65535"),
+        (
+            {"image_pull": ImagePull(identity_client_id="c"), "identity_id": None, "key_vault_references": {}},
+            "needs identity_id",
+        ),
         ({"identity_id": None}, "key_vault_references need identity_id"),
         ({"site_name": "x" * 41}, "longer than 40 characters"),
     ],

@@ -22,7 +22,8 @@ def types(ev: Evaluation) -> Counter:
     return Counter(r.type.split(":")[-1] for r in ev.resources if r.custom)
 
 
-# Once per stack: group, monitoring, the identity and its one grant, the vault, the global entry, alerts.
+# Once per stack: group, monitoring, the identity and its vault grant, the vault, the wait for the grants
+# and the references check (two dynamic resources), the Front Door entry, alerts.
 COMMON = {
     "ResourceGroup": 1,
     "Workspace": 1,
@@ -30,17 +31,21 @@ COMMON = {
     "UserAssignedIdentity": 1,
     "Vault": 1,
     "RoleAssignment": 1,
+    "Resource": 2,
     "Profile": 1,
+    "AFDEndpoint": 1,
+    "AFDOriginGroup": 1,
+    "Route": 1,
     "ActionGroup": 1,
     "ScheduledQueryRule": 4,
 }
-# Once per region: the stamp, its Traffic Manager endpoint and the health alerts of both colours.
+# Once per region: the stamp, its two Front Door origins (site and slot) and the health alerts of both colours.
 PER_REGION = {
     "AppServicePlan": 1,
     "WebApp": 1,
     "WebAppSlot": 1,
     "WebAppSlotConfigurationNames": 1,
-    "Endpoint": 1,
+    "AFDOrigin": 2,
     "MetricAlert": 2,
 }
 
@@ -54,26 +59,47 @@ def times(counts: dict, n: int) -> Counter:
     [
         ("dev", 1, {"Secret": 1}, {}),
         ("staging", 1, {"Secret": 2}, {}),
-        # Production: a firewalled vault, so a network per region; autoscale per region.
-        ("production", 2, {"Secret": 4}, {"AutoscaleSetting": 1, "VirtualNetwork": 1, "Subnet": 1}),
+        # Production: its own registry and the identity's AcrPull grant; a firewalled vault, so a network per
+        # region; autoscale per region.
+        (
+            "production",
+            2,
+            {"Secret": 4, "Registry": 1, "RoleAssignment": 1},
+            {"AutoscaleSetting": 1, "VirtualNetwork": 1, "Subnet": 1},
+        ),
     ],
 )
 def test_stack_evaluates_to_the_expected_resources(stack, regions, extra, per_region_extra):
     assert types(evaluate(stack)) == Counter(COMMON) + Counter(extra) + times(PER_REGION | per_region_extra, regions)
 
 
-def test_production_spans_two_regions_behind_one_weighted_profile():
-    ev = evaluate("production")
-    endpoints = {e.inputs["endpointName"]: e for e in ev.of_type("azure-native:trafficmanager:Endpoint")}
-    assert {n: (e.inputs["weight"], e.inputs["endpointStatus"]) for n, e in endpoints.items()} == {
-        "westeurope": (60, "Enabled"),
-        "northeurope": (40, "Enabled"),
+def origins(ev: Evaluation) -> dict[str, dict]:
+    return {o.inputs["originName"]: o for o in ev.of_type("azure-native:cdn:AFDOrigin")}
+
+
+def test_production_spans_two_regions_and_both_colours_behind_one_front_door():
+    ev = production = evaluate("production")
+    found = origins(production)
+    # Region weights 60:40, green at 25 %: each origin weighs its region's part times its colour's share.
+    assert {n: (o.inputs["weight"], o.inputs["enabledState"]) for n, o in found.items()} == {
+        "westeurope-blue": (750, "Enabled"),
+        "westeurope-green": (250, "Enabled"),
+        "northeurope-blue": (500, "Enabled"),
+        "northeurope-green": (167, "Enabled"),
     }
     sites = {r.inputs["location"]: r for r in ev.of_type("azure-native:web:WebApp")}
-    assert set(sites) == {"westeurope", "northeurope"}
-    # Each endpoint targets its own region's production site, never a slot.
-    for name, endpoint in endpoints.items():
-        assert endpoint.inputs["targetResourceId"] == f"web-{name}-app-id"
+    slots = {r.inputs["location"]: r for r in ev.of_type("azure-native:web:WebAppSlot")}
+    assert set(sites) == set(slots) == {"westeurope", "northeurope"}
+    for region in sites:
+        for colour, site in (("blue", sites[region]), ("green", slots[region])):
+            origin = found[f"{region}-{colour}"]
+            # The host name as Azure reports it (the site's or slot's defaultHostName), with a dependency.
+            assert origin.inputs["hostName"] == origin.inputs["originHostHeader"] == f"{site.name}.azurewebsites.net"
+            assert site.urn in origin.property_dependencies["hostName"]
+    (group,) = ev.of_type("azure-native:cdn:AFDOriginGroup")
+    assert group.inputs["loadBalancingSettings"]["additionalLatencyInMilliseconds"] > 0
+    assert group.inputs["healthProbeSettings"]["probePath"] == "/health"
+    assert ev.outputs["url"] == "https://edge-endpoint-hash.z01.azurefd.net"
 
 
 def test_production_sites_integrate_with_subnets_the_vault_allows():
@@ -93,14 +119,43 @@ def test_production_sites_integrate_with_subnets_the_vault_allows():
         assert site.inputs["virtualNetworkSubnetId"] == f"net-{site.inputs['location']}-apps-id"
 
 
-def test_one_identity_granted_before_any_site_reads_every_reference():
+def dynamic(ev: Evaluation, name: str):
+    (found,) = [r for r in ev.of_type("pulumi-python:dynamic:Resource") if r.name == name]
+    return found
+
+
+def test_one_identity_granted_and_effective_before_any_site_reads_a_reference_or_pulls():
     ev = evaluate("production")
     (identity,) = ev.of_type("azure-native:managedidentity:UserAssignedIdentity")
-    (grant,) = ev.of_type("azure-native:authorization:RoleAssignment")
-    assert grant.inputs["principalId"] == f"{identity.name}-principal"
-    for site in ev.of_type("azure-native:web:WebApp") + ev.of_type("azure-native:web:WebAppSlot"):
+    grants = {r.name: r for r in ev.of_type("azure-native:authorization:RoleAssignment")}
+    assert set(grants) == {"secrets-reader-app", "registry-pull"}
+    assert grants["secrets-reader-app"].inputs["roleDefinitionId"].endswith("4633458b-17de-408a-b874-0445c86b69e6")
+    assert grants["registry-pull"].inputs["roleDefinitionId"].endswith("7f951dda-4ed3-4680-a7ca-43fe172d538d")
+    (registry,) = ev.of_type("azure-native:containerregistry:Registry")
+    assert grants["registry-pull"].inputs["scope"] == f"{registry.name}-id"
+    assert registry.inputs["adminUserEnabled"] is False
+    for grant in grants.values():
+        assert grant.inputs["principalId"] == f"{identity.name}-principal"
+    # The wait until the grants take effect exists after both grants, and before every site and slot.
+    wait = dynamic(ev, "grants-wait")
+    assert wait.inputs["propagationSeconds"] == 600
+    assert {g.urn for g in grants.values()} <= set(wait.dependencies)
+    sites = ev.of_type("azure-native:web:WebApp") + ev.of_type("azure-native:web:WebAppSlot")
+    for site in sites:
         assert site.inputs["keyVaultReferenceIdentity"] == f"{identity.name}-id"
-        assert grant.urn in site.dependencies
+        assert site.inputs["siteConfig"]["acrUserManagedIdentityID"] == f"{identity.name}-client"
+        assert site.inputs["siteConfig"]["linuxFxVersion"].startswith(
+            f"DOCKER|{registry.inputs['registryName']}.azurecr.io/"
+        )
+        assert wait.urn in site.dependencies and {g.urn for g in grants.values()} <= set(site.dependencies)
+    # After the sites: the check that every reference resolved, on every site and slot.
+    check = dynamic(ev, "references-resolved")
+    assert sorted(check.inputs["siteIds"]) == sorted(f"{s.name}-id" for s in sites)
+    assert {s.urn for s in sites} <= set(check.dependencies)
+    assert check.inputs["settings"] == sorted(
+        ["API_KEYS", "DATABASE_CONNECTION_STRING", "EXTERNAL_SERVICE_CREDENTIALS", "JWT_SECRET"]
+    )
+    assert check.inputs["token"] == SECRET
 
 
 def test_dev_and_staging_have_no_network_of_their_own():
@@ -122,15 +177,14 @@ def test_production_declares_the_four_secrets_and_protects_group_and_vault():
     assert protected == ["azure-native:keyvault:Vault", "azure-native:resources:ResourceGroup"]
 
 
-def test_production_is_mid_rollout_at_25_percent_in_every_region():
+def test_production_is_mid_rollout_at_25_percent_in_every_region_without_a_slot_rule():
     ev = evaluate("production")
+    for region in ("westeurope", "northeurope"):
+        found = origins(ev)
+        blue, green = found[f"{region}-blue"].inputs["weight"], found[f"{region}-green"].inputs["weight"]
+        assert round(100 * green / (blue + green)) == 25
     for site in ev.of_type("azure-native:web:WebApp"):
-        (rule,) = site.inputs["siteConfig"]["experiments"]["rampUpRules"]
-        assert rule == {
-            "name": "green",
-            "reroutePercentage": 25,
-            "actionHostName": f"{site.inputs['name']}-green.azurewebsites.net",
-        }
+        assert site.inputs["siteConfig"]["experiments"] == {"rampUpRules": []}
     assert ev.outputs["traffic"] == {"blue": 75, "green": 25}
 
 

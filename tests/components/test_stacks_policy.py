@@ -75,14 +75,12 @@ def test_local_stack_passes_the_policy_pack(tmp_path):
 
 
 def test_the_check_sees_a_violation():
-    # The validator refuses a production TTL of 300 s (tests/unit/test_tiers.py), so the
-    # violation is made on the evaluated profile itself.
+    # The program always scales origin weights into 1..1000 (tests/unit/test_rollout.py), so the violation
+    # is made on the evaluated origin itself.
     ev = production()
-    profile = one(ev, "traffic-profile")
-    ev = changed(
-        ev, "traffic-profile", inputs={**profile.inputs, "dnsConfig": {**profile.inputs["dnsConfig"], "ttl": 300}}
-    )
-    assert any("traffic-manager-production-ttl" in v for v in violations(ev))
+    origin = one(ev, "edge-westeurope-green")
+    ev = changed(ev, "edge-westeurope-green", inputs={**origin.inputs, "weight": 0})
+    assert any("frontdoor-origin-weight" in v for v in violations(ev))
 
 
 # Each platform rule blocks its counterexample, made from the real production stack by one change.
@@ -105,28 +103,71 @@ def one(ev, name: str):
     return found
 
 
-def test_two_web_app_endpoints_of_one_region_in_one_profile_are_blocked():
+def test_a_site_that_carries_a_slot_traffic_rule_is_blocked():
     ev = production()
-    endpoint, slot = one(ev, "traffic-westeurope"), one(ev, "web-westeurope-green")
-    # The old shape: the green slot as a second endpoint next to its own site.
-    ev.resources.append(
-        replace(
-            endpoint,
-            urn=endpoint.urn.replace("traffic-westeurope", "traffic-green"),
-            name="traffic-green",
-            inputs={**endpoint.inputs, "endpointName": "green", "targetResourceId": f"{slot.name}-id"},
-            property_dependencies={**endpoint.property_dependencies, "targetResourceId": (slot.urn,)},
-        )
+    site = one(ev, "web-westeurope-app")
+    config = site.inputs["siteConfig"]
+    rule = {
+        "name": "green",
+        "reroutePercentage": 25,
+        "actionHostName": f"{site.inputs['name']}-green.azurewebsites.net",
+    }
+    ev = changed(
+        ev,
+        "web-westeurope-app",
+        inputs={**site.inputs, "siteConfig": {**config, "experiments": {"rampUpRules": [rule]}}},
     )
     found = violations(ev)
-    assert found == [
-        (
-            "traffic-manager-one-web-app-per-region: Traffic Manager profile 'traffic-profile' has 2 Web App "
-            "endpoints in region 'westeurope' (traffic-green, traffic-westeurope); Azure allows at most one "
-            "Web App endpoint per region in a profile: target one site per region and split its traffic "
-            "between the site and its slots with the slot traffic rule (siteConfig.experiments.rampUpRules)"
-        )
-    ]
+    assert len(found) == 1 and found[0].startswith("web-westeurope-app: webapp-no-slot-traffic-rule: ")
+
+
+def test_an_origin_group_whose_weights_do_not_count_is_blocked():
+    ev = production()
+    group = one(ev, "edge-origins")
+    settings = {**group.inputs["loadBalancingSettings"], "additionalLatencyInMilliseconds": 0}
+    ev = changed(ev, "edge-origins", inputs={**group.inputs, "loadBalancingSettings": settings})
+    found = violations(ev)
+    assert len(found) == 1 and found[0].startswith("edge-origins: frontdoor-weights-take-effect: ")
+
+
+def test_an_origin_that_sends_another_host_header_is_blocked():
+    ev = production()
+    origin = one(ev, "edge-northeurope-green")
+    ev = changed(ev, "edge-northeurope-green", inputs={**origin.inputs, "originHostHeader": "edge.example.com"})
+    found = violations(ev)
+    assert len(found) == 1 and found[0].startswith("edge-northeurope-green: frontdoor-origin-host-header: ")
+
+
+def test_a_production_site_that_pulls_without_signing_in_is_blocked():
+    ev = production()
+    for name in ("web-westeurope-app",):
+        site = one(ev, name)
+        config = {k: v for k, v in site.inputs["siteConfig"].items() if not k.startswith("acr")}
+        ev = changed(ev, name, inputs={**site.inputs, "siteConfig": config})
+    found = violations(ev)
+    assert len(found) == 1 and found[0].startswith("web-westeurope-app: webapp-image-pull-path: ")
+    assert "with no way to sign in" in found[0]
+
+
+def test_sites_created_right_after_the_grants_without_the_wait_are_blocked():
+    ev = production()
+    wait = one(ev, "grants-wait")
+    for name in ("web-northeurope-app", "web-northeurope-green"):
+        site = one(ev, name)
+        ev = changed(ev, name, dependencies=tuple(u for u in site.dependencies if u != wait.urn))
+    found = [v for v in violations(ev) if v.startswith("webapp-waits-for-effective-grants")]
+    # Each site needs two grants effective: Key Vault Secrets User and AcrPull.
+    assert sorted(v.split("'")[1] for v in found) == ["web-northeurope-app"] * 2 + ["web-northeurope-green"] * 2
+    assert all("is not created after a wait of at least 600 s" in v for v in found)
+
+
+def test_references_no_check_confirms_are_blocked():
+    ev = production()
+    check = one(ev, "references-resolved")
+    kept = tuple(u for u in check.property_dependencies["siteIds"] if "web-westeurope-green" not in u)
+    ev = changed(ev, "references-resolved", property_dependencies={**check.property_dependencies, "siteIds": kept})
+    found = [v for v in violations(ev) if v.startswith("webapp-references-checked")]
+    assert len(found) == 1 and "web app 'web-westeurope-green'" in found[0] and "JWT_SECRET" in found[0]
 
 
 def test_a_deny_vault_that_does_not_allow_an_apps_subnet_is_blocked():
@@ -200,14 +241,12 @@ def test_an_explicit_zero_percent_slot_rule_is_blocked():
     ev = production()
     site = one(ev, "web-westeurope-app")
     config = site.inputs["siteConfig"]
-    (rule,) = config["experiments"]["rampUpRules"]
+    rule = {"name": "green", "reroutePercentage": 0, "actionHostName": f"{site.inputs['name']}-green.azurewebsites.net"}
     ev = changed(
         ev,
         "web-westeurope-app",
-        inputs={
-            **site.inputs,
-            "siteConfig": {**config, "experiments": {"rampUpRules": [{**rule, "reroutePercentage": 0}]}},
-        },
+        inputs={**site.inputs, "siteConfig": {**config, "experiments": {"rampUpRules": [rule]}}},
     )
-    found = violations(ev)
-    assert len(found) == 1 and found[0].startswith("web-westeurope-app: webapp-slot-rule-percentage: ")
+    found = sorted(v.split(": ")[1] for v in violations(ev))
+    # Any rule restarts the site when it changes; a rule at 0 % also keeps routing pinned clients.
+    assert found == ["webapp-no-slot-traffic-rule", "webapp-slot-rule-percentage"]

@@ -85,7 +85,15 @@ def test_each_gap_is_refused_naming_key_value_and_what_is_allowed(path: str, val
     ],
 )
 def test_the_values_next_to_each_limit_are_accepted(path: str, value):
-    parse(with_change(path, value))
+    raw = with_change(path, value)
+    if path == "release.image":
+        # An image on a registry of its own needs a pull path (tests/unit/test_registry_config.py).
+        raw["registry"] = {
+            "server": value.split("/")[0],
+            "usernameSecret": "jwt-secret",
+            "passwordSecret": "jwt-secret",
+        }
+    parse(raw)
 
 
 def test_a_kubeconfig_outside_the_project_is_accepted_with_the_explicit_opt_in():

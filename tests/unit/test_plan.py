@@ -170,21 +170,24 @@ def test_traffic_only():
     assert not plan.Plan().traffic_only
 
 
-def test_a_site_is_a_traffic_change_only_through_its_slot_traffic_rule():
+def test_a_site_is_never_a_traffic_change_and_an_origin_is_one_through_weight_and_state_only():
+    # A slot traffic rule is site configuration: changing it restarts the app, so it is not "traffic only".
     def site(rules, image="a:1"):
         return res("w", WEBAPP, siteConfig={"linuxFxVersion": image, "experiments": {"rampUpRules": rules}})
 
     rule = {"name": "green", "actionHostName": "s-green.azurewebsites.net", "reroutePercentage": 25}
     moved = plan.diff(state(site([rule])), state(site([{**rule, "reroutePercentage": 50}])))
-    assert moved.traffic_only
-    removed = plan.diff(state(site([rule])), state(site([])))
-    assert removed.traffic_only and {c.kind for c in removed.changes[0].diff} == {"delete"}
-    also_image = plan.diff(state(site([rule])), state(site([{**rule, "reroutePercentage": 50}], image="a:2")))
-    assert not also_image.traffic_only
-    lookalike = plan.diff(
-        state(res("w", WEBAPP, siteConfig={"experimentsX": 1})), state(res("w", WEBAPP, siteConfig={"experimentsX": 2}))
+    assert not moved.traffic_only
+    origin = "azure-native:cdn:AFDOrigin"
+    weighed = plan.diff(
+        state(res("o", origin, weight=250, enabledState="Enabled", hostName="h")),
+        state(res("o", origin, weight=500, enabledState="Disabled", hostName="h")),
     )
-    assert not lookalike.traffic_only
+    assert weighed.traffic_only
+    moved_host = plan.diff(
+        state(res("o", origin, weight=250, hostName="h")), state(res("o", origin, weight=500, hostName="i"))
+    )
+    assert not moved_host.traffic_only
 
 
 def test_outputs_are_compared_whole_and_secret_outputs_masked():

@@ -154,3 +154,31 @@ def test_finish_only_at_100_percent():
 def test_check_refuses_a_live_colour_without_version():
     with pytest.raises(RolloutError, match="live colour 'blue' has no version"):
         rollout.check(release(blue=None), DEFAULT)
+
+
+def test_origin_weights_are_region_part_times_colour_share_within_front_door_limits():
+    origins = rollout.origin_weights({"westeurope": 60, "northeurope": 40}, {"blue": 75, "green": 25})
+    assert {(r, c): (o.weight, o.enabled) for r, by in origins.items() for c, o in by.items()} == {
+        ("westeurope", "blue"): (750, True),
+        ("westeurope", "green"): (250, True),
+        ("northeurope", "blue"): (500, True),
+        ("northeurope", "green"): (167, True),
+    }
+
+
+def test_a_colour_at_zero_or_a_drained_region_is_a_disabled_origin_with_a_valid_weight():
+    origins = rollout.origin_weights({"westeurope": 1000, "northeurope": 0}, {"blue": 100, "green": 0})
+    assert origins["westeurope"]["blue"] == rollout.Endpoint(1000, True)
+    assert origins["westeurope"]["green"] == rollout.Endpoint(1, False)
+    assert origins["northeurope"]["blue"] == rollout.Endpoint(1, False)
+
+
+@pytest.mark.parametrize("share", range(0, 101))
+def test_origin_weights_never_depend_on_which_colour_is_live(share):
+    # finish swaps the labels only: the shares per colour are the same, so the origins are too.
+    weights = {"a": 7, "b": 3}
+    assert rollout.origin_weights(weights, {"blue": 100 - share, "green": share}) == rollout.origin_weights(
+        weights, {"green": share, "blue": 100 - share}
+    )
+    for by_colour in rollout.origin_weights(weights, {"blue": 100 - share, "green": share}).values():
+        assert all(1 <= o.weight <= 1000 for o in by_colour.values())

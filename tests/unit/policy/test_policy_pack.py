@@ -316,6 +316,13 @@ def test_every_stack_rule_is_a_mandatory_stack_policy():
         "webapp-slot-rule-target",
         "log-alert-split-by-version",
         "log-alert-excludes-health-probe",
+        "webapp-image-pull-path",
+        "webapp-no-slot-traffic-rule",
+        "webapp-waits-for-effective-grants",
+        "webapp-references-checked",
+        "frontdoor-origin-weight",
+        "frontdoor-weights-take-effect",
+        "frontdoor-origin-host-header",
     ],
 )
 def test_each_platform_policy_names_its_microsoft_doc(name):
@@ -327,6 +334,8 @@ def test_stack_policy_sees_dependencies_the_engine_sends():
     identity = "urn:pulumi:p::s::azure-native:managedidentity:UserAssignedIdentity::app-id"
     grant = "urn:pulumi:p::s::azure-native:authorization:RoleAssignment::reader"
     site = "urn:pulumi:p::s::azure-native:web:WebApp::site"
+    wait = "urn:pulumi:p::s::pulumi-python:dynamic:Resource::grants-wait"
+    check = "urn:pulumi:p::s::pulumi-python:dynamic:Resource::references-resolved"
     app = {**compliant_webapp(), "keyVaultReferenceIdentity": UNKNOWN_STRING}
 
     def request(site_dependencies):
@@ -339,13 +348,23 @@ def test_stack_policy_sees_dependencies_the_engine_sends():
                 {"principalId": [identity]},
             ),
             (site, "azure-native:web:WebApp", app, {"keyVaultReferenceIdentity": [identity]}),
+            (wait, "pulumi-python:dynamic:Resource", {"grants": [UNKNOWN_STRING], "propagationSeconds": 600.0}, {}),
+            (
+                check,
+                "pulumi-python:dynamic:Resource",
+                {"siteIds": [UNKNOWN_STRING], "settings": ["JWT_SECRET"]},
+                {"siteIds": [site]},
+            ),
         )
         made.resources[2].dependencies.extend(site_dependencies)
+        made.resources[3].dependencies.append(grant)
         return made
 
-    assert servicer().AnalyzeStack(request([identity, grant]), None).diagnostics == []
-    [diagnostic] = servicer().AnalyzeStack(request([identity]), None).diagnostics
+    assert servicer().AnalyzeStack(request([identity, grant, wait]), None).diagnostics == []
+    [diagnostic] = servicer().AnalyzeStack(request([identity, wait]), None).diagnostics
     assert diagnostic.policyName == "keyvault-reference-identity-granted-first" and diagnostic.urn == site
+    [diagnostic] = servicer().AnalyzeStack(request([identity, grant]), None).diagnostics
+    assert diagnostic.policyName == "webapp-waits-for-effective-grants" and diagnostic.urn == site
 
 
 def test_plain_unwraps_the_sdk_proxy_without_raising_on_unknowns():

@@ -1,0 +1,53 @@
+"""Azure Front Door rules: origin weights, the latency sensitivity that lets them count, origin host headers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from policy.inputs import MISSING, as_int, dig, is_unknown, known, shown
+from policy.settings import Settings
+from stagewise.core.limits import AFD_MAX_WEIGHT, AFD_MIN_WEIGHT
+
+
+def frontdoor_origin_weight(props: Mapping[str, Any], settings: Settings) -> list[str]:
+    """frontdoor/routing-methods.md, "Weighted": "The weight is an integer ranging from 1 to 1000"."""
+    value = dig(props, "weight")
+    if value is MISSING or is_unknown(value):
+        return []  # Front Door's default weight is 50
+    weight = as_int(value) if not isinstance(value, str) else None
+    if weight is not None and AFD_MIN_WEIGHT <= weight <= AFD_MAX_WEIGHT:
+        return []
+    return [
+        f"Front Door origin weight must be an integer {AFD_MIN_WEIGHT}..{AFD_MAX_WEIGHT}; to send no traffic to "
+        f"an origin set enabledState to 'Disabled' instead (got {shown(value)})"
+    ]
+
+
+def frontdoor_weights_take_effect(props: Mapping[str, Any], settings: Settings) -> list[str]:
+    """frontdoor/routing-methods.md, "Weighted": "If the latency sensitivity gets set to 0 milliseconds, then
+    this property doesn't take effect unless there are two origins with the same network latency"."""
+    value = dig(props, "loadBalancingSettings", "additionalLatencyInMilliseconds")
+    if is_unknown(value):
+        return []
+    latency = as_int(value) if not isinstance(value, str) else None
+    if latency is not None and latency > 0:
+        return []
+    return [
+        "Front Door origin group must let origin weights take effect: set "
+        "loadBalancingSettings.additionalLatencyInMilliseconds above 0, or the fastest origin takes all the "
+        f"traffic whatever the stage (got {shown(value)})"
+    ]
+
+
+def frontdoor_origin_host_header(props: Mapping[str, Any], settings: Settings) -> list[str]:
+    """App Service picks the app (site or slot) by the Host header; Front Door sends the origin host header,
+    and checks the origin's certificate against the origin's host name (frontdoor/end-to-end-tls.md, "a
+    subject name matching the origin hostname"). So each origin sends its own host name."""
+    host, header = dig(props, "hostName"), dig(props, "originHostHeader")
+    if not known(host) or is_unknown(header) or header == host:
+        return []
+    return [
+        "Front Door origin must send its own host name as the Host header, or App Service serves another app (or "
+        f"colour) than the origin's: set originHostHeader to the value of hostName (got {shown(header)})"
+    ]
