@@ -109,7 +109,7 @@ def stack_text(live: str, candidate: str, stage: str, url: str, analysis: str = 
         f"    stage: {stage}\n"
         "  stagewise:analysis:\n"
         f"    url: {url}\n"
-        "    errorRateIncreasePoints: 2\n"
+        "    errorRateRatio: 2\n"
         f"{analysis}"
     )
 

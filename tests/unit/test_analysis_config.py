@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from stagewise.core.config import ConfigError, parse
-from stagewise.core.gate_config import format_duration, parse_duration
+from stagewise.core.gate_config import OTEL_LATENCY_BOUNDS_MS, format_duration, parse_duration
 
 
 def base(environment: str = "production") -> dict:
@@ -35,22 +35,25 @@ def problems(raw: dict) -> str:
 
 
 @pytest.mark.parametrize(
-    ("environment", "provider", "bake", "min_requests", "increase"),
+    ("environment", "provider", "bake", "min_requests", "p95_abort_ms"),
     [
-        ("dev", "appinsights", "30m", 50, 5.0),
-        ("staging", "appinsights", "24h", 100, 5.0),
-        ("production", "appinsights", "48h", 250, 3.0),
-        ("local", "prometheus", "5m", 50, 5.0),
+        ("dev", "appinsights", "30m", 50, 2000),
+        ("staging", "appinsights", "24h", 100, 2000),
+        ("production", "appinsights", "48h", 250, 2000),
+        # Prometheus counts at its histogram's bounds: 2.5 s is the bound at or above the plans' 2 s.
+        ("local", "prometheus", "5m", 50, 2500),
     ],
 )
-def test_tier_defaults(environment, provider, bake, min_requests, increase):
+def test_tier_defaults(environment, provider, bake, min_requests, p95_abort_ms):
     gate = parse(base(environment)).analysis
     assert (gate.provider, format_duration(gate.bake), gate.min_requests) == (provider, bake, min_requests)
-    assert gate.error_rate_increase_points == increase
     # The rollout plans' numbers, on every tier.
     assert (gate.error_rate_warning, gate.error_rate_abort) == (1.0, 5.0)
-    assert (gate.latency_p95_warning_ms, gate.latency_p95_abort_ms) == (500, 2000)
-    assert gate.latency_p95_ratio == 1.15
+    assert (gate.latency_p95_warning_ms, gate.latency_p95_abort_ms) == (500, p95_abort_ms)
+    # Tolerances relative to live, and the false-abort rate the gate-quality benchmark holds them to.
+    assert (gate.error_rate_ratio, gate.slow_requests_ratio) == (1.25, 1.5)
+    assert gate.false_abort_rate == 0.02 and gate.step == timedelta(minutes=1)
+    assert gate.latency_bounds_ms == OTEL_LATENCY_BOUNDS_MS
 
 
 def test_local_reads_prometheus_on_loopback_by_default():
@@ -115,14 +118,49 @@ def test_durations(text, seconds):
             ["stagewise:analysis.errorRateAbort", "less than or equal to 100", "101"],
         ),
         (
-            {"analysis": {"latencyP95Ratio": 0.9}},
-            ["stagewise:analysis.latencyP95Ratio", "greater than or equal to 1", "0.9"],
+            {"analysis": {"slowRequestsRatio": 0.9}},
+            ["stagewise:analysis.slowRequestsRatio", "greater than or equal to 1", "0.9"],
         ),
         (
-            {"analysis": {"errorRateIncreasePoints": -1}},
-            ["stagewise:analysis.errorRateIncreasePoints", "greater than or equal to 0", "-1"],
+            {"analysis": {"errorRateRatio": 0.5}},
+            ["stagewise:analysis.errorRateRatio", "greater than or equal to 1", "0.5"],
         ),
-        ({"analysis": {"significance": 1}}, ["stagewise:analysis.significance", "less than 1", "1"]),
+        ({"analysis": {"falseAbortRate": 0}}, ["stagewise:analysis.falseAbortRate", "greater than 0", "0"]),
+        ({"analysis": {"falseAbortRate": 0.2}}, ["stagewise:analysis.falseAbortRate", "less than or equal to 0.1"]),
+        (
+            {"analysis": {"errorRateIncreasePoints": 3}},
+            [
+                "stagewise:analysis",
+                "errorRateIncreasePoints (3) is no longer read",
+                "set errorRateRatio",
+                "3 points at a 1 % baseline is errorRateRatio: 4",
+            ],
+        ),
+        (
+            {"analysis": {"latencyP95Ratio": 1.15}},
+            ["stagewise:analysis", "latencyP95Ratio (1.15) is no longer read", "set slowRequestsRatio"],
+        ),
+        (
+            {"analysis": {"significance": 0.05}},
+            ["stagewise:analysis", "significance (0.05) is no longer read", "set falseAbortRate"],
+        ),
+        (
+            {"environment": "local", "analysis": {"latencyP95AbortMs": 2000}},
+            [
+                "stagewise:analysis",
+                "latencyP95AbortMs (2000) is not a bucket bound of the latency histogram",
+                "the nearest bounds are 1000 and 2500 ms",
+            ],
+        ),
+        (
+            {"environment": "local", "analysis": {"latencyP95WarningMs": 400}},
+            ["stagewise:analysis", "latencyP95WarningMs (400) is not a bucket bound", "250 and 500 ms"],
+        ),
+        (
+            {"analysis": {"latencyBoundsMs": [100, 50]}},
+            ["stagewise:analysis.latencyBoundsMs", "[100.0, 50.0] must be positive and strictly increasing"],
+        ),
+        ({"analysis": {"step": "5s"}}, ["stagewise:analysis", "step (5s) must be between 10s and 10m"]),
         ({"analysis": {"minRequests": 0}}, ["stagewise:analysis.minRequests", "greater than or equal to 1", "0"]),
         ({"analysis": {"timeout": "0s"}}, ["stagewise:analysis", "timeout (0s) must be at least 1s"]),
         (
@@ -163,9 +201,17 @@ def test_durations(text, seconds):
         "error-warning-above-abort",
         "p95-warning-above-abort",
         "error-abort-above-100",
-        "ratio-below-1",
-        "increase-negative",
-        "significance-1",
+        "slow-ratio-below-1",
+        "error-ratio-below-1",
+        "false-abort-rate-0",
+        "false-abort-rate-above-0.1",
+        "retired-points",
+        "retired-p95-ratio",
+        "retired-significance",
+        "p95-abort-between-bounds",
+        "p95-warning-between-bounds",
+        "bounds-not-increasing",
+        "step",
         "min-requests-0",
         "timeout",
         "unknown-placeholder",

@@ -1,13 +1,15 @@
-"""The gate's judgement, table-driven: promote only on complete evidence, abort only on a broken
-limit with enough requests (and, for a relative limit, a significant test), hold otherwise."""
+"""The gate's judgement on evidence grids: abort on conclusive evidence at once (no minimum sample),
+promote only after the bake with enough requests and no evidence building against the candidate,
+hold otherwise; every verdict the same however often it is asked."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
 
-from stagewise.tools.analysis.verdict import Limits, VersionMetrics, error_rate_increase_test, judge, p95_exceeds_test
+from stagewise.tools.analysis.verdict import Counts, Judge, Limits, Sample, judge, p95_bound
 
 LIMITS = Limits(
     bake=timedelta(minutes=30),
@@ -15,124 +17,207 @@ LIMITS = Limits(
     error_rate_warning=1.0,
     error_rate_abort=5.0,
     p95_warning_ms=500,
-    p95_abort_ms=2000,
-    error_rate_increase_points=3.0,
-    p95_ratio=1.15,
-    significance=0.05,
+    p95_abort_ms=2500,
+    error_rate_ratio=1.25,
+    slow_requests_ratio=1.5,
+    false_abort_rate=0.02,
 )
-BAKED = timedelta(hours=1)
-LIVE = VersionMetrics("1.0", requests=100_000, errors=200, p95_ms=100.0)
+BOUNDS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
+STEP = 60.0
+
+# Share of requests at or below each bound: live at 60 ms median (18 % above 100 ms, 2 % above 250 ms).
+FAST = (0.0, 0.0, 0.01, 0.3, 0.6, 0.82, 0.98, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0)
+SLOW = (0.0, 0.0, 0.0, 0.1, 0.3, 0.5, 0.9, 0.99, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0)  # about p95 +50 %
+VERY_SLOW = (0.0, 0.0, 0.0, 0.0, 0.0, 0.1, 0.3, 0.5, 0.6, 0.7, 0.8, 1.0, 1.0, 1.0)  # 20 % above 2.5 s
+
+Rates = Callable[[int], tuple[float, float, tuple[float, ...]]]
+"""step (from 1) -> requests, error share, latency shares at or below each bound."""
 
 
-def candidate(requests=5000, errors=10, p95_ms=100.0) -> VersionMetrics:
-    return VersionMetrics("2.0", requests, errors, p95_ms)
+def steady(requests: float, errors: float, latency: tuple[float, ...] = FAST) -> Rates:
+    return lambda step: (requests, errors, latency)
 
 
-def statuses(verdict) -> dict[str, str]:
-    return {c.name: c.status for c in verdict.checks}
+def grid(live: Rates, candidate: Rates, steps: int) -> list[Sample]:
+    """Cumulative counts at each step, from per-step expected counts (no noise: the tests are exact)."""
+    samples, totals = [], {"live": [0.0, 0.0, [0.0] * len(BOUNDS)], "candidate": [0.0, 0.0, [0.0] * len(BOUNDS)]}
+    for step in range(1, steps + 1):
+        for name, rates in (("live", live), ("candidate", candidate)):
+            n, share, latency = rates(step)
+            total = totals[name]
+            total[0] += n
+            total[1] += n * share
+            total[2] = [b + n * s for b, s in zip(total[2], latency)]
+        samples.append(
+            Sample(
+                step * STEP,
+                Counts(totals["live"][0], totals["live"][1], tuple(totals["live"][2])),
+                Counts(totals["candidate"][0], totals["candidate"][1], tuple(totals["candidate"][2])),
+            )
+        )
+    return samples
 
 
-def test_healthy_and_baked_promotes():
-    verdict = judge(LIMITS, BAKED, candidate(), LIVE, slower=100)
-    assert verdict.verdict == "promote" and set(statuses(verdict).values()) == {"pass"}
+LIVE = steady(570, 0.01)
 
 
-@pytest.mark.parametrize(
-    ("metrics", "problem", "reason", "text"),
-    [
-        (None, "Prometheus at http://x is unreachable: connection refused", "no_metrics", "unreachable"),
-        (candidate(requests=0, errors=0, p95_ms=None), None, "no_candidate_traffic", "served no requests"),
-    ],
-    ids=["provider-down", "no-candidate-traffic"],
-)
-def test_missing_data_holds_and_says_which(metrics, problem, reason, text):
-    verdict = judge(LIMITS, BAKED, metrics, LIVE, problem=problem)
-    assert (verdict.verdict, verdict.hold_reason) == ("hold", reason) and text in verdict.reason
+def verdict(candidate: Rates, steps: int, live: Rates = LIVE, limits: Limits = LIMITS):
+    return judge(limits, BOUNDS, STEP, grid(live, candidate, steps), timedelta(seconds=steps * STEP))
 
 
-def test_a_provider_problem_holds_even_with_numbers_at_hand():
-    assert judge(LIMITS, BAKED, candidate(errors=4000), LIVE, problem="query error").verdict == "hold"
+def statuses(result) -> dict[str, str]:
+    return {c.name: c.status for c in result.checks}
 
 
-def test_bake_not_over_holds():
-    verdict = judge(LIMITS, timedelta(minutes=10), candidate(), LIVE, slower=100)
-    assert (verdict.verdict, verdict.hold_reason) == ("hold", "bake") and "20m00s left" in verdict.reason
+def test_healthy_and_baked_promotes_with_every_check_passing():
+    result = verdict(steady(30, 0.008), 40)
+    assert result.verdict == "promote" and set(statuses(result).values()) == {"pass"}
 
 
-def test_too_few_requests_holds():
-    verdict = judge(LIMITS, BAKED, candidate(requests=99, errors=0), LIVE, slower=1)
-    assert (verdict.verdict, verdict.hold_reason) == ("hold", "samples") and "99 of the 100" in verdict.reason
+def test_a_provider_problem_holds():
+    result = judge(LIMITS, BOUNDS, STEP, [], timedelta(hours=1), problem="Prometheus at http://x is unreachable")
+    assert (result.verdict, result.hold_reason) == ("hold", "no_metrics") and "unreachable" in result.reason
 
 
-def test_absolute_error_breach_aborts_even_before_the_bake_is_over():
-    verdict = judge(LIMITS, timedelta(minutes=1), candidate(requests=200, errors=20), LIVE, slower=5)
-    assert verdict.verdict == "abort" and statuses(verdict)["error_rate"] == "fail"
-    assert "error_rate 10 > 5" in verdict.reason
+def test_no_candidate_traffic_holds_and_names_the_version():
+    samples = grid(LIVE, steady(0, 0.0), 10)
+    result = judge(LIMITS, BOUNDS, STEP, samples, timedelta(minutes=10), candidate="version 2.0")
+    assert (result.verdict, result.hold_reason) == ("hold", "no_candidate_traffic")
+    assert "version 2.0 served no requests" in result.reason
 
 
-def test_absolute_breach_with_too_few_requests_holds():
-    verdict = judge(LIMITS, BAKED, candidate(requests=20, errors=5), LIVE, slower=0)
-    assert (verdict.verdict, verdict.hold_reason) == ("hold", "samples")
-    assert statuses(verdict)["error_rate"] == "wait"
+def test_bake_not_over_holds_and_says_how_long():
+    result = verdict(steady(30, 0.01), 10)
+    assert (result.verdict, result.hold_reason) == ("hold", "bake") and "20m00s left" in result.reason
 
 
-def test_p95_breach_aborts():
-    verdict = judge(LIMITS, BAKED, candidate(p95_ms=2500), LIVE, slower=3000)
-    assert verdict.verdict == "abort" and statuses(verdict)["p95"] == "fail"
+def test_too_few_requests_holds_after_the_bake():
+    result = verdict(steady(2, 0.01), 40)  # 80 of the 100 the stage needs
+    assert (result.verdict, result.hold_reason) == ("hold", "samples") and "80 of the 100" in result.reason
+
+
+def test_conclusive_evidence_aborts_at_once_without_a_minimum_sample():
+    # 20 requests, all failing, in the first minute: far fewer than minRequests, long before the bake.
+    result = verdict(steady(20, 1.0), 1)
+    assert result.verdict == "abort" and statuses(result)["error_rate"] == "fail"
+    assert result.decided_at == STEP and "evidence conclusive at 1m00s" in result.reason
+
+
+def test_an_abort_stands_however_often_and_whenever_it_is_asked():
+    # Bad for 5 minutes, then healthy for an hour: the e-value falls again, the abort stays.
+    def candidate(step: int):
+        return (30, 0.5 if step <= 5 else 0.0, FAST)
+
+    samples = grid(LIVE, candidate, 65)
+    judged = Judge(LIMITS, BOUNDS, STEP)
+    looks = []
+    for sample in samples:
+        judged.add(sample)
+        looks.append(judged.verdict(timedelta(seconds=sample.t), describe=False).verdict)
+    first = looks.index("abort")
+    assert first < 5 and set(looks[first:]) == {"abort"}
+    assert judge(LIMITS, BOUNDS, STEP, samples, timedelta(minutes=65)).decided_at == (first + 1) * STEP
+
+
+def test_the_verdict_depends_on_the_data_not_on_the_looks():
+    samples = grid(LIVE, steady(30, 0.025), 45)
+    watched = Judge(LIMITS, BOUNDS, STEP)
+    for sample in samples:
+        watched.add(sample)
+        watched.verdict(timedelta(seconds=sample.t))
+    once = judge(LIMITS, BOUNDS, STEP, samples, timedelta(minutes=45))
+    assert watched.verdict(timedelta(minutes=45)) == once
+
+
+def test_a_regression_that_starts_late_is_caught_not_diluted():
+    # Healthy for 2 hours, then 4x live's errors: the windows that start late see it undiluted.
+    def candidate(step: int):
+        return (30, 0.01 if step <= 120 else 0.04, FAST)
+
+    result = verdict(candidate, 180)
+    assert result.verdict == "abort" and statuses(result)["error_rate_vs_live"] == "fail"
+    assert result.decided_at > 120 * STEP
+
+
+def test_errors_within_the_tolerance_of_live_never_abort():
+    # 1.2 x live's error rate (within 1.25) for 10 hours at high traffic.
+    result = verdict(steady(3000, 0.012), 600, live=steady(57000, 0.01))
+    assert result.verdict == "promote" and statuses(result)["error_rate_vs_live"] == "pass"
+
+
+def test_errors_over_the_tolerance_of_live_abort():
+    result = verdict(steady(3000, 0.014), 60, live=steady(57000, 0.01))
+    assert result.verdict == "abort" and statuses(result)["error_rate_vs_live"] == "fail"
+
+
+def test_an_absolute_error_limit_is_tested_not_point_estimated():
+    # 3 errors in 50 requests read 6 %, above 5 %, but prove nothing: live is as bad, nothing aborts.
+    samples = [Sample(60, Counts(950, 57, tuple(950 * s for s in FAST)), Counts(50, 3, tuple(50 * s for s in FAST)))]
+    result = judge(LIMITS, BOUNDS, STEP, samples, timedelta(minutes=1))
+    error_rate = next(c for c in result.checks if c.name == "error_rate")
+    assert result.verdict == "hold" and error_rate.value == 6.0 and error_rate.status == "warn"
+
+
+def test_the_p95_limit_is_counted_exactly_at_a_bucket_bound():
+    result = verdict(steady(30, 0.01, VERY_SLOW), 20)
+    p95 = next(c for c in result.checks if c.name == "p95")
+    # 20 % of requests above 2.5 s: the p95 lies in the 2.5 .. 5 s bucket, stated as its upper bound.
+    assert result.verdict == "abort" and p95.status == "fail" and p95.value == 5000.0
+    assert "20 % of candidate requests slower than 2500 ms" in p95.note
+
+
+def test_a_p95_limit_between_bounds_is_tested_at_the_bound_above():
+    limits = Limits(**{**LIMITS.__dict__, "p95_abort_ms": 2000})
+    result = verdict(steady(30, 0.01, VERY_SLOW), 20, limits=limits)
+    p95 = next(c for c in result.checks if c.name == "p95")
+    assert p95.status == "fail" and "tested at 2500 ms, the lowest bucket bound at or above the limit" in p95.note
+
+
+def test_slower_than_live_is_judged_by_the_share_above_a_bound_chosen_from_live():
+    result = verdict(steady(30, 0.01, SLOW), 20)
+    relative = next(c for c in result.checks if c.name == "p95_vs_live")
+    # Live: 18 % above 100 ms (at most 20 %), 40 % above 75 ms: the slow bound is 100 ms.
+    assert relative.description == "candidate share of requests slower than 100 ms / live's"
+    assert result.verdict == "abort" and relative.status == "fail"
+    assert relative.value == pytest.approx(0.5 / 0.18)
+
+
+def test_evidence_building_against_the_candidate_holds_instead_of_promoting():
+    # 3 x live's errors at little traffic: not conclusive after the bake, but not healthy either.
+    result = verdict(steady(20, 0.03), 35)
+    assert (result.verdict, result.hold_reason) == ("hold", "significance"), result.reason
+    assert statuses(result)["error_rate_vs_live"] == "wait" and "evidence against the candidate" in result.reason
 
 
 def test_warning_levels_warn_without_blocking_promote():
-    verdict = judge(
-        LIMITS, BAKED, candidate(errors=60, p95_ms=110.0), VersionMetrics("1.0", 100_000, 1000, 100.0), slower=200
-    )
-    assert verdict.verdict == "promote" and statuses(verdict)["error_rate"] == "warn"
-
-
-def test_relative_error_breach_with_enough_requests_aborts():
-    # 4.5 % against 0.2 %: 4.3 points over a 3-point margin, with 5000 requests.
-    verdict = judge(LIMITS, BAKED, candidate(errors=225), LIVE, slower=100)
-    relative = next(c for c in verdict.checks if c.name == "error_rate_vs_live")
-    assert verdict.verdict == "abort" and relative.status == "fail" and relative.p_value < 1e-4  # z = 4.5
-
-
-def test_relative_error_breach_that_is_not_significant_holds_for_significance():
-    # 4.0 % of 150 requests against 0.2 %: beyond the margin, but 6 errors cannot tell it from chance.
-    verdict = judge(LIMITS, BAKED, candidate(requests=150, errors=6), LIVE, slower=3)
-    relative = next(c for c in verdict.checks if c.name == "error_rate_vs_live")
-    assert (verdict.verdict, verdict.hold_reason) == ("hold", "significance")
-    assert relative.status == "wait" and relative.p_value > 0.05
-
-
-def test_the_error_rate_test_gets_sharper_with_more_requests():
-    p_values = [
-        error_rate_increase_test(candidate(requests=n, errors=n * 0.06), LIVE, 3.0) for n in (100, 1000, 10_000)
-    ]
-    assert p_values[0] > p_values[1] > p_values[2] and p_values[2] < 1e-9
-    # At the margin exactly, the test is undecided.
-    at_margin = error_rate_increase_test(candidate(requests=10**6, errors=0.032 * 10**6), LIVE, 3.0)
-    assert at_margin == pytest.approx(0.5, abs=0.02)
-
-
-def test_the_binomial_tail_test_matches_the_textbook_value():
-    # P(X >= 10) for X ~ Binomial(100, 0.05) is 0.0282 (tables of the binomial distribution).
-    assert p95_exceeds_test(100, 10) == pytest.approx(0.0282, abs=5e-4)
-    assert p95_exceeds_test(100, 5) > 0.3
-
-
-def test_relative_latency_breach_aborts_when_the_slow_share_is_significant():
-    verdict = judge(LIMITS, BAKED, candidate(p95_ms=300.0), LIVE, slower=1500)
-    relative = next(c for c in verdict.checks if c.name == "p95_vs_live")
-    assert verdict.verdict == "abort" and relative.value == pytest.approx(3.0) and relative.status == "fail"
-
-
-def test_relative_latency_over_the_ratio_without_evidence_holds():
-    # The p95 ratio is 1.3, but only 6 % of 200 requests are slower than 1.15 x live p95.
-    verdict = judge(LIMITS, BAKED, candidate(requests=200, errors=0, p95_ms=130.0), LIVE, slower=12)
-    assert (verdict.verdict, verdict.hold_reason) == ("hold", "significance")
+    result = verdict(steady(3000, 0.012), 40, live=steady(57000, 0.012))
+    assert result.verdict == "promote" and statuses(result)["error_rate"] == "warn"
 
 
 def test_relative_checks_are_skipped_when_live_served_nothing():
-    # At 100 % the live colour gets no traffic: the absolute limits alone decide.
-    verdict = judge(LIMITS, BAKED, candidate(), VersionMetrics("1.0", 0, 0, None))
-    assert verdict.verdict == "promote"
-    assert statuses(verdict)["error_rate_vs_live"] == statuses(verdict)["p95_vs_live"] == "skipped"
+    result = verdict(steady(30, 0.01), 40, live=steady(0, 0.0))
+    assert result.verdict == "promote"
+    assert statuses(result)["error_rate_vs_live"] == statuses(result)["p95_vs_live"] == "skipped"
+
+
+def test_each_check_says_what_it_could_detect_and_more_traffic_sees_smaller_regressions():
+    low = {c.name: c for c in verdict(steady(3, 0.01), 40).checks}
+    high = {c.name: c for c in verdict(steady(300, 0.01), 40, live=steady(5700, 0.01)).checks}
+    for name in ("error_rate", "p95", "error_rate_vs_live", "p95_vs_live"):
+        assert high[name].detectable is not None, name
+        assert low[name].detectable is None or low[name].detectable > high[name].detectable, name
+    assert high["error_rate_vs_live"].detectable < 2 and "a 2x regression of errors would show" in (
+        high["error_rate_vs_live"].note
+    )
+
+
+def test_too_little_traffic_to_see_a_2x_regression_within_the_bake_is_said_with_the_time_it_needs():
+    result = verdict(steady(0.5, 0.01), 40, live=steady(9.5, 0.01))
+    assert "too little traffic to tell a 2x error regression from healthy within the bake" in result.reason
+    assert "candidate requests/min it takes" in result.reason
+
+
+def test_the_p95_read_from_buckets_is_a_bound_never_interpolated():
+    assert p95_bound(BOUNDS, tuple(100 * s for s in FAST), 100) == 0.25
+    assert p95_bound(BOUNDS, tuple(100 * s for s in VERY_SLOW), 100) == 5.0
+    assert p95_bound(BOUNDS, (0,) * 14, 100) == float("inf") and p95_bound(BOUNDS, (0,) * 14, 0) is None

@@ -5,6 +5,11 @@ azure-identity's DefaultAzureCredential (in CI: the workflow's OIDC login; local
 By default it runs the rollout alerts' own per-version queries (stagewise.core.alert_rules), so the gate
 and the alerts read the same numbers: each returns one row per application_Version, and a version
 is judged by its own row. The time range is the query's `timespan`, not part of the text.
+
+The gate's evidence (`steps`) is one query per version with the same filter as the alerts: per
+evidence step (`bin_at` from the stage's start), the requests, the HTTP 5xx errors and the requests
+at or below each latency bound. Application Insights keeps every request's duration, so these
+counts are exact at any bound.
 """
 
 from __future__ import annotations
@@ -12,13 +17,13 @@ from __future__ import annotations
 import math
 import string
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from stagewise.core import alert_rules
-from stagewise.core.gate_config import Queries
-from stagewise.tools.analysis.provider import ProviderError, Window
-from stagewise.tools.analysis.verdict import VersionMetrics
+from stagewise.core.gate_config import OTEL_LATENCY_BOUNDS_MS, Queries
+from stagewise.tools.analysis.provider import ProviderError, Steps, Window, quoted
+from stagewise.tools.analysis.verdict import Counts, VersionMetrics
 
 VERSION = alert_rules.VERSION_COLUMN
 
@@ -29,6 +34,26 @@ def slower_than_template(health_path: str = alert_rules.HEALTH_PATH) -> str:
     measure = f"p95_ms = {alert_rules.MEASURES['p95_ms']}"
     assert measure in alerts  # the same filter and grouping as the alerts; only the measure differs
     return alerts.replace(measure, "slower = countif(duration > $thresholdMs)")
+
+
+def steps_query(
+    version: str,
+    start: datetime,
+    step: timedelta,
+    bounds_ms: tuple[float, ...],
+    health_path: str = alert_rules.HEALTH_PATH,
+) -> str:
+    """KQL for one version's evidence: per step from `start`, requests, errors and the requests at or
+    below each bound (columns step, requests, errors, le0, le1, ...). The alerts' filter."""
+    alerts = alert_rules.per_version_query("error_share", health_path)
+    where = alerts.split(" | summarize")[0]
+    at_or_below = ", ".join(f"le{i} = countif(duration <= {bound:g})" for i, bound in enumerate(bounds_ms))
+    stamp = start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return (
+        f"{where} | where {VERSION} == {quoted(version)}"
+        f" | summarize requests = count(), errors = countif(toint(resultCode) >= 500), {at_or_below}"
+        f" by step = bin_at(timestamp, {int(step.total_seconds())}s, datetime({stamp}))"
+    )
 
 
 @dataclass(frozen=True)
@@ -60,8 +85,11 @@ class AppInsightsProvider:
         timeout: timedelta = timedelta(seconds=30),
         client: Any = None,
         health_path: str = alert_rules.HEALTH_PATH,
+        bounds_ms: tuple[float, ...] = OTEL_LATENCY_BOUNDS_MS,
     ):
         self.resource_id = resource_id
+        self.health_path = health_path
+        self.bounds_ms = tuple(sorted(set(bounds_ms)))
         self.kql = KqlQueries.of(queries, health_path)
         self.timeout = max(int(timeout.total_seconds()), 1)
         self._client = client
@@ -128,6 +156,24 @@ class AppInsightsProvider:
     def slower_than(self, version: str, window: Window, threshold_ms: float) -> float:
         row = self.version_row(self.kql.slower(threshold_ms), version, window, "slower")
         return _number(row.get("slower"), "slower")
+
+    def steps(self, version: str, start: datetime, steps: int, step: timedelta) -> Steps:
+        kql = steps_query(version, start, step, self.bounds_ms, self.health_path)
+        rows = self.rows(kql, Window(start, start + steps * step))
+        per_step = [[0.0] * (2 + len(self.bounds_ms)) for _ in range(steps)]
+        for row in rows:
+            when = row.get("step")
+            if not isinstance(when, datetime):
+                raise ProviderError(f"the evidence query returned no step time: {str(row)[:200]}")
+            index = int(round((when - start).total_seconds() / step.total_seconds()))
+            if 0 <= index < steps:
+                names = ["requests", "errors", *(f"le{i}" for i in range(len(self.bounds_ms)))]
+                per_step[index] = [_number(row.get(name), name) for name in names]
+        counts, running = [], [0.0] * (2 + len(self.bounds_ms))
+        for values in per_step:
+            running = [a + b for a, b in zip(running, values)]
+            counts.append(Counts(running[0], running[1], tuple(running[2:])))
+        return Steps(tuple(b / 1000.0 for b in self.bounds_ms), tuple(counts))
 
 
 def _number(value: Any, column: str) -> float:

@@ -1,4 +1,4 @@
-"""`stagewise analyze` and `stagewise watch`: the stage gate on the command line.
+"""`stagewise analyze`, `watch` and `replay`: the stage gate on the command line.
 
 Registered on the CLI's app by stagewise.tools.cli. A verdict is carried out (`--apply`) through the
 same rollout transitions and stack-file edit as `stagewise promote` / `abort` / `finish`.
@@ -11,6 +11,7 @@ import json
 import sys
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -21,6 +22,7 @@ from stagewise.core import rollout
 from stagewise.core.gate_config import format_duration, parse_duration
 from stagewise.tools import processes
 from stagewise.tools.analysis import gate
+from stagewise.tools.analysis import replay as replay_lib
 from stagewise.tools.analysis.provider import MetricsProvider
 from stagewise.tools.app import StackOption, app
 from stagewise.tools.session import CliError, Loaded, apply, err, load, out, reported
@@ -78,7 +80,11 @@ def _print(analysis: gate.Analysis) -> None:
             style="bold",
         )
     )
-    out.print(f"window: {data['window']['start']} .. {data['window']['end']}, from {data['provider']}")
+    evidence = data["evidence"]
+    out.print(
+        f"window: {data['window']['start']} .. {data['window']['end']}, from {data['provider']}; "
+        f"{evidence['steps']} steps of {evidence['step']}, falseAbortRate {evidence['falseAbortRate']:g}"
+    )
     table = Table(title_justify="left")
     for column in ("role", "colour", "version", "requests", "errors", "error rate", "p95"):
         table.add_column(column, justify="right" if column in ("requests", "errors", "error rate", "p95") else "left")
@@ -93,24 +99,32 @@ def _print(analysis: gate.Analysis) -> None:
             _num(v["p95Ms"], "{:.0f} ms"),
         )
     out.print(table)
-    if data["checks"]:
-        checks = Table(title_justify="left")
-        for column in ("limit", "value", "allowed", "p-value", "result", "note"):
-            checks.add_column(column)
-        for c in data["checks"]:
-            checks.add_row(
-                c["description"],
-                _num(c["value"], "{:.4g}"),
-                f"<= {c['limit']:g}",
-                _num(c["pValue"], "{:.3g}"),
-                Text(c["status"], style=_STATUS_STYLE[c["status"]]),
-                c["note"],
-            )
-        out.print(checks)
+    _print_checks(data["checks"])
     held = f" ({data['holdReason']})" if data["holdReason"] else ""
     out.print(
         Text(f"verdict: {analysis.verdict}{held}: {analysis.result.reason}", style=_VERDICT_STYLE[analysis.verdict])
     )
+
+
+def _print_checks(checks: list[dict[str, Any]]) -> None:
+    if not checks:
+        return
+    table = Table(title_justify="left")
+    for column in ("limit", "value", "allowed", "e-value", "aborts at", "p-value", "detectable", "result", "note"):
+        table.add_column(column)
+    for c in checks:
+        table.add_row(
+            c["description"],
+            _num(c["value"], "{:.4g}"),
+            f"<= {c['limit']:g}",
+            _num(c["eValue"], "{:.3g}"),
+            _num(c["threshold"], "{:g}"),
+            _num(c["pValue"], "{:.3g}"),
+            _num(c["detectable"], "{:.3g}"),
+            Text(c["status"], style=_STATUS_STYLE[c["status"]]),
+            c["note"],
+        )
+    out.print(table)
 
 
 def _num(value: float | None, fmt: str) -> str:
@@ -185,3 +199,80 @@ def watch(
             err.print(f"watch: timeout {format_duration(limit)} reached; the verdict is still hold")
         _emit(loaded, analysis, as_json, apply)
     raise typer.Exit(analysis.exit_code)
+
+
+@app.command()
+def replay(
+    file: Annotated[Path, typer.Argument(help="Recorded rollouts (JSON, the format in docs/stage-gates.md).")],
+    stack: StackOption = None,
+    stage: Annotated[
+        str | None,
+        typer.Option(
+            "--stage",
+            help="The stage whose bake, minRequests and limits apply (default: the current one, or the first "
+            "that sends traffic when the stack is idle).",
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
+) -> None:
+    """Judge recorded rollouts with the stack's gate config, through the same decision code as analyze
+    and watch: each rollout's first promote or abort, or hold. Exit 0 judged, 1 refused."""
+    with reported():
+        loaded = load(stack)
+        chosen = _replay_stage(loaded, stage)
+        try:
+            text = file.read_text()
+        except OSError as error:
+            raise CliError(f"cannot read {file}: {error.strerror or error}") from None
+        try:
+            recording = replay_lib.load(text)
+        except replay_lib.ReplayError as error:
+            raise CliError(f"{file}: {error}") from None
+        gate_limits = gate.limits(loaded.config, chosen.name)
+        results = [replay_lib.replay(gate_limits, recording, rollout) for rollout in recording.rollouts]
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "stack": loaded.stack,
+                    "stage": chosen.name,
+                    "rollouts": [replay_lib.result_dict(r) for r in results],
+                },
+                indent=2,
+            )
+        )
+        return
+    out.print(
+        Text(
+            f"{loaded.stack}: {len(results)} rollouts judged with stage {chosen.name}'s limits (bake "
+            f"{format_duration(gate_limits.bake)}, minRequests {gate_limits.min_requests}, falseAbortRate "
+            f"{gate_limits.false_abort_rate:g})",
+            style="bold",
+        )
+    )
+    table = Table(title_justify="left")
+    for column in ("rollout", "verdict", "at", "looks", "reason"):
+        table.add_column(column)
+    for r in results:
+        at = "-" if r.t is None else format_duration(timedelta(seconds=r.t))
+        verdict = r.verdict.verdict
+        table.add_row(r.name, Text(verdict, style=_VERDICT_STYLE[verdict]), at, str(r.looks), r.verdict.reason)
+    out.print(table)
+
+
+def _replay_stage(loaded: Loaded, name: str | None) -> rollout.Stage:
+    catalog = loaded.catalog
+    if name is not None:
+        if name not in catalog.names:
+            raise CliError(f"unknown stage {name!r} (stages of {loaded.stack}: {', '.join(catalog.names)})")
+        chosen = catalog.get(name)
+        if chosen.share == 0:
+            raise CliError(f"stage {name!r} sends no traffic to the candidate: there is nothing to judge")
+        return chosen
+    current = catalog.get(loaded.release.stage)
+    if current.share > 0:
+        return current
+    first = next((s for s in catalog.stages if s.share > 0), None)
+    if first is None:
+        raise CliError(f"no stage of {loaded.stack} sends traffic to the candidate")
+    return first

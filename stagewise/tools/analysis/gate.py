@@ -8,7 +8,7 @@ counts from its merge, not from when its author committed.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +16,8 @@ from stagewise.core import rollout
 from stagewise.core.config import StackConfig
 from stagewise.core.gate_config import AnalysisConfig, format_duration
 from stagewise.tools import git, history
-from stagewise.tools.analysis.provider import MetricsProvider, ProviderError, Window
-from stagewise.tools.analysis.verdict import Limits, Verdict, VersionMetrics, judge
+from stagewise.tools.analysis.provider import MetricsProvider, ProviderError, Steps
+from stagewise.tools.analysis.verdict import Counts, Limits, Sample, Verdict, VersionMetrics, judge, totals
 
 SCHEMA = "stagewise.analysis/v1"
 EXIT_CODES = {"promote": 0, "hold": 3, "abort": 4}
@@ -94,7 +94,9 @@ def provider_for(
         raise GateError(
             "provider appinsights needs the Application Insights resource ID (stagewise:analysis.resourceId)"
         )
-    return AppInsightsProvider(target, settings.queries, settings.timeout, health_path=health_path)
+    # Raw durations: the limits themselves are bounds too, so they are counted exactly.
+    bounds = (*settings.latency_bounds_ms, settings.latency_p95_abort_ms, settings.latency_p95_warning_ms)
+    return AppInsightsProvider(target, settings.queries, settings.timeout, health_path=health_path, bounds_ms=bounds)
 
 
 def require_traffic(start: StageStart, catalog: rollout.Catalog) -> rollout.Stage:
@@ -114,9 +116,9 @@ def limits(cfg: StackConfig, stage: str) -> Limits:
         error_rate_abort=gate.error_rate_abort,
         p95_warning_ms=gate.latency_p95_warning_ms,
         p95_abort_ms=gate.latency_p95_abort_ms,
-        error_rate_increase_points=gate.error_rate_increase_points,
-        p95_ratio=gate.latency_p95_ratio,
-        significance=gate.significance,
+        error_rate_ratio=gate.error_rate_ratio,
+        slow_requests_ratio=gate.slow_requests_ratio,
+        false_abort_rate=gate.false_abort_rate,
     )
 
 
@@ -134,6 +136,8 @@ class Analysis:
     live: VersionMetrics | None
     result: Verdict
     auto_promote: bool = False
+    step: timedelta = timedelta(minutes=1)
+    steps: int = 0
 
     @property
     def verdict(self) -> str:
@@ -165,22 +169,19 @@ class Analysis:
                 "minRequests": self.limits.min_requests,
             },
             "provider": self.provider,
+            "evidence": {
+                "step": format_duration(self.step),
+                "steps": self.steps,
+                "falseAbortRate": self.limits.false_abort_rate,
+                "decidedAt": None
+                if self.result.decided_at is None
+                else _iso(self.start.at + timedelta(seconds=self.result.decided_at)),
+            },
             "versions": {
                 "candidate": _version(release.candidate, release.version(release.candidate), self.candidate),
                 "live": _version(release.live, release.version(release.live), self.live),
             },
-            "checks": [
-                {
-                    "name": c.name,
-                    "description": c.description,
-                    "value": c.value,
-                    "limit": c.limit,
-                    "status": c.status,
-                    "pValue": c.p_value,
-                    "note": c.note,
-                }
-                for c in self.result.checks
-            ],
+            "checks": [c.to_dict() for c in self.result.checks],
         }
 
 
@@ -199,29 +200,63 @@ def _version(colour: str, version: str | None, metrics: VersionMetrics | None) -
     }
 
 
+def evidence(live: Steps, candidate: Steps, step: timedelta) -> tuple[tuple[float, ...], list[Sample]]:
+    """Both versions' steps as the gate's samples, on the bounds both report (either's, if one
+    served nothing)."""
+    if live.bounds and candidate.bounds and live.bounds != candidate.bounds:
+        bounds = tuple(sorted(set(live.bounds) & set(candidate.bounds)))
+    else:
+        bounds = live.bounds or candidate.bounds
+
+    def on(steps: Steps, index: int) -> Counts:
+        counts = steps.counts[index]
+        if steps.bounds == bounds:
+            return counts
+        where = {bound: i for i, bound in enumerate(steps.bounds)}
+        kept = tuple(counts.buckets[where[b]] if b in where else 0.0 for b in bounds)
+        return Counts(counts.requests, counts.errors, kept)
+
+    seconds = step.total_seconds()
+    return bounds, [Sample((i + 1) * seconds, on(live, i), on(candidate, i)) for i in range(len(candidate.counts))]
+
+
 def analyze(cfg: StackConfig, stack: str, start: StageStart, provider: MetricsProvider, at: datetime) -> Analysis:
-    """Measure the candidate and the live version since the stage began, and judge."""
+    """Read both versions' evidence on the grid from the stage's start up to `at`, and judge."""
     release, catalog = start.release, cfg.catalog
     stage = require_traffic(start, catalog)
     gate = limits(cfg, stage.name)
     upcoming = rollout.next_stage(release, catalog)
     candidate_version, live_version = release.version(release.candidate), release.version(release.live)
     assert candidate_version and live_version  # the config validator guarantees both at a stage with traffic
+    step = cfg.analysis.step
+    steps = int((at - start.at).total_seconds() // step.total_seconds()) if at > start.at else 0
     candidate = live = None
-    slower: float | None = None
     problem: str | None = None
+    result: Verdict
     if at <= start.at:
         problem = f"--at {_iso(at)} is not after the stage began ({_iso(start.at)}, commit {start.commit[:8]})"
+    elif steps == 0:
+        result = Verdict(
+            "hold",
+            f"no candidate traffic: the first evidence step ({format_duration(step)}) since the stage began "
+            f"({_iso(start.at)}) is not over",
+            "no_candidate_traffic",
+        )
     else:
-        window = Window(start.at, at)
         try:
-            candidate = provider.version_metrics(candidate_version, window)
-            live = provider.version_metrics(live_version, window)
-            if candidate.requests > 0 and candidate.p95_ms is not None and live.p95_ms:
-                slower = provider.slower_than(candidate_version, window, live.p95_ms * gate.p95_ratio)
+            candidate_steps = provider.steps(candidate_version, start.at, steps, step)
+            live_steps = provider.steps(live_version, start.at, steps, step)
         except ProviderError as error:
             problem = str(error)
-    result = judge(gate, at - start.at, candidate, live, slower=slower, problem=problem)
+        else:
+            bounds, samples = evidence(live_steps, candidate_steps, step)
+            result = judge(
+                gate, bounds, step.total_seconds(), samples, at - start.at, candidate=f"version {candidate_version}"
+            )
+            candidate = totals(candidate_version, samples[-1].candidate, bounds)
+            live = totals(live_version, samples[-1].live, bounds)
+    if problem is not None:
+        result = judge(gate, (), step.total_seconds(), [], at - start.at, problem=problem)
     return Analysis(
         stack,
         cfg.environment,
@@ -235,4 +270,6 @@ def analyze(cfg: StackConfig, stack: str, start: StageStart, provider: MetricsPr
         live,
         result,
         cfg.analysis.auto_promote,
+        step,
+        steps,
     )

@@ -1,22 +1,26 @@
-"""The Prometheus provider: instant queries over Prometheus's HTTP API (GET /api/v1/query).
+"""The Prometheus provider over Prometheus's HTTP API.
 
-The p95 and the count of slow requests are read from the request-duration histogram's buckets
-the way PromQL's histogram_quantile reads them: linear interpolation inside a bucket, the lowest
-bucket starting at 0, and nothing above the highest finite bucket bound.
+The gate's evidence comes from range queries (GET /api/v1/query_range): each query template with
+$window set to the evidence step, evaluated at every step from the stage's start, so each point is
+that step's increase; the gate adds them up. Latency is counted at the histogram's own bucket
+bounds (`le`), never interpolated inside a bucket.
+
+`version_metrics` and `slower_than` (instant queries over a whole window, the p95 and slow counts
+interpolated the way PromQL's histogram_quantile does) serve the rollout report.
 """
 
 from __future__ import annotations
 
 import math
 import string
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import requests
 
 from stagewise.core.gate_config import Queries
-from stagewise.tools.analysis.provider import ProviderError, Window, quoted
-from stagewise.tools.analysis.verdict import VersionMetrics
+from stagewise.tools.analysis.provider import ProviderError, Steps, Window, quoted
+from stagewise.tools.analysis.verdict import Counts, VersionMetrics
 
 Buckets = list[tuple[float, float]]
 """(upper bound in seconds, cumulative count), ascending, the last one +Inf."""
@@ -87,12 +91,12 @@ class PrometheusProvider:
         seconds = max(int(window.length.total_seconds()), 1)
         return string.Template(template).substitute(version=quoted(version), window=f"{seconds}s")
 
-    def query(self, promql: str, window: Window) -> list[tuple[dict[str, str], float]]:
-        """An instant query at the window's end: each series' labels and value."""
+    def _get(self, path: str, promql: str, params: dict[str, str]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The `data` of a successful answer and the whole answer; ProviderError with the reason otherwise."""
         try:
             response = self.session.get(
-                f"{self.url}/api/v1/query",
-                params={"query": promql, "time": f"{window.end.timestamp():.3f}", "timeout": f"{self.timeout:g}s"},
+                f"{self.url}{path}",
+                params={"query": promql, **params, "timeout": f"{self.timeout:g}s"},
                 timeout=self.timeout,
             )
         except requests.Timeout:
@@ -113,6 +117,11 @@ class PrometheusProvider:
                 f"{body.get('error', 'no message')}): {promql}"
             )
         data: dict[str, Any] = body["data"] if isinstance(body.get("data"), dict) else {}
+        return data, body
+
+    def query(self, promql: str, window: Window) -> list[tuple[dict[str, str], float]]:
+        """An instant query at the window's end: each series' labels and value."""
+        data, body = self._get("/api/v1/query", promql, {"time": f"{window.end.timestamp():.3f}"})
         try:
             if data.get("resultType") == "scalar":
                 return [({}, float(data["result"][1]))]
@@ -150,6 +159,66 @@ class PrometheusProvider:
 
     def slower_than(self, version: str, window: Window, threshold_ms: float) -> float:
         return count_above(threshold_ms / 1000.0, self.buckets(version, window))
+
+    def query_range(
+        self, promql: str, start: datetime, steps: int, step: timedelta
+    ) -> list[tuple[dict[str, str], list[float]]]:
+        """A range query at start + step, start + 2 step, ... (`steps` points): each series' labels
+        and its value at every point (0 where it has none)."""
+        seconds = step.total_seconds()
+        first = start.timestamp() + seconds
+        data, body = self._get(
+            "/api/v1/query_range",
+            promql,
+            {"start": f"{first:.3f}", "end": f"{first + (steps - 1) * seconds:.3f}", "step": f"{seconds:g}s"},
+        )
+        if data.get("resultType") != "matrix":
+            raise ProviderError(f"the range query returned a {data.get('resultType')}, not a range vector: {promql}")
+        result = []
+        try:
+            for series in data["result"]:
+                values = [0.0] * steps
+                for stamp, text in series["values"]:
+                    index = int(round((float(stamp) - first) / seconds))
+                    value = float(text)
+                    if 0 <= index < steps and not math.isnan(value):
+                        values[index] = value
+                result.append((series.get("metric", {}), values))
+        except (KeyError, IndexError, TypeError, ValueError):
+            raise ProviderError(
+                f"Prometheus at {self.url} answered in an unexpected shape: {str(body)[:200]}"
+            ) from None
+        return result
+
+    def steps(self, version: str, start: datetime, steps: int, step: timedelta) -> Steps:
+        """Each step's increase of the requests, errors and duration buckets, added up from the start."""
+        window = Window(start, start + step)
+
+        def each(template: str) -> list[tuple[dict[str, str], list[float]]]:
+            return self.query_range(self._render(template, version, window), start, steps, step)
+
+        requests_ = _summed([v for _, v in each(self.queries.requests)], steps)
+        errors = _summed([v for _, v in each(self.queries.errors)], steps)
+        per_bound: dict[float, list[float]] = {}
+        promql = self._render(self.queries.duration_buckets, version, window)
+        for labels, values in each(self.queries.duration_buckets):
+            if "le" not in labels:
+                raise ProviderError(f"the duration buckets query must return one series per `le` label: {promql}")
+            bound = float(labels["le"])
+            if not math.isinf(bound):
+                per_bound[bound] = _summed([per_bound.get(bound, [0.0] * steps), values], steps)
+        bounds = tuple(sorted(per_bound))
+        counts, total, bad, below = [], 0.0, 0.0, [0.0] * len(bounds)
+        for i in range(steps):
+            total += requests_[i]
+            bad += errors[i]
+            below = [b + per_bound[bound][i] for b, bound in zip(below, bounds)]
+            counts.append(Counts(total, min(bad, total), tuple(_monotonic([min(b, total) for b in below]))))
+        return Steps(bounds, tuple(counts))
+
+
+def _summed(rows: list[list[float]], steps: int) -> list[float]:
+    return [sum(row[i] for row in rows) for i in range(steps)]
 
 
 def _short(error: Exception) -> str:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from stagewise.tools.analysis.verdict import VersionMetrics
+from stagewise.tools.analysis.verdict import Counts, VersionMetrics
 
 
 class ProviderError(RuntimeError):
@@ -35,8 +35,17 @@ class Window:
         return self.end - self.start
 
 
+@dataclass(frozen=True)
+class Steps:
+    """One version's evidence on the grid: `counts[i]` holds its counts from the grid's start to
+    start + (i + 1) * step (cumulative), `buckets` per bound of `bounds` (seconds, ascending)."""
+
+    bounds: tuple[float, ...]
+    counts: tuple[Counts, ...]
+
+
 class MetricsProvider(Protocol):
-    """Requests, errors and latency of one version over a window."""
+    """Requests, errors and latency of one version over a window, and per step of the evidence grid."""
 
     name: str
     """Shown in the evidence, e.g. 'prometheus http://127.0.0.1:9090'."""
@@ -47,6 +56,10 @@ class MetricsProvider(Protocol):
 
     def slower_than(self, version: str, window: Window, threshold_ms: float) -> float:
         """How many of `version`'s requests took longer than `threshold_ms`; raises ProviderError."""
+        ...
+
+    def steps(self, version: str, start: datetime, steps: int, step: timedelta) -> Steps:
+        """`version`'s counts at each of `steps` steps from `start`; raises ProviderError."""
         ...
 
 

@@ -1,34 +1,58 @@
-"""The gate's judgement: promote, hold or abort, from the metrics of the candidate and the live version.
+"""The gate's judgement: promote, hold or abort, from the evidence of the candidate and the live version.
 
-Pure: no I/O, no clock. Given the limits, the time at the stage and what the provider measured,
-`judge` returns the verdict and every piece of evidence behind it. The rules:
+Pure: no I/O, no clock. The evidence is a fixed grid from the stage's start: at every step (e.g.
+each minute) each version's counts since the stage began (requests, HTTP 5xx errors, requests at
+or below each latency bucket bound). `Judge` takes the steps one at a time and keeps one
+anytime-valid e-process per check (stagewise.core.sequential), so the verdict at time t depends
+only on the evidence up to t, not on how often anyone looked. `analyze`, `watch` and `replay` all
+judge through it.
 
-- Missing data never moves a rollout: no metrics (provider down, query error) or no candidate
-  traffic is `hold`, and says which.
-- `abort` when a limit is broken with enough candidate requests (the stage's minRequests): an
-  absolute limit (error rate, p95) by its value; a limit relative to the live version only when
-  its statistical test is significant too.
-- `promote` when the bake time is over, there are enough requests and every limit is met.
-- Otherwise `hold`, naming what it waits for: the bake time, more requests, or significance
-  (a relative difference beyond its limit that the test cannot yet tell from chance).
+The checks, all one-sided (a check can only find the candidate worse):
+- `error_rate`: the candidate's error rate is above `errorRateAbort` (tested, not point-estimated).
+- `p95`: more than 5 % of the candidate's requests are slower than `latencyP95AbortMs`, i.e. its p95
+  is above it, counted exactly at a bucket bound (the lowest bound at or above the limit).
+- `error_rate_vs_live`: the candidate's error rate is above `errorRateRatio` times live's.
+- `p95_vs_live`: the candidate's share of requests slower than the slow bound is above
+  `slowRequestsRatio` times live's. The slow bound is chosen from live's counts alone, before the
+  evidence it judges: the lowest bucket bound that at most 20 % of live's requests exceed, read at the
+  first step where live has served 100 requests; the check's evidence starts after that step.
+
+The rules:
+- Missing data never moves a rollout: no metrics or no candidate traffic is `hold`, and says which.
+- `abort` as soon as a check's e-process reaches (number of checks) / `falseAbortRate`: then a
+  candidate within every limit is aborted with probability at most `falseAbortRate`, for any number
+  of looks, across all checks. No minimum sample: strong evidence aborts at once.
+- `promote` when the bake time is over, the stage's `minRequests` are in, and no check holds
+  evidence against the candidate (an e-value above the square root of the abort level holds).
+- Otherwise `hold`, naming what it waits for.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from typing import Literal
+from typing import Any, Literal
 
-from scipy import stats
+from stagewise.core import sequential
+from stagewise.core.gate_config import P95_TAIL, bound_at_or_above
 
 VerdictName = Literal["promote", "hold", "abort"]
 HoldReason = Literal["no_metrics", "no_candidate_traffic", "bake", "samples", "significance"]
 Status = Literal["pass", "warn", "fail", "wait", "skipped"]
 
-# The p95 is the latency 95 % of requests stay under: a candidate p95 above a threshold means more
-# than this share of its requests are slower than it.
-P95_TAIL = 0.05
+CHECKS = ("error_rate", "p95", "error_rate_vs_live", "p95_vs_live")
+SHARES = {"error_rate": 1 / 3, "p95": 1 / 6, "error_rate_vs_live": 1 / 3, "p95_vs_live": 1 / 6}
+"""Each check's share of falseAbortRate (a weighted union bound over the checks). Errors are rare:
+a handful of events must decide, where every nat of threshold counts; a latency check sees about a
+fifth of all requests, where a higher threshold costs little time."""
+SLOW_SHARE_MAX = 0.20
+"""The slow bound is the lowest bound that at most this share of live's requests exceed."""
+SLOW_BOUND_REQUESTS = 100
+"""Live requests needed before the slow bound is chosen."""
+REGRESSION = 2.0
+"""The regression each verdict says it could, or could not yet, tell from healthy (x live's rate)."""
 
 
 @dataclass(frozen=True)
@@ -41,9 +65,31 @@ class Limits:
     error_rate_abort: float  # percent
     p95_warning_ms: float
     p95_abort_ms: float
-    error_rate_increase_points: float
-    p95_ratio: float
-    significance: float
+    error_rate_ratio: float
+    slow_requests_ratio: float
+    false_abort_rate: float
+
+    def threshold(self, check: str) -> float:
+        """The e-value at which `check` aborts."""
+        return sequential.threshold(self.false_abort_rate, SHARES[check])
+
+
+@dataclass(frozen=True)
+class Counts:
+    """One version's counts since the stage began. `buckets[i]`: requests at or below bounds[i]."""
+
+    requests: float
+    errors: float
+    buckets: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True)
+class Sample:
+    """The evidence at one step: `t` seconds after the stage began, both versions' cumulative counts."""
+
+    t: float
+    live: Counts
+    candidate: Counts
 
 
 @dataclass(frozen=True)
@@ -63,7 +109,10 @@ class VersionMetrics:
 
 @dataclass(frozen=True)
 class Check:
-    """One limit: the measured value against the limit, and the outcome."""
+    """One limit: the measured value against the limit, the evidence, and the outcome.
+
+    `p_value` is always valid (1 / the e-process's peak); `e_value` the e-process now; `detectable`
+    the regression the evidence so far could detect, in the unit of `limit`."""
 
     name: str
     description: str
@@ -72,6 +121,25 @@ class Check:
     status: Status
     p_value: float | None = None
     note: str = ""
+    e_value: float | None = None
+    detectable: float | None = None
+    threshold: float | None = None
+    """The e-value at which this check aborts."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """As `analyze --json` and `replay --json` write it (docs/analysis.schema.json)."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "value": self.value,
+            "limit": self.limit,
+            "status": self.status,
+            "pValue": self.p_value,
+            "note": self.note,
+            "eValue": self.e_value,
+            "threshold": self.threshold,
+            "detectable": self.detectable,
+        }
 
 
 @dataclass(frozen=True)
@@ -80,156 +148,467 @@ class Verdict:
     reason: str
     hold_reason: HoldReason | None = None
     checks: tuple[Check, ...] = field(default_factory=tuple)
+    decided_at: float | None = None
+    """Seconds after the stage began of the step that decided an abort."""
 
 
-def error_rate_increase_test(candidate: VersionMetrics, live: VersionMetrics, margin_points: float) -> float:
-    """One-sided p-value that the candidate's error rate exceeds the live one's by more than
-    `margin_points` percentage points: a two-proportion z-test against the margin, with the
-    Agresti-Caffo adjustment (one error and one success added to each version) so that small
-    samples and zero error counts still give a sensible variance."""
-    pc = (candidate.errors + 1) / (candidate.requests + 2)
-    pl = (live.errors + 1) / (live.requests + 2)
-    se = math.sqrt(pc * (1 - pc) / (candidate.requests + 2) + pl * (1 - pl) / (live.requests + 2))
-    z = (pc - pl - margin_points / 100.0) / se
-    return float(stats.norm.sf(z))
+def p95_bound(bounds: Sequence[float], buckets: Sequence[float], requests: float) -> float | None:
+    """The p95 as the buckets state it without interpolation: the lowest bound (seconds) at or below
+    which at least 95 % of the requests are; inf above the highest bound, None without requests."""
+    if requests <= 0:
+        return None
+    for bound, count in zip(bounds, buckets):
+        if count >= (1 - P95_TAIL) * requests:
+            return bound
+    return math.inf
 
 
-def p95_exceeds_test(requests: float, slower: float) -> float:
-    """One-sided p-value that more than 5 % of the candidate's requests are slower than the
-    threshold, i.e. that its p95 is above it: an exact binomial test."""
-    n = max(int(round(requests)), 1)
-    k = min(max(int(round(slower)), 0), n)
-    return float(stats.binomtest(k, n, P95_TAIL, alternative="greater").pvalue)
+def _slow(counts: Counts, index: int) -> float:
+    return max(counts.requests - counts.buckets[index], 0.0) if index < len(counts.buckets) else 0.0
 
 
-def _absolute(name: str, description: str, value: float | None, warning: float, abort: float, enough: bool) -> Check:
-    if value is None:
-        return Check(name, description, None, abort, "skipped", note="no value in the window")
-    if value > abort:
-        if enough:
-            return Check(name, description, value, abort, "fail")
-        return Check(name, description, value, abort, "wait", note="over the limit, but too few requests to abort")
-    if value > warning:
-        return Check(name, description, value, abort, "warn", note=f"above the warning level {warning:g}")
-    return Check(name, description, value, abort, "pass")
+def _minutes(seconds: float) -> str:
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}h{rest // 60:02d}m" if hours else f"{rest // 60}m{rest % 60:02d}s"
 
 
-def _relative_error_rate(candidate: VersionMetrics, live: VersionMetrics | None, limits: Limits, enough: bool) -> Check:
-    name, description = "error_rate_vs_live", "error rate increase over live, percentage points"
-    margin = limits.error_rate_increase_points
-    if live is None or live.error_rate is None or candidate.error_rate is None:
-        return Check(
-            name, description, None, margin, "skipped", note="the live version served no requests in the window"
+class Judge:
+    """The gate over one stage: feed it the evidence step by step (`add`), ask for the verdict.
+
+    `bounds`: the latency histogram's finite bucket bounds, seconds, ascending."""
+
+    def __init__(self, limits: Limits, bounds: Sequence[float], step: float, candidate: str = "the candidate"):
+        self.limits, self.bounds, self.step, self.candidate = limits, tuple(bounds), step, candidate
+        self.thresholds = {name: limits.threshold(name) for name in CHECKS}
+        self.processes = {name: sequential.EProcess() for name in CHECKS}
+        self.crossed: dict[str, float] = {}
+        zero = Counts(0.0, 0.0, tuple(0.0 for _ in self.bounds))
+        self.last = Sample(0.0, zero, zero)
+        self.abort_bound = bound_at_or_above(self.bounds, limits.p95_abort_ms / 1000.0)
+        self.warning_bound = bound_at_or_above(self.bounds, limits.p95_warning_ms / 1000.0)
+        self.slow_index: int | None = None
+        self.slow_from: Sample | None = None  # the counts when the slow bound was chosen
+        self.steps = 0
+
+    def add(self, sample: Sample) -> None:
+        """The next step's cumulative counts (t a multiple of the step, after the last one)."""
+        behind = max(int(round((sample.t - self.last.t) / self.step)), 1)
+        for _ in range(behind - 1):  # steps without a sample: their counts arrive with this one
+            for process in self.processes.values():
+                process.update(0.0, 0.0, 1.0)
+        previous, self.last = self.last, sample
+        self.steps += behind
+        live, cand = _delta(sample.live, previous.live), _delta(sample.candidate, previous.candidate)
+        share = cand.requests / live.requests if live.requests > 0 else math.inf
+        limits = self.limits
+        p_abort = limits.error_rate_abort / 100.0
+        self._update("error_rate", sample.t, cand.errors, cand.requests, p_abort / (1 - p_abort))
+        if self.abort_bound is not None:
+            index = self.abort_bound
+            slow = min(max(cand.requests - cand.buckets[index], 0.0), cand.requests)
+            self._update("p95", sample.t, slow, cand.requests, P95_TAIL / (1 - P95_TAIL))
+        else:
+            self._update("p95", sample.t, 0.0, 0.0, 1.0)
+        self._update(
+            "error_rate_vs_live", sample.t, cand.errors, cand.errors + live.errors, limits.error_rate_ratio * share
         )
-    increase = candidate.error_rate - live.error_rate
-    p_value = error_rate_increase_test(candidate, live, margin)
-    if increase <= margin:
-        return Check(name, description, increase, margin, "pass", p_value)
-    if p_value < limits.significance and enough:
-        return Check(name, description, increase, margin, "fail", p_value)
-    why = "not significant yet" if p_value >= limits.significance else "significant, but too few requests to abort"
-    return Check(name, description, increase, margin, "wait", p_value, note=why)
+        if self.slow_index is None:
+            self._update("p95_vs_live", sample.t, 0.0, 0.0, 1.0)
+            if sample.live.requests >= SLOW_BOUND_REQUESTS:
+                self.slow_index = _slow_bound(self.bounds, sample.live)
+                self.slow_from = sample
+        else:
+            index = self.slow_index
+            slow_c = min(max(cand.requests - cand.buckets[index], 0.0), cand.requests)
+            slow_l = min(max(live.requests - live.buckets[index], 0.0), live.requests)
+            self._update("p95_vs_live", sample.t, slow_c, slow_c + slow_l, limits.slow_requests_ratio * share)
 
+    def _update(self, name: str, t: float, x: float, m: float, odds0: float) -> None:
+        value = self.processes[name].update(x, m, odds0)
+        if value >= self.thresholds[name] and name not in self.crossed:
+            self.crossed[name] = t
 
-def _relative_p95(
-    candidate: VersionMetrics, live: VersionMetrics | None, slower: float | None, limits: Limits, enough: bool
-) -> Check:
-    name, description = "p95_vs_live", "candidate p95 / live p95"
-    limit = limits.p95_ratio
-    if live is None or not live.p95_ms or candidate.p95_ms is None:
-        return Check(name, description, None, limit, "skipped", note="the live version has no p95 in the window")
-    ratio = candidate.p95_ms / live.p95_ms
-    if slower is None:
+    def verdict(self, at_stage: timedelta, *, describe: bool = True) -> Verdict:
+        """The verdict `at_stage` after the stage began, from the steps added so far. `describe`:
+        also compute what each check could detect (the replay skips it for looks it does not report)."""
+        limits, cand = self.limits, self.last.candidate
+        if cand.requests <= 0:
+            return Verdict(
+                "hold",
+                f"no candidate traffic: {self.candidate} served no requests in the {self.steps} steps judged",
+                "no_candidate_traffic",
+                self.checks(describe),
+            )
+        checks = self.checks(describe)
+        failed = [c for c in checks if c.status == "fail"]
+        if failed:
+            first = min(self.crossed[c.name] for c in failed)
+            reason = "limit broken: " + "; ".join(_shown(c) for c in failed)
+            return Verdict("abort", f"{reason} (evidence conclusive at {_minutes(first)})", None, checks, first)
+        sensitivity = self.sensitivity() if describe else ""
+        if at_stage < limits.bake:
+            left = limits.bake - at_stage
+            return Verdict(
+                "hold",
+                f"bake time not over: {_hours(at_stage)} of {_hours(limits.bake)} at the stage ({_hours(left)} left)"
+                + sensitivity,
+                "bake",
+                checks,
+            )
+        if cand.requests < limits.min_requests:
+            return Verdict(
+                "hold",
+                f"too few requests: {cand.requests:.0f} of the {limits.min_requests} the stage needs" + sensitivity,
+                "samples",
+                checks,
+            )
+        waiting = [c for c in checks if c.status == "wait"]
+        if waiting:
+            return Verdict(
+                "hold",
+                "evidence against the candidate is building: "
+                + "; ".join(
+                    f"{c.name} e-value {c.e_value:.3g} (aborts at {self.thresholds[c.name]:g})" for c in waiting
+                ),
+                "significance",
+                checks,
+            )
+        return Verdict("promote", "bake time over, enough requests, no limit broken" + sensitivity, None, checks)
+
+    def checks(self, describe: bool = True) -> tuple[Check, ...]:
+        made = (
+            self._error_rate(describe),
+            self._p95(describe),
+            self._error_ratio(describe),
+            self._slow_ratio(describe),
+        )
+        return tuple(replace(c, threshold=self.thresholds[c.name]) for c in made)
+
+    def _status(self, name: str, warn: bool) -> Status:
+        process = self.processes[name]
+        if name in self.crossed:
+            return "fail"
+        if process.value >= math.sqrt(self.thresholds[name]):
+            return "wait"
+        return "warn" if warn else "pass"
+
+    def _error_rate(self, describe: bool) -> Check:
+        limits, cand = self.limits, self.last.candidate
+        process = self.processes["error_rate"]
+        rate = 100.0 * cand.errors / cand.requests if cand.requests > 0 else None
+        warn = rate is not None and rate > limits.error_rate_warning
+        detectable = None
+        if describe:
+            p = limits.error_rate_abort / 100.0
+            k = sequential.detectable_odds(cand.requests, p / (1 - p), self.thresholds["error_rate"])
+            detectable = None if k is None else 100.0 * _share(k, p)
+        note = f"above the warning level {limits.error_rate_warning:g}" if warn else ""
+        return Check(
+            "error_rate",
+            "candidate error rate (HTTP 5xx), percent",
+            rate,
+            limits.error_rate_abort,
+            "skipped" if rate is None else self._status("error_rate", warn),
+            process.p_value,
+            note,
+            process.value,
+            detectable,
+        )
+
+    def _p95(self, describe: bool) -> Check:
+        limits, cand = self.limits, self.last.candidate
+        name, description = "p95", "candidate p95 response time, ms"
+        if self.abort_bound is None:
+            highest = f"{self.bounds[-1] * 1000:g} ms" if self.bounds else "none"
+            return Check(
+                name,
+                description,
+                None,
+                limits.p95_abort_ms,
+                "skipped",
+                note=f"no bucket bound at or above {limits.p95_abort_ms:g} ms (highest: {highest})",
+            )
+        process = self.processes[name]
+        upper = p95_bound(self.bounds, cand.buckets, cand.requests)
+        value = None if upper is None or math.isinf(upper) else upper * 1000.0
+        bound_ms = self.bounds[self.abort_bound] * 1000.0
+        slow = 100.0 * _slow(cand, self.abort_bound) / cand.requests if cand.requests > 0 else 0.0
+        notes = [f"{slow:.3g} % of candidate requests slower than {bound_ms:g} ms (a p95 above it: over 5 %)"]
+        if bound_ms != limits.p95_abort_ms:
+            notes.append(f"tested at {bound_ms:g} ms, the lowest bucket bound at or above the limit")
+        if upper is not None and math.isinf(upper):
+            notes.append("p95 above the highest bucket bound")
+        warn = False
+        if self.warning_bound is not None and cand.requests > 0:
+            warn = _slow(cand, self.warning_bound) > P95_TAIL * cand.requests
+        if warn:
+            notes.append(f"above the warning level {limits.p95_warning_ms:g}")
+        detectable = None
+        if describe:
+            k = sequential.detectable_odds(cand.requests, P95_TAIL / (1 - P95_TAIL), self.thresholds[name])
+            detectable = None if k is None else 100.0 * _share(k, P95_TAIL)
+            if detectable is not None:
+                notes.append(f"detectable: over {detectable:.3g} % slower than {bound_ms:g} ms")
         return Check(
             name,
             description,
-            ratio,
-            limit,
-            "pass" if ratio <= limit else "wait",
-            note="" if ratio <= limit else "no count of slow requests to test",
+            value,
+            limits.p95_abort_ms,
+            "skipped" if cand.requests <= 0 else self._status(name, warn),
+            process.p_value,
+            "; ".join(notes),
+            process.value,
+            detectable,
         )
-    p_value = p95_exceeds_test(candidate.requests, slower)
-    note = f"{slower:.0f} of {candidate.requests:.0f} candidate requests slower than {limit:g} x live p95"
-    if ratio <= limit:
-        return Check(name, description, ratio, limit, "pass", p_value, note)
-    if p_value < limits.significance and enough:
-        return Check(name, description, ratio, limit, "fail", p_value, note)
-    why = "not significant yet" if p_value >= limits.significance else "significant, but too few requests to abort"
-    return Check(name, description, ratio, limit, "wait", p_value, f"{note}; {why}")
+
+    def _error_ratio(self, describe: bool) -> Check:
+        limits, live, cand = self.limits, self.last.live, self.last.candidate
+        name, description = "error_rate_vs_live", "candidate error rate / live error rate"
+        if live.requests <= 0:
+            return Check(
+                name,
+                description,
+                None,
+                limits.error_rate_ratio,
+                "skipped",
+                note="the live version served no requests",
+            )
+        process = self.processes[name]
+        value = _ratio(cand.errors, cand.requests, live.errors, live.requests)
+        warn = value is not None and value > limits.error_rate_ratio
+        notes = [f"{cand.errors:.0f} errors of {cand.requests:.0f} (live: {live.errors:.0f} of {live.requests:.0f})"]
+        if value is None and cand.errors > 0:
+            notes.append("live had no errors")
+        detectable = None
+        if describe:
+            detectable = _detectable_ratio(
+                cand.requests, live.errors, live.requests, limits.error_rate_ratio, self.thresholds[name]
+            )
+            notes.append(
+                self._reach(
+                    "errors",
+                    detectable,
+                    cand.requests,
+                    live.errors,
+                    live.requests,
+                    limits.error_rate_ratio,
+                    self.thresholds[name],
+                )
+            )
+        return Check(
+            name,
+            description,
+            value,
+            limits.error_rate_ratio,
+            self._status(name, warn),
+            process.p_value,
+            "; ".join(n for n in notes if n),
+            process.value,
+            detectable,
+        )
+
+    def _slow_ratio(self, describe: bool) -> Check:
+        limits, live, cand = self.limits, self.last.live, self.last.candidate
+        name = "p95_vs_live"
+        if self.slow_index is None or self.slow_from is None:
+            why = (
+                "the live version served no requests"
+                if live.requests <= 0
+                else f"waiting for {SLOW_BOUND_REQUESTS} live requests to choose the slow bound"
+            )
+            return Check(
+                name,
+                "candidate share of slow requests / live's",
+                None,
+                limits.slow_requests_ratio,
+                "skipped",
+                note=why,
+            )
+        index, since = self.slow_index, self.slow_from
+        bound_ms = self.bounds[index] * 1000.0
+        description = f"candidate share of requests slower than {bound_ms:g} ms / live's"
+        process = self.processes[name]
+        cand_n, live_n = cand.requests - since.candidate.requests, live.requests - since.live.requests
+        cand_slow = _slow(cand, index) - _slow(since.candidate, index)
+        live_slow = _slow(live, index) - _slow(since.live, index)
+        value = _ratio(cand_slow, cand_n, live_slow, live_n)
+        warn = value is not None and value > limits.slow_requests_ratio
+        notes = [
+            f"slow bound {bound_ms:g} ms (at most {SLOW_SHARE_MAX:.0%} of live above it at {_minutes(since.t)}); "
+            f"since then {cand_slow:.0f} of {cand_n:.0f} candidate requests slower (live: {live_slow:.0f} of {live_n:.0f})"
+        ]
+        detectable = None
+        if describe:
+            detectable = _detectable_ratio(cand_n, live_slow, live_n, limits.slow_requests_ratio, self.thresholds[name])
+            notes.append(
+                self._reach(
+                    "slow requests",
+                    detectable,
+                    cand_n,
+                    live_slow,
+                    live_n,
+                    limits.slow_requests_ratio,
+                    self.thresholds[name],
+                )
+            )
+        return Check(
+            name,
+            description,
+            value,
+            limits.slow_requests_ratio,
+            self._status(name, warn),
+            process.p_value,
+            "; ".join(n for n in notes if n),
+            process.value,
+            detectable,
+        )
+
+    def _reach(
+        self,
+        what: str,
+        detectable: float | None,
+        cand_n: float,
+        live_events: float,
+        live_n: float,
+        tolerance: float,
+        level: float,
+    ) -> str:
+        if detectable is not None and detectable <= REGRESSION:
+            return f"a {REGRESSION:g}x regression of {what} would show: detectable from {detectable:.3g}x"
+        seconds = self.time_to_detect(cand_n, live_events, live_n, tolerance, level)
+        shown = "" if detectable is None else f"detectable so far: {detectable:.3g}x; "
+        if seconds is None:
+            return f"{shown}too little traffic to tell a {REGRESSION:g}x regression of {what} from healthy"
+        return f"{shown}a {REGRESSION:g}x regression of {what} needs about {_minutes(seconds)} at this traffic"
+
+    def time_to_detect(
+        self, cand_n: float, live_events: float, live_n: float, tolerance: float, level: float
+    ) -> float | None:
+        """Seconds at the stage, at the traffic so far, for a REGRESSION x rate to show (None: never)."""
+        elapsed = self.last.t
+        if elapsed <= 0 or cand_n <= 0 or live_n <= 0:
+            return None
+        low, high = 1.0, 1e3  # multiples of the time so far
+        ratio = tolerance
+
+        def shows(scale: float) -> bool:
+            found = _detectable_ratio(cand_n * scale, max(live_events, 0.5) * scale, live_n * scale, ratio, level)
+            return found is not None and found <= REGRESSION
+
+        if ratio >= REGRESSION or not shows(high):
+            return None
+        if shows(low):
+            return elapsed
+        for _ in range(50):
+            mid = math.sqrt(low * high)
+            low, high = (low, mid) if shows(mid) else (mid, high)
+            if high / low < 1.01:
+                break
+        return elapsed * high
+
+    def sensitivity(self) -> str:
+        """A sentence for the verdict when the traffic is too low to tell a 2x regression of errors
+        from healthy within the bake; empty otherwise."""
+        live, cand = self.last.live, self.last.candidate
+        if live.requests <= 0 or cand.requests <= 0 or self.last.t <= 0:
+            return ""
+        seconds = self.time_to_detect(
+            cand.requests,
+            live.errors,
+            live.requests,
+            self.limits.error_rate_ratio,
+            self.thresholds["error_rate_vs_live"],
+        )
+        bake = self.limits.bake.total_seconds()
+        if seconds is not None and seconds <= max(bake, self.last.t):
+            return ""
+        rate = cand.requests / self.last.t * 60.0
+        needs = "longer than 1000 x the time so far" if seconds is None else f"about {_minutes(seconds)}"
+        return (
+            f"; too little traffic to tell a {REGRESSION:g}x error regression from healthy within the bake: "
+            f"at {rate:.3g} candidate requests/min it takes {needs}"
+        )
+
+
+def _delta(now: Counts, before: Counts) -> Counts:
+    buckets = tuple(max(a - b, 0.0) for a, b in zip(now.buckets, before.buckets or tuple(0.0 for _ in now.buckets)))
+    return Counts(max(now.requests - before.requests, 0.0), max(now.errors - before.errors, 0.0), buckets)
+
+
+def _slow_bound(bounds: Sequence[float], live: Counts) -> int:
+    for index, count in enumerate(live.buckets):
+        if live.requests - count <= SLOW_SHARE_MAX * live.requests:
+            return index
+    return len(bounds) - 1
+
+
+def _share(k: float, p0: float) -> float:
+    odds = k * p0 / (1 - p0)
+    return odds / (1 + odds)
+
+
+def _ratio(cand_x: float, cand_n: float, live_x: float, live_n: float) -> float | None:
+    if cand_n <= 0 or live_n <= 0 or live_x <= 0:
+        return None
+    return (cand_x / cand_n) / (live_x / live_n)
+
+
+def _detectable_ratio(cand_n: float, live_events: float, live_n: float, tolerance: float, level: float) -> float | None:
+    """The smallest rate ratio (candidate / live) that expected counts like these would show."""
+    if cand_n <= 0 or live_n <= 0:
+        return None
+    live_x = max(live_events, 0.5)  # live's rate, never taken as 0
+    share = cand_n / live_n
+
+    def shows(ratio: float) -> bool:
+        cand_x = ratio * share * live_x
+        return sequential.whole_window_e_value(cand_x, cand_x + live_x, tolerance * share) >= level
+
+    high = tolerance * 1e4
+    if not shows(high):
+        return None
+    low = tolerance
+    for _ in range(60):
+        mid = math.sqrt(low * high)
+        low, high = (low, mid) if shows(mid) else (mid, high)
+        if high / low < 1.001:
+            break
+    return high
 
 
 def judge(
     limits: Limits,
+    bounds: Sequence[float],
+    step: float,
+    samples: Iterable[Sample],
     at_stage: timedelta,
-    candidate: VersionMetrics | None,
-    live: VersionMetrics | None,
     *,
-    slower: float | None = None,
     problem: str | None = None,
+    candidate: str = "the candidate",
 ) -> Verdict:
-    """The verdict after `at_stage` at the stage. `slower`: candidate requests slower than
-    p95_ratio x the live p95. `problem`: why the metrics could not be read (then hold)."""
-    if problem is not None or candidate is None:
-        return Verdict("hold", f"no metrics: {problem or 'the candidate could not be measured'}", "no_metrics")
-    if candidate.requests <= 0:
-        return Verdict(
-            "hold",
-            f"no candidate traffic: version {candidate.version} served no requests in the window",
-            "no_candidate_traffic",
-        )
-    enough = candidate.requests >= limits.min_requests
-    checks = (
-        _absolute(
-            "error_rate",
-            "candidate error rate (HTTP 5xx), percent",
-            candidate.error_rate,
-            limits.error_rate_warning,
-            limits.error_rate_abort,
-            enough,
-        ),
-        _absolute(
-            "p95",
-            "candidate p95 response time, ms",
-            candidate.p95_ms,
-            limits.p95_warning_ms,
-            limits.p95_abort_ms,
-            enough,
-        ),
-        _relative_error_rate(candidate, live, limits, enough),
-        _relative_p95(candidate, live, slower, limits, enough),
+    """The verdict after `at_stage` at the stage, from every step's evidence. `problem`: why the
+    metrics could not be read (then hold). `candidate`: how the reasons name it."""
+    if problem is not None:
+        return Verdict("hold", f"no metrics: {problem}", "no_metrics")
+    judged = Judge(limits, bounds, step, candidate)
+    for sample in samples:
+        judged.add(sample)
+    return judged.verdict(at_stage)
+
+
+def totals(version: str, counts: Counts, bounds: Sequence[float]) -> VersionMetrics:
+    """What the evidence says of one version over the whole stage (the p95 as its bucket bound)."""
+    p95 = p95_bound(bounds, counts.buckets, counts.requests)
+    return VersionMetrics(
+        version, counts.requests, counts.errors, None if p95 is None or math.isinf(p95) else p95 * 1000.0
     )
-    failed = [c for c in checks if c.status == "fail"]
-    if failed:
-        return Verdict("abort", "limit broken: " + "; ".join(_shown(c) for c in failed), None, checks)
-    if at_stage < limits.bake:
-        left = limits.bake - at_stage
-        return Verdict(
-            "hold",
-            f"bake time not over: {_hours(at_stage)} of {_hours(limits.bake)} at the stage ({_hours(left)} left)",
-            "bake",
-            checks,
-        )
-    if not enough:
-        return Verdict(
-            "hold",
-            f"too few requests: {candidate.requests:.0f} of the {limits.min_requests} the stage needs",
-            "samples",
-            checks,
-        )
-    waiting = [c for c in checks if c.status == "wait"]
-    if waiting:
-        return Verdict(
-            "hold",
-            "waiting for statistical significance: " + "; ".join(_shown(c) for c in waiting),
-            "significance",
-            checks,
-        )
-    return Verdict("promote", "bake time over, enough requests, every limit met", None, checks)
 
 
 def _shown(check: Check) -> str:
+    value = "-" if check.value is None else f"{check.value:.4g}"
     p = f", p = {check.p_value:.3g}" if check.p_value is not None else ""
-    return f"{check.name} {check.value:.4g} > {check.limit:g}{p}"
+    return f"{check.name} {value} > {check.limit:g}{p}"
 
 
 def _hours(value: timedelta) -> str:

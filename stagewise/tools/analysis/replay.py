@@ -1,0 +1,199 @@
+"""`stagewise replay`: judge recorded rollouts with a stack's gate config, through the gate's own `Judge`.
+
+Pure apart from reading the file. The input format is fixed, so other tools can write it:
+
+    {"step": 60,
+     "bounds": [0.005, 0.01, ...],                  latency bucket bounds, seconds, ascending
+     "rollouts": [
+       {"name": "r1",
+        "samples": [
+          {"t": 60,                                 seconds since the stage began, a multiple of step
+           "live":      {"requests": 570, "errors": 6, "buckets": [...]},
+           "candidate": {"requests": 30,  "errors": 0, "buckets": [...]}}]}]}
+
+Counts are cumulative since the stage began; `errors` are HTTP 5xx responses; `buckets[i]` counts
+the requests at or below bounds[i] (+Inf is `requests`). Each rollout is judged at each sample in
+turn, as `watch` would have, and its result is the first promote or abort, or hold if none came.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from stagewise.tools.analysis.verdict import Counts, Judge, Limits, Sample, Verdict
+
+
+class ReplayError(ValueError):
+    """The recording is not in the format; the message names the rollout, the sample and the field."""
+
+
+@dataclass(frozen=True)
+class Rollout:
+    name: str
+    samples: tuple[Sample, ...]
+
+
+@dataclass(frozen=True)
+class Recording:
+    step: float
+    bounds: tuple[float, ...]
+    rollouts: tuple[Rollout, ...]
+
+
+@dataclass(frozen=True)
+class Result:
+    name: str
+    verdict: Verdict
+    t: float | None
+    """Seconds after the stage began of the first promote or abort; None for hold."""
+    looks: int
+
+
+def _number(value: Any, where: str, *, positive: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ReplayError(f"{where}: {value!r} is not a number")
+    if value < 0 or (positive and value == 0):
+        raise ReplayError(f"{where}: {value!r} must be {'above' if positive else 'at least'} 0")
+    return float(value)
+
+
+def _counts(value: Any, where: str, bounds: int, before: Counts | None) -> Counts:
+    if not isinstance(value, dict):
+        raise ReplayError(f"{where}: must be an object with requests, errors and buckets")
+    unknown = sorted(set(value) - {"requests", "errors", "buckets"})
+    if unknown:
+        raise ReplayError(f"{where}.{unknown[0]}: unknown field (fields: requests, errors, buckets)")
+    for key in ("requests", "errors", "buckets"):
+        if key not in value:
+            raise ReplayError(f"{where}.{key}: missing")
+    requests = _number(value["requests"], f"{where}.requests")
+    errors = _number(value["errors"], f"{where}.errors")
+    if errors > requests:
+        raise ReplayError(f"{where}.errors: {value['errors']!r} is more than its requests ({value['requests']!r})")
+    raw = value["buckets"]
+    if not isinstance(raw, list) or len(raw) != bounds:
+        raise ReplayError(f"{where}.buckets: must be a list of {bounds} counts, one per bound")
+    buckets = tuple(_number(b, f"{where}.buckets[{i}]") for i, b in enumerate(raw))
+    for i in range(1, len(buckets)):
+        if buckets[i] < buckets[i - 1]:
+            raise ReplayError(
+                f"{where}.buckets[{i}]: {raw[i]!r} is below buckets[{i - 1}] ({raw[i - 1]!r}): "
+                "each counts the requests at or below its bound"
+            )
+    if buckets and buckets[-1] > requests:
+        raise ReplayError(f"{where}.buckets[{len(buckets) - 1}]: {raw[-1]!r} is more than requests ({requests:g})")
+    counts = Counts(requests, errors, buckets)
+    if before is not None:
+        for key, now, then in (("requests", requests, before.requests), ("errors", errors, before.errors)):
+            if now < then:
+                raise ReplayError(
+                    f"{where}.{key}: {now:g} is below the previous sample's {then:g}: counts are cumulative "
+                    "since the stage began"
+                )
+        for i, (now, then) in enumerate(zip(buckets, before.buckets)):
+            if now < then:
+                raise ReplayError(
+                    f"{where}.buckets[{i}]: {now:g} is below the previous sample's {then:g}: counts are "
+                    "cumulative since the stage began"
+                )
+    return counts
+
+
+def parse(data: Any) -> Recording:
+    """A recording from its decoded JSON; ReplayError names what is wrong and where."""
+    if not isinstance(data, dict):
+        raise ReplayError("the file must hold one JSON object with step, bounds and rollouts")
+    unknown = sorted(set(data) - {"step", "bounds", "rollouts"})
+    if unknown:
+        raise ReplayError(f"{unknown[0]}: unknown field (fields: step, bounds, rollouts)")
+    for key in ("step", "bounds", "rollouts"):
+        if key not in data:
+            raise ReplayError(f"{key}: missing")
+    step = _number(data["step"], "step", positive=True)
+    raw_bounds = data["bounds"]
+    if not isinstance(raw_bounds, list) or not raw_bounds:
+        raise ReplayError("bounds: must be a non-empty list of bucket bounds, seconds")
+    bounds = tuple(_number(b, f"bounds[{i}]", positive=True) for i, b in enumerate(raw_bounds))
+    for i in range(1, len(bounds)):
+        if bounds[i] <= bounds[i - 1]:
+            raise ReplayError(f"bounds[{i}]: {raw_bounds[i]!r} must be above bounds[{i - 1}] ({raw_bounds[i - 1]!r})")
+    if not isinstance(data["rollouts"], list):
+        raise ReplayError("rollouts: must be a list")
+    rollouts, names = [], set()
+    for r, rollout in enumerate(data["rollouts"]):
+        if not isinstance(rollout, dict):
+            raise ReplayError(f"rollout {r}: must be an object with name and samples")
+        name = rollout.get("name")
+        if not isinstance(name, str) or not name:
+            raise ReplayError(f"rollout {r}: name: must be a non-empty string")
+        label = f"rollout {name!r}"
+        if name in names:
+            raise ReplayError(f"{label}: name: used by an earlier rollout")
+        names.add(name)
+        unknown = sorted(set(rollout) - {"name", "samples"})
+        if unknown:
+            raise ReplayError(f"{label}: {unknown[0]}: unknown field (fields: name, samples)")
+        raw_samples = rollout.get("samples")
+        if not isinstance(raw_samples, list):
+            raise ReplayError(f"{label}: samples: must be a list")
+        samples: list[Sample] = []
+        for s, sample in enumerate(raw_samples):
+            where = f"{label}, sample {s}"
+            if not isinstance(sample, dict):
+                raise ReplayError(f"{where}: must be an object with t, live and candidate")
+            unknown = sorted(set(sample) - {"t", "live", "candidate"})
+            if unknown:
+                raise ReplayError(f"{where}: {unknown[0]}: unknown field (fields: t, live, candidate)")
+            if "t" not in sample:
+                raise ReplayError(f"{where}: t: missing")
+            t = _number(sample["t"], f"{where}: t", positive=True)
+            if abs(t / step - round(t / step)) > 1e-9:
+                raise ReplayError(f"{where}: t: {sample['t']!r} is not a multiple of step ({data['step']!r})")
+            if samples and t <= samples[-1].t:
+                raise ReplayError(f"{where}: t: {sample['t']!r} must be after the previous sample's {samples[-1].t:g}")
+            where = f"{where} (t={t:g})"
+            before = samples[-1] if samples else None
+            live = _counts(sample.get("live"), f"{where}: live", len(bounds), before.live if before else None)
+            candidate = _counts(
+                sample.get("candidate"), f"{where}: candidate", len(bounds), before.candidate if before else None
+            )
+            samples.append(Sample(t, live, candidate))
+        rollouts.append(Rollout(name, tuple(samples)))
+    return Recording(step, bounds, tuple(rollouts))
+
+
+def load(text: str) -> Recording:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ReplayError(f"not JSON: {error.msg} at line {error.lineno}, column {error.colno}") from None
+    return parse(data)
+
+
+def replay(limits: Limits, recording: Recording, rollout: Rollout) -> Result:
+    """Judge the rollout at each sample in turn: the first promote or abort, else hold at the last."""
+    judge = Judge(limits, recording.bounds, recording.step)
+    looks = 0
+    for sample in rollout.samples:
+        judge.add(sample)
+        looks += 1
+        at = timedelta(seconds=sample.t)
+        if judge.verdict(at, describe=False).verdict != "hold":
+            return Result(rollout.name, judge.verdict(at), sample.t, looks)
+    last = rollout.samples[-1].t if rollout.samples else 0.0
+    return Result(rollout.name, judge.verdict(timedelta(seconds=last)), None, looks)
+
+
+def result_dict(result: Result) -> dict[str, Any]:
+    return {
+        "name": result.name,
+        "verdict": result.verdict.verdict,
+        "t": result.t,
+        "reason": result.verdict.reason,
+        "holdReason": result.verdict.hold_reason,
+        "checks": [c.to_dict() for c in result.verdict.checks],
+    }
