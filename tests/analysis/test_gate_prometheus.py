@@ -4,9 +4,11 @@ promtool's backfill and PromQL, and the git history of a stack file."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import jsonschema
+import promdata
 import pytest
 import requests
 from scenarios import SCENARIOS, STAGE, Gate, at
@@ -182,3 +184,19 @@ def test_watch_gives_up_at_its_timeout_with_hold(prometheus, gate_repo):
     stack = gate_repo.stack(SCENARIOS["silent"], prometheus.url)
     result = gate_repo.run("watch", "--stack", stack, "--interval", "1s", "--timeout", "3s")
     assert result.exit_code == 3 and "timeout 3s reached" in result.output
+
+
+def test_the_evidence_grid_adds_up_to_the_window_and_counts_at_the_histograms_bounds(prometheus):
+    # Range queries, one point per minute from the stage's start, each that minute's increase.
+    provider = PrometheusProvider(prometheus.url)
+    start = gate.parse_time(at(0))
+    steps = provider.steps(SCENARIOS["slow"].candidate_version, start, 120, timedelta(minutes=1))
+    whole = provider.version_metrics(SCENARIOS["slow"].candidate_version, Window(start, gate.parse_time(at(7200))))
+    assert len(steps.counts) == 120 and steps.bounds == promdata.BUCKETS
+    assert steps.counts[-1].requests == pytest.approx(whole.requests, rel=0.02)
+    requests_so_far = [c.requests for c in steps.counts]
+    assert requests_so_far == sorted(requests_so_far) and 55 < requests_so_far[0] < 65  # 1 request/s
+    # 15 % of requests take 3 s: exactly those are above the 2.5 s bound, none is interpolated.
+    last = steps.counts[-1]
+    above = last.requests - last.buckets[promdata.BUCKETS.index(2.5)]
+    assert above / last.requests == pytest.approx(0.15, abs=0.01)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
@@ -180,3 +180,33 @@ def test_a_stack_may_override_a_query():
     source.kql = KqlQueries.of(custom)
     source.version_metrics("1.5.0", WINDOW)
     assert json.loads(adapter.sent[1].body)["query"] == custom.p95
+
+
+def test_the_evidence_is_counted_per_step_from_the_stage_start_at_exact_bounds():
+    columns = [("step", "datetime"), ("requests", "long"), ("errors", "long"), ("le0", "long"), ("le1", "long")]
+    # Steps 0 and 2 served requests; step 1 none (no row); a row outside the grid is ignored.
+    rows = [
+        ["2026-11-22T10:00:00Z", 100, 2, 90, 99],
+        ["2026-11-22T10:02:00Z", 50, 5, 40, 50],
+        ["2026-11-22T09:59:00Z", 999, 999, 0, 0],
+    ]
+    adapter = Recorded((200, table(columns, rows)))
+    session = requests.Session()
+    session.mount("https://", adapter)
+    client = LogsQueryClient(Token(), transport=RequestsTransport(session=session, session_owner=False), retry_total=0)
+    source = AppInsightsProvider(RESOURCE, client=client, bounds_ms=(2000, 100))
+    steps = source.steps("1.5.0", WINDOW.start, 3, timedelta(minutes=1))
+    assert steps.bounds == (0.1, 2.0)
+    assert [(c.requests, c.errors, c.buckets) for c in steps.counts] == [
+        (100, 2, (90, 99)),
+        (100, 2, (90, 99)),
+        (150, 7, (130, 149)),
+    ]
+    sent = json.loads(adapter.sent[0].body)
+    assert sent["timespan"] == "2026-11-22T10:00:00.000Z/2026-11-22T10:03:00.000Z"
+    query = sent["query"]
+    # The alerts' filter, this version only, one bin per step from the stage's start, exact counts.
+    assert query.startswith(alert_rules.per_version_query("error_share").split(" | summarize")[0])
+    assert 'application_Version == "1.5.0"' in query
+    assert "le0 = countif(duration <= 100), le1 = countif(duration <= 2000)" in query
+    assert "by step = bin_at(timestamp, 60s, datetime(2026-11-22T10:00:00.000000Z))" in query
