@@ -182,7 +182,7 @@ def replay(limits: Limits, recording: Recording, rollout: Rollout) -> Result:
         judge.add(sample)
         looks += 1
         at = timedelta(seconds=sample.t)
-        if judge.verdict(at, describe=False).verdict != "hold":
+        if judge.decide(at)[0] != "hold":
             return Result(rollout.name, judge.verdict(at), sample.t, looks)
     last = rollout.samples[-1].t if rollout.samples else 0.0
     return Result(rollout.name, judge.verdict(timedelta(seconds=last)), None, looks)

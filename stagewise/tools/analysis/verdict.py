@@ -229,51 +229,51 @@ class Judge:
         if value >= self.thresholds[name] and name not in self.crossed:
             self.crossed[name] = t
 
+    def decide(self, at_stage: timedelta) -> tuple[VerdictName, HoldReason | None]:
+        """The decision alone, `at_stage` after the stage began (what `verdict` explains)."""
+        limits = self.limits
+        if self.last.candidate.requests <= 0:
+            return "hold", "no_candidate_traffic"
+        if self.crossed:
+            return "abort", None
+        if at_stage < limits.bake:
+            return "hold", "bake"
+        if self.last.candidate.requests < limits.min_requests:
+            return "hold", "samples"
+        if any(p.value >= math.sqrt(self.thresholds[name]) for name, p in self.processes.items()):
+            return "hold", "significance"
+        return "promote", None
+
     def verdict(self, at_stage: timedelta, *, describe: bool = True) -> Verdict:
-        """The verdict `at_stage` after the stage began, from the steps added so far. `describe`:
-        also compute what each check could detect (the replay skips it for looks it does not report)."""
+        """The verdict `at_stage` after the stage began, from the steps added so far, with its
+        evidence. `describe`: also compute what each check could detect."""
         limits, cand = self.limits, self.last.candidate
-        if cand.requests <= 0:
-            return Verdict(
-                "hold",
-                f"no candidate traffic: {self.candidate} served no requests in the {self.steps} steps judged",
-                "no_candidate_traffic",
-                self.checks(describe),
-            )
+        decided, held = self.decide(at_stage)
         checks = self.checks(describe)
-        failed = [c for c in checks if c.status == "fail"]
-        if failed:
-            first = min(self.crossed[c.name] for c in failed)
+        if held == "no_candidate_traffic":
+            reason = f"no candidate traffic: {self.candidate} served no requests in the {self.steps} steps judged"
+            return Verdict("hold", reason, held, checks)
+        if decided == "abort":
+            failed = [c for c in checks if c.status == "fail"]
+            first = min(self.crossed.values())
             reason = "limit broken: " + "; ".join(_shown(c) for c in failed)
             return Verdict("abort", f"{reason} (evidence conclusive at {_minutes(first)})", None, checks, first)
         sensitivity = self.sensitivity() if describe else ""
-        if at_stage < limits.bake:
+        if held == "bake":
             left = limits.bake - at_stage
-            return Verdict(
-                "hold",
+            reason = (
                 f"bake time not over: {_hours(at_stage)} of {_hours(limits.bake)} at the stage ({_hours(left)} left)"
-                + sensitivity,
-                "bake",
-                checks,
             )
-        if cand.requests < limits.min_requests:
-            return Verdict(
-                "hold",
-                f"too few requests: {cand.requests:.0f} of the {limits.min_requests} the stage needs" + sensitivity,
-                "samples",
-                checks,
+            return Verdict("hold", reason + sensitivity, held, checks)
+        if held == "samples":
+            reason = f"too few requests: {cand.requests:.0f} of the {limits.min_requests} the stage needs"
+            return Verdict("hold", reason + sensitivity, held, checks)
+        if held == "significance":
+            waiting = [c for c in checks if c.status == "wait"]
+            reason = "evidence against the candidate is building: " + "; ".join(
+                f"{c.name} e-value {c.e_value:.3g} (aborts at {self.thresholds[c.name]:g})" for c in waiting
             )
-        waiting = [c for c in checks if c.status == "wait"]
-        if waiting:
-            return Verdict(
-                "hold",
-                "evidence against the candidate is building: "
-                + "; ".join(
-                    f"{c.name} e-value {c.e_value:.3g} (aborts at {self.thresholds[c.name]:g})" for c in waiting
-                ),
-                "significance",
-                checks,
-            )
+            return Verdict("hold", reason, held, checks)
         return Verdict("promote", "bake time over, enough requests, no limit broken" + sensitivity, None, checks)
 
     def checks(self, describe: bool = True) -> tuple[Check, ...]:
