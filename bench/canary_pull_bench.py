@@ -54,7 +54,7 @@ def main() -> int:
             Path(scratch) / "project",
             namespace="stagewise-bench",
             hostname="bench.stagewise.localhost",
-            analysis={"bake": "30s"},
+            analysis=play.ANALYSIS,
         )
         try:
             ws.up()

@@ -52,7 +52,7 @@ def host_before(cluster) -> str:
 @pytest.fixture(scope="module")
 def ws(host_before, tmp_path_factory) -> Workspace:
     path = tmp_path_factory.mktemp("traffic") / "project"
-    workspace = Workspace.create(ROOT, path, namespace=NAMESPACE, hostname=HOSTNAME, analysis={"bake": "30s"})
+    workspace = Workspace.create(ROOT, path, namespace=NAMESPACE, hostname=HOSTNAME, analysis=play.ANALYSIS)
     workspace.up()
     workspace.wait_rolled_out()
     play.wait_answering(workspace.url)

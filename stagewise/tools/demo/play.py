@@ -29,6 +29,9 @@ from stagewise.tools.demo import traffic
 from stagewise.tools.demo.workspace import Workspace, WorkspaceError
 
 HEALTHY = "1.5.0"
+# The gate on a demo stack: a short bake, and evidence read every 15 s (the data plane's Prometheus
+# scrapes every 5 s), so that a whole rollout plays in minutes.
+ANALYSIS = {"bake": "30s", "step": "15s"}
 BAD = {"errors": "1.6.0", "latency": "1.6.1"}  # demo/images.tsv: the fault each image carries
 
 
@@ -177,7 +180,7 @@ def ensure_dataplane(root: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make demo", description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--rate", type=float, default=20.0, help="requests per second (default 20)")
-    parser.add_argument("--bake", default="30s", help="the demo stack's bake per stage (default 30s)")
+    parser.add_argument("--bake", default=ANALYSIS["bake"], help="the demo stack's bake per stage (default 30s)")
     parser.add_argument("--fault", choices=sorted(BAD), default="errors", help="what the bad version does")
     parser.add_argument("--keep", action="store_true", help="leave the demo stack deployed")
     args = parser.parse_args(argv)
@@ -190,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         work / "project",
         namespace="stagewise-demo",
         hostname="rollout.demo.stagewise.localhost",
-        analysis={"bake": args.bake},
+        analysis=ANALYSIS | {"bake": args.bake},
     )
     try:
         ws.up()
