@@ -4,6 +4,7 @@ gate_report.py subject  analysis.json   one line: the commit subject / pull requ
 gate_report.py body     analysis.json   the numbers: commit message body (plain text)
 gate_report.py markdown analysis.json   the analysis as a pull request body
 gate_report.py share    STACK           percent of traffic the stack's stage sends to the candidate
+gate_report.py stage-commit STACK       the commit that set the stack's stage (as analyze's stage.commit)
 """
 
 from __future__ import annotations
@@ -79,13 +80,24 @@ def share(stack: str) -> int:
     return rollout.traffic(loaded.release, loaded.catalog)[loaded.release.candidate]
 
 
+def stage_commit(stack: str) -> str:
+    from stagewise.tools import session
+    from stagewise.tools.analysis import gate
+
+    loaded = session.load(stack)
+    return gate.stage_start(loaded.root, loaded.source, loaded.catalog, None, loaded.release).commit
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=("subject", "body", "markdown", "share"))
-    parser.add_argument("analysis", help="analysis JSON file (share: the stack name)")
+    parser.add_argument("what", choices=("subject", "body", "markdown", "share", "stage-commit"))
+    parser.add_argument("analysis", help="analysis JSON file (share, stage-commit: the stack name)")
     args = parser.parse_args(argv)
     if args.what == "share":
         print(share(args.analysis))
+        return 0
+    if args.what == "stage-commit":
+        print(stage_commit(args.analysis))
         return 0
     report = json.loads(Path(args.analysis).read_text())
     print({"subject": subject, "body": body, "markdown": markdown}[args.what](report))

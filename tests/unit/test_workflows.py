@@ -548,18 +548,71 @@ def test_up_starts_the_gate_after_each_deployment():
 
 def test_the_gate_watches_outside_the_stack_lock_and_acts_inside_it():
     jobs = workflow("gate.yml")["jobs"]
-    assert "concurrency" not in jobs["watch"]
+    # One watch per stack, never in the deployments' group: a newer watch replaces an older one
+    # (the verdict does not depend on who looked since when), and deployments never wait for it.
+    assert jobs["watch"]["concurrency"] == {"group": "gate-watch-${{ inputs.stack }}", "cancel-in-progress": True}
     assert jobs["act"]["concurrency"] == {"group": "pulumi-${{ inputs.stack }}", "cancel-in-progress": False}
-    assert jobs["watch"]["permissions"] == {"contents": "read", "id-token": "write"}
-    assert 'stagewise watch --stack "$STACK" --interval 30s --timeout 2h --json' in jobs["watch"]["steps"][-2]["run"]
+    assert jobs["watch"]["permissions"] == {"contents": "read", "id-token": "write", "actions": "write"}
     act = {s.get("name"): s for s in jobs["act"]["steps"]}
-    script_text = act["Judge again on the newest main and commit the verdict"]["run"]
-    # Judged again on the newest main; a changed stage or verdict means nothing is done.
-    assert "git reset --quiet --hard origin/main" in script_text and "stagewise analyze --stack" in script_text
-    assert ".stage.commit" in script_text and "nothing done" in script_text
-    # Production is never pushed to directly.
+    script_text = act["Commit the verdict on the newest main"]["run"]
+    # On the newest main; production is never pushed to directly.
+    assert "git reset --quiet --hard origin/main" in script_text
     assert "!= production" in script_text and "gh pr create" in script_text
     assert act["pulumi up"]["if"] == "steps.act.outputs.done == 'direct'"
+
+
+def _watch_script() -> str:
+    return workflow("gate.yml")["jobs"]["watch"]["steps"][-2]["run"]
+
+
+def _act_script() -> str:
+    steps = {s.get("name"): s for s in workflow("gate.yml")["jobs"]["act"]["steps"]}
+    return steps["Commit the verdict on the newest main"]["run"]
+
+
+def test_a_watch_still_at_hold_hands_over_to_the_next_run():
+    # A job lasts 6 h at most; production's bake is 48 h. The next run judges the same grid.
+    watch = _watch_script()
+    assert 'stagewise watch --stack "$STACK" --interval 30s --timeout 5h --json' in watch
+    hold = watch[watch.index("3)") : watch.index("4)")]
+    assert 'gh workflow run gate.yml --ref main -f stack="$STACK"' in hold
+    assert workflow("gate.yml")["jobs"]["watch"]["timeout-minutes"] * 60 > 5 * 3600
+
+
+def test_an_abort_is_acted_on_at_once_without_a_confirming_look():
+    script = _act_script()
+    abort = script[script.index('if [ "$WATCHED" = abort ]') : script.index("else")]
+    assert 'stagewise abort --stack "$STACK"' in abort and "stagewise analyze" not in abort
+    # Only a changed stage stops it: then the new state is watched.
+    assert script.index("stage-commit") < script.index('if [ "$WATCHED" = abort ]')
+
+
+def test_a_verdict_that_no_longer_applies_resumes_watching():
+    script = _act_script()
+    resume = script[script.index("resume() {") : script.index("}", script.index("resume() {"))]
+    assert 'gh workflow run gate.yml --ref main -f stack="$STACK"' in resume
+    assert 'resume "the stage changed since the watch"' in script
+    assert 'resume "the verdict is' in script and 'resume "main kept moving"' in script
+
+
+def test_the_stage_commit_the_act_job_compares_is_analyzes(tmp_path, monkeypatch):
+    shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    monkeypatch.chdir(tmp_path)
+    git(tmp_path, "init", "--quiet", "-b", "main")
+    git(tmp_path, "config", "user.email", "t@example.com")
+    git(tmp_path, "config", "user.name", "t")
+    shas = []
+    for stage in ("idle", "canary", "canary"):
+        (tmp_path / "Pulumi.dev.yaml").write_text(
+            "config:\n  stagewise:environment: dev\n  stagewise:owner: o\n  stagewise:costCentre: c\n"
+            "  stagewise:release:\n    image: demo\n    blue: 1.5.0\n    green: 1.6.0\n    live: blue\n"
+            f"    stage: {stage}\n" + ("  stagewise:traffic:\n    ttl: 60\n" if len(shas) == 2 else "")
+        )
+        git(tmp_path, "add", ".")
+        git(tmp_path, "commit", "--quiet", "-m", f"stage {stage}")
+        shas.append(git(tmp_path, "rev-parse", "HEAD").strip())
+    # The commit that set canary, not the later one that changed another key.
+    assert gate_report.stage_commit("dev") == shas[1]
 
 
 def test_the_gate_offers_every_azure_stack():
