@@ -57,8 +57,10 @@ class BlueGreenWebAppArgs:
     resource_group_name: pulumi.Input[str]
     location: str
     site_name: str
-    """Physical name of the web app (see stagewise.core.naming.site_name): its slot's host name, the
-    traffic rule's target, is derived from it."""
+    """Physical name of the web app (see stagewise.core.naming.site_name). The host names of the site and
+    its slot are read back from Azure (default_host_name), never built from it: deploy-staging-slots.md
+    says "the site name is truncated at 40 characters", and newer revisions are said to append random
+    characters (an open question in docs/azure-request-path.md), so only Azure knows the slot's name."""
     sku: str
     """App Service plan SKU; Standard tier or higher, since slots need it."""
     instances: int

@@ -88,7 +88,12 @@ class SecretVault(pulumi.ComponentResource):
                 resource_group_name=args.resource_group_name,
                 properties=keyvault.SecretPropertiesArgs(value=pulumi.Output.secret(value)),
                 tags=args.tags,
-                opts=pulumi.ResourceOptions(parent=self),
+                # A secret removed (or renamed) in the stack stays in the vault: ARM cannot delete a
+                # secret, and the provider's data-plane delete is blocked by a default-deny vault, the
+                # runner's network and the deployer's role; a deleted name would stay reserved for the
+                # retention period anyway (key-vault/general/soft-delete-overview.md). So `up` only
+                # drops it from the stack; docs/azure-request-path.md says how to delete it by hand.
+                opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
             )
         role = pulumi.Output.concat(
             "/subscriptions/",

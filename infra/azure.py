@@ -34,7 +34,8 @@ def build(cfg: StackConfig, project: str, stack: str) -> dict[str, pulumi.Input]
     client = authorization.get_client_config_output()
     release = cfg.rollout_release
     shares = rollout.traffic(release, cfg.catalog)
-    vault_name = naming.vault_name(project, stack, "secrets", cfg.vault.name_suffix)
+    seed = cfg.name_seed
+    vault_name = naming.vault_name(project, stack, "secrets", cfg.vault.name_suffix, seed=seed)
     firewalled = cfg.vault.network_default_action == "Deny"
 
     env = Environment("env", EnvironmentArgs(location=cfg.location, tags=tags, protect=cfg.protect))
@@ -96,7 +97,7 @@ def build(cfg: StackConfig, project: str, stack: str) -> dict[str, pulumi.Input]
                 subscription_id=client.subscription_id,
                 reader_principal_id=identity.principal_id,
                 registry_id=cfg.registry.acr_id,
-                name=None if cfg.registry.acr_id else naming.registry_name(project, stack),
+                name=None if cfg.registry.acr_id else naming.registry_name(project, stack, seed),
                 tags=tags,
             ),
         )
@@ -118,7 +119,7 @@ def build(cfg: StackConfig, project: str, stack: str) -> dict[str, pulumi.Input]
             BlueGreenWebAppArgs(
                 resource_group_name=env.resource_group_name,
                 location=region.name,
-                site_name=naming.site_name(project, stack, region.name),
+                site_name=naming.site_name(project, stack, region.name, seed=seed),
                 sku=cfg.app_service.sku,
                 instances=cfg.autoscale.default if cfg.autoscale.enabled else cfg.app_service.instances,
                 autoscale=cfg.autoscale.enabled,
@@ -172,7 +173,7 @@ def build(cfg: StackConfig, project: str, stack: str) -> dict[str, pulumi.Input]
         "edge",
         FrontDoorArgs(
             resource_group_name=env.resource_group_name,
-            endpoint_name=naming.dns_label(project, stack, "edge"),
+            endpoint_name=naming.dns_label(project, stack, "edge", seed=seed),
             hosts={name: stamp.hostnames for name, stamp in stamps.items()},
             origins=rollout.origin_weights({region.name: region.weight for region in cfg.regions}, shares),
             probe_path=probe.path,

@@ -11,18 +11,19 @@ from stagewise.core import stackfile
 from stagewise.core.config import StackConfig, from_engine
 
 
-def _encrypted_secret_names(stack: str) -> set[str]:
-    """Which secrets the stack file stores encrypted: the engine decrypts them all alike."""
+def _stack_file(stack: str) -> tuple[str, str] | None:
     path = stackfile.stack_path(stackfile.project_root(Path.cwd()), stack)
-    if not path.is_file():
-        return set()
-    return stackfile.encrypted_secret_names(path.read_text(), path.name)
+    return (path.read_text(), path.name) if path.is_file() else None
 
 
-def load(encrypted: set[str] | None = None) -> StackConfig:
-    """The stack's config. `encrypted` names the secrets stored encrypted; by default the
-    stack file on disk says which (an offline plan of another revision passes its own)."""
+def load(encrypted: set[str] | None = None, installation: str | None = None) -> StackConfig:
+    """The stack's config. `encrypted` names the secrets stored encrypted (the engine decrypts them
+    all alike) and `installation` is what is unique to this installation of the stack (the default
+    name seed); by default the stack file on disk says both (an offline plan of another revision
+    passes its own)."""
     values = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
     if encrypted is None:
-        encrypted = _encrypted_secret_names(pulumi.get_stack())
-    return from_engine(values, encrypted)
+        found = _stack_file(pulumi.get_stack())
+        encrypted = stackfile.encrypted_secret_names(*found) if found else set()
+        installation = stackfile.installation_key(*found) if found else None
+    return from_engine(values, encrypted, installation)

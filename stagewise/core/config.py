@@ -455,6 +455,12 @@ class StackConfig(Model):
     protect: bool
     kubernetes: KubernetesConfig = KubernetesConfig()
     analysis: AnalysisConfig
+    name_seed: str = Field(
+        "",
+        pattern=r"^[a-z0-9]{0,16}$",
+        description="part of every globally unique name, unique to the installation; default: derived from the "
+        "stack file's encryptionsalt (or encryptedkey); '' keeps the names of stacks created before it existed",
+    )
 
     @field_validator("stages")
     @classmethod
@@ -579,7 +585,7 @@ class StackConfig(Model):
             assert match, self.registry.acr_id
             return naming.acr_login_server(match["name"])
         if self.registry.create_acr:
-            return naming.acr_login_server(naming.registry_name(project, stack))
+            return naming.acr_login_server(naming.registry_name(project, stack, self.name_seed))
         return None
 
     @model_validator(mode="after")
@@ -657,12 +663,15 @@ def _problem(error: Mapping[str, Any]) -> str:
     return f"{_key(error['loc'])}: {message}{shown}"
 
 
-def from_engine(values: Mapping[str, str], encrypted: Collection[str]) -> StackConfig:
+def from_engine(values: Mapping[str, str], encrypted: Collection[str], installation: str | None = None) -> StackConfig:
     """The stack's config from the engine's flat config (`namespace:key` -> text), as the program
     receives it: structured values arrive as JSON text and scalars as plain text. `encrypted` names
-    the secrets the stack file stores encrypted (the engine hands them over decrypted, like the rest)."""
+    the secrets the stack file stores encrypted (the engine hands them over decrypted, like the rest).
+    `installation` (stackfile.installation_key) gives nameSeed its default."""
     prefix = f"{NAMESPACE}:"
     raw = {key[len(prefix) :]: _engine_decode(value) for key, value in values.items() if key.startswith(prefix)}
+    if installation and "nameSeed" not in raw:
+        raw["nameSeed"] = naming.installation_seed(installation)
     secrets = raw.get("secrets")
     if isinstance(secrets, dict):
         raw["secrets"] = {

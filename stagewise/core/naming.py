@@ -1,7 +1,10 @@
 """Names, tags and references derived from the project, stack and component names.
 
 Pure: no Pulumi import. Physical names that Azure wants globally unique get a short,
-stable hash of where they come from, so two stacks or two components never collide.
+stable hash of where they come from, so two stacks or two components never collide. The hash
+includes the installation's seed (stagewise:nameSeed), so two installations of the program (another
+subscription or tenant, the same project and stack names) never collide either. An empty seed gives the
+names of stacks created before the seed existed.
 """
 
 from __future__ import annotations
@@ -13,9 +16,9 @@ from stagewise.core import limits, tiers
 
 VAULT_DNS_SUFFIX = "vault.azure.net"
 SITES_DNS_SUFFIX = "azurewebsites.net"
-# deploy-staging-slots.md: a slot's URL is sitename-slotname.azurewebsites.net, "the site name is
-# truncated at 40 characters, the slot name is truncated at 19 characters" (and random characters
-# are added only then). Names within both limits keep the slot's host name predictable.
+# deploy-staging-slots.md: a slot's URL is sitename-slotname.azurewebsites.net, and "the site name is
+# truncated at 40 characters. The combined site name and slot name must be fewer than 59 characters."
+# Names stay within both; the program still reads every host name back from Azure (default_host_name).
 SITE_NAME_MAX = 40
 SLOT_NAME_MAX = 19
 
@@ -28,34 +31,38 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
-def vault_name(project: str, stack: str, component: str, generation: str = "") -> str:
+def _seeded(*parts: str, seed: str = "") -> tuple[str, ...]:
+    return (*parts, f"seed:{seed}") if seed else parts
+
+
+def installation_seed(installation_key: str) -> str:
+    """The default stagewise:nameSeed: a short hash of something unique to the installation (the stack
+    file's encryptionsalt or encryptedkey, made when the stack was created there)."""
+    return short_hash("installation", installation_key, length=8)
+
+
+def vault_name(project: str, stack: str, component: str, generation: str = "", seed: str = "") -> str:
     """A Key Vault name: 3-24 letters, digits and single hyphens, starting with a letter.
     `generation` (stagewise:vault.nameSuffix) gives a new name while an old vault is soft-deleted."""
-    suffix = short_hash(project, stack, component, *([generation] if generation else []))
+    suffix = short_hash(*_seeded(project, stack, component, *([generation] if generation else []), seed=seed))
     stem = _slug(f"kv-{stack}")[: 24 - len(suffix) - 1].rstrip("-")
     name = f"{stem}-{suffix}"
     assert limits.VAULT_NAME.match(name), name
     return name
 
 
-def site_name(project: str, stack: str, region: str) -> str:
+def site_name(project: str, stack: str, region: str, seed: str = "") -> str:
     """A region's web app name (<name>.azurewebsites.net, globally unique), at most 40 characters
-    so that its slots' host names are <name>-<slot>.azurewebsites.net."""
-    suffix = short_hash(project, stack, region)
+    (deploy-staging-slots.md truncates longer names for a slot's host name; the origins use the host
+    name Azure reports anyway)."""
+    suffix = short_hash(*_seeded(project, stack, region, seed=seed))
     stem = _slug(f"{project}-{stack}-{region}")[: SITE_NAME_MAX - len(suffix) - 1].rstrip("-")
     return f"{stem}-{suffix}"
 
 
-def slot_host_name(site: str, slot: str) -> str:
-    """The default host name of a deployment slot, the target of the site's slot traffic rule."""
-    if len(site) > SITE_NAME_MAX or len(slot) > SLOT_NAME_MAX:
-        raise ValueError(f"site {site!r} or slot {slot!r} too long for a predictable slot host name")
-    return f"{site}-{slot}.{SITES_DNS_SUFFIX}"
-
-
-def dns_label(project: str, stack: str, component: str) -> str:
-    """The Traffic Manager profile's DNS label (<label>.trafficmanager.net), globally unique."""
-    return f"{_slug(project)}-{_slug(stack)}-{short_hash(project, stack, component)}"[:63]
+def dns_label(project: str, stack: str, component: str, seed: str = "") -> str:
+    """A DNS label of the stack's own (a Front Door endpoint's name), unique per installation."""
+    return f"{_slug(project)}-{_slug(stack)}-{short_hash(*_seeded(project, stack, component, seed=seed))}"[:63]
 
 
 def resource_tags(*, environment: str, project: str, stack: str, owner: str, cost_centre: str) -> dict[str, str]:
@@ -102,7 +109,7 @@ def pulled_image(image: str, login_server: str | None) -> str:
 
 def registry_name(project: str, stack: str, seed: str = "") -> str:
     """An Azure Container Registry name: 5-50 letters and digits, globally unique."""
-    suffix = short_hash(project, stack, "registry", *([seed] if seed else []), length=8)
+    suffix = short_hash(*_seeded(project, stack, "registry", seed=seed), length=8)
     stem = re.sub(r"[^a-z0-9]", "", f"{project}{stack}".lower())[: 50 - len(suffix)]
     name = f"{stem or 'registry'}{suffix}"
     assert limits.ACR_NAME.match(name), name

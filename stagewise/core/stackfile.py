@@ -121,3 +121,15 @@ def encrypted_secret_names(stack_text: str, source: str) -> set[str]:
     if not isinstance(secrets, dict):
         return set()
     return {str(name) for name, value in secrets.items() if is_encrypted(value)}
+
+
+def installation_key(stack_text: str, source: str) -> str | None:
+    """What is unique to this installation of the stack: the secrets provider's salt or wrapped key,
+    which `pulumi stack init` makes anew for every stack it creates; None if the file has neither."""
+    document = load_yaml(stack_text, source)
+    if not isinstance(document, dict):
+        return None
+    for key in ("encryptionsalt", "encryptedkey"):
+        if isinstance(document.get(key), str) and document[key]:
+            return str(document[key])
+    return None

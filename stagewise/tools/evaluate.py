@@ -41,6 +41,8 @@ class Resource:
     """URNs this resource depends on (depends_on and every input's source), as the engine sees them."""
     property_dependencies: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
     """Input property -> URNs of the resources its value came from."""
+    retain_on_delete: bool = False
+    """Left in the cloud when it leaves the stack."""
 
 
 @dataclass
@@ -137,6 +139,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                     secret_digests=_secret_digests(inputs),
                     dependencies=tuple(request.dependencies),
                     property_dependencies={key: tuple(deps.urns) for key, deps in request.propertyDependencies.items()},
+                    retain_on_delete=bool(request.retainOnDelete),
                 )
             )
         return response
@@ -186,8 +189,9 @@ def evaluate_stack(project_text: str, stack_text: str, stack: str, project: str 
     source = f"Pulumi.{stack}.yaml"
     config, secret_keys = stackfile.stack_config(project_text, stack_text, source)
     encrypted = stackfile.encrypted_secret_names(stack_text, source)
+    installation = stackfile.installation_key(stack_text, source)
     return run(
-        lambda: program.build_stack(settings.load(encrypted=encrypted)),
+        lambda: program.build_stack(settings.load(encrypted=encrypted, installation=installation)),
         config,
         secret_keys,
         project=project,

@@ -66,6 +66,14 @@ REPLACE_ON: dict[str, tuple[str, ...]] = {
     "kubernetes:*": ("metadata.name", "metadata.namespace"),
 }
 
+# Types the program keeps in Azure when they leave the stack (retainOnDelete): a removed or renamed
+# secret is dropped from the stack only (components/secret_vault.py, docs/azure-request-path.md).
+RETAINED_ON_DELETE = frozenset(("azure-native:keyvault:Secret",))
+RETAINED_SECRET = (
+    "no site reads it any more; delete it, if needed, from an allowed address with Key Vault Secrets Officer "
+    "(docs/azure-request-path.md, 'Removing or renaming a secret')"
+)
+
 # The pseudo-property under which a change of the `protect` option is shown.
 PROTECT = "(protect)"
 
@@ -360,7 +368,12 @@ def diff(
         if property_diff(ob.get(key, MISSING), oa.get(key, MISSING))
     )
     ordered = sorted(changes, key=lambda c: (c.op == "delete", c.urn))
-    return Plan(tuple(ordered), output_changes, tuple(secrets_changed), tuple(notes))
+    retained = [
+        f"{c.name}: the secret leaves the stack but stays in the vault (retainOnDelete); {RETAINED_SECRET}"
+        for c in ordered
+        if c.op == "delete" and c.type in RETAINED_ON_DELETE
+    ]
+    return Plan(tuple(ordered), output_changes, tuple(secrets_changed), (*notes, *retained))
 
 
 def ciphertexts(config: Mapping[str, Any]) -> dict[str, str]:

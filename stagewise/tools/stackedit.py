@@ -371,7 +371,11 @@ def config_from_texts(project_text: str, stack_text: str, source: str) -> StackC
     """The stack's config as the program would read it (engine encoding, secrets as stored):
     raises ConfigError exactly where the program would."""
     merged, _ = stackfile.stack_config(project_text, stack_text, source)
-    return from_engine(stackfile.as_engine_config(merged), stackfile.encrypted_secret_names(stack_text, source))
+    return from_engine(
+        stackfile.as_engine_config(merged),
+        stackfile.encrypted_secret_names(stack_text, source),
+        stackfile.installation_key(stack_text, source),
+    )
 
 
 def unchanged_on_disk(snapshot: Snapshot) -> bool:

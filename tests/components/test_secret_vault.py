@@ -73,3 +73,11 @@ def test_protect_guards_the_vault(record):
 )
 def test_invalid_args_fail_before_any_resource(overrides, message):
     refused_before_any_resource(lambda: SecretVault("kv", vault_args(**overrides)), message)
+
+
+def test_a_secret_that_leaves_the_stack_stays_in_the_vault(record):
+    # ARM cannot delete a secret and the data plane is closed to the deployer: removal drops it from the
+    # stack only (retainOnDelete); the plan says so (tests/unit/test_plan.py).
+    ev = record(lambda: SecretVault("kv", vault_args()) and None)
+    assert only(ev, "azure-native:keyvault:Secret").retain_on_delete is True
+    assert only(ev, "azure-native:keyvault:Vault").retain_on_delete is False

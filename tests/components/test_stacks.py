@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from stagewise.core import stackfile
+from stagewise.core import naming, stackfile
 from stagewise.core.config import ConfigError
 from stagewise.core.stackfile import SECRET_PLACEHOLDER as SECRET
 from stagewise.tools.evaluate import Evaluation, evaluate_stack, run
@@ -270,3 +270,20 @@ def test_local_stack_without_a_cluster_names_the_kubeconfig_key():
     )
     with pytest.raises(ConfigError, match="stagewise:kubernetes.kubeconfig: no/such/kubeconfig does not exist"):
         evaluate_stack(PROJECT, stack_text, "local")
+
+
+def test_globally_unique_names_carry_the_installation_seed_and_an_empty_seed_keeps_the_old_names():
+    text = (ROOT / "Pulumi.dev.yaml").read_text()
+    other_installation = text.replace("encryptionsalt: v1:BnCKd5kg2iw=", "encryptionsalt: v1:0therSalt0=")
+    pinned = text.replace("stagewise:environment: dev\n", "stagewise:environment: dev\n  stagewise:nameSeed: ''\n")
+
+    def names(stack_text: str) -> set[str]:
+        ev = evaluate_stack(PROJECT, stack_text, "dev")
+        (vault,) = ev.of_type("azure-native:keyvault:Vault")
+        (site,) = ev.of_type("azure-native:web:WebApp")
+        (endpoint,) = ev.of_type("azure-native:cdn:AFDEndpoint")
+        return {vault.inputs["vaultName"], site.inputs["name"], endpoint.inputs["endpointName"]}
+
+    ours, theirs, legacy = names(text), names(other_installation), names(pinned)
+    assert not ours & theirs and not ours & legacy
+    assert naming.site_name("stagewise", "dev", "westeurope") in legacy

@@ -226,3 +226,19 @@ def test_vault_name_suffix_gives_a_new_vault_name():
     assert naming.vault_name("p", "production", "secrets", "r2") != naming.vault_name("p", "production", "secrets")
     assert naming.vault_name("p", "production", "secrets", "") == naming.vault_name("p", "production", "secrets")
     assert "stagewise:vault.nameSuffix" in problems(with_change("vault", {"nameSuffix": "Not-Valid"}))
+
+
+def test_the_name_seed_defaults_to_the_installation_and_an_explicit_one_wins():
+    from stagewise.core import naming
+    from stagewise.core.config import from_engine
+    from stagewise.core.stackfile import as_engine_config
+
+    values = as_engine_config({f"stagewise:{k}": v for k, v in valid().items() if k != "secrets"})
+    assert from_engine(values, set(), "v1:salt=").name_seed == naming.installation_seed("v1:salt=")
+    assert from_engine(values, set()).name_seed == ""
+    assert from_engine({**values, "stagewise:nameSeed": ""}, set(), "v1:salt=").name_seed == ""
+
+
+def test_a_name_seed_outside_lower_case_letters_and_digits_is_refused():
+    message = problems(with_change("nameSeed", "Team-1"))
+    assert "stagewise:nameSeed" in message and "'Team-1'" in message

@@ -34,10 +34,9 @@ def test_tags_carry_owner_and_cost_centre():
 
 @pytest.mark.parametrize("region", ["westeurope", "northeurope", "australiasoutheast", "southafricanorth"])
 @pytest.mark.parametrize("stack", ["dev", "production", "a-rather-long-stack-name-for-a-team"])
-def test_site_names_keep_slot_host_names_predictable(stack, region):
+def test_site_names_are_valid_and_within_the_documented_length(stack, region):
     name = naming.site_name("stagewise", stack, region)
     assert len(name) <= naming.SITE_NAME_MAX and re.fullmatch(r"[a-z0-9][a-z0-9-]*[a-z0-9]", name)
-    assert naming.slot_host_name(name, "green") == f"{name}-green.azurewebsites.net"
 
 
 def test_site_names_differ_per_stack_and_region():
@@ -45,8 +44,20 @@ def test_site_names_differ_per_stack_and_region():
     assert len(names) == 4
 
 
-def test_a_slot_host_name_beyond_the_documented_lengths_is_refused():
-    with pytest.raises(ValueError, match="too long"):
-        naming.slot_host_name("x" * 41, "green")
-    with pytest.raises(ValueError, match="too long"):
-        naming.slot_host_name("site", "s" * 20)
+def test_globally_unique_names_differ_per_installation_and_an_empty_seed_keeps_the_old_names():
+    # Two installations (another subscription or tenant) with the same project and stack names.
+    one, other = naming.installation_seed("v1:AA5QBio2lkE="), naming.installation_seed("v1:LTIf4L2UFSE=")
+    assert one != other and re.fullmatch(r"[a-z0-9]{8}", one)
+    for name in (
+        lambda seed: naming.vault_name("stagewise", "production", "secrets", seed=seed),
+        lambda seed: naming.site_name("stagewise", "production", "westeurope", seed=seed),
+        lambda seed: naming.dns_label("stagewise", "production", "edge", seed=seed),
+        lambda seed: naming.registry_name("stagewise", "production", seed),
+    ):
+        assert len({name(one), name(other), name("")}) == 3
+    assert naming.vault_name("stagewise", "production", "secrets", seed="") == naming.vault_name(
+        "stagewise", "production", "secrets"
+    )
+    assert naming.site_name(
+        "stagewise", "dev", "westeurope", seed=""
+    ) == "stagewise-dev-westeurope-" + naming.short_hash("stagewise", "dev", "westeurope")

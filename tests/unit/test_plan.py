@@ -323,3 +323,11 @@ def test_changes_come_in_urn_order_with_deletes_last_whatever_the_registration_o
 
 def replace_weight(r: ResourceState) -> ResourceState:
     return ResourceState(r.urn, r.type, r.name, r.custom, r.protect, {"weight": 2})
+
+
+def test_a_secret_removed_from_the_stack_is_noted_as_kept_in_the_vault():
+    secret = "azure-native:keyvault:Secret"
+    removed = plan.diff(state(res("kv-old-name", secret, secretName="old-name")), {})
+    assert [c.op for c in removed.changes] == ["delete"]
+    assert len(removed.notes) == 1 and removed.notes[0].startswith("kv-old-name: the secret leaves the stack but stays")
+    assert plan.diff(state(res("e", weight=1)), {}).notes == ()
