@@ -117,7 +117,7 @@ def test_accepted_commands_write_valid_files_and_refused_ones_touch_nothing(case
 
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(azure_scenario)
-def test_slot_traffic_rules_and_region_weights_stay_valid(case):
+def test_origin_weights_carry_each_colours_share_and_no_site_holds_a_rule(case):
     stack, steps = case
     with project_copy() as folder:
         final = run_sequence(folder, stack, steps)
@@ -125,25 +125,21 @@ def test_slot_traffic_rules_and_region_weights_stay_valid(case):
     evaluation = evaluate.evaluate_stack(project, final, stack)
     traffic = evaluation.outputs["traffic"]
     assert sum(traffic.values()) == 100
-    # Each region's site routes exactly green's share to its own green slot; 0 % is no rule at all.
+    # No site holds a slot traffic rule (changing one restarts the site), whatever the stage.
     sites = evaluation.of_type("azure-native:web:WebApp")
     assert sites
+    assert all(site.inputs["siteConfig"]["experiments"] == {"rampUpRules": []} for site in sites)
+    # Two Front Door origins per region, each weight valid, a colour at 0 % disabled, and within each
+    # region the weights split the traffic as the stage says (to the rounding of 1..1000).
+    origins = {o.inputs["originName"]: o.inputs for o in evaluation.of_type("azure-native:cdn:AFDOrigin")}
+    assert len(origins) == 2 * len(sites)
+    assert all(limits.AFD_MIN_WEIGHT <= o["weight"] <= limits.AFD_MAX_WEIGHT for o in origins.values())
+    assert any(o["enabledState"] == "Enabled" for o in origins.values())
     for site in sites:
-        rules = site.inputs["siteConfig"]["experiments"]["rampUpRules"]
-        expected = (
-            []
-            if traffic["green"] == 0
-            else [
-                {
-                    "name": "green",
-                    "reroutePercentage": traffic["green"],
-                    "actionHostName": f"{site.inputs['name']}-green.azurewebsites.net",
-                }
-            ]
-        )
-        assert rules == expected
-    # One endpoint per region, each weight valid, at least one taking traffic.
-    endpoints = evaluation.of_type("azure-native:trafficmanager:Endpoint")
-    assert len(endpoints) == len(sites)
-    assert all(limits.TM_MIN_WEIGHT <= e.inputs["weight"] <= limits.TM_MAX_WEIGHT for e in endpoints)
-    assert any(e.inputs["endpointStatus"] == "Enabled" for e in endpoints)
+        region = site.inputs["location"]
+        by_colour = {c: origins[f"{region}-{c}"] for c in ("blue", "green")}
+        for colour, origin in by_colour.items():
+            assert (origin["enabledState"] == "Enabled") == (traffic[colour] > 0)
+        if all(traffic[c] > 0 for c in by_colour):
+            blue, green = by_colour["blue"]["weight"], by_colour["green"]["weight"]
+            assert abs(100 * green / (blue + green) - traffic["green"]) < 1
