@@ -53,10 +53,6 @@ class Scenario:
     stack: str = "dev"
     target: str = ""
 
-    @property
-    def regression(self) -> bool:
-        return self.error_factor > 1.5 or self.latency_factor > 1.2
-
 
 def scenarios() -> list[Scenario]:
     out = []

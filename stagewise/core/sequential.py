@@ -113,15 +113,18 @@ class EProcess:
 
     def update(self, x: float, m: float, odds0: float) -> float:
         """Add one step: x bad events of m, null odds odds0 (> 0). Returns E_t."""
-        starts = change_point_starts(self.steps + 1)
-        if len(starts) > len(self._weights):  # this step begins a new window
+        step, changed = self.steps, False
+        if step == 0 or step & (step - 1) == 0:  # steps 0, 1, 2, 4, 8, ...: a window begins
             self._log = np.vstack([self._log, np.zeros((1, len(self.multipliers)))])
-            self._weights = np.append(self._weights, change_point_weight(starts[-1]))
+            self._weights = np.append(self._weights, change_point_weight(step))
+            changed = True
         if m > 0 and odds0 > 0 and math.isfinite(odds0):
             self._log += x * self._log_k + m * (math.log1p(odds0) - np.log1p(self._k * odds0))
+            changed = True
         self.steps += 1
-        mixed = float(self._weights @ (np.exp(np.minimum(self._log, 700.0)) @ self._prior))
-        self.value = mixed + _weight_after(len(self._weights))
+        if changed:  # a step without events leaves every window's likelihood ratio as it was
+            mixed = float(self._weights @ (np.exp(np.minimum(self._log, 700.0)) @ self._prior))
+            self.value = mixed + _weight_after(len(self._weights))
         if self.value > self.peak:
             self.peak, self.peak_step = self.value, self.steps
         return self.value
