@@ -200,3 +200,21 @@ def test_the_evidence_grid_adds_up_to_the_window_and_counts_at_the_histograms_bo
     last = steps.counts[-1]
     above = last.requests - last.buckets[promdata.BUCKETS.index(2.5)]
     assert above / last.requests == pytest.approx(0.15, abs=0.01)
+
+
+def test_a_watch_reads_only_the_steps_it_has_not_read_and_judges_the_same_counts(prometheus, monkeypatch):
+    provider = PrometheusProvider(prometheus.url)
+    asked: list[int] = []
+    real = provider.query_range
+
+    def counting(promql, start, steps, step):
+        asked.append(steps)
+        return real(promql, start, steps, step)
+
+    monkeypatch.setattr(provider, "query_range", counting)
+    start, version = gate.parse_time(at(0)), SCENARIOS["healthy"].candidate_version
+    provider.steps(version, start, 60, timedelta(minutes=1))
+    later = provider.steps(version, start, 62, timedelta(minutes=1))
+    # Three queries (requests, errors, buckets) for all 60 steps, then three for the 2 new ones.
+    assert asked == [60, 60, 60, 2, 2, 2]
+    assert later == PrometheusProvider(prometheus.url).steps(version, start, 62, timedelta(minutes=1))

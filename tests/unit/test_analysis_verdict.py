@@ -221,3 +221,10 @@ def test_the_p95_read_from_buckets_is_a_bound_never_interpolated():
     assert p95_bound(BOUNDS, tuple(100 * s for s in FAST), 100) == 0.25
     assert p95_bound(BOUNDS, tuple(100 * s for s in VERY_SLOW), 100) == 5.0
     assert p95_bound(BOUNDS, (0,) * 14, 100) == float("inf") and p95_bound(BOUNDS, (0,) * 14, 0) is None
+
+
+def test_without_latency_buckets_the_latency_checks_are_skipped_and_the_error_checks_still_judge():
+    samples = [Sample(60.0 * i, Counts(570.0 * i, 5.7 * i), Counts(30.0 * i, 15.0 * i)) for i in range(1, 4)]
+    result = judge(LIMITS, (), STEP, samples, timedelta(minutes=3))
+    assert result.verdict == "abort" and statuses(result)["error_rate"] == "fail"
+    assert statuses(result)["p95"] == statuses(result)["p95_vs_live"] == "skipped"

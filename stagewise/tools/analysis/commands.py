@@ -43,12 +43,20 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
-def run_once(stack: str | None, at: datetime | None) -> tuple[Loaded, gate.Analysis]:
+def run_once(
+    stack: str | None, at: datetime | None, providers: dict[str, MetricsProvider] | None = None
+) -> tuple[Loaded, gate.Analysis]:
+    """One analysis. `providers`: kept across a watch's looks, so that each look reads only the
+    evidence steps it has not read yet."""
     loaded = load(stack)
     try:
         start = gate.stage_start(loaded.root, loaded.source, loaded.catalog, at, loaded.release)
         gate.require_traffic(start, loaded.catalog)
-        return loaded, gate.analyze(loaded.config, loaded.stack, start, stack_provider(loaded), at or _now())
+        kept = {} if providers is None else providers
+        key = loaded.config.analysis.model_dump_json()
+        if key not in kept:
+            kept[key] = stack_provider(loaded)
+        return loaded, gate.analyze(loaded.config, loaded.stack, start, kept[key], at or _now())
     except gate.GateError as error:
         raise CliError(str(error)) from None
 
@@ -186,8 +194,9 @@ def watch(
         if every < timedelta(seconds=1):
             raise CliError(f"--interval {interval} must be at least 1s")
         deadline = time.monotonic() + limit.total_seconds()
+        providers: dict[str, MetricsProvider] = {}
         while True:
-            loaded, analysis = run_once(stack, None)
+            loaded, analysis = run_once(stack, None, providers)
             if analysis.verdict != "hold" or time.monotonic() + every.total_seconds() > deadline:
                 break
             err.print(

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import math
 import string
+import time
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -86,6 +88,7 @@ class PrometheusProvider:
         self.session = session or requests.Session()
         self.name = f"prometheus {self.url}"
         self._buckets: dict[tuple[str, Window], Buckets] = {}
+        self._settled: dict[tuple[str, datetime, timedelta], _Increments] = {}
 
     def _render(self, template: str, version: str, window: Window) -> str:
         seconds = max(int(window.length.total_seconds()), 1)
@@ -167,6 +170,8 @@ class PrometheusProvider:
         and its value at every point (0 where it has none)."""
         seconds = step.total_seconds()
         first = start.timestamp() + seconds
+        if steps <= 0:
+            return []
         data, body = self._get(
             "/api/v1/query_range",
             promql,
@@ -191,30 +196,75 @@ class PrometheusProvider:
         return result
 
     def steps(self, version: str, start: datetime, steps: int, step: timedelta) -> Steps:
-        """Each step's increase of the requests, errors and duration buckets, added up from the start."""
+        """Each step's increase of the requests, errors and duration buckets, added up from the start.
+
+        Steps that ended SETTLED ago or more are kept and not asked for again, so a watch's look
+        reads only the newest steps: every look judges the same counts for a step."""
+        key = (version, start, step)
+        kept = self._settled.get(key, _Increments())
+        have = min(len(kept.requests), steps)
+        fresh = self._increments(version, start + have * step, steps - have, step)
+        merged = kept.head(have).extended(fresh)
+        settled = int((time.time() - SETTLED.total_seconds() - start.timestamp()) // step.total_seconds())
+        if settled > have:
+            self._settled[key] = merged.head(min(settled, steps))
+        bounds = tuple(sorted(merged.per_bound))
+        counts, total, bad, below = [], 0.0, 0.0, [0.0] * len(bounds)
+        for i in range(steps):
+            total += merged.requests[i]
+            bad += merged.errors[i]
+            below = [b + merged.per_bound[bound][i] for b, bound in zip(below, bounds)]
+            counts.append(Counts(total, min(bad, total), tuple(_monotonic([min(b, total) for b in below]))))
+        return Steps(bounds, tuple(counts))
+
+    def _increments(self, version: str, start: datetime, steps: int, step: timedelta) -> _Increments:
+        """The increase in each of `steps` steps from `start` (range queries, $window = the step)."""
         window = Window(start, start + step)
 
         def each(template: str) -> list[tuple[dict[str, str], list[float]]]:
             return self.query_range(self._render(template, version, window), start, steps, step)
 
-        requests_ = _summed([v for _, v in each(self.queries.requests)], steps)
-        errors = _summed([v for _, v in each(self.queries.errors)], steps)
-        per_bound: dict[float, list[float]] = {}
+        if steps <= 0:
+            return _Increments()
+        found = _Increments(
+            _summed([v for _, v in each(self.queries.requests)], steps),
+            _summed([v for _, v in each(self.queries.errors)], steps),
+        )
         promql = self._render(self.queries.duration_buckets, version, window)
         for labels, values in each(self.queries.duration_buckets):
             if "le" not in labels:
                 raise ProviderError(f"the duration buckets query must return one series per `le` label: {promql}")
             bound = float(labels["le"])
             if not math.isinf(bound):
-                per_bound[bound] = _summed([per_bound.get(bound, [0.0] * steps), values], steps)
-        bounds = tuple(sorted(per_bound))
-        counts, total, bad, below = [], 0.0, 0.0, [0.0] * len(bounds)
-        for i in range(steps):
-            total += requests_[i]
-            bad += errors[i]
-            below = [b + per_bound[bound][i] for b, bound in zip(below, bounds)]
-            counts.append(Counts(total, min(bad, total), tuple(_monotonic([min(b, total) for b in below]))))
-        return Steps(bounds, tuple(counts))
+                found.per_bound[bound] = _summed([found.per_bound.get(bound, [0.0] * steps), values], steps)
+        return found
+
+
+SETTLED = timedelta(minutes=2)
+"""A step that ended this long ago is in Prometheus for good (scrapes every 15 to 60 s)."""
+
+
+@dataclass
+class _Increments:
+    """Per-step increases of one version: requests, errors, and the requests at or below each bound."""
+
+    requests: list[float] = field(default_factory=list)
+    errors: list[float] = field(default_factory=list)
+    per_bound: dict[float, list[float]] = field(default_factory=dict)
+
+    def head(self, steps: int) -> _Increments:
+        return _Increments(
+            self.requests[:steps], self.errors[:steps], {b: v[:steps] for b, v in self.per_bound.items()}
+        )
+
+    def extended(self, more: _Increments) -> _Increments:
+        have, new = len(self.requests), len(more.requests)
+        bounds = set(self.per_bound) | set(more.per_bound)
+        return _Increments(
+            self.requests + more.requests,
+            self.errors + more.errors,
+            {b: self.per_bound.get(b, [0.0] * have) + more.per_bound.get(b, [0.0] * new) for b in bounds},
+        )
 
 
 def _summed(rows: list[list[float]], steps: int) -> list[float]:

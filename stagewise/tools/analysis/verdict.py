@@ -215,7 +215,7 @@ class Judge:
         )
         if self.slow_index is None:
             self._update("p95_vs_live", sample.t, 0.0, 0.0, 1.0)
-            if sample.live.requests >= SLOW_BOUND_REQUESTS:
+            if self.bounds and sample.live.requests >= SLOW_BOUND_REQUESTS:
                 self.slow_index = _slow_bound(self.bounds, sample.live)
                 self.slow_from = sample
         else:
