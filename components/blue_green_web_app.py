@@ -198,6 +198,27 @@ class BlueGreenWebApp(pulumi.ComponentResource):
         slot = web.WebAppSlot(
             f"{name}-{GREEN_SLOT}", name=app.name, slot=GREEN_SLOT, site_config=site_config(args, "green"), **site
         )
+        if args.subnet_id is not None:
+            # Removal order: "If you deleted the app or the App Service plan without disconnecting the virtual
+            # network integration first, you aren't able to do any update/delete operations on the virtual
+            # network or subnet" (app-service/overview-vnet-integration.md). These connections depend on the
+            # site and slot, so the engine deletes them first: a removed region disconnects, then its sites
+            # go, then its subnet.
+            web.WebAppSwiftVirtualNetworkConnection(
+                f"{name}-vnet",
+                name=app.name,
+                resource_group_name=args.resource_group_name,
+                subnet_resource_id=args.subnet_id,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            web.WebAppSwiftVirtualNetworkConnectionSlot(
+                f"{name}-{GREEN_SLOT}-vnet",
+                name=app.name,
+                slot=GREEN_SLOT,
+                resource_group_name=args.resource_group_name,
+                subnet_resource_id=args.subnet_id,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[slot]),
+            )
         web.WebAppSlotConfigurationNames(
             f"{name}-sticky",
             name=app.name,

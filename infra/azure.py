@@ -24,7 +24,7 @@ from components.region_network import RegionNetwork, RegionNetworkArgs
 from components.rollout_alerts import RolloutAlerts, RolloutAlertsArgs
 from components.secret_vault import SecretVault, SecretVaultArgs
 from stagewise.core import alert_rules, naming, rollout
-from stagewise.core.config import StackConfig
+from stagewise.core.config import StackConfig, address_spaces, integration_subnet
 
 
 def build(cfg: StackConfig, project: str, stack: str) -> dict[str, pulumi.Input]:
@@ -47,6 +47,7 @@ def build(cfg: StackConfig, project: str, stack: str) -> dict[str, pulumi.Input]
             tags=tags,
         ),
     )
+    spaces = address_spaces(cfg.regions)
     networks = (
         {
             # A firewalled vault is reached from each region's integration subnet, so each region has one.
@@ -55,6 +56,8 @@ def build(cfg: StackConfig, project: str, stack: str) -> dict[str, pulumi.Input]
                 RegionNetworkArgs(
                     resource_group_name=env.resource_group_name,
                     location=region.name,
+                    address_space=spaces[region.name],
+                    subnet_prefix=integration_subnet(spaces[region.name]),
                     tags=tags,
                 ),
             )
@@ -199,6 +202,7 @@ def build(cfg: StackConfig, project: str, stack: str) -> dict[str, pulumi.Input]
                 error_rate_critical=cfg.alerts.error_rate_critical,
                 p95_warning_ms=cfg.alerts.latency_p95_warning_ms,
                 p95_critical_ms=cfg.alerts.latency_p95_critical_ms,
+                min_requests=cfg.alert_min_requests,
                 health_path=probe.path,
             ),
             health_check_min_percent=cfg.alerts.health_check_min_percent,

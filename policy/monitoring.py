@@ -86,3 +86,26 @@ def log_alert_excludes_health_probe(props: Mapping[str, Any], settings: Settings
                 f'{settings.health_path!r} in criteria.allOf[{i}].query (e.g. | where tostring(parse_url(url).Path) != "{settings.health_path}")'
             )
     return messages
+
+
+_REQUEST_FLOOR = re.compile(r"\|\s*where\s+requests\s*>=\s*(\d+)\s*$")
+
+
+def log_alert_min_requests(props: Mapping[str, Any], settings: Settings) -> list[str]:
+    """A per-version alert over a handful of requests fires at severity 0 on a single 5xx: each query over
+    requests ends by keeping only versions with at least `alert_min_requests` requests in the window
+    (stagewise.core.alert_rules.with_min_requests)."""
+    messages = []
+    for i, condition in _conditions(props):
+        query = dig(condition, "query")
+        if is_unknown(query) or not (isinstance(query, str) and re.match(r"\s*requests\b", query)):
+            continue
+        floor = _REQUEST_FLOOR.search(query)
+        if floor and int(floor.group(1)) >= settings.alert_min_requests:
+            continue
+        messages.append(
+            f"log alert condition {i} judges a version on any number of requests: end criteria.allOf[{i}].query "
+            f"with '| where requests >= N', N at least {settings.alert_min_requests} "
+            f"(got {'N = ' + floor.group(1) if floor else 'no floor'})"
+        )
+    return messages

@@ -61,6 +61,12 @@ CONFIG_SCHEMA: dict[str, dict[str, Any]] = {
         "default": list(_DEFAULTS.production_like),
         "description": "Environments held to production-grade durability.",
     },
+    "alertMinRequests": {
+        "type": "integer",
+        "minimum": 1,
+        "default": _DEFAULTS.alert_min_requests,
+        "description": "Fewest requests of a version a log alert may judge in its window.",
+    },
     "requiredTags": {
         "type": "array",
         "items": {"type": "string", "minLength": 1},
@@ -174,6 +180,8 @@ STACK_RULES: dict[str, StackRule] = {
     "webapp-integration-subnet-same-region": webapps.webapp_integration_subnet_same_region,
     "webapp-waits-for-effective-grants": webapps.webapp_waits_for_effective_grants,
     "webapp-references-checked": webapps.webapp_references_checked,
+    "webapp-integration-disconnected-first": webapps.webapp_integration_disconnected_first,
+    "network-address-spaces-apart": webapps.network_address_spaces_apart,
 }
 
 
@@ -211,10 +219,14 @@ VALIDATOR_TWINS: dict[str, str] = {
     "an empty rule list (the stage is carried by Front Door origin weights)",
     "webapp-waits-for-effective-grants": "resources only: an ordering between resources (dependsOn)",
     "webapp-references-checked": "resources only: a resource after the sites (components/reference_check.py)",
+    "webapp-integration-disconnected-first": "resources only: an ordering between resources (dependencies)",
+    "network-address-spaces-apart": "validator: regions[].addressSpace (default 10.<index>.0.0/16) do not overlap",
     "frontdoor-origin-weight": "validator: regions[].weight 0..limits.TM_MAX_WEIGHT and stages[].weight 0..100; "
     "rollout.origin_weights scales them to 1..1000 and disables an origin at 0",
     "frontdoor-weights-take-effect": "resources only: no config key; components/front_door.py always sets it",
     "frontdoor-origin-host-header": "resources only: no config key; components/front_door.py sends each origin's own host",
+    "log-alert-min-requests": "validator: alerts.minRequests (default analysis.minRequests) at least "
+    "tiers.ALERT_MIN_REQUESTS",
     "log-alert-split-by-version": "resources only: the queries are built by stagewise.core.alert_rules",
     "log-alert-excludes-health-probe": "resources only: the queries are built by stagewise.core.alert_rules, on the "
     "path of tier rule traffic.probe.path",
@@ -383,6 +395,20 @@ def policies() -> list[Policy]:
             "properly, the reference string is used instead' (app-service/app-service-key-vault-references.md).",
             STACK_RULES["webapp-references-checked"],
         ),
+        stack_policy(
+            "webapp-integration-disconnected-first",
+            "An integrated web app is disconnected before it is deleted (app-service/overview-vnet-integration.md: "
+            "'If you deleted the app or the App Service plan without disconnecting the virtual network integration "
+            "first, you aren't able to do any update/delete operations on the virtual network or subnet').",
+            STACK_RULES["webapp-integration-disconnected-first"],
+        ),
+        stack_policy(
+            "network-address-spaces-apart",
+            "The regions' virtual networks do not overlap, so that they can be peered (Cloud Adoption Framework, "
+            "ready/azure-best-practices/plan-for-ip-addressing.md: 'two or more spoke virtual networks can't have "
+            "overlapping IP address spaces').",
+            STACK_RULES["network-address-spaces-apart"],
+        ),
         resource_policy(
             "frontdoor-origin-weight",
             "Front Door origin weights are integers 1..1000 (frontdoor/routing-methods.md: 'The weight is an "
@@ -416,6 +442,13 @@ def policies() -> list[Policy]:
             "instances of your App Service app at 1-minute intervals').",
             _for(resource_types.SCHEDULED_QUERY_RULE, monitoring.log_alert_excludes_health_probe),
             ["healthPath"],
+        ),
+        resource_policy(
+            "log-alert-min-requests",
+            "Log alerts judge a version only once it served enough requests in the window, or a single 5xx among "
+            "a handful pages at severity 0 (the stage gate's minRequests, docs/stage-gates.md).",
+            _for(resource_types.SCHEDULED_QUERY_RULE, monitoring.log_alert_min_requests),
+            ["alertMinRequests"],
         ),
         resource_policy(
             "kubernetes-readiness-probe",

@@ -26,6 +26,8 @@ class Settings:
     """Tiers held to production-grade durability (purge protection, HPA floor)."""
     required_tags: tuple[str, ...] = tiers.REQUIRED_TAGS
     """Tags every taggable Azure resource should carry."""
+    alert_min_requests: int = tiers.ALERT_MIN_REQUESTS
+    """Fewest requests of a version a log alert may judge in its window."""
 
     # policy config key -> field name; a key belongs to the policies whose schema lists it.
     CONFIG_KEYS: ClassVar[Mapping[str, str]] = {
@@ -35,6 +37,7 @@ class Settings:
         "minReplicas": "hpa_min_replicas",
         "productionLikeTiers": "production_like",
         "requiredTags": "required_tags",
+        "alertMinRequests": "alert_min_requests",
     }
 
     @classmethod
@@ -47,7 +50,12 @@ class Settings:
                 continue
             if isinstance(value, list):
                 value = tuple(str(v) for v in value)
-            elif field_name in ("production_autoscale_minimum", "production_max_ttl", "hpa_min_replicas"):
+            elif field_name in (
+                "production_autoscale_minimum",
+                "production_max_ttl",
+                "hpa_min_replicas",
+                "alert_min_requests",
+            ):
                 value = int(value)  # JSON numbers arrive as floats
             values[field_name] = value
         return cls(**values)

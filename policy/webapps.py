@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -473,4 +474,65 @@ def webapp_references_checked(resources: Sequence[StackResource]) -> list[StackV
                     app.urn,
                 )
             )
+    return violations
+
+
+CONNECTIONS = (
+    "azure-native:web:WebAppSwiftVirtualNetworkConnection",
+    "azure-native:web:WebAppSwiftVirtualNetworkConnectionSlot",
+)
+
+
+def webapp_integration_disconnected_first(resources: Sequence[StackResource]) -> list[StackViolation]:
+    """app-service/overview-vnet-integration.md: "If you deleted the app or the App Service plan without
+    disconnecting the virtual network integration first, you aren't able to do any update/delete operations
+    on the virtual network or subnet". The engine deletes dependents first, so each integrated app has a
+    VNet connection resource that depends on it: removing the app removes the connection before it."""
+    # A site's connection names the site (property `name`); a slot's connection depends on the slot.
+    connected = {u for r in resources if r.type == CONNECTIONS[0] for u in r.property_dependencies.get("name", ())}
+    connected_slots = {u for r in resources if r.type == CONNECTIONS[1] for u in r.dependencies}
+    violations = []
+    for app in (r for r in resources if r.type in WEB_APPS):
+        if known(dig(app.props, "virtualNetworkSubnetId")) or app.property_dependencies.get("virtualNetworkSubnetId"):
+            if app.urn not in (connected if app.type == "azure-native:web:WebApp" else connected_slots):
+                violations.append(
+                    StackViolation(
+                        f"web app {app.name!r} is integrated with a subnet but no VNet connection resource depends on "
+                        "it, so removing the app would delete it still connected and lock the subnet: add a "
+                        "WebAppSwiftVirtualNetworkConnection (Slot) that depends on the app",
+                        app.urn,
+                    )
+                )
+    return violations
+
+
+def _prefixes(vnet: StackResource) -> list[Any] | None:
+    prefixes = dig(vnet.props, "addressSpace", "addressPrefixes")
+    if is_unknown(prefixes) or not isinstance(prefixes, list) or any(not known(p) for p in prefixes):
+        return None
+    return prefixes
+
+
+def network_address_spaces_apart(resources: Sequence[StackResource]) -> list[StackViolation]:
+    """Networks meant to be peered cannot overlap (Cloud Adoption Framework, plan-for-ip-addressing.md: "two or
+    more spoke virtual networks can't have overlapping IP address spaces"): each region has a range of its own."""
+    vnets = [(r, _prefixes(r)) for r in resources if r.type == "azure-native:network:VirtualNetwork"]
+    seen: list[tuple[StackResource, ipaddress.IPv4Network]] = []
+    violations = []
+    for vnet, prefixes in vnets:
+        for prefix in prefixes or []:
+            try:
+                network = ipaddress.IPv4Network(str(prefix), strict=False)
+            except ValueError:
+                continue
+            for other, other_network in seen:
+                if other.urn != vnet.urn and network.overlaps(other_network):
+                    violations.append(
+                        StackViolation(
+                            f"virtual networks {other.name!r} ({other_network}) and {vnet.name!r} ({network}) overlap "
+                            "and cannot be peered: give each region an address space of its own",
+                            vnet.urn,
+                        )
+                    )
+            seen.append((vnet, network))
     return violations

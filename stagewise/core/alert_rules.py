@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from stagewise.core.tiers import HEALTH_PATH
+from stagewise.core.tiers import ALERT_MIN_REQUESTS, HEALTH_PATH
 
 # Azure Monitor severities: 0 critical, 1 error, 2 warning.
 CRITICAL = 0
@@ -68,15 +68,27 @@ class LogRule:
     split_by: str = VERSION_COLUMN  # the alert fires per value of this column (one alert per version)
 
 
+def with_min_requests(query: str, min_requests: int) -> str:
+    """The per-version query, keeping only versions with at least `min_requests` requests in the window:
+    one 5xx among a handful of requests is no evidence, and would page at severity 0."""
+    if min_requests < ALERT_MIN_REQUESTS:
+        raise ValueError(f"min_requests ({min_requests}) must be at least {ALERT_MIN_REQUESTS}")
+    return f"{query} | where requests >= {min_requests}"
+
+
 def rollout_log_rules(
     *,
     error_rate_warning: float,
     error_rate_critical: float,
     p95_warning_ms: int,
     p95_critical_ms: int,
+    min_requests: int,
     health_path: str = HEALTH_PATH,
 ) -> list[LogRule]:
-    errors, p95 = per_version_query("error_share", health_path), per_version_query("p95_ms", health_path)
+    """`min_requests`: the fewest requests a version must have served in the rule's window before it is
+    judged (stagewise:alerts.minRequests, by default the stage gate's analysis.minRequests)."""
+    errors = with_min_requests(per_version_query("error_share", health_path), min_requests)
+    p95 = with_min_requests(per_version_query("p95_ms", health_path), min_requests)
     return [
         LogRule(
             "http-5xx-warning",

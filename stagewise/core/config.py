@@ -241,12 +241,42 @@ class RegionConfig(Model):
     """One entry of `stagewise:regions`: a stamp (plan, site and slot, autoscale) in an Azure region."""
 
     name: str = Field(pattern=r"^[a-z][a-z0-9]*$", description="Azure region, e.g. westeurope")
-    weight: int = Field(ge=0, le=limits.TM_MAX_WEIGHT, description="Traffic Manager weight; 0 drains the region")
+    weight: int = Field(ge=0, le=limits.TM_MAX_WEIGHT, description="the region's part of the traffic; 0 drains it")
+    address_space: str | None = Field(
+        None,
+        description="the region's virtual network, an IPv4 range /8../24 of its own (default: 10.<index>.0.0/16); "
+        "the integration subnet is its first /24",
+    )
 
     @field_validator("name")
     @classmethod
     def _known_region(cls, name: str) -> str:
         return azure_region(name)
+
+    @field_validator("address_space")
+    @classmethod
+    def _ipv4_range(cls, space: str | None) -> str | None:
+        if space is None:
+            return None
+        try:
+            network = ipaddress.IPv4Network(space)
+        except ValueError:
+            raise ValueError(f"{space!r} is not an IPv4 range with its base address (like 10.1.0.0/16)") from None
+        if not 8 <= network.prefixlen <= 24:
+            raise ValueError(f"{space!r}: the prefix must be /8../24, room for a /24 integration subnet")
+        return space
+
+
+def address_spaces(regions: list[RegionConfig]) -> dict[str, str]:
+    """Region -> its virtual network's range: its addressSpace, else 10.<its index>.0.0/16."""
+    return {r.name: r.address_space or f"10.{i}.0.0/16" for i, r in enumerate(regions)}
+
+
+def integration_subnet(address_space: str) -> str:
+    """The integration subnet of a region's network: its first /24 (overview-vnet-integration.md recommends
+    at least a /26, and the size cannot change once assigned)."""
+    network = ipaddress.IPv4Network(address_space)
+    return str(next(network.subnets(new_prefix=24)) if network.prefixlen < 24 else network)
 
 
 class VaultConfig(Model):
@@ -344,6 +374,12 @@ class AlertsConfig(Model):
     latency_p95_warning_ms: int = Field(gt=0)
     latency_p95_critical_ms: int = Field(gt=0)
     health_check_min_percent: int = Field(ge=1, le=100, description="alert when health below this")
+    min_requests: int | None = Field(
+        None,
+        ge=tiers.ALERT_MIN_REQUESTS,
+        description="fewest requests of a version in an alert's 5-minute window before the log alerts judge it "
+        "(default: analysis.minRequests, the stage gate's)",
+    )
 
     @field_validator("webhooks")
     @classmethod
@@ -484,6 +520,20 @@ class StackConfig(Model):
                 f"the last stage is {last.name!r} at {last.weight} %"
             )
         return stages
+
+    @field_validator("regions")
+    @classmethod
+    def _address_spaces_apart(cls, regions: list[RegionConfig]) -> list[RegionConfig]:
+        # Overlapping networks cannot be peered (the regions' networks are meant to be able to).
+        spaces = [ipaddress.IPv4Network(space) for space in address_spaces(regions).values()]
+        for i, (region, space) in enumerate(zip(regions, spaces)):
+            for other, other_space in list(zip(regions, spaces))[:i]:
+                if space.overlaps(other_space):
+                    raise ValueError(
+                        f"regions {other.name!r} ({other_space}) and {region.name!r} ({space}) have overlapping "
+                        f"address spaces: give each region an addressSpace of its own"
+                    )
+        return regions
 
     @field_validator("regions")
     @classmethod
@@ -631,6 +681,21 @@ class StackConfig(Model):
             f"to {host!r} with registry.usernameSecret and registry.passwordSecret, or move the image to an Azure "
             f"Container Registry (registry.acrId)"
         )
+
+    @property
+    def alert_min_requests(self) -> int:
+        """The log alerts' request floor: alerts.minRequests, else the stage gate's analysis.minRequests."""
+        return self.alerts.min_requests if self.alerts.min_requests is not None else self.analysis.min_requests
+
+    @model_validator(mode="after")
+    def _alerts_judge_enough_requests(self) -> StackConfig:
+        if self.alerts.min_requests is None and self.analysis.min_requests < tiers.ALERT_MIN_REQUESTS:
+            raise ValueError(
+                f"alerts.minRequests: defaults to analysis.minRequests ({self.analysis.min_requests}), below the "
+                f"{tiers.ALERT_MIN_REQUESTS} requests a log alert needs to judge a version; set alerts.minRequests "
+                f"to {tiers.ALERT_MIN_REQUESTS} or more"
+            )
+        return self
 
     @model_validator(mode="after")
     def _instances_fit_sku(self) -> StackConfig:

@@ -33,6 +33,8 @@ PRODUCTION_MIN_INSTANCES = 3
 """Fewest instances a production plan keeps (autoscale minimum, or the fixed count)."""
 PRODUCTION_MAX_TTL = 60
 """Longest Traffic Manager DNS TTL in production, seconds: a rollback reaches clients within it."""
+ALERT_MIN_REQUESTS = 10
+"""Fewest requests of a version, in a log alert's window, that an alert may judge (alerts.minRequests)."""
 MIN_REPLICAS = 2
 """Fewest replicas a HorizontalPodAutoscaler keeps in production-like tiers."""
 

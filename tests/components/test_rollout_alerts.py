@@ -3,7 +3,7 @@ from stagewise.core import alert_rules
 from tests.components.conftest import only
 
 RULES = alert_rules.rollout_log_rules(
-    error_rate_warning=1.0, error_rate_critical=5.0, p95_warning_ms=500, p95_critical_ms=2000
+    error_rate_warning=1.0, error_rate_critical=5.0, p95_warning_ms=500, p95_critical_ms=2000, min_requests=50
 )
 
 
@@ -65,6 +65,6 @@ def test_health_check_alert_per_colour(record):
 
 def test_thresholds_follow_config():
     rules = alert_rules.rollout_log_rules(
-        error_rate_warning=2.0, error_rate_critical=10.0, p95_warning_ms=800, p95_critical_ms=3000
+        error_rate_warning=2.0, error_rate_critical=10.0, p95_warning_ms=800, p95_critical_ms=3000, min_requests=50
     )
     assert [r.threshold for r in rules] == [2.0, 10.0, 800, 3000]

@@ -60,12 +60,18 @@ def times(counts: dict, n: int) -> Counter:
         ("dev", 1, {"Secret": 1}, {}),
         ("staging", 1, {"Secret": 2}, {}),
         # Production: its own registry and the identity's AcrPull grant; a firewalled vault, so a network per
-        # region; autoscale per region.
+        # region, with a connection per site and slot (removed first when a region goes); autoscale per region.
         (
             "production",
             2,
             {"Secret": 4, "Registry": 1, "RoleAssignment": 1},
-            {"AutoscaleSetting": 1, "VirtualNetwork": 1, "Subnet": 1},
+            {
+                "AutoscaleSetting": 1,
+                "VirtualNetwork": 1,
+                "Subnet": 1,
+                "WebAppSwiftVirtualNetworkConnection": 1,
+                "WebAppSwiftVirtualNetworkConnectionSlot": 1,
+            },
         ),
     ],
 )
@@ -156,6 +162,29 @@ def test_one_identity_granted_and_effective_before_any_site_reads_a_reference_or
         ["API_KEYS", "DATABASE_CONNECTION_STRING", "EXTERNAL_SERVICE_CREDENTIALS", "JWT_SECRET"]
     )
     assert check.inputs["token"] == SECRET
+
+
+def test_each_region_has_its_own_address_space_and_disconnects_before_its_sites_go():
+    ev = evaluate("production")
+    spaces = {
+        v.inputs["location"]: v.inputs["addressSpace"]["addressPrefixes"]
+        for v in ev.of_type("azure-native:network:VirtualNetwork")
+    }
+    assert spaces == {"westeurope": ["10.0.0.0/16"], "northeurope": ["10.1.0.0/16"]}
+    assert sorted(s.inputs["addressPrefix"] for s in ev.of_type("azure-native:network:Subnet")) == [
+        "10.0.0.0/24",
+        "10.1.0.0/24",
+    ]
+    # The engine deletes a resource's dependents first: each connection depends on its site (or slot) and
+    # subnet, so a removed region is disconnected before its sites are deleted, and its subnet is not locked.
+    sites = {r.urn: r for r in ev.of_type("azure-native:web:WebApp") + ev.of_type("azure-native:web:WebAppSlot")}
+    connections = ev.of_type("azure-native:web:WebAppSwiftVirtualNetworkConnection") + ev.of_type(
+        "azure-native:web:WebAppSwiftVirtualNetworkConnectionSlot"
+    )
+    covered = {urn for c in connections for urn in c.dependencies if urn in sites}
+    assert covered == set(sites)
+    subnets = {s.urn for s in ev.of_type("azure-native:network:Subnet")}
+    assert all(subnets & set(c.dependencies) for c in connections)
 
 
 def test_dev_and_staging_have_no_network_of_their_own():
@@ -287,3 +316,10 @@ def test_globally_unique_names_carry_the_installation_seed_and_an_empty_seed_kee
     ours, theirs, legacy = names(text), names(other_installation), names(pinned)
     assert not ours & theirs and not ours & legacy
     assert naming.site_name("stagewise", "dev", "westeurope") in legacy
+
+
+def test_production_log_alerts_judge_a_version_only_on_the_gates_request_count():
+    ev = evaluate("production")
+    for rule in ev.of_type("azure-native:monitor:ScheduledQueryRule"):
+        (condition,) = rule.inputs["criteria"]["allOf"]
+        assert condition["query"].endswith("| where requests >= 250")

@@ -250,3 +250,24 @@ def test_an_explicit_zero_percent_slot_rule_is_blocked():
     found = sorted(v.split(": ")[1] for v in violations(ev))
     # Any rule restarts the site when it changes; a rule at 0 % also keeps routing pinned clients.
     assert found == ["webapp-no-slot-traffic-rule", "webapp-slot-rule-percentage"]
+
+
+def test_an_integrated_site_without_a_connection_to_remove_first_is_blocked():
+    ev = production()
+    ev.resources[:] = [r for r in ev.resources if r.name != "web-westeurope-vnet"]
+    found = violations(ev)
+    assert len(found) == 1 and found[0].startswith(
+        "webapp-integration-disconnected-first: web app 'web-westeurope-app'"
+    )
+
+
+def test_regions_whose_networks_overlap_are_blocked():
+    ev = production()
+    vnet = one(ev, "net-northeurope-vnet")
+    ev = changed(
+        ev, "net-northeurope-vnet", inputs={**vnet.inputs, "addressSpace": {"addressPrefixes": ["10.0.128.0/17"]}}
+    )
+    found = violations(ev)
+    assert len(found) == 1 and found[0].startswith(
+        "network-address-spaces-apart: virtual networks 'net-westeurope-vnet'"
+    )

@@ -34,8 +34,18 @@ def test_bad_arguments_are_refused(measure, path, message):
 
 def test_every_rollout_rule_uses_the_shared_query_and_splits_by_version():
     rules = alert_rules.rollout_log_rules(
-        error_rate_warning=1, error_rate_critical=5, p95_warning_ms=500, p95_critical_ms=2000, health_path="/healthz"
+        error_rate_warning=1,
+        error_rate_critical=5,
+        p95_warning_ms=500,
+        p95_critical_ms=2000,
+        min_requests=250,
+        health_path="/healthz",
     )
     for rule in rules:
-        assert rule.query == alert_rules.per_version_query(rule.measure, "/healthz")
+        assert rule.query == alert_rules.per_version_query(rule.measure, "/healthz") + " | where requests >= 250"
         assert rule.split_by == alert_rules.VERSION_COLUMN
+
+
+def test_an_alert_never_judges_a_version_on_a_handful_of_requests():
+    with pytest.raises(ValueError, match="min_requests \\(3\\) must be at least 10"):
+        alert_rules.with_min_requests(alert_rules.ERROR_SHARE_QUERY, 3)

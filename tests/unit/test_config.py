@@ -242,3 +242,50 @@ def test_the_name_seed_defaults_to_the_installation_and_an_explicit_one_wins():
 def test_a_name_seed_outside_lower_case_letters_and_digits_is_refused():
     message = problems(with_change("nameSeed", "Team-1"))
     assert "stagewise:nameSeed" in message and "'Team-1'" in message
+
+
+def test_log_alerts_need_the_stage_gates_request_count_by_default():
+    cfg = parse(valid())
+    assert cfg.alerts.min_requests is None and cfg.alert_min_requests == cfg.analysis.min_requests == 250
+    assert parse(with_change("alerts.minRequests", 40)).alert_min_requests == 40
+
+
+def test_log_alerts_on_a_handful_of_requests_are_refused():
+    assert "stagewise:alerts.minRequests" in problems(with_change("alerts.minRequests", 3))
+    message = problems(with_change("analysis.minRequests", 5))
+    assert "stagewise:alerts.minRequests: defaults to analysis.minRequests (5)" in message and "10" in message
+
+
+def test_each_region_gets_an_address_space_of_its_own():
+    from stagewise.core.config import address_spaces, integration_subnet
+
+    raw = valid()
+    raw["regions"] = [
+        {"name": "westeurope", "weight": 60},
+        {"name": "northeurope", "weight": 40, "addressSpace": "172.16.0.0/20"},
+    ]
+    cfg = parse(raw)
+    assert address_spaces(cfg.regions) == {"westeurope": "10.0.0.0/16", "northeurope": "172.16.0.0/20"}
+    assert integration_subnet("172.16.0.0/20") == "172.16.0.0/24" and integration_subnet("10.9.9.0/24") == "10.9.9.0/24"
+
+
+@pytest.mark.parametrize(
+    ("space", "expected"),
+    [
+        (
+            "10.0.128.0/17",
+            ["stagewise:regions", "'westeurope' (10.0.0.0/16)", "'northeurope' (10.0.128.0/17)", "overlapping"],
+        ),
+        ("10.1.0.1/16", ["stagewise:regions[1].addressSpace", "'10.1.0.1/16'", "base address"]),
+        ("10.1.0.0/26", ["stagewise:regions[1].addressSpace", "/8../24"]),
+    ],
+)
+def test_overlapping_or_unusable_address_spaces_are_refused(space, expected):
+    raw = valid()
+    raw["regions"] = [
+        {"name": "westeurope", "weight": 60},
+        {"name": "northeurope", "weight": 40, "addressSpace": space},
+    ]
+    message = problems(raw)
+    for part in expected:
+        assert part in message, message

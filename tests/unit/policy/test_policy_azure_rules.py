@@ -8,7 +8,7 @@ from policy.keyvault import (
     keyvault_firewall_allows_app_subnets,
     keyvault_reference_identity_granted_first,
 )
-from policy.monitoring import log_alert_excludes_health_probe, log_alert_split_by_version
+from policy.monitoring import log_alert_excludes_health_probe, log_alert_min_requests, log_alert_split_by_version
 from policy.settings import Settings
 from policy.traffic_manager import traffic_manager_one_web_app_per_region
 from policy.webapps import (
@@ -295,7 +295,7 @@ SPLIT = [{"name": "application_Version", "operator": "Include", "values": ["*"]}
 @pytest.mark.parametrize(
     "rule",
     alert_rules.rollout_log_rules(
-        error_rate_warning=1, error_rate_critical=5, p95_warning_ms=500, p95_critical_ms=2000
+        error_rate_warning=1, error_rate_critical=5, p95_warning_ms=500, p95_critical_ms=2000, min_requests=50
     ),
 )
 def test_the_rollout_rules_pass_both_alert_policies(rule):
@@ -368,3 +368,21 @@ def test_the_integration_network_is_in_the_apps_region():
         )
         == []
     )
+
+
+@pytest.mark.parametrize(
+    ("query", "ok"),
+    [
+        (alert_rules.with_min_requests(alert_rules.ERROR_SHARE_QUERY, 10), True),
+        (alert_rules.with_min_requests(alert_rules.P95_QUERY, 250), True),
+        (alert_rules.ERROR_SHARE_QUERY, False),
+        (alert_rules.ERROR_SHARE_QUERY + " | where requests >= 3", False),
+        ("traces | summarize n = count()", True),
+    ],
+    ids=["floor-10", "floor-250", "no-floor", "floor-3", "not-over-requests"],
+)
+def test_a_log_alert_judges_a_version_only_on_enough_requests(query, ok):
+    found = log_alert_min_requests(alert(query, SPLIT), SETTINGS)
+    assert (found == []) is ok, found
+    if not ok:
+        assert "'| where requests >= N', N at least 10" in found[0]
