@@ -185,6 +185,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=200, help="rollouts per scenario (default 200)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--scenario", default="", help="only the scenarios whose name contains this")
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
     print(f"gate quality: {args.runs} simulated rollouts per scenario, 1-minute samples over 2 h, 5 % canary,")
@@ -196,7 +197,7 @@ def main() -> None:
     print("-" * len(header))
     speed: tuple[float, float] | None = None
     with tempfile.TemporaryDirectory(prefix="gate-quality-") as folder:
-        for scenario in scenarios():
+        for scenario in (s for s in scenarios() if args.scenario in s.name):
             path = Path(folder) / "recorded.json"
             path.write_text(
                 json.dumps({"step": 60, "bounds": list(BOUNDS), "rollouts": simulate(scenario, args.runs, rng)})
