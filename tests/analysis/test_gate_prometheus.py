@@ -218,3 +218,38 @@ def test_a_watch_reads_only_the_steps_it_has_not_read_and_judges_the_same_counts
     # Three queries (requests, errors, buckets) for all 60 steps, then three for the 2 new ones.
     assert asked == [60, 60, 60, 2, 2, 2]
     assert later == PrometheusProvider(prometheus.url).steps(version, start, 62, timedelta(minutes=1))
+
+
+@pytest.mark.parametrize("name", ["errors", "slower", "healthy"])
+def test_replay_of_the_recorded_grid_decides_when_and_as_analyze_does(prometheus, gate_repo, name):
+    # The evidence analyze reads, written in replay's format: the first decisive look of the replay
+    # is the first moment analyze --at decides, with the same verdict.
+    stack = gate_repo.stack(SCENARIOS[name], prometheus.url)
+    provider, start, minute = PrometheusProvider(prometheus.url), gate.parse_time(at(0)), timedelta(minutes=1)
+    live = provider.steps(SCENARIOS[name].live_version, start, 20, minute)
+    candidate = provider.steps(SCENARIOS[name].candidate_version, start, 20, minute)
+    bounds, samples = gate.evidence(live, candidate, minute)
+
+    def counts(c):
+        return {"requests": c.requests, "errors": c.errors, "buckets": list(c.buckets)}
+
+    recording = {
+        "step": 60,
+        "bounds": list(bounds),
+        "rollouts": [
+            {
+                "name": name,
+                "samples": [{"t": s.t, "live": counts(s.live), "candidate": counts(s.candidate)} for s in samples],
+            }
+        ],
+    }
+    path = gate_repo.path / "recorded.json"
+    path.write_text(json.dumps(recording))
+    result = gate_repo.run("replay", str(path), "--stack", stack, "--json")
+    assert result.exit_code == 0, result.output
+    (replayed,) = json.loads(result.stdout)["rollouts"]
+    assert replayed["verdict"] != "hold" and replayed["t"] is not None
+    code, report = analyze(gate_repo, stack, when=replayed["t"])
+    assert report["verdict"] == replayed["verdict"] and report["checks"] == replayed["checks"]
+    _, before = analyze(gate_repo, stack, when=replayed["t"] - 60)
+    assert before["verdict"] == "hold"
