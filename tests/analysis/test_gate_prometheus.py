@@ -253,3 +253,14 @@ def test_replay_of_the_recorded_grid_decides_when_and_as_analyze_does(prometheus
     assert report["verdict"] == replayed["verdict"] and report["checks"] == replayed["checks"]
     _, before = analyze(gate_repo, stack, when=replayed["t"] - 60)
     assert before["verdict"] == "hold"
+
+
+def test_a_long_stage_is_read_in_parts_prometheus_accepts(prometheus, monkeypatch):
+    # Prometheus refuses more than 11,000 points per series (8 days of 1-minute steps): the provider
+    # asks in parts, and the parts add up to the same evidence.
+    from stagewise.tools.analysis import prometheus as module
+
+    start, version = gate.parse_time(at(0)), SCENARIOS["errors"].candidate_version
+    whole = PrometheusProvider(prometheus.url).steps(version, start, 20, timedelta(minutes=1))
+    monkeypatch.setattr(module, "MAX_POINTS", 7)
+    assert PrometheusProvider(prometheus.url).steps(version, start, 20, timedelta(minutes=1)) == whole

@@ -167,33 +167,36 @@ class PrometheusProvider:
         self, promql: str, start: datetime, steps: int, step: timedelta
     ) -> list[tuple[dict[str, str], list[float]]]:
         """A range query at start + step, start + 2 step, ... (`steps` points): each series' labels
-        and its value at every point (0 where it has none)."""
+        and its value at every point (0 where it has none). Asked in parts of at most MAX_POINTS."""
         seconds = step.total_seconds()
         first = start.timestamp() + seconds
-        if steps <= 0:
-            return []
-        data, body = self._get(
-            "/api/v1/query_range",
-            promql,
-            {"start": f"{first:.3f}", "end": f"{first + (steps - 1) * seconds:.3f}", "step": f"{seconds:g}s"},
-        )
-        if data.get("resultType") != "matrix":
-            raise ProviderError(f"the range query returned a {data.get('resultType')}, not a range vector: {promql}")
-        result = []
-        try:
-            for series in data["result"]:
-                values = [0.0] * steps
-                for stamp, text in series["values"]:
-                    index = int(round((float(stamp) - first) / seconds))
-                    value = float(text)
-                    if 0 <= index < steps and not math.isnan(value):
-                        values[index] = value
-                result.append((series.get("metric", {}), values))
-        except (KeyError, IndexError, TypeError, ValueError):
-            raise ProviderError(
-                f"Prometheus at {self.url} answered in an unexpected shape: {str(body)[:200]}"
-            ) from None
-        return result
+        found: dict[tuple[tuple[str, str], ...], tuple[dict[str, str], list[float]]] = {}
+        for offset in range(0, max(steps, 0), MAX_POINTS):
+            count = min(MAX_POINTS, steps - offset)
+            begin = first + offset * seconds
+            data, body = self._get(
+                "/api/v1/query_range",
+                promql,
+                {"start": f"{begin:.3f}", "end": f"{begin + (count - 1) * seconds:.3f}", "step": f"{seconds:g}s"},
+            )
+            if data.get("resultType") != "matrix":
+                raise ProviderError(
+                    f"the range query returned a {data.get('resultType')}, not a range vector: {promql}"
+                )
+            try:
+                for series in data["result"]:
+                    labels = series.get("metric", {})
+                    _, values = found.setdefault(tuple(sorted(labels.items())), (labels, [0.0] * steps))
+                    for stamp, text in series["values"]:
+                        index = int(round((float(stamp) - first) / seconds))
+                        value = float(text)
+                        if 0 <= index < steps and not math.isnan(value):
+                            values[index] = value
+            except (KeyError, IndexError, TypeError, ValueError, AttributeError):
+                raise ProviderError(
+                    f"Prometheus at {self.url} answered in an unexpected shape: {str(body)[:200]}"
+                ) from None
+        return list(found.values())
 
     def steps(self, version: str, start: datetime, steps: int, step: timedelta) -> Steps:
         """Each step's increase of the requests, errors and duration buckets, added up from the start.
@@ -239,6 +242,9 @@ class PrometheusProvider:
                 found.per_bound[bound] = _summed([found.per_bound.get(bound, [0.0] * steps), values], steps)
         return found
 
+
+MAX_POINTS = 10_000
+"""Points per range query: Prometheus refuses more than 11,000 per series (a stage of 8 days at 1m)."""
 
 SETTLED = timedelta(minutes=2)
 """A step that ended this long ago is in Prometheus for good (scrapes every 15 to 60 s)."""
