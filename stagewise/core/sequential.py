@@ -38,7 +38,6 @@ tests/unit/test_sequential.py checks the closed forms and measures the false-ala
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -52,14 +51,15 @@ weight costs little), 3/8 for 1.5 to 3 and 1/2 for 5 to 30: a large regression a
 in a handful of events, and each nat of prior weight decides whether it is caught within the watch."""
 
 
+def begins_window(step: int) -> bool:
+    """Whether a window begins at `step` (counted from 0): the whole stage at 0, then 1, 2, 4, 8, ...
+    (a regression starting late is judged on its own steps, not diluted)."""
+    return step == 0 or step & (step - 1) == 0
+
+
 def change_point_starts(steps: int) -> list[int]:
-    """The steps a regression may start in, for a stage of `steps` steps: 0 (the whole stage), then
-    1, 2, 4, 8, ... (a regression starting late is judged on its own steps, not diluted)."""
-    starts, s = [0], 1
-    while s < steps:
-        starts.append(s)
-        s *= 2
-    return starts
+    """The steps a window begins at, in a stage of `steps` steps (those `begins_window` names)."""
+    return [0, *(1 << j for j in range(max(steps - 1, 0).bit_length()))] if steps > 0 else []
 
 
 WHOLE_STAGE = 0.75
@@ -114,7 +114,7 @@ class EProcess:
     def update(self, x: float, m: float, odds0: float) -> float:
         """Add one step: x bad events of m, null odds odds0 (> 0). Returns E_t."""
         step, changed = self.steps, False
-        if step == 0 or step & (step - 1) == 0:  # steps 0, 1, 2, 4, 8, ...: a window begins
+        if begins_window(step):
             self._log = np.vstack([self._log, np.zeros((1, len(self.multipliers)))])
             self._weights = np.append(self._weights, change_point_weight(step))
             changed = True
@@ -141,14 +141,6 @@ def _prior(multipliers: tuple[float, ...], prior: tuple[float, ...] | None) -> t
     if multipliers == ODDS_MULTIPLIERS:
         return PRIOR
     return tuple(1.0 / len(multipliers) for _ in multipliers)
-
-
-def e_value(x: Sequence[float], m: Sequence[float], odds0: Sequence[float]) -> float:
-    """E_t after the given steps (a fresh EProcess fed step by step)."""
-    process = EProcess()
-    for xi, mi, oi in zip(x, m, odds0):
-        process.update(xi, mi, oi)
-    return process.value
 
 
 def whole_window_e_value(x: float, m: float, odds0: float, multipliers: tuple[float, ...] = ODDS_MULTIPLIERS) -> float:

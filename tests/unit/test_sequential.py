@@ -49,6 +49,7 @@ def test_two_steps_mix_the_whole_stage_and_the_window_from_step_one():
 def test_the_change_point_prior_sums_to_one():
     starts = change_point_starts(10**6)
     assert starts[:5] == [0, 1, 2, 4, 8]
+    assert all(change_point_starts(n) == [s for s in range(n) if sequential.begins_window(s)] for n in range(300))
     total = sum(change_point_weight(s) for s in starts)
     # w + (1 - w)(1 - 1/count) for the first `count` starts; the rest waits for later starts.
     w = sequential.WHOLE_STAGE
