@@ -38,7 +38,6 @@ class FrontDoorArgs:
     origins: dict[str, dict[Colour, Endpoint]]
     """Region -> colour -> weight and state (stagewise.core.rollout.origin_weights)."""
     probe_path: str = tiers.HEALTH_PATH
-    probe_protocol: str = "Https"
     probe_interval: int = 30
     tags: dict[str, str] = field(default_factory=dict)
 
@@ -82,14 +81,18 @@ class FrontDoor(pulumi.ComponentResource):
             profile_name=profile.name,
             resource_group_name=args.resource_group_name,
             load_balancing_settings=cdn.LoadBalancingSettingsParametersArgs(
+                # frontdoor/blue-green-deployment.md's values: sample size 4, 3 successful, and "Set the latency
+                # sensitivity to 500 milliseconds (half a second) or higher to ensure both origins are used".
                 sample_size=4,
                 successful_samples_required=3,
-                # With 0 ms "weights on the origin don't take effect" (frontdoor/routing-methods.md).
                 additional_latency_in_milliseconds=limits.AFD_LATENCY_SENSITIVITY_MS,
             ),
             health_probe_settings=cdn.HealthProbeParametersArgs(
                 probe_path=args.probe_path,
-                probe_protocol=args.probe_protocol,
+                # Always HTTPS: every site is httpsOnly, and "A 200 OK status code indicates the origin is
+                # healthy. Any other status code is considered a failure" (frontdoor/health-probes.md), so an
+                # HTTP probe, answered with a redirect, would take every origin out.
+                probe_protocol="Https",
                 probe_request_type="GET",
                 probe_interval_in_seconds=args.probe_interval,
             ),

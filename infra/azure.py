@@ -180,7 +180,6 @@ def build(cfg: StackConfig, project: str, stack: str) -> dict[str, pulumi.Input]
             hosts={name: stamp.hostnames for name, stamp in stamps.items()},
             origins=rollout.origin_weights({region.name: region.weight for region in cfg.regions}, shares),
             probe_path=probe.path,
-            probe_protocol="Http" if probe.protocol == "HTTP" else "Https",
             probe_interval=probe.interval,
             tags=tags,
         ),

@@ -168,7 +168,8 @@ RBAC_PROPAGATION_SECONDS = 600
 # weight only among the origins within the latency sensitivity of the fastest one.
 AFD_MIN_WEIGHT, AFD_MAX_WEIGHT = 1, 1000
 AFD_LATENCY_SENSITIVITY_MS = 500
-"""The origin group's additionalLatencyInMilliseconds: well above the difference between a site and its
-slot (one plan, the same instances), so colour shares always take effect; region weights take effect
-between regions within this much of each other, as seen from the Front Door edge (open question in
-docs/azure-request-path.md: the largest value the API accepts is not documented where we looked)."""
+"""The origin group's additionalLatencyInMilliseconds. frontdoor/blue-green-deployment.md: "Set the latency
+sensitivity to 500 milliseconds (half a second) or higher to ensure both origins are used, as one origin
+might be faster than the other". A site and its slot share their plan's instances, so colour shares
+always take effect; region weights take effect between regions within this much of each other, as seen
+from the Front Door edge (docs/azure-request-path.md, open questions)."""

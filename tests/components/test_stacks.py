@@ -323,3 +323,22 @@ def test_production_log_alerts_judge_a_version_only_on_the_gates_request_count()
     for rule in ev.of_type("azure-native:monitor:ScheduledQueryRule"):
         (condition,) = rule.inputs["criteria"]["allOf"]
         assert condition["query"].endswith("| where requests >= 250")
+
+
+def test_front_door_probes_every_origin_over_https_whatever_the_old_probe_protocol():
+    # Every site is httpsOnly: an HTTP probe would be answered with a redirect, a failure to Front Door.
+    text = (
+        (ROOT / "Pulumi.dev.yaml")
+        .read_text()
+        .replace(
+            "stagewise:environment: dev\n",
+            "stagewise:environment: dev\n  stagewise:traffic:\n    ttl: 30\n    probe:\n      protocol: HTTP\n      port: 80\n",
+        )
+    )
+    (group,) = evaluate_stack(PROJECT, text, "dev").of_type("azure-native:cdn:AFDOriginGroup")
+    assert group.inputs["healthProbeSettings"]["probeProtocol"] == "Https"
+    assert group.inputs["loadBalancingSettings"] == {
+        "sampleSize": 4,
+        "successfulSamplesRequired": 3,
+        "additionalLatencyInMilliseconds": 500,
+    }
