@@ -62,14 +62,14 @@ class _CheckProvider(dynamic.ResourceProvider):
 
     def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
         self._check(props)
-        return dynamic.CreateResult(id_="references-resolved", outs={k: props[k] for k in _COMPARED})
+        return dynamic.CreateResult(id_="references-resolved", outs={k: props.get(k) for k in _COMPARED})
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.DiffResult:
         return dynamic.DiffResult(changes=any(olds.get(k) != news.get(k) for k in _COMPARED))
 
     def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> dynamic.UpdateResult:
         self._check(news)
-        return dynamic.UpdateResult(outs={k: news[k] for k in _COMPARED})
+        return dynamic.UpdateResult(outs={k: news.get(k) for k in _COMPARED})
 
 
 class _Check(dynamic.Resource):

@@ -74,6 +74,16 @@ RETAINED_SECRET = (
     "(docs/azure-request-path.md, 'Removing or renaming a secret')"
 )
 
+# Inputs Azure fixes when the resource is created: an update of one fails at `pulumi up`.
+FIXED_AT_CREATION: dict[str, dict[str, str]] = {
+    "azure-native:keyvault:Vault": {
+        "properties.softDeleteRetentionInDays": '"The retention policy interval can only be configured during key '
+        "vault creation and can't be changed afterwards\" (key-vault/general/soft-delete-overview.md): `up` will "
+        "fail; keep stagewise:vault.retentionDays, or move to a new vault with a new vault.nameSuffix "
+        "(docs/azure-request-path.md, 'Soft-delete retention is chosen once')",
+    },
+}
+
 # The pseudo-property under which a change of the `protect` option is shown.
 PROTECT = "(protect)"
 
@@ -373,7 +383,14 @@ def diff(
         for c in ordered
         if c.op == "delete" and c.type in RETAINED_ON_DELETE
     ]
-    return Plan(tuple(ordered), output_changes, tuple(secrets_changed), (*notes, *retained))
+    fixed = [
+        f"{c.name}: {path} changes, but {FIXED_AT_CREATION[c.type][path]}"
+        for c in ordered
+        if c.op == "update" and c.type in FIXED_AT_CREATION
+        for path in FIXED_AT_CREATION[c.type]
+        if any(change.path == path for change in c.diff)
+    ]
+    return Plan(tuple(ordered), output_changes, tuple(secrets_changed), (*notes, *retained, *fixed))
 
 
 def ciphertexts(config: Mapping[str, Any]) -> dict[str, str]:

@@ -327,3 +327,12 @@ def test_draining_a_region_changes_only_its_front_door_origins(repo, cached_eval
         ("enabledState", "Enabled", "Disabled"),
     }
     assert data["trafficOnly"] is True
+
+
+def test_a_retention_change_on_an_existing_stack_is_flagged_as_one_azure_refuses(repo, cached_evaluations):
+    path = repo.file("production")
+    path.write_text(path.read_text().replace("  stagewise:vault:\n", "  stagewise:vault:\n    retentionDays: 30\n"))
+    code, data = repo.plan("production")
+    assert code == 2
+    assert [(c["op"], c["name"]) for c in data["changes"]] == [("update", "secrets-vault")]
+    assert any("softDeleteRetentionInDays changes, but" in note for note in data["notes"]), data["notes"]

@@ -331,3 +331,22 @@ def test_a_secret_removed_from_the_stack_is_noted_as_kept_in_the_vault():
     assert [c.op for c in removed.changes] == ["delete"]
     assert len(removed.notes) == 1 and removed.notes[0].startswith("kv-old-name: the secret leaves the stack but stays")
     assert plan.diff(state(res("e", weight=1)), {}).notes == ()
+
+
+def test_a_change_of_soft_delete_retention_is_noted_as_one_azure_refuses():
+    vault = "azure-native:keyvault:Vault"
+    changed = plan.diff(
+        state(res("kv", vault, vaultName="kv-1", properties={"softDeleteRetentionInDays": 90})),
+        state(res("kv", vault, vaultName="kv-1", properties={"softDeleteRetentionInDays": 30})),
+    )
+    assert [c.op for c in changed.changes] == ["update"]
+    (note,) = changed.notes
+    assert (
+        note.startswith("kv: properties.softDeleteRetentionInDays changes, but")
+        and "can't be changed afterwards" in note
+    )
+    renamed = plan.diff(
+        state(res("kv", vault, vaultName="kv-1", properties={"softDeleteRetentionInDays": 90})),
+        state(res("kv", vault, vaultName="kv-2", properties={"softDeleteRetentionInDays": 30})),
+    )
+    assert [c.op for c in renamed.changes] == ["replace"] and renamed.notes == ()
