@@ -439,7 +439,7 @@ node_ready() {
 }
 
 start_kubelet() {
-	ip -o addr show dev lo | grep -q " $NODE_IP/32 " || ip addr add "$NODE_IP/32" dev lo
+	[[ " $(ip -o addr show dev lo) " == *" $NODE_IP/32 "* ]] || ip addr add "$NODE_IP/32" dev lo
 	launch kubelet "$(tool_path kubelet)" --config "$NODE_DIR/kubelet.yaml" --kubeconfig "$KUBECONFIG_PATH" \
 		--root-dir "$NODE_DIR/kubelet" --cert-dir "$NODE_DIR/kubelet/pki" --hostname-override "$NODE_NAME" \
 		--node-ip "$NODE_IP" --node-labels "$NODE_LABEL" --v=1
@@ -455,7 +455,7 @@ metadata:
   labels: {app.kubernetes.io/part-of: stagewise}
 spec:
   controllerName: traefik.io/gateway-controller
-  description: Traefik on this machine (scripts/dataplane.sh), listening on $GATEWAY_ADDRESS:$GATEWAY_PORT
+  description: Traefik on this machine, $GATEWAY_ADDRESS:$GATEWAY_PORT
 YAML
 	# Its Gateway provider reads KUBECONFIG. Routes go to the EndpointSlices' pod addresses (there is
 	# no kube-proxy, so no ClusterIP). The listener port of every Gateway must equal the entrypoint's.
