@@ -16,7 +16,7 @@ from scenarios import SCENARIOS, STAGE, Gate, at
 from stagewise.core.gate_config import PROMETHEUS_DURATION_BUCKETS
 from stagewise.tools.analysis import gate
 from stagewise.tools.analysis.prometheus import PrometheusProvider
-from stagewise.tools.analysis.provider import Window
+from stagewise.tools.analysis.provider import ProviderError, Window
 
 TWO_HOURS = 2 * 3600
 
@@ -264,3 +264,16 @@ def test_a_long_stage_is_read_in_parts_prometheus_accepts(prometheus, monkeypatc
     whole = PrometheusProvider(prometheus.url).steps(version, start, 20, timedelta(minutes=1))
     monkeypatch.setattr(module, "MAX_POINTS", 7)
     assert PrometheusProvider(prometheus.url).steps(version, start, 20, timedelta(minutes=1)) == whole
+
+
+def test_a_step_too_short_for_the_scrape_interval_is_a_provider_error_not_silence(prometheus):
+    # The test data is scraped every 15 s: a 10 s step holds at most one sample, and increase()
+    # reads nothing. Judging that as "no traffic" would hold a failing candidate for ever.
+    provider = PrometheusProvider(prometheus.url)
+    start = gate.parse_time(at(0))
+    with pytest.raises(ProviderError, match="none shows in any 10s step: each step's increase.. needs two scrapes"):
+        provider.steps(SCENARIOS["errors"].candidate_version, start, 30, timedelta(seconds=10))
+    # A version that served nothing is still just that.
+    assert (
+        provider.steps(SCENARIOS["silent"].candidate_version, start, 30, timedelta(seconds=10)).counts[-1].requests == 0
+    )

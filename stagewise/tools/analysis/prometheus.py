@@ -211,6 +211,8 @@ class PrometheusProvider:
         settled = int((time.time() - SETTLED.total_seconds() - start.timestamp()) // step.total_seconds())
         if settled > have:
             self._settled[key] = merged.head(min(settled, steps))
+        if steps > 0 and not any(merged.requests):
+            self._check_step(version, start, steps, step)
         bounds = tuple(sorted(merged.per_bound))
         counts, total, bad, below = [], 0.0, 0.0, [0.0] * len(bounds)
         for i in range(steps):
@@ -219,6 +221,17 @@ class PrometheusProvider:
             below = [b + merged.per_bound[bound][i] for b, bound in zip(below, bounds)]
             counts.append(Counts(total, min(bad, total), tuple(_monotonic([min(b, total) for b in below]))))
         return Steps(bounds, tuple(counts))
+
+    def _check_step(self, version: str, start: datetime, steps: int, step: timedelta) -> None:
+        """No requests in any step: make sure that is so over the whole window too. increase() needs
+        two samples inside its range, so a step no longer than the scrape interval reads nothing."""
+        whole = self._number(self.queries.requests, version, Window(start, start + steps * step))
+        if whole > 0:
+            raise ProviderError(
+                f"version {version} served {whole:.0f} requests since the stage began, but none shows in "
+                f"any {step.total_seconds():g}s step: each step's increase() needs two scrapes inside it; "
+                "set stagewise:analysis.step to at least twice Prometheus's scrape interval"
+            )
 
     def _increments(self, version: str, start: datetime, steps: int, step: timedelta) -> _Increments:
         """The increase in each of `steps` steps from `start` (range queries, $window = the step)."""
