@@ -547,6 +547,23 @@ class StackConfig(Model):
 
     @model_validator(mode="before")
     @classmethod
+    def _one_port_for_both_platforms(cls, raw: Any) -> Any:
+        # The container listens on one port whichever platform runs it: stagewise:port, which the
+        # Kubernetes side reads as kubernetes.port (set here unless the stack sets it, and then equal).
+        if not isinstance(raw, dict) or "port" not in raw:
+            return raw
+        kube = raw.get("kubernetes")
+        if kube is None or (isinstance(kube, dict) and "port" not in kube):
+            return {**raw, "kubernetes": {**(kube or {}), "port": raw["port"]}}
+        if isinstance(kube, dict) and kube["port"] != raw["port"]:
+            raise ValueError(
+                f"kubernetes.port ({kube['port']}) differs from port ({raw['port']}): the app listens on one port "
+                f"on both platforms; set port only"
+            )
+        return raw
+
+    @model_validator(mode="before")
+    @classmethod
     def _one_region_by_default(cls, raw: Any) -> Any:
         if isinstance(raw, dict) and not raw.get("regions") and isinstance(raw.get("location"), str):
             return {**raw, "regions": [{"name": raw["location"], "weight": 100}]}

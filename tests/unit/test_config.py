@@ -289,3 +289,11 @@ def test_overlapping_or_unusable_address_spaces_are_refused(space, expected):
     message = problems(raw)
     for part in expected:
         assert part in message, message
+
+
+def test_one_port_for_both_platforms():
+    cfg = parse(with_change("port", 3000))
+    assert cfg.port == cfg.kubernetes.port == 3000
+    assert parse(valid()).port == parse(valid()).kubernetes.port == 8080
+    message = problems({**with_change("port", 3000), "kubernetes": {"port": 8080}})
+    assert "kubernetes.port (8080) differs from port (3000)" in message
