@@ -1,10 +1,10 @@
 """The rollout model: which colour holds which version and how traffic is shared.
 
 Pure logic, no Pulumi import. The same state gives each colour's share of traffic (an integer
-0..100), from which come the slot traffic rule (Azure App Service deployment-slot routing) and the
-HTTPRoute backend weights (Kubernetes), so every platform agrees by construction. A region's
-Traffic Manager weight (1..1000, relative between regions) is another quantity: see
-`region_endpoints`.
+0..100), from which come the Front Door origin weights (Azure: every region's site and slot,
+`origin_weights`, with the region's part of the traffic) and the HTTPRoute backend weights
+(Kubernetes), so every platform agrees by construction. `slot_share` and `region_endpoints` serve
+stacks that still carry a slot traffic rule or a Traffic Manager profile.
 
 Resource inputs must depend only on per-colour facts (a colour's version, a colour's
 share of traffic), never on which colour is called "live": that is what lets `finish`
@@ -26,8 +26,7 @@ COLOURS: tuple[Colour, Colour] = ("blue", "green")
 IDLE = "idle"
 
 
-# Azure: blue is the production site, green its deployment slot. The production site's slot
-# traffic rule ("Traffic %", siteConfig.experiments.rampUpRules) routes a share to the slot.
+# Azure: blue is the production site, green its deployment slot, each a Front Door origin.
 SLOT_COLOUR: Colour = "green"
 
 
