@@ -125,9 +125,7 @@ class BlueGreenDeployment(pulumi.ComponentResource):
                     ),
                     template=k8s.core.v1.PodTemplateSpecArgs(
                         metadata=k8s.meta.v1.ObjectMetaArgs(labels={**common, **labels}),
-                        spec=k8s.core.v1.PodSpecArgs(
-                            containers=[container], node_selector=args.node_selector or None
-                        ),
+                        spec=k8s.core.v1.PodSpecArgs(containers=[container], node_selector=args.node_selector or None),
                     ),
                 ),
                 opts=child,
