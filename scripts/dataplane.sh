@@ -197,11 +197,13 @@ iptables_rules() {
 	done
 }
 
-# cgroup_dirs: the directories of every cgroup v1 hierarchy (the kubelet and runc create some).
+# cgroup_dirs: the kubelet's cgroups in every cgroup v1 hierarchy (kubepods, and the pods' and
+# containers' below it, which runc makes). Other cgroups on the host come and go with other programs:
+# they are neither compared nor touched.
 cgroup_dirs() {
 	local mount
 	for mount in $(awk '$3 == "cgroup" {print $2}' /proc/mounts); do
-		find "$mount" -mindepth 1 -type d 2>/dev/null
+		find "$mount" -mindepth 1 -maxdepth 1 -type d -name 'kubepods*' -exec find {} -type d \; 2>/dev/null
 	done | sort
 }
 
