@@ -29,14 +29,14 @@ sys.path.insert(0, str(ROOT / "tests" / "analysis"))
 import promdata  # noqa: E402
 import promserver  # noqa: E402
 
-from stagewise.tools import stackedit  # noqa: E402
+from stagewise.core import stackconfig  # noqa: E402
 from stagewise.tools.analysis import gate, verdict  # noqa: E402
 from stagewise.tools.analysis.prometheus import PrometheusProvider  # noqa: E402
 from stagewise.tools.analysis.provider import Window  # noqa: E402
 
 STEP = 60.0
 HOUR = 3600.0
-CONFIG = stackedit.config_from_texts(
+CONFIG = stackconfig.config_from_texts(
     (ROOT / "Pulumi.yaml").read_text(), (ROOT / "Pulumi.local.yaml").read_text(), "Pulumi.local.yaml"
 )
 VERSIONS = {CONFIG.rollout_release.live: "1.0.0", CONFIG.rollout_release.candidate: "2.0.0"}

@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from infra import azure
-from stagewise.core import stackfile
-from stagewise.tools import evaluate, planning, stackedit
+from stagewise.core import stackconfig, stackfile
+from stagewise.tools import evaluate, planning
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -94,7 +94,7 @@ def stack_config() -> tuple[Any, dict[str, Any], set[str]]:
     project_text = (ROOT / stackfile.PROJECT_FILE).read_text()
     stack_text = stackfile.stack_path(ROOT, STACK).read_text()
     source = f"Pulumi.{STACK}.yaml"
-    cfg = stackedit.config_from_texts(project_text, stack_text, source)
+    cfg = stackconfig.config_from_texts(project_text, stack_text, source)
     config, secret_keys = stackfile.stack_config(project_text, stack_text, source)
     return cfg, config, secret_keys
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from stagewise.core import yamlv3
-from stagewise.core.config import NAMESPACE
+from stagewise.core.keys import NAMESPACE
 
 PROJECT_FILE = "Pulumi.yaml"
 
@@ -35,6 +35,14 @@ def project_root(start: Path | None = None) -> Path:
 
 def stack_path(root: Path, stack: str) -> Path:
     return root / f"Pulumi.{stack}.yaml"
+
+
+def read_project_text(root: Path) -> str:
+    """The text of the project file in `root`."""
+    try:
+        return (root / PROJECT_FILE).read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise StackFileError(f"{PROJECT_FILE} is not UTF-8 text: {error}") from None
 
 
 def load_yaml(text: str, source: str) -> Any:

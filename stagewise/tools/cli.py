@@ -24,7 +24,7 @@ from stagewise.tools import git
 from stagewise.tools import history as history_lib
 from stagewise.tools import plan as plan_lib
 from stagewise.tools.app import StackOption, app
-from stagewise.tools.planning import compute_plan
+from stagewise.tools.planning import PlanError, UnknownStack, compute_plan
 from stagewise.tools.render import history_line, print_plan, printable
 from stagewise.tools.session import (
     EXIT_CHANGES,
@@ -213,7 +213,12 @@ def plan(
             raise CliError("choose one of --json and --markdown")
         root = find_root()
         name = stack_name(root, stack)
-        result, commit = compute_plan(root, name, against)
+        try:
+            result, commit = compute_plan(root, name, against)
+        except UnknownStack as error:
+            raise unknown_stack(error.root, error.stack) from None
+        except PlanError as error:
+            raise CliError(str(error), error.details) from None
     title = f"Plan for {name}: {against} ({commit[:8]}) -> working tree"
     if as_json:
         typer.echo(json.dumps({"stack": name, "against": against, "commit": commit, **result.to_dict()}, indent=2))

@@ -12,8 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 
 from stagewise.core import rollout, stackfile
-from stagewise.core.config import NAMESPACE
-from stagewise.tools.stackedit import RELEASE_KEY
+from stagewise.core.keys import NAMESPACE, RELEASE_KEY
 
 Meta = TypeVar("Meta")
 

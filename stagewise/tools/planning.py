@@ -7,9 +7,25 @@ from typing import Any
 
 from stagewise.core import stackfile
 from stagewise.core.config import ConfigError
-from stagewise.tools import git, stackedit
+from stagewise.tools import git, safefile
 from stagewise.tools import plan as plan_lib
-from stagewise.tools.session import CliError, read_project_text, unknown_stack
+
+
+class PlanError(Exception):
+    """The plan cannot be made: one message and optional detail lines (the CLI prints them as they are)."""
+
+    def __init__(self, message: str, details: list[str] | None = None):
+        super().__init__(message)
+        self.details = details or []
+
+
+class UnknownStack(PlanError):
+    """There is no stack file for `stack` in `root` (the CLI says which stacks there are)."""
+
+    def __init__(self, root: Path, stack: str):
+        super().__init__(f"unknown stack {stack!r}: there is no {stackfile.stack_path(root, stack).name} in {root}")
+        self.root = root
+        self.stack = stack
 
 
 def _project_name(project_text: str) -> str:
@@ -24,11 +40,11 @@ def _evaluate(project_text: str, stack_text: str, stack: str, where: str) -> Any
     try:
         return evaluate.evaluate_stack(project_text, stack_text, stack, project=_project_name(project_text))
     except ConfigError as error:
-        raise CliError(f"the program refuses the config of {stack} {where}:", error.problems) from None
+        raise PlanError(f"the program refuses the config of {stack} {where}:", error.problems) from None
     except stackfile.StackFileError as error:
-        raise CliError(f"{stack} {where}: {error}") from None
+        raise PlanError(f"{stack} {where}: {error}") from None
     except Exception as error:  # the program itself failed: say where, keep the cause
-        raise CliError(f"evaluating {stack} {where} failed: {type(error).__name__}: {error}") from None
+        raise PlanError(f"evaluating {stack} {where} failed: {type(error).__name__}: {error}") from None
 
 
 def _ciphertexts(stack_text: str | None) -> dict[str, str]:
@@ -43,13 +59,13 @@ def compute_plan(root: Path, stack: str, against: str) -> tuple[plan_lib.Plan, s
     """The plan from the stack as committed at `against` to the working tree, and the commit."""
     path = stackfile.stack_path(root, stack)
     if not path.exists() and not path.is_symlink():
-        raise unknown_stack(root, stack)
+        raise UnknownStack(root, stack)
     commit = git.resolve(root, against)
     before_project = git.show(root, commit, stackfile.PROJECT_FILE)
     if before_project is None:
-        raise CliError(f"{stackfile.PROJECT_FILE} does not exist at {against}")
+        raise PlanError(f"{stackfile.PROJECT_FILE} does not exist at {against}")
     before_stack = git.show(root, commit, path.name)
-    after_project, after_stack = read_project_text(root), stackedit.read(path).text
+    after_project, after_stack = stackfile.read_project_text(root), safefile.read(path).text
 
     after = _evaluate(after_project, after_stack, stack, "in the working tree")
     before = _evaluate(before_project, before_stack, stack, f"at {against}") if before_stack is not None else None

@@ -15,7 +15,9 @@ from rich.text import Text
 
 from stagewise.core import rollout, stackfile
 from stagewise.core.config import ConfigError, StackConfig
-from stagewise.tools import git, stackedit
+from stagewise.core.stackconfig import config_from_texts
+from stagewise.core.stackfile import read_project_text
+from stagewise.tools import git, safefile, stackedit
 from stagewise.tools.processes import STACK_NAME, PulumiCliError, default_stack
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
@@ -45,7 +47,7 @@ def reported() -> Iterator[None]:
         fail(str(error), error.details)
     except ConfigError as error:
         fail("the stack config is invalid:", error.problems)
-    except (stackfile.StackFileError, stackedit.EditError, rollout.RolloutError, git.GitError, PulumiCliError) as error:
+    except (stackfile.StackFileError, safefile.EditError, rollout.RolloutError, git.GitError, PulumiCliError) as error:
         fail(str(error))
     except OSError as error:  # e.g. a read-only folder: the atomic write leaves the file as it was
         fail(f"{error.strerror or error}: {error.filename}" if error.filename else str(error))
@@ -91,7 +93,7 @@ def unknown_stack(root: Path, stack: str) -> CliError:
 class Loaded:
     root: Path
     stack: str
-    snapshot: stackedit.Snapshot
+    snapshot: safefile.Snapshot
     project_text: str
     config: StackConfig
 
@@ -108,13 +110,6 @@ class Loaded:
         return self.snapshot.path.name
 
 
-def read_project_text(root: Path) -> str:
-    try:
-        return (root / stackfile.PROJECT_FILE).read_text(encoding="utf-8")
-    except UnicodeDecodeError as error:
-        raise stackfile.StackFileError(f"{stackfile.PROJECT_FILE} is not UTF-8 text: {error}") from None
-
-
 def stack_file(stack_option: str | None) -> tuple[Path, str, Path]:
     root = find_root()
     stack = stack_name(root, stack_option)
@@ -124,22 +119,22 @@ def stack_file(stack_option: str | None) -> tuple[Path, str, Path]:
     return root, stack, path
 
 
-def _loaded(root: Path, stack: str, snapshot: stackedit.Snapshot) -> Loaded:
+def _loaded(root: Path, stack: str, snapshot: safefile.Snapshot) -> Loaded:
     project_text = read_project_text(root)
-    config = stackedit.config_from_texts(project_text, snapshot.text, snapshot.path.name)
+    config = config_from_texts(project_text, snapshot.text, snapshot.path.name)
     return Loaded(root, stack, snapshot, project_text, config)
 
 
 def load(stack_option: str | None) -> Loaded:
     root, stack, path = stack_file(stack_option)
-    return _loaded(root, stack, stackedit.read(path))
+    return _loaded(root, stack, safefile.read(path))
 
 
 @contextlib.contextmanager
 def editing(stack_option: str | None) -> Iterator[Loaded]:
     """The stack, read under the stack file's lock, held until the edit is written (or refused)."""
     root, stack, path = stack_file(stack_option)
-    with stackedit.editing(path) as snapshot:
+    with safefile.editing(path) as snapshot:
         yield _loaded(root, stack, snapshot)
 
 
@@ -151,13 +146,13 @@ def apply(loaded: Loaded, command: str, after: rollout.Release, notes: Sequence[
         return
     text = stackedit.edit_release(loaded.snapshot.text, values)
     try:
-        stackedit.config_from_texts(loaded.project_text, text, loaded.source)
+        config_from_texts(loaded.project_text, text, loaded.source)
     except ConfigError as error:
         raise CliError(
             f"{command} would leave {loaded.source} with a config the program refuses; nothing was written:",
             error.problems,
         ) from None
-    stackedit.write(loaded.snapshot, text)
+    safefile.write(loaded.snapshot, text)
 
     out.print(Text(f"{loaded.stack}: {command}", style="bold"))
     for key, value in values.items():

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from stagewise.core import rollout
+from stagewise.core import rollout, stackconfig
 from stagewise.tools import processes, stackedit
 
 STACKS = ["dev", "staging", "production", "local"]
@@ -23,7 +23,7 @@ def release(path: Path) -> dict:
 
 def catalog_names(repo, stack: str) -> list[str]:
     project = (repo.path / "Pulumi.yaml").read_text()
-    return stackedit.config_from_texts(project, repo.file(stack).read_text(), f"Pulumi.{stack}.yaml").catalog.names
+    return stackconfig.config_from_texts(project, repo.file(stack).read_text(), f"Pulumi.{stack}.yaml").catalog.names
 
 
 def refused(repo, stack: str, *args: str) -> str:

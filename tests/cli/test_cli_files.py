@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from test_cli_commands import refused, release
 from typer.testing import CliRunner
 
-from stagewise.core import rollout
-from stagewise.tools import cli, stackedit
+from stagewise.core import rollout, stackconfig
+from stagewise.tools import cli, safefile, stackedit
 
 
 def stage(path: Path) -> str:
@@ -83,11 +83,11 @@ def test_a_hard_linked_stack_file_is_refused_so_no_name_goes_stale(repo):
 
 
 def test_a_command_waits_for_another_one_editing_the_file(repo, monkeypatch):
-    monkeypatch.setattr(stackedit, "LOCK_TIMEOUT_SECONDS", 10.0)
+    monkeypatch.setattr(safefile, "LOCK_TIMEOUT_SECONDS", 10.0)
     locked, release_lock = threading.Event(), threading.Event()
 
     def hold() -> None:
-        with stackedit.editing(repo.file("production")):
+        with safefile.editing(repo.file("production")):
             locked.set()
             release_lock.wait(10)
 
@@ -104,7 +104,7 @@ def test_a_command_waits_for_another_one_editing_the_file(repo, monkeypatch):
 
 
 def test_a_command_gives_up_with_a_message_when_the_file_stays_locked(repo, monkeypatch):
-    monkeypatch.setattr(stackedit, "LOCK_TIMEOUT_SECONDS", 0.5)
+    monkeypatch.setattr(safefile, "LOCK_TIMEOUT_SECONDS", 0.5)
     context = multiprocessing.get_context("fork")
     ready, done = context.Event(), context.Event()
     holder = context.Process(target=_hold_lock, args=(repo.file("production"), ready, done))
@@ -121,7 +121,7 @@ def test_a_command_gives_up_with_a_message_when_the_file_stays_locked(repo, monk
 
 
 def _hold_lock(path: Path, ready, done) -> None:
-    with stackedit.editing(path):
+    with safefile.editing(path):
         ready.set()
         done.wait(20)
 
@@ -150,7 +150,7 @@ def _run_delayed(root: str, command: str, delays: tuple[float, float, float], re
     """A CLI command in its own process, slowed down at the three places where a race can hide."""
     os.chdir(root)
     start, after_read, before_rename = delays
-    real_edit, real_unchanged = stackedit.edit_release, stackedit.unchanged_on_disk
+    real_edit, real_unchanged = stackedit.edit_release, safefile.unchanged_on_disk
 
     def slow_edit(text, values):
         time.sleep(after_read)
@@ -161,7 +161,7 @@ def _run_delayed(root: str, command: str, delays: tuple[float, float, float], re
         time.sleep(before_rename)
         return unchanged
 
-    stackedit.edit_release, stackedit.unchanged_on_disk = slow_edit, slow_check
+    stackedit.edit_release, safefile.unchanged_on_disk = slow_edit, slow_check
     time.sleep(start)
     args = [command] + (["9.9.9"] if command == "deploy" else []) + ["--stack", "production"]
     outcome = CliRunner().invoke(cli.app, args)
@@ -190,7 +190,7 @@ delay = st.sampled_from([0.0, 0.01, 0.05, 0.1])
 def test_two_writers_in_two_processes_never_lose_an_update(repo, start, pair, delays):
     repo.set_release("production", stage=start, green="1.5.0", blue="1.4.2", live="blue")
     project = (repo.path / "Pulumi.yaml").read_text()
-    config = stackedit.config_from_texts(project, repo.file("production").read_text(), "Pulumi.production.yaml")
+    config = stackconfig.config_from_texts(project, repo.file("production").read_text(), "Pulumi.production.yaml")
     if pair[0] == pair[1]:
         delays = (delays[0], delays[0][:2] + (delays[0][2] + 0.001,))  # two distinct result keys
     manager = multiprocessing.Manager()
@@ -202,7 +202,7 @@ def test_two_writers_in_two_processes_never_lose_an_update(repo, start, pair, de
     for worker in workers:
         worker.join(60)
     codes = [results[c + str(d)] for c, d in zip(pair, delays)]
-    final = stackedit.config_from_texts(project, repo.file("production").read_text(), "Pulumi.production.yaml")
+    final = stackconfig.config_from_texts(project, repo.file("production").read_text(), "Pulumi.production.yaml")
     possible = []
     for first in (0, 1):
         order = (pair[first], pair[1 - first])

@@ -11,8 +11,8 @@ import re
 
 import pytest
 
-from stagewise.core import naming
-from stagewise.tools import plan, planning, stackedit
+from stagewise.core import naming, stackconfig
+from stagewise.tools import plan, planning
 from tests.plan_oracle import inverse
 
 # dev walks the project's default catalog; production its own; local is the Kubernetes program
@@ -22,7 +22,7 @@ CATALOG_STACKS = ["dev", "production", "local"]
 
 def stages(repo, stack: str) -> list[tuple[str, int]]:
     project = (repo.path / "Pulumi.yaml").read_text()
-    cfg = stackedit.config_from_texts(project, repo.file(stack).read_text(), f"Pulumi.{stack}.yaml")
+    cfg = stackconfig.config_from_texts(project, repo.file(stack).read_text(), f"Pulumi.{stack}.yaml")
     return [(s.name, s.share) for s in cfg.catalog.stages]
 
 
@@ -33,14 +33,14 @@ def start_at(repo, stack: str, stage: str) -> None:
 
 def regions(repo, stack: str) -> list[str]:
     project = (repo.path / "Pulumi.yaml").read_text()
-    cfg = stackedit.config_from_texts(project, repo.file(stack).read_text(), f"Pulumi.{stack}.yaml")
+    cfg = stackconfig.config_from_texts(project, repo.file(stack).read_text(), f"Pulumi.{stack}.yaml")
     return [r.name for r in cfg.regions] if cfg.is_azure else []
 
 
 def pulled(repo, stack: str, tag: str) -> str:
     """The image a colour runs, as the platform pulls it: production from the stack's own registry."""
     project = (repo.path / "Pulumi.yaml").read_text()
-    cfg = stackedit.config_from_texts(project, repo.file(stack).read_text(), f"Pulumi.{stack}.yaml")
+    cfg = stackconfig.config_from_texts(project, repo.file(stack).read_text(), f"Pulumi.{stack}.yaml")
     image = naming.container_image(naming.pulled_image(cfg.release.image, cfg.login_server("stagewise", stack)), tag)
     return f"DOCKER|{image}" if cfg.is_azure else image
 

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from ruamel.yaml import YAML
 from typer.testing import CliRunner
 
-from stagewise.core import limits, rollout, stackfile, tiers
+from stagewise.core import limits, rollout, stackconfig, stackfile, tiers
 from stagewise.tools import cli, evaluate, stackedit
 
 ROOT = stackfile.project_root()
@@ -85,7 +85,7 @@ def run_sequence(folder: Path, stack: str, steps: list[tuple]) -> str:
     runner = CliRunner()
     for args in steps:
         before = path.read_bytes()
-        cfg = stackedit.config_from_texts(project, before.decode(), path.name)
+        cfg = stackconfig.config_from_texts(project, before.decode(), path.name)
         expected = expected_release(cfg, args)
         result = runner.invoke(cli.app, [*args, "--stack", stack])
         if expected is None:
@@ -96,7 +96,7 @@ def run_sequence(folder: Path, stack: str, steps: list[tuple]) -> str:
         assert result.exit_code == 0, (args, result.output)
         after_text = path.read_text()
         # The program accepts the result, and it is what the model says.
-        after_cfg = stackedit.config_from_texts(project, after_text, path.name)
+        after_cfg = stackconfig.config_from_texts(project, after_text, path.name)
         assert after_cfg.rollout_release == expected
         # Nothing but the release keys the commands own changed.
         old, new = safe(before.decode()), safe(after_text)

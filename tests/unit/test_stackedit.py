@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from stagewise.core import stackfile
+from stagewise.core import stackconfig, stackfile
 from stagewise.core.config import ConfigError
-from stagewise.tools import stackedit
+from stagewise.tools import safefile, stackedit
 
 ROOT = stackfile.project_root()
 STACK_FILES = sorted(ROOT.glob("Pulumi.*.yaml"))
@@ -142,10 +142,10 @@ PROJECT = (ROOT / "Pulumi.yaml").read_text()
 
 
 def test_config_from_texts_reads_project_defaults_and_encrypted_secrets():
-    cfg = stackedit.config_from_texts(PROJECT, PRODUCTION, "Pulumi.production.yaml")
+    cfg = stackconfig.config_from_texts(PROJECT, PRODUCTION, "Pulumi.production.yaml")
     assert cfg.release.stage == "quarter"
     assert [s.name for s in cfg.catalog.stages] == ["idle", "canary", "quarter", "half", "full"]
-    dev = stackedit.config_from_texts(PROJECT, (ROOT / "Pulumi.dev.yaml").read_text(), "Pulumi.dev.yaml")
+    dev = stackconfig.config_from_texts(PROJECT, (ROOT / "Pulumi.dev.yaml").read_text(), "Pulumi.dev.yaml")
     assert [s.share for s in dev.catalog.stages] == [0, 10, 20, 50, 100]
     assert set(dev.secrets) == {"jwt-secret"}
 
@@ -154,7 +154,7 @@ def test_config_from_texts_refuses_what_the_program_refuses():
     plain_secret = re.sub(r"jwt-secret:\n +secure: \S+", "jwt-secret: hunter2", PRODUCTION)
     assert plain_secret != PRODUCTION
     with pytest.raises(ConfigError) as caught:
-        stackedit.config_from_texts(PROJECT, plain_secret, "Pulumi.production.yaml")
+        stackconfig.config_from_texts(PROJECT, plain_secret, "Pulumi.production.yaml")
     assert any("jwt-secret" in p and "plain text" in p for p in caught.value.problems)
 
 
@@ -165,8 +165,8 @@ def test_write_replaces_the_file_and_keeps_its_mode(tmp_path: Path):
     path = tmp_path / "Pulumi.production.yaml"
     path.write_text(PRODUCTION)
     path.chmod(0o640)
-    snapshot = stackedit.read(path)
-    stackedit.write(snapshot, "new: text\n")
+    snapshot = safefile.read(path)
+    safefile.write(snapshot, "new: text\n")
     assert path.read_text() == "new: text\n"
     assert path.stat().st_mode & 0o777 == 0o640
     assert os.listdir(tmp_path) == [path.name]
@@ -184,19 +184,19 @@ def test_write_replaces_the_file_and_keeps_its_mode(tmp_path: Path):
 def test_write_refuses_when_the_file_changed_after_reading(tmp_path: Path, meddle):
     path = tmp_path / "Pulumi.production.yaml"
     path.write_text(PRODUCTION)
-    snapshot = stackedit.read(path)
+    snapshot = safefile.read(path)
     meddle(path)
     on_disk = path.read_bytes() if path.exists() else None
     with pytest.raises(stackedit.EditError, match="changed on disk"):
-        stackedit.write(snapshot, "new: text\n")
+        safefile.write(snapshot, "new: text\n")
     assert (path.read_bytes() if path.exists() else None) == on_disk
     assert [p for p in os.listdir(tmp_path) if p != path.name] == []
 
 
 def test_read_reports_a_missing_or_binary_file(tmp_path: Path):
     with pytest.raises(stackfile.StackFileError, match="does not exist"):
-        stackedit.read(tmp_path / "Pulumi.nope.yaml")
+        safefile.read(tmp_path / "Pulumi.nope.yaml")
     binary = tmp_path / "Pulumi.bin.yaml"
     binary.write_bytes(b"\xff\xfe\x00")
     with pytest.raises(stackfile.StackFileError, match="UTF-8"):
-        stackedit.read(binary)
+        safefile.read(binary)

@@ -14,9 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stagewise.core import stackfile, yamlv3
+from stagewise.core import stackconfig, stackfile, yamlv3
 from stagewise.core.config import ConfigError
-from stagewise.tools import stackedit
 
 ROOT = stackfile.project_root()
 PROJECT = (ROOT / "Pulumi.yaml").read_text()
@@ -142,7 +141,7 @@ def test_a_secret_whose_secure_value_is_a_number_is_refused_as_plain_text():
     text = re.sub(r"secure: v1:\S+", "secure: 12345", DEV)
     assert "secure: 12345" in text
     with pytest.raises(ConfigError) as refused:
-        stackedit.config_from_texts(PROJECT, text, "Pulumi.dev.yaml")
+        stackconfig.config_from_texts(PROJECT, text, "Pulumi.dev.yaml")
     assert any("jwt-secret" in p and "plain text" in p for p in refused.value.problems)
     assert not any("12345" in p for p in refused.value.problems)
 
@@ -228,7 +227,7 @@ documents = st.one_of(
 
 def _read_every_way(text: str) -> None:
     stackfile.stack_config(PROJECT, text, "Pulumi.dev.yaml")
-    stackedit.config_from_texts(PROJECT, text, "Pulumi.dev.yaml")
+    stackconfig.config_from_texts(PROJECT, text, "Pulumi.dev.yaml")
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
