@@ -215,7 +215,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {name:<62} {value}")
         print(f"\nload generator: {load.summary.strip()}\n")
         report_dir = work / "report"
-        print(ws.stagewise("report", "--rollout", bad, "--out", str(report_dir)).stdout)
+        ws.stagewise("report", "--rollout", bad, "--out", str(report_dir))
+        print((report_dir / "report.md").read_text())
         print(f"The chart: {report_dir / 'report.png'} (and .svg)")
     except WorkspaceError as error:
         print(f"make demo: {error}", file=sys.stderr)
