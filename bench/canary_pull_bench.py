@@ -12,8 +12,10 @@ Run with the data plane's prerequisites built (`make bench` does): python bench/
 from __future__ import annotations
 
 import argparse
+import json
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 from stagewise.tools.demo import play, traffic
@@ -32,14 +34,30 @@ def first_served_by(load: traffic.Load, version: str, since: float, timeout: flo
     return None
 
 
+# A rolling update's window: from the restart until the new pods serve and the old ones have drained
+# (the app drains 5 s after SIGTERM), at least this long.
+ROLLING_WINDOW_S = 20.0
+
+
+def route_updated_at(ws: Workspace) -> float | None:
+    """When the HTTPRoute's spec was last written (its managed fields' time, whole seconds)."""
+    route = json.loads(ws.kubectl("get", "httproutes", "-o", "json", "--show-managed-fields").stdout)["items"][0]
+    times = [f["time"] for f in route["metadata"].get("managedFields", []) if f.get("operation") == "Update"]
+    if not times:
+        return None
+    return max(datetime.fromisoformat(t.replace("Z", "+00:00")).timestamp() for t in times)
+
+
 def rolling_update(ws: Workspace, load: traffic.Load, deployment: str) -> tuple[int, int, float]:
-    """Restart one colour's pods under load: (requests sent meanwhile, failed, seconds it took)."""
+    """Restart one colour's pods under load: (requests sent in the window, failed, seconds to roll out)."""
     start = time.time()
     ws.kubectl("rollout", "restart", f"deployment/{deployment}")
     ws.kubectl("rollout", "status", f"deployment/{deployment}", "--timeout=180s")
-    load.wait(3)  # the old pods drain: requests sent just before the end may still be answered
-    sent = load.responses(since=start, until=time.time() - 3)
-    return len(sent), sum(r.failed for r in sent), time.time() - start
+    rolled = time.time() - start
+    end = max(time.time(), start + ROLLING_WINDOW_S)
+    load.wait(max(end - time.time(), 0.0) + 2)
+    sent = load.responses(since=start, until=end)
+    return len(sent), sum(r.failed for r in sent), rolled
 
 
 def main() -> int:
@@ -68,10 +86,17 @@ def main() -> int:
                 play.commit_and_up(ws, "local: rollback to idle")
                 load.wait(5)
                 ws.stagewise("promote")
+                started = time.time()
                 applied = play.commit_and_up(ws, "local: promote to canary")
-                first = first_served_by(load, play.HEALTHY, since=applied - 30)
-                seen = None if first is None else max(first - applied, 0.0)
-                rows.append(("weight change: up returned -> first request by the new weights (s)", seen))
+                route_written = route_updated_at(ws)
+                first = first_served_by(load, play.HEALTHY, since=started)
+                rows.append(("weight change: pulumi up (commit to done), s", round(applied - started, 1)))
+                rows.append(
+                    (
+                        "weight change: route written to the API -> first request by the new weights (s)",
+                        None if first is None or route_written is None else round(first - route_written, 2),
+                    )
+                )
                 for stage in ("early", "half"):
                     ws.stagewise("promote")
                     play.commit_and_up(ws, f"local: promote to {stage}")
@@ -85,8 +110,8 @@ def main() -> int:
                 for fault, tag in play.BAD.items():
                     fault_on = play.deploy_bad(ws, tag, timeline)
                     pulled = play.pull_bad(ws, load, tag, fault_on, timeline)
-                    for name, value in pulled.figures().items():
-                        rows.append((f"bad version ({fault}, {tag}): {name}", value))
+                    for name, figure in pulled.figures().items():
+                        rows.append((f"bad version ({fault}, {tag}): {name}", figure))
                     ws.wait_rolled_out()
             print(f"\ncanary pull on the local data plane: {args.rate:g} requests/s, gate polling every 10 s")
             for name, value in rows:
