@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from stagewise.tools.demo.workspace import copy_project
+
 ROOT = Path(__file__).resolve().parents[2]
 PASSPHRASE = "stagewise-local"
 STACK = "local"
@@ -66,38 +68,21 @@ class Project:
         return self.path / f"Pulumi.{STACK}.yaml"
 
 
-# Where the copies' pods run: kwok's fake nodes (the engine's behaviour is under test, not the
-# containers'), or the node that runs real containers (tests/e2e/traffic: real requests).
+# These copies' pods run on kwok's fake nodes: the engine's behaviour is under test here, not the
+# containers' (test_traffic.py runs real ones, on the node the stack file names).
 FAKE_NODES = "    nodeSelector:\n      type: kwok\n"
 REAL_NODE = "    nodeSelector:\n      stagewise.dev/data-plane: real\n"
 
 
-def _copy_project(dest: Path, namespace: str, node_selector: str = FAKE_NODES) -> None:
+def _copy_project(dest: Path, namespace: str) -> None:
     """Copy the project to `dest`, its local stack deploying into `namespace`: a developer's own
     `make local` deployment (namespace stagewise-local) is never touched."""
-    files = (
-        subprocess.run(
-            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-        )
-        .stdout.decode()
-        .split("\0")
-    )
-    for name in filter(None, files):
-        source = ROOT / name
-        if source.is_file():
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, dest / name)
-    # The virtualenv and the running cluster's kubeconfig are the working tree's own.
-    (dest / ".venv").symlink_to(ROOT / ".venv")
-    (dest / ".cluster").symlink_to(ROOT / ".cluster")
+    copy_project(ROOT, dest)
     stack_file = dest / f"Pulumi.{STACK}.yaml"
     text = stack_file.read_text()
     assert "  stagewise:kubernetes:\n" in text
     assert REAL_NODE in text
-    text = text.replace(REAL_NODE, node_selector)
+    text = text.replace(REAL_NODE, FAKE_NODES)
     stack_file.write_text(
         text.replace("  stagewise:kubernetes:\n", f"  stagewise:kubernetes:\n    namespace: {namespace}\n")
     )

@@ -25,6 +25,24 @@ KUBERNETES_KEY = "  stagewise:kubernetes:\n"
 HOSTNAME_LINE = "    hostname: demo.stagewise.localhost\n"
 
 
+def copy_project(root: Path, dest: Path) -> None:
+    """The project's files as git sees them (tracked, and new ones not ignored) copied to `dest`; the
+    virtualenv and the local cluster's state linked, as they are the checkout's own."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=root,
+        check=True,
+        capture_output=True,
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        source = root / name
+        if source.is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, dest / name)
+    (dest / ".venv").symlink_to(root / ".venv")
+    (dest / ".cluster").symlink_to(root / ".cluster")
+
+
 class WorkspaceError(Exception):
     """A step of the rollout failed: the message names the command and its output."""
 
@@ -47,19 +65,7 @@ class Workspace:
         if path.exists():
             shutil.rmtree(path)
         path.mkdir(parents=True)
-        listed = subprocess.run(
-            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-            cwd=root,
-            check=True,
-            capture_output=True,
-        ).stdout.decode()
-        for name in filter(None, listed.split("\0")):
-            source = root / name
-            if source.is_file():
-                (path / name).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(source, path / name)
-        (path / ".venv").symlink_to(root / ".venv")
-        (path / ".cluster").symlink_to(root / ".cluster")
+        copy_project(root, path)
         stack_file = path / f"Pulumi.{STACK}.yaml"
         text = stack_file.read_text()
         if KUBERNETES_KEY not in text or HOSTNAME_LINE not in text:
