@@ -12,7 +12,7 @@ import ipaddress
 import json
 import posixpath
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from functools import cached_property
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -465,6 +465,27 @@ class KubernetesConfig(Model):
         return self
 
 
+def stage_catalog(stages: Sequence[StageConfig]) -> rollout.Catalog:
+    """The rollout model's catalog of stages (the stack-file key `weight` is the stage's share)."""
+    return rollout.Catalog.of([rollout.Stage(s.name, share=s.weight) for s in stages])
+
+
+_STAGE_LIST = TypeAdapter(list[StageConfig])
+
+
+def stage_entries(raw: Any) -> rollout.Catalog:
+    """The catalog of a `stagewise:stages` list read on its own (a past version of a stack file, the
+    project's default), each entry checked as StackConfig checks it (name, share 0..100, a whole
+    number). The rules across the list (rising to 100) are StackConfig's alone: a reader of history
+    still reads past versions that they would refuse. ConfigError when an entry is refused."""
+    try:
+        return stage_catalog(_STAGE_LIST.validate_python(raw))
+    except ValidationError as err:
+        raise ConfigError(
+            [_problem({**e, "loc": ("stages", *e["loc"])}) for e in err.errors(include_url=False)]
+        ) from None
+
+
 class StackConfig(Model):
     """The whole `stagewise:` namespace of one stack, after tier defaults are applied."""
 
@@ -612,7 +633,7 @@ class StackConfig(Model):
 
     @cached_property
     def catalog(self) -> rollout.Catalog:
-        return rollout.Catalog.of([rollout.Stage(s.name, share=s.weight) for s in self.stages])
+        return stage_catalog(self.stages)
 
     @cached_property
     def rollout_release(self) -> rollout.Release:

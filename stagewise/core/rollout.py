@@ -99,10 +99,14 @@ class Endpoint:
     enabled: bool
 
 
+def split(candidate: Colour, share: int) -> dict[Colour, int]:
+    """Each colour's share of traffic, 0..100, summing to 100, when the candidate gets `share`."""
+    return {candidate: share, other(candidate): 100 - share}
+
+
 def traffic(release: Release, catalog: Catalog) -> dict[Colour, int]:
     """Each colour's share of traffic, 0..100, summing to 100."""
-    share = catalog.get(release.stage).share
-    return {release.candidate: share, release.live: 100 - share}
+    return split(release.candidate, catalog.get(release.stage).share)
 
 
 def slot_share(shares: dict[Colour, int]) -> int | None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 
 from stagewise.core import rollout, stackfile
+from stagewise.core.config import ConfigError, stage_entries
 from stagewise.core.keys import NAMESPACE, RELEASE_KEY
 
 Meta = TypeVar("Meta")
@@ -29,6 +30,8 @@ class ReleaseView:
     green: str | None = None
     share: int | None = None
     """The candidate's share of traffic, 0..100, when the stage is in the catalog."""
+    traffic: dict[rollout.Colour, int] | None = None
+    """Each colour's share of traffic (`rollout.traffic`), when the stage is in the catalog and live is a colour."""
     position: int | None = None
     """The stage's place in the catalog (idle is 0), when it is in the catalog."""
     problem: str | None = None
@@ -36,6 +39,13 @@ class ReleaseView:
 
     def key(self) -> tuple[Any, ...]:
         return (self.stage, self.live, self.blue, self.green, self.problem)
+
+    def release(self) -> rollout.Release | None:
+        """The rollout model's release, when live names a colour (the image is not part of the view)."""
+        if self.live not in rollout.COLOURS:
+            return None
+        live: rollout.Colour = "blue" if self.live == "blue" else "green"
+        return rollout.Release(image="", blue=self.blue, green=self.green, live=live, stage=self.stage or "")
 
 
 @dataclass(frozen=True)
@@ -95,16 +105,23 @@ def release_view(text: str, default_catalog: rollout.Catalog | None = None) -> R
     )
     catalog = _catalog(config.get(STAGES) if isinstance(config, dict) else None) or default_catalog
     if catalog is not None and view.stage in catalog.names:
-        return replace(view, share=catalog.get(view.stage).share, position=catalog.index(view.stage))
+        found = view.release()
+        return replace(
+            view,
+            share=catalog.get(view.stage).share,
+            position=catalog.index(view.stage),
+            traffic=None if found is None else rollout.traffic(found, catalog),
+        )
     return view
 
 
 def _catalog(stages: Any) -> rollout.Catalog | None:
+    """The catalog of a `stagewise:stages` list, each stage checked as the config checks it; None if one is refused."""
     if not isinstance(stages, list):
         return None
     try:
-        return rollout.Catalog.of([rollout.Stage(str(s["name"]), share=int(s["weight"])) for s in stages])
-    except (KeyError, TypeError, ValueError):
+        return stage_entries(stages)
+    except ConfigError:
         return None
 
 

@@ -82,3 +82,17 @@ def test_default_catalog_from_the_project_file():
     project = "name: p\nconfig:\n  stagewise:stages:\n    default:\n      - name: a\n        weight: 40\n      - name: b\n        weight: 100\n"
     assert history.default_catalog(project).names == ["idle", "a", "b"]
     assert history.default_catalog("name: p\n") is None
+
+
+def test_traffic_comes_from_the_rollout_model():
+    view = history.release_view(version("half", live="green"), CATALOG)
+    release = rollout.Release("app", "1.0", "2.0", "green", "half")
+    assert view.traffic == rollout.traffic(release, CATALOG) == {"blue": 50, "green": 50}
+    assert history.release_view(version("canary"), CATALOG).traffic == {"green": 10, "blue": 90}
+    assert history.release_view(version("canary", live="purple"), CATALOG).traffic is None
+
+
+def test_a_stage_the_config_refuses_leaves_the_project_default():
+    own = version("canary") + "  stagewise:stages:\n    - name: canary\n      weight: 150\n"
+    view = history.release_view(own, CATALOG)
+    assert (view.share, view.position) == (10, 1)

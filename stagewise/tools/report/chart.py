@@ -21,6 +21,7 @@ from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, date2num
 from matplotlib.figure import Figure
 from matplotlib.transforms import Bbox, blended_transform_factory
 
+from stagewise.core import rollout as model
 from stagewise.tools.report.data import Report
 from stagewise.tools.report.metrics import Point
 from stagewise.tools.report.timeline import Rollout, human_duration
@@ -87,7 +88,7 @@ def draw(report: Report) -> Figure:
         ys = [(s.traffic or {}).get(colour, math.nan) for s in rollout.stages]
         if closing is not None:
             xs.append(rollout.end + pad)
-            ys.append(closing if colour == rollout.candidate else 100 - closing)
+            ys.append(model.split(rollout.candidate, closing)[colour])
         version = rollout.version if colour == rollout.candidate else rollout.baseline
         role = "candidate" if colour == rollout.candidate else "live"
         traffic.step(

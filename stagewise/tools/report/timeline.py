@@ -184,17 +184,10 @@ class Rollout:
 
 
 def _candidate(view: ReleaseView) -> tuple[model.Colour, str | None] | None:
-    if view.live not in model.COLOURS:
+    release = view.release()
+    if release is None:
         return None
-    colour = model.other(view.live)
-    return colour, view.blue if colour == "blue" else view.green
-
-
-def _traffic(view: ReleaseView) -> dict[model.Colour, int] | None:
-    found = _candidate(view)
-    if found is None or view.share is None:
-        return None
-    return {found[0]: view.share, model.other(found[0]): 100 - view.share}
+    return release.candidate, release.version(release.candidate)
 
 
 @dataclass
@@ -222,7 +215,7 @@ class _Builder:
             StageSpan(
                 stage=view.stage or "(unknown)",
                 share=view.share,
-                traffic=_traffic(view),
+                traffic=view.traffic,
                 start=change.at,
                 end=change.at,
                 action=action,
