@@ -317,11 +317,14 @@ reclaim_node_leases() {
 }
 
 # shellcheck disable=SC2317  # called through wait_for
+# kwok's own nodes only (annotation kwok.x-k8s.io/node=fake): a real node's lease is its kubelet's,
+# renewed only while scripts/dataplane.sh runs it.
 node_leases_held() {
-  local nodes leases
-  nodes="$(kc get nodes -o name 2>/dev/null | wc -l)"
-  leases="$(kc get lease -n kube-node-lease -o name 2>/dev/null | wc -l)"
-  (( nodes > 0 && leases >= nodes ))
+  local fake leases
+  fake="$(kc get nodes -o jsonpath='{range .items[*]}{.metadata.name} {.metadata.annotations.kwok\.x-k8s\.io/node}{"\n"}{end}' 2>/dev/null |
+    awk '$2 == "fake" {print "lease.coordination.k8s.io/" $1}')"
+  leases="$(kc get lease -n kube-node-lease -o name 2>/dev/null)"
+  [[ -n "$fake" ]] && [[ -z "$(comm -23 <(sort <<<"$fake") <(sort <<<"$leases"))" ]]
 }
 
 # Ports: fixed per checkout (derived from its path, below the ephemeral range) so that two
