@@ -188,12 +188,16 @@ ctr_() { ctr --address "$CONTAINERD_SOCK" --namespace k8s.io "$@"; }
 # the host: what start may change, recorded before and restored by stop
 # ---------------------------------------------------------------------------------------------
 
-# iptables_rules: every chain and rule of every table, IPv4 and IPv6, without counters.
+# iptables_rules: every chain and rule of every table, IPv4 and IPv6, without counters, one per line
+# as "<tool> <table> <chain or rule as iptables-save prints it>".
 iptables_rules() {
 	local tool
 	for tool in iptables ip6tables; do
 		command -v "$tool-save" >/dev/null || continue
-		"$tool-save" 2>/dev/null | sed -e '/^#/d' -e 's/ \[[0-9]*:[0-9]*\]$//' | sed "s/^/$tool /"
+		"$tool-save" 2>/dev/null | awk -v tool="$tool" '
+			/^\*/ { table = substr($0, 2); next }
+			/^(#|COMMIT)/ { next }
+			{ sub(/ \[[0-9]*:[0-9]*\]$/, ""); print tool, table, $0 }'
 	done
 }
 
@@ -260,31 +264,21 @@ record_host() {
 restore_iptables() {
 	local before=$1 line tool table rule
 	local -a added
-	mapfile -t added < <(iptables_rules | grep -vxFf "$before" | grep -E '^ip6?tables ' || true)
-	table=""
+	mapfile -t added < <(iptables_rules | grep -vxFf "$before" || true)
 	# Rules first: a chain can only go once nothing jumps to it.
 	for ((i = ${#added[@]} - 1; i >= 0; i--)); do
-		line=${added[i]}
-		tool=${line%% *}
-		rule=${line#* }
+		read -r tool table rule <<<"${added[i]}"
 		[[ $rule == -A* ]] || continue
-		table=$(iptables_table_of "$tool" "$rule")
 		# shellcheck disable=SC2086 # a saved rule is a list of arguments, quoted as iptables-save prints it
 		eval "$tool -w -t $table -D ${rule#-A }" 2>/dev/null || log "could not delete $tool -t $table rule: $rule"
 	done
 	for line in "${added[@]}"; do
-		tool=${line%% *}
-		rule=${line#* }
+		read -r tool table rule <<<"$line"
 		[[ $rule == :* ]] || continue
-		table=$(iptables_table_of "$tool" "$rule")
+		rule=${rule%% *}
 		"$tool" -w -t "$table" -F "${rule:1}" 2>/dev/null || true
 		"$tool" -w -t "$table" -X "${rule:1}" 2>/dev/null || log "could not delete $tool -t $table chain ${rule:1}"
 	done
-}
-
-# iptables_table_of TOOL LINE: the table a saved line belongs to (the last *table header before it).
-iptables_table_of() {
-	iptables_rules | awk -v t="$1" -v l="$1 $2" '$1 == t && $2 ~ /^\*/ {table = substr($2, 2)} $0 == l {print table; exit}'
 }
 
 restore_host() {
