@@ -20,13 +20,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"os/signal"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -154,26 +155,16 @@ type summary struct {
 }
 
 func (s summary) String() string {
-	statuses := make([]int, 0, len(s.ByStatus))
-	for k := range s.ByStatus {
-		statuses = append(statuses, k)
-	}
-	sort.Ints(statuses)
 	var st []string
-	for _, k := range statuses {
+	for _, k := range slices.Sorted(maps.Keys(s.ByStatus)) {
 		name := strconv.Itoa(k)
 		if k == 0 {
 			name = "none"
 		}
 		st = append(st, fmt.Sprintf("%s=%d", name, s.ByStatus[k]))
 	}
-	versions := make([]string, 0, len(s.ByVersion))
-	for k := range s.ByVersion {
-		versions = append(versions, k)
-	}
-	sort.Strings(versions)
 	var vs []string
-	for _, k := range versions {
+	for _, k := range slices.Sorted(maps.Keys(s.ByVersion)) {
 		name := k
 		if k == "" {
 			name = "(none)"
