@@ -374,33 +374,46 @@ class Judge:
                 "skipped",
                 note="the live version served no requests",
             )
-        process = self.processes[name]
-        value = _ratio(cand.errors, cand.requests, live.errors, live.requests)
-        warn = value is not None and value > limits.error_rate_ratio
         notes = [f"{cand.errors:.0f} errors of {cand.requests:.0f} (live: {live.errors:.0f} of {live.requests:.0f})"]
-        if value is None and cand.errors > 0:
+        if _ratio(cand.errors, cand.requests, live.errors, live.requests) is None and cand.errors > 0:
             notes.append("live had no errors")
+        return self._relative(
+            name,
+            description,
+            "errors",
+            (cand.errors, cand.requests),
+            (live.errors, live.requests),
+            limits.error_rate_ratio,
+            notes,
+            describe,
+        )
+
+    def _relative(
+        self,
+        name: str,
+        description: str,
+        what: str,
+        candidate: tuple[float, float],
+        live: tuple[float, float],
+        limit: float,
+        notes: list[str],
+        describe: bool,
+    ) -> Check:
+        """A check of the candidate's share of bad requests against live's, as a ratio at most `limit`:
+        candidate and live are (bad, requests) counts over the evidence the check judges."""
+        process = self.processes[name]
+        (cand_bad, cand_n), (live_bad, live_n) = candidate, live
+        value = _ratio(cand_bad, cand_n, live_bad, live_n)
+        warn = value is not None and value > limit
         detectable = None
         if describe:
-            detectable = _detectable_ratio(
-                cand.requests, live.errors, live.requests, limits.error_rate_ratio, self.thresholds[name]
-            )
-            notes.append(
-                self._reach(
-                    "errors",
-                    detectable,
-                    cand.requests,
-                    live.errors,
-                    live.requests,
-                    limits.error_rate_ratio,
-                    self.thresholds[name],
-                )
-            )
+            detectable = _detectable_ratio(cand_n, live_bad, live_n, limit, self.thresholds[name])
+            notes.append(self._reach(what, detectable, cand_n, live_bad, live_n, limit, self.thresholds[name]))
         return Check(
             name,
             description,
             value,
-            limits.error_rate_ratio,
+            limit,
             self._status(name, warn),
             process.p_value,
             "; ".join(n for n in notes if n),
@@ -428,40 +441,22 @@ class Judge:
         index, since = self.slow_index, self.slow_from
         bound_ms = self.bounds[index] * 1000.0
         description = f"candidate share of requests slower than {bound_ms:g} ms / live's"
-        process = self.processes[name]
         cand_n, live_n = cand.requests - since.candidate.requests, live.requests - since.live.requests
         cand_slow = _slow(cand, index) - _slow(since.candidate, index)
         live_slow = _slow(live, index) - _slow(since.live, index)
-        value = _ratio(cand_slow, cand_n, live_slow, live_n)
-        warn = value is not None and value > limits.slow_requests_ratio
         notes = [
             f"slow bound {bound_ms:g} ms (at most {SLOW_SHARE_MAX:.0%} of live above it at {_minutes(since.t)}); "
             f"since then {cand_slow:.0f} of {cand_n:.0f} candidate requests slower (live: {live_slow:.0f} of {live_n:.0f})"
         ]
-        detectable = None
-        if describe:
-            detectable = _detectable_ratio(cand_n, live_slow, live_n, limits.slow_requests_ratio, self.thresholds[name])
-            notes.append(
-                self._reach(
-                    "slow requests",
-                    detectable,
-                    cand_n,
-                    live_slow,
-                    live_n,
-                    limits.slow_requests_ratio,
-                    self.thresholds[name],
-                )
-            )
-        return Check(
+        return self._relative(
             name,
             description,
-            value,
+            "slow requests",
+            (cand_slow, cand_n),
+            (live_slow, live_n),
             limits.slow_requests_ratio,
-            self._status(name, warn),
-            process.p_value,
-            "; ".join(n for n in notes if n),
-            process.value,
-            detectable,
+            notes,
+            describe,
         )
 
     def _reach(
