@@ -61,15 +61,22 @@ def _number(value: Any, where: str, *, positive: bool = False) -> float:
     return float(value)
 
 
+def _fields(value: dict[str, Any], prefix: str, allowed: tuple[str, ...], required: tuple[str, ...]) -> None:
+    """An object's fields: none but `allowed`, and every one of `required`; the error names the field
+    after `prefix` (where the object is)."""
+    unknown = sorted(set(value) - set(allowed))
+    if unknown:
+        raise ReplayError(f"{prefix}{unknown[0]}: unknown field (fields: {', '.join(allowed)})")
+    for key in required:
+        if key not in value:
+            raise ReplayError(f"{prefix}{key}: missing")
+
+
 def _counts(value: Any, where: str, bounds: int, before: Counts | None) -> Counts:
     if not isinstance(value, dict):
         raise ReplayError(f"{where}: must be an object with requests, errors and buckets")
-    unknown = sorted(set(value) - {"requests", "errors", "buckets"})
-    if unknown:
-        raise ReplayError(f"{where}.{unknown[0]}: unknown field (fields: requests, errors, buckets)")
-    for key in ("requests", "errors", "buckets"):
-        if key not in value:
-            raise ReplayError(f"{where}.{key}: missing")
+    fields = ("requests", "errors", "buckets")
+    _fields(value, f"{where}.", fields, fields)
     requests = _number(value["requests"], f"{where}.requests")
     errors = _number(value["errors"], f"{where}.errors")
     if errors > requests:
@@ -107,12 +114,8 @@ def parse(data: Any) -> Recording:
     """A recording from its decoded JSON; ReplayError names what is wrong and where."""
     if not isinstance(data, dict):
         raise ReplayError("the file must hold one JSON object with step, bounds and rollouts")
-    unknown = sorted(set(data) - {"step", "bounds", "rollouts"})
-    if unknown:
-        raise ReplayError(f"{unknown[0]}: unknown field (fields: step, bounds, rollouts)")
-    for key in ("step", "bounds", "rollouts"):
-        if key not in data:
-            raise ReplayError(f"{key}: missing")
+    fields = ("step", "bounds", "rollouts")
+    _fields(data, "", fields, fields)
     step = _number(data["step"], "step", positive=True)
     raw_bounds = data["bounds"]
     if not isinstance(raw_bounds, list) or not raw_bounds:
@@ -134,9 +137,7 @@ def parse(data: Any) -> Recording:
         if name in names:
             raise ReplayError(f"{label}: name: used by an earlier rollout")
         names.add(name)
-        unknown = sorted(set(rollout) - {"name", "samples"})
-        if unknown:
-            raise ReplayError(f"{label}: {unknown[0]}: unknown field (fields: name, samples)")
+        _fields(rollout, f"{label}: ", ("name", "samples"), ())
         raw_samples = rollout.get("samples")
         if not isinstance(raw_samples, list):
             raise ReplayError(f"{label}: samples: must be a list")
@@ -145,11 +146,7 @@ def parse(data: Any) -> Recording:
             where = f"{label}, sample {s}"
             if not isinstance(sample, dict):
                 raise ReplayError(f"{where}: must be an object with t, live and candidate")
-            unknown = sorted(set(sample) - {"t", "live", "candidate"})
-            if unknown:
-                raise ReplayError(f"{where}: {unknown[0]}: unknown field (fields: t, live, candidate)")
-            if "t" not in sample:
-                raise ReplayError(f"{where}: t: missing")
+            _fields(sample, f"{where}: ", ("t", "live", "candidate"), ("t",))
             t = _number(sample["t"], f"{where}: t", positive=True)
             if abs(t / step - round(t / step)) > 1e-9:
                 raise ReplayError(f"{where}: t: {sample['t']!r} is not a multiple of step ({data['step']!r})")
