@@ -25,8 +25,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from infra import azure
 from stagewise.core import stackconfig, stackfile
+from stagewise.infra import azure
 from stagewise.tools import evaluate, planning
 
 ROOT = Path(__file__).resolve().parents[1]

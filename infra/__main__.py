@@ -1,5 +1,5 @@
 """Entry point the Pulumi engine runs (Pulumi.yaml: main: infra/)."""
 
-from infra.program import main
+from stagewise.infra.program import main
 
 main()

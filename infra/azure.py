@@ -12,17 +12,17 @@ from __future__ import annotations
 import pulumi
 from pulumi_azure_native import authorization
 
-from components.app_identity import AppIdentity, AppIdentityArgs
-from components.autoscale import Autoscale, AutoscaleArgs
-from components.blue_green_web_app import BlueGreenWebApp, BlueGreenWebAppArgs, ImagePull
-from components.container_registry import ContainerRegistry, ContainerRegistryArgs
-from components.environment import Environment, EnvironmentArgs
-from components.front_door import FrontDoor, FrontDoorArgs
-from components.grant_propagation import GrantPropagation, GrantPropagationArgs
-from components.reference_check import ReferenceCheck, ReferenceCheckArgs
-from components.region_network import RegionNetwork, RegionNetworkArgs
-from components.rollout_alerts import RolloutAlerts, RolloutAlertsArgs
-from components.secret_vault import SecretVault, SecretVaultArgs
+from stagewise.components.app_identity import AppIdentity, AppIdentityArgs
+from stagewise.components.autoscale import Autoscale, AutoscaleArgs
+from stagewise.components.blue_green_web_app import BlueGreenWebApp, BlueGreenWebAppArgs, ImagePull
+from stagewise.components.container_registry import ContainerRegistry, ContainerRegistryArgs
+from stagewise.components.environment import Environment, EnvironmentArgs
+from stagewise.components.front_door import FrontDoor, FrontDoorArgs
+from stagewise.components.grant_propagation import GrantPropagation, GrantPropagationArgs
+from stagewise.components.reference_check import ReferenceCheck, ReferenceCheckArgs
+from stagewise.components.region_network import RegionNetwork, RegionNetworkArgs
+from stagewise.components.rollout_alerts import RolloutAlerts, RolloutAlertsArgs
+from stagewise.components.secret_vault import SecretVault, SecretVaultArgs
 from stagewise.core import alert_rules, naming, rollout
 from stagewise.core.config import StackConfig, address_spaces, integration_subnet
 

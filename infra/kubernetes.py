@@ -7,8 +7,8 @@ from pathlib import Path
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.blue_green_deployment import BlueGreenDeployment, BlueGreenDeploymentArgs
-from components.cluster_environment import ClusterEnvironment, ClusterEnvironmentArgs
+from stagewise.components.blue_green_deployment import BlueGreenDeployment, BlueGreenDeploymentArgs
+from stagewise.components.cluster_environment import ClusterEnvironment, ClusterEnvironmentArgs
 from stagewise.core import rollout, stackfile
 from stagewise.core.config import ConfigError, StackConfig
 

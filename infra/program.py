@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import pulumi
 
-from infra import settings
 from stagewise.core.config import StackConfig
+from stagewise.infra import settings
 
 
 def build_stack(cfg: StackConfig) -> dict[str, pulumi.Input]:
     """Every resource of the stack; returns the stack outputs."""
     # Each platform's provider SDK loads slowly: import only the one the stack runs on.
     if cfg.is_azure:
-        from infra import azure
+        from stagewise.infra import azure
 
         return azure.build(cfg, pulumi.get_project(), pulumi.get_stack())
-    from infra import kubernetes
+    from stagewise.infra import kubernetes
 
     return kubernetes.build(cfg, pulumi.get_project(), pulumi.get_stack())
 

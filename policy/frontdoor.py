@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from policy.inputs import MISSING, as_int, dig, is_unknown, known, shown
-from policy.settings import Settings
 from stagewise.core.limits import AFD_MAX_WEIGHT, AFD_MIN_WEIGHT
+from stagewise.policy.inputs import MISSING, as_int, dig, is_unknown, known, shown
+from stagewise.policy.settings import Settings
 
 
 def frontdoor_origin_weight(props: Mapping[str, Any], settings: Settings) -> list[str]:

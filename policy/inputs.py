@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from policy.settings import Settings
+from stagewise.policy.settings import Settings
 
 # Sentinels the Pulumi engine puts in place of values it cannot know during preview
 # (sdk/go/common/resource/plugin/rpc.go; the policy SDK's proxy checks the same strings).

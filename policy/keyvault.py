@@ -6,13 +6,23 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from policy.inputs import MISSING, StackResource, StackViolation, by_urn, dig, is_unknown, known, shown, sources
-from policy.resource_types import KEY_VAULT, ROLE_ASSIGNMENT, SUBNET, USER_ASSIGNED_IDENTITY, WEB_APPS
-from policy.settings import Settings
-from policy.tier import azure_tier
-from policy.webapps import app_settings
 from stagewise.core.limits import SECRETS_USER_ROLE
 from stagewise.core.tiers import PRODUCTION
+from stagewise.policy.inputs import (
+    MISSING,
+    StackResource,
+    StackViolation,
+    by_urn,
+    dig,
+    is_unknown,
+    known,
+    shown,
+    sources,
+)
+from stagewise.policy.resource_types import KEY_VAULT, ROLE_ASSIGNMENT, SUBNET, USER_ASSIGNED_IDENTITY, WEB_APPS
+from stagewise.policy.settings import Settings
+from stagewise.policy.tier import azure_tier
+from stagewise.policy.webapps import app_settings
 
 
 def keyvault_rbac_authorization(props: Mapping[str, Any], settings: Settings) -> list[str]:

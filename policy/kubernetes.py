@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from policy.inputs import MISSING, as_int, dig, is_unknown, shown
-from policy.settings import Settings
-from policy.tier import kubernetes_tier
+from stagewise.policy.inputs import MISSING, as_int, dig, is_unknown, shown
+from stagewise.policy.settings import Settings
+from stagewise.policy.tier import kubernetes_tier
 
 
 def _containers(props: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:

@@ -6,11 +6,11 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from policy.inputs import MISSING, as_int, dig, is_unknown, shown
-from policy.settings import Settings
-from policy.tier import azure_tier
 from stagewise.core.alert_rules import VERSION_COLUMN
 from stagewise.core.tiers import PRODUCTION
+from stagewise.policy.inputs import MISSING, as_int, dig, is_unknown, shown
+from stagewise.policy.settings import Settings
+from stagewise.policy.tier import azure_tier
 
 
 def autoscale_production_minimum(props: Mapping[str, Any], settings: Settings) -> list[str]:

@@ -20,9 +20,19 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from policy import frontdoor, inputs, keyvault, kubernetes, monitoring, resource_types, tags, traffic_manager, webapps
-from policy.settings import Settings
 from stagewise.core import tiers
+from stagewise.policy import (
+    frontdoor,
+    inputs,
+    keyvault,
+    kubernetes,
+    monitoring,
+    resource_types,
+    tags,
+    traffic_manager,
+    webapps,
+)
+from stagewise.policy.settings import Settings
 
 PACK_NAME = "stagewise"
 

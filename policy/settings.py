@@ -1,4 +1,4 @@
-"""The pack's settings: thresholds from policy config, defaults from the core (stagewise.core.tiers)."""
+"""The pack's settings: thresholds from stagewise.policy config, defaults from the core (stagewise.core.tiers)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from stagewise.core import tiers
 
 @dataclass(frozen=True)
 class Settings:
-    """Thresholds, from policy config. Each default is the core's rule (stagewise.core.tiers), which the
+    """Thresholds, from stagewise.policy config. Each default is the core's rule (stagewise.core.tiers), which the
     config validator enforces too; a pack configured stricter than the core refuses more."""
 
     production_autoscale_minimum: int = tiers.PRODUCTION_MIN_INSTANCES

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from policy.inputs import dig, is_unknown
-from policy.resource_types import AUTOSCALE_SETTING, KEY_VAULT, TRAFFIC_MANAGER_PROFILE, WEB_APPS
-from policy.settings import Settings
+from stagewise.policy.inputs import dig, is_unknown
+from stagewise.policy.resource_types import AUTOSCALE_SETTING, KEY_VAULT, TRAFFIC_MANAGER_PROFILE, WEB_APPS
+from stagewise.policy.settings import Settings
 
 # Azure resource types that take tags even when a program sets none (an absent `tags` input is
 # then exactly the omission the required-tags rule exists for). Any other azure-native resource

@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from policy.inputs import dig, is_unknown
 from stagewise.core.tiers import ENVIRONMENT_LABEL, ENVIRONMENT_TAG, ENVIRONMENTS, PRODUCTION
+from stagewise.policy.inputs import dig, is_unknown
 
 
 @dataclass(frozen=True)

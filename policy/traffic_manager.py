@@ -5,12 +5,23 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from policy.inputs import MISSING, StackResource, StackViolation, as_int, by_urn, dig, is_unknown, known, shown, sources
-from policy.resource_types import TRAFFIC_MANAGER_ENDPOINT, TRAFFIC_MANAGER_PROFILE, WEB_APPS
-from policy.settings import Settings
-from policy.tier import azure_tier
 from stagewise.core.limits import TM_MAX_WEIGHT, TM_MIN_WEIGHT
 from stagewise.core.tiers import PRODUCTION
+from stagewise.policy.inputs import (
+    MISSING,
+    StackResource,
+    StackViolation,
+    as_int,
+    by_urn,
+    dig,
+    is_unknown,
+    known,
+    shown,
+    sources,
+)
+from stagewise.policy.resource_types import TRAFFIC_MANAGER_ENDPOINT, TRAFFIC_MANAGER_PROFILE, WEB_APPS
+from stagewise.policy.settings import Settings
+from stagewise.policy.tier import azure_tier
 
 
 def traffic_manager_health_path(props: Mapping[str, Any], settings: Settings) -> list[str]:

@@ -7,7 +7,17 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from policy.inputs import (
+from stagewise.core.limits import (
+    ACR_LOGIN_SUFFIX,
+    ACR_PULL_ROLE,
+    APP_SERVICE_DELEGATION,
+    DOCKER_HUB_HOSTS,
+    RBAC_PROPAGATION_SECONDS,
+    SECRETS_USER_ROLE,
+)
+from stagewise.core.naming import SITES_DNS_SUFFIX, image_registry
+from stagewise.core.tiers import MIN_TLS_VERSION, PRODUCTION
+from stagewise.policy.inputs import (
     MISSING,
     StackResource,
     StackViolation,
@@ -20,19 +30,9 @@ from policy.inputs import (
     shown,
     sources,
 )
-from policy.resource_types import APP_SETTINGS_RESOURCES, ROLE_ASSIGNMENT, SUBNET, WEB_APPS
-from policy.settings import Settings
-from policy.tier import azure_tier
-from stagewise.core.limits import (
-    ACR_LOGIN_SUFFIX,
-    ACR_PULL_ROLE,
-    APP_SERVICE_DELEGATION,
-    DOCKER_HUB_HOSTS,
-    RBAC_PROPAGATION_SECONDS,
-    SECRETS_USER_ROLE,
-)
-from stagewise.core.naming import SITES_DNS_SUFFIX, image_registry
-from stagewise.core.tiers import MIN_TLS_VERSION, PRODUCTION
+from stagewise.policy.resource_types import APP_SETTINGS_RESOURCES, ROLE_ASSIGNMENT, SUBNET, WEB_APPS
+from stagewise.policy.settings import Settings
+from stagewise.policy.tier import azure_tier
 
 TLS_MIN = tuple(int(part) for part in MIN_TLS_VERSION.split("."))
 

@@ -184,7 +184,7 @@ def run(
 
 def evaluate_stack(project_text: str, stack_text: str, stack: str, project: str = "stagewise") -> Evaluation:
     """Evaluate the Stagewise program for a stack, given the text of Pulumi.yaml and of its stack file."""
-    from infra import program, settings
+    from stagewise.infra import program, settings
 
     source = f"Pulumi.{stack}.yaml"
     config, secret_keys = stackfile.stack_config(project_text, stack_text, source)

@@ -1,6 +1,6 @@
 import pytest
 
-from components.autoscale import Autoscale, AutoscaleArgs
+from stagewise.components.autoscale import Autoscale, AutoscaleArgs
 from tests.components.conftest import only, refused_before_any_resource
 
 

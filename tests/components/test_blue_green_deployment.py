@@ -1,6 +1,6 @@
 import pytest
 
-from components.blue_green_deployment import BlueGreenDeployment, BlueGreenDeploymentArgs
+from stagewise.components.blue_green_deployment import BlueGreenDeployment, BlueGreenDeploymentArgs
 from stagewise.core.stackfile import SECRET_PLACEHOLDER as SECRET
 from tests.components.conftest import only, refused_before_any_resource
 
@@ -108,7 +108,7 @@ def test_invalid_args_fail_before_any_resource(overrides, message):
 
 
 def test_cluster_environment_has_a_namespace_and_a_gateway(record):
-    from components.cluster_environment import ClusterEnvironment, ClusterEnvironmentArgs
+    from stagewise.components.cluster_environment import ClusterEnvironment, ClusterEnvironmentArgs
 
     ev = record(
         lambda: (

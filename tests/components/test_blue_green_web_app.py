@@ -1,6 +1,6 @@
 import pytest
 
-from components.blue_green_web_app import BlueGreenWebApp, BlueGreenWebAppArgs, ImagePull
+from stagewise.components.blue_green_web_app import BlueGreenWebApp, BlueGreenWebAppArgs, ImagePull
 from stagewise.core.stackfile import SECRET_PLACEHOLDER as SECRET
 from tests.components.conftest import only, refused_before_any_resource
 

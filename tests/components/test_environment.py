@@ -1,4 +1,4 @@
-from components.environment import Environment, EnvironmentArgs
+from stagewise.components.environment import Environment, EnvironmentArgs
 from tests.components.conftest import only
 
 TAGS = {"environment": "dev", "project": "p", "stack": "s", "owner": "o", "cost-centre": "c"}

@@ -2,8 +2,8 @@
 
 import pytest
 
-from components import grant_propagation, reference_check
-from components.grant_propagation import GrantPropagation, GrantPropagationArgs
+from stagewise.components import grant_propagation, reference_check
+from stagewise.components.grant_propagation import GrantPropagation, GrantPropagationArgs
 from tests.components.conftest import refused_before_any_resource
 
 SITE = "/subscriptions/s/resourceGroups/g/providers/Microsoft.Web/sites/app"

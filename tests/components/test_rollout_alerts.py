@@ -1,4 +1,4 @@
-from components.rollout_alerts import RolloutAlerts, RolloutAlertsArgs
+from stagewise.components.rollout_alerts import RolloutAlerts, RolloutAlertsArgs
 from stagewise.core import alert_rules
 from tests.components.conftest import only
 

@@ -1,7 +1,7 @@
 import pulumi
 import pytest
 
-from components.secret_vault import SECRETS_USER_ROLE, SecretVault, SecretVaultArgs
+from stagewise.components.secret_vault import SECRETS_USER_ROLE, SecretVault, SecretVaultArgs
 from stagewise.core.stackfile import SECRET_PLACEHOLDER as SECRET
 from tests.components.conftest import only, refused_before_any_resource
 

@@ -238,7 +238,7 @@ def test_secret_values_never_leave_secret_inputs_or_outputs():
     values = {name: f"plaintext-{name}-value" for name in config["stagewise:secrets"]}
     config["stagewise:secrets"] = values
 
-    from infra import program, settings
+    from stagewise.infra import program, settings
 
     ev = run(lambda: program.build_stack(settings.load(encrypted=set(values))), config, secret_keys, stack="production")
     recorded = repr([r.inputs for r in ev.resources]) + repr(ev.outputs)
@@ -250,7 +250,7 @@ def test_secret_values_never_leave_secret_inputs_or_outputs():
 def test_bad_config_is_refused_before_any_resource():
     stack_text = (ROOT / "Pulumi.production.yaml").read_text().replace("stage: quarter", "stage: quater")
     config, secret_keys = stackfile.stack_config(PROJECT, stack_text, "Pulumi.production.yaml")
-    from infra import program, settings
+    from stagewise.infra import program, settings
 
     evaluation = Evaluation()
     with pytest.raises(ConfigError, match="unknown stage 'quater'"):

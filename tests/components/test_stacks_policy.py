@@ -13,8 +13,8 @@ from pulumi.runtime import proto
 from pulumi_policy import EnforcementLevel
 from pulumi_policy.policy import _PolicyAnalyzerServicer
 
-from policy.inputs import StackResource
-from policy.policies import PACK_NAME, STACK_RULES, policies
+from stagewise.policy.inputs import StackResource
+from stagewise.policy.policies import PACK_NAME, STACK_RULES, policies
 from stagewise.tools.evaluate import evaluate_stack
 
 ROOT = Path(__file__).resolve().parents[2]

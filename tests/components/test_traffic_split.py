@@ -1,6 +1,6 @@
 import pytest
 
-from components.traffic_split import TrafficSplit, TrafficSplitArgs
+from stagewise.components.traffic_split import TrafficSplit, TrafficSplitArgs
 from tests.components.conftest import only, refused_before_any_resource
 
 

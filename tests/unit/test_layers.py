@@ -13,9 +13,9 @@ ROOT = Path(__file__).resolve().parents[2]
 # Layer of a module path, lowest first; each may import only layers at or below it.
 LAYERS = {
     "stagewise.core": 0,
-    "components": 1,
-    "policy": 1,
-    "infra": 2,
+    "stagewise.components": 1,
+    "stagewise.policy": 1,
+    "stagewise.infra": 2,
     "stagewise.tools": 3,
 }
 # What each layer must never import, beyond the layers above it.
@@ -26,11 +26,24 @@ def _layer(module: str) -> str | None:
     return next((name for name in LAYERS if module == name or module.startswith(name + ".")), None)
 
 
+# The sources of stagewise.components, .policy and .infra sit in top-level folders; the package
+# links to them (stagewise/components -> ../components), so each file is walked once, here.
+SOURCES = {
+    "stagewise": "stagewise",
+    "components": "stagewise.components",
+    "policy": "stagewise.policy",
+    "infra": "stagewise.infra",
+}
+
+
 def _modules() -> list[tuple[str, Path]]:
     found = []
-    for package in ("stagewise", "components", "policy", "infra"):
-        for path in sorted((ROOT / package).rglob("*.py")):
-            dotted = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+    for folder, package in SOURCES.items():
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            if any(parent.is_symlink() for parent in path.parents):
+                continue
+            parts = path.relative_to(ROOT / folder).with_suffix("").parts
+            dotted = ".".join((package, *parts))
             found.append((dotted.removesuffix(".__init__"), path))
     return found
 

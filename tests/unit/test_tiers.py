@@ -6,10 +6,10 @@ import copy
 import pytest
 from pulumi_policy import EnforcementLevel
 
-from policy.policies import VALIDATOR_TWINS, policies
-from policy.settings import Settings
 from stagewise.core import tiers
 from stagewise.core.config import ConfigError, SecretValue, parse
+from stagewise.policy.policies import VALIDATOR_TWINS, policies
+from stagewise.policy.settings import Settings
 
 
 def valid(environment: str) -> dict:

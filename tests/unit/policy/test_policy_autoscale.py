@@ -2,8 +2,8 @@
 
 import pytest
 
-from policy.monitoring import autoscale_production_minimum
-from policy.settings import Settings
+from stagewise.policy.monitoring import autoscale_production_minimum
+from stagewise.policy.settings import Settings
 
 SETTINGS = Settings()
 check = autoscale_production_minimum

@@ -2,23 +2,27 @@
 
 import pytest
 
-from policy.inputs import StackResource
-from policy.keyvault import (
+from stagewise.core import alert_rules
+from stagewise.policy.inputs import StackResource
+from stagewise.policy.keyvault import (
     SECRETS_USER_ROLE,
     keyvault_firewall_allows_app_subnets,
     keyvault_reference_identity_granted_first,
 )
-from policy.monitoring import log_alert_excludes_health_probe, log_alert_min_requests, log_alert_split_by_version
-from policy.settings import Settings
-from policy.traffic_manager import traffic_manager_one_web_app_per_region
-from policy.webapps import (
+from stagewise.policy.monitoring import (
+    log_alert_excludes_health_probe,
+    log_alert_min_requests,
+    log_alert_split_by_version,
+)
+from stagewise.policy.settings import Settings
+from stagewise.policy.traffic_manager import traffic_manager_one_web_app_per_region
+from stagewise.policy.webapps import (
     webapp_integration_subnet_delegated,
     webapp_integration_subnet_one_plan,
     webapp_integration_subnet_same_region,
     webapp_slot_rule_percentage,
     webapp_slot_rule_target,
 )
-from stagewise.core import alert_rules
 
 SETTINGS = Settings()
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"

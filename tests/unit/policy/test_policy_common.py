@@ -1,12 +1,12 @@
-"""Shared mechanics of the rules: settings from policy config, reading inputs, unknown values, tiers."""
+"""Shared mechanics of the rules: settings from stagewise.policy config, reading inputs, unknown values, tiers."""
 
 import pytest
 from pulumi_policy import proxy
 
-from policy.inputs import MISSING, UNKNOWN_VALUES, as_int, dig, shown
-from policy.settings import Settings
-from policy.tier import Tier, azure_tier, kubernetes_tier
 from stagewise.core.tiers import ENVIRONMENTS
+from stagewise.policy.inputs import MISSING, UNKNOWN_VALUES, as_int, dig, shown
+from stagewise.policy.settings import Settings
+from stagewise.policy.tier import Tier, azure_tier, kubernetes_tier
 
 
 def test_default_settings_are_the_agreed_thresholds():

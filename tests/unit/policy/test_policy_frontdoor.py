@@ -2,10 +2,14 @@
 
 import pytest
 
-from policy.frontdoor import frontdoor_origin_host_header, frontdoor_origin_weight, frontdoor_weights_take_effect
-from policy.inputs import UNKNOWN_VALUES
-from policy.settings import Settings
-from policy.webapps import webapp_image_pull_path, webapp_no_slot_traffic_rule
+from stagewise.policy.frontdoor import (
+    frontdoor_origin_host_header,
+    frontdoor_origin_weight,
+    frontdoor_weights_take_effect,
+)
+from stagewise.policy.inputs import UNKNOWN_VALUES
+from stagewise.policy.settings import Settings
+from stagewise.policy.webapps import webapp_image_pull_path, webapp_no_slot_traffic_rule
 
 UNKNOWN = next(iter(UNKNOWN_VALUES))
 S = Settings()

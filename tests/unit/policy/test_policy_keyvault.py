@@ -2,13 +2,13 @@
 
 import pytest
 
-from policy.keyvault import (
+from stagewise.policy.keyvault import (
     keyvault_network_default_deny,
     keyvault_purge_protection,
     keyvault_rbac_authorization,
     keyvault_soft_delete,
 )
-from policy.settings import Settings
+from stagewise.policy.settings import Settings
 
 SETTINGS = Settings()
 UNKNOWN_BOOL = "1c4a061d-8072-4f0a-a4cb-0ff528b18fe7"

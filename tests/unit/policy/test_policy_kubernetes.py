@@ -2,8 +2,8 @@
 
 import pytest
 
-from policy.kubernetes import deployment_readiness_probe, deployment_resource_requests, hpa_min_replicas
-from policy.settings import Settings
+from stagewise.policy.kubernetes import deployment_readiness_probe, deployment_resource_requests, hpa_min_replicas
+from stagewise.policy.settings import Settings
 
 SETTINGS = Settings()
 

@@ -15,8 +15,8 @@ from pulumi_policy import EnforcementLevel
 from pulumi_policy.policy import _PolicyAnalyzerServicer
 from pulumi_policy.proxy import unknown_checking_proxy
 
-from policy.policies import CONFIG_SCHEMA, PACK_NAME, STACK_RULES, plain, policies
-from policy.resource_types import (
+from stagewise.policy.policies import CONFIG_SCHEMA, PACK_NAME, STACK_RULES, plain, policies
+from stagewise.policy.resource_types import (
     APP_SETTINGS_RESOURCES,
     AUTOSCALE_SETTING,
     KEY_VAULT,
@@ -28,7 +28,7 @@ from policy.resource_types import (
     USER_ASSIGNED_IDENTITY,
     WEB_APPS,
 )
-from policy.settings import Settings
+from stagewise.policy.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[3]
 UNKNOWN_STRING = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"

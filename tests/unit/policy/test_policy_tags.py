@@ -2,8 +2,8 @@
 
 import pytest
 
-from policy.settings import Settings
-from policy.tags import required_tags
+from stagewise.policy.settings import Settings
+from stagewise.policy.tags import required_tags
 
 SETTINGS = Settings()
 TAGS = {"environment": "dev", "owner": "platform-team", "cost-centre": "cc-1"}

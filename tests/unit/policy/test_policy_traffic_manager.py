@@ -2,9 +2,9 @@
 
 import pytest
 
-from policy.inputs import StackResource, StackViolation
-from policy.settings import Settings
-from policy.traffic_manager import (
+from stagewise.policy.inputs import StackResource, StackViolation
+from stagewise.policy.settings import Settings
+from stagewise.policy.traffic_manager import (
     traffic_manager_enabled_endpoint,
     traffic_manager_endpoint_weight,
     traffic_manager_health_path,

@@ -2,9 +2,9 @@
 
 import pytest
 
-from policy.resource_types import APP_SETTINGS_RESOURCES
-from policy.settings import Settings
-from policy.webapps import (
+from stagewise.policy.resource_types import APP_SETTINGS_RESOURCES
+from stagewise.policy.settings import Settings
+from stagewise.policy.webapps import (
     app_settings_without_secrets,
     webapp_ftps_disabled,
     webapp_https_only,
