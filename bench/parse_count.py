@@ -1,0 +1,117 @@
+"""How many times one `stagewise promote` parses YAML, counted at the parser's two entry points.
+
+Run: .venv/bin/python bench/parse_count.py [--stack production]
+
+Copies the project's Pulumi.yaml and stack files to a temporary folder, puts the stack's release at
+the first stage with a candidate deployed (not counted), then runs `stagewise promote --stack <stack>`
+there, in process, with every YAML parse counted. Every parse in this code base goes through ruamel's
+`YAML.parse` (the engine-faithful reader, stagewise.core.yamlv3, builds on its events) or `YAML.load`
+(the round-trip editor, stagewise.tools.stackedit). Each parse is counted under what it read:
+
+- stack text: the stack file as read, or the text the edit writes;
+- project text: Pulumi.yaml;
+- other: a single value (the editor checks how a new tag reads back).
+
+Prints the counts; asserts nothing, so that the figure before and after a change can be compared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import shutil
+import sys
+import tempfile
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from ruamel.yaml import YAML  # noqa: E402
+from typer.testing import CliRunner  # noqa: E402
+
+from stagewise.tools import cli, stackedit  # noqa: E402
+
+
+def _text(stream: Any) -> str:
+    if isinstance(stream, str):
+        return stream
+    if isinstance(stream, io.StringIO):
+        return stream.getvalue()
+    return repr(stream)
+
+
+@contextlib.contextmanager
+def counted(project_text: str) -> Iterator[Counter[str]]:
+    """Count every YAML.parse and YAML.load while the block runs, by what they read."""
+    counts: Counter[str] = Counter()
+    project = project_text.removeprefix("\ufeff")
+
+    def kind(stream: Any) -> str:
+        text = _text(stream).removeprefix("\ufeff")
+        if text == project:
+            return "project text"
+        return "stack text" if "stagewise:release" in text else "other"
+
+    original_parse, original_load = YAML.parse, YAML.load
+
+    def parse(self: YAML, stream: Any) -> Any:
+        counts[f"{kind(stream)} (parse)"] += 1
+        return original_parse(self, stream)
+
+    def load(self: YAML, stream: Any) -> Any:
+        counts[f"{kind(stream)} (load)"] += 1
+        return original_load(self, stream)
+
+    YAML.parse, YAML.load = parse, load  # type: ignore[method-assign]
+    try:
+        yield counts
+    finally:
+        YAML.parse, YAML.load = original_parse, original_load  # type: ignore[method-assign]
+
+
+@contextlib.contextmanager
+def inside(folder: Path) -> Iterator[None]:
+    before = Path.cwd()
+    os.chdir(folder)
+    try:
+        yield
+    finally:
+        os.chdir(before)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stack", default="production")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as folder:
+        work = Path(folder)
+        for path in [ROOT / "Pulumi.yaml", *ROOT.glob("Pulumi.*.yaml")]:
+            shutil.copy(path, work / path.name)
+        stack_file = work / f"Pulumi.{args.stack}.yaml"
+        # A known state: blue live on 1.0.0, green deployed with 1.1.0, at idle.
+        values = {"blue": "1.0.0", "green": "1.1.0", "live": "blue", "stage": "idle"}
+        stack_file.write_text(stackedit.edit_release(stack_file.read_text(), values))
+        before = stack_file.read_bytes()
+
+        with inside(work), counted((work / "Pulumi.yaml").read_text()) as counts:
+            result = CliRunner().invoke(cli.app, ["promote", "--stack", args.stack], env={"COLUMNS": "200"})
+        if result.exit_code != 0:
+            raise SystemExit(f"promote failed ({result.exit_code}): {result.output}")
+        assert stack_file.read_bytes() != before, "promote wrote nothing"
+
+    print(f"stagewise promote --stack {args.stack}: {result.output.splitlines()[0]}")
+    for key in sorted(counts):
+        print(f"  {key}: {counts[key]}")
+    stack = sum(n for key, n in counts.items() if key.startswith("stack text"))
+    print(f"stack text parsed {stack} times; YAML parses in all: {sum(counts.values())}")
+
+
+if __name__ == "__main__":
+    main()
