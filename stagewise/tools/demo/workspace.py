@@ -36,7 +36,10 @@ def copy_project(root: Path, dest: Path) -> None:
     ).stdout.decode()
     for name in filter(None, listed.split("\0")):
         source = root / name
-        if source.is_file():
+        if source.is_symlink():  # stagewise/components -> ../components: the copy links its own folder
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            (dest / name).symlink_to(os.readlink(source))
+        elif source.is_file():
             (dest / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, dest / name)
     (dest / ".venv").symlink_to(root / ".venv")
