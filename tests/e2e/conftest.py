@@ -78,6 +78,11 @@ def _copy_project(dest: Path, namespace: str) -> None:
     """Copy the project to `dest`, its local stack deploying into `namespace`: a developer's own
     `make local` deployment (namespace stagewise-local) is never touched."""
     copy_project(ROOT, dest)
+    local_stack_in(dest, namespace)
+
+
+def local_stack_in(dest: Path, namespace: str) -> None:
+    """Point the local stack of the project at `dest` at `namespace`, its pods on kwok's fake nodes."""
     stack_file = dest / f"Pulumi.{STACK}.yaml"
     text = stack_file.read_text()
     assert "  stagewise:kubernetes:\n" in text
@@ -104,12 +109,9 @@ def cluster():
         _cluster("stop")
 
 
-@pytest.fixture(scope="module")
-def project(cluster, tmp_path_factory) -> Project:
-    path = tmp_path_factory.mktemp("project")
-    state = tmp_path_factory.mktemp("state")
-    _copy_project(path, E2E_NAMESPACE)
-    env = _toolchain_env() | {
+def project_env(path: Path, state: Path) -> dict[str, str]:
+    """The engine's environment for the project copy at `path`, its state in the folder `state`."""
+    return _toolchain_env() | {
         "PULUMI_BACKEND_URL": f"file://{state}",
         "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
         # The copy's own code, not the working tree's (the virtualenv installs the latter).
@@ -119,7 +121,14 @@ def project(cluster, tmp_path_factory) -> Project:
         "GIT_COMMITTER_NAME": "Stagewise Tests",
         "GIT_COMMITTER_EMAIL": "tests@stagewise.invalid",
     }
-    project = Project(path, env)
+
+
+@pytest.fixture(scope="module")
+def project(cluster, tmp_path_factory) -> Project:
+    path = tmp_path_factory.mktemp("project")
+    state = tmp_path_factory.mktemp("state")
+    _copy_project(path, E2E_NAMESPACE)
+    project = Project(path, project_env(path, state))
     project.git("init", "-q", "-b", "main")
     project.git("add", "-A")
     project.git("commit", "-qm", "Project as tested")
