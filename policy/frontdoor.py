@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from stagewise.core import config, rollout
 from stagewise.core.limits import AFD_MAX_WEIGHT, AFD_MIN_WEIGHT
 from stagewise.policy.inputs import MISSING, as_int, dig, is_unknown, known, shown
+from stagewise.policy.record import PolicyRecord, ResourcesOnly, Validation, each
+from stagewise.policy.resource_types import FRONT_DOOR_ORIGIN, FRONT_DOOR_ORIGIN_GROUP
 from stagewise.policy.settings import Settings
 
 
@@ -51,3 +54,40 @@ def frontdoor_origin_host_header(props: Mapping[str, Any], settings: Settings) -
         "Front Door origin must send its own host name as the Host header, or App Service serves another app (or "
         f"colour) than the origin's: set originHostHeader to the value of hostName (got {shown(header)})"
     ]
+
+
+POLICIES: tuple[PolicyRecord, ...] = (
+    PolicyRecord(
+        name="frontdoor-origin-weight",
+        description="Front Door origin weights are integers 1..1000 (frontdoor/routing-methods.md: 'The weight is an "
+        "integer ranging from 1 to 1000').",
+        check=each(FRONT_DOOR_ORIGIN, frontdoor_origin_weight),
+        rule="`weight`, when set, is an integer 1..1000",
+        twin=Validation(
+            "regions[].weight 0..limits.TM_MAX_WEIGHT and stages[].weight 0..100; rollout.origin_weights scales them to 1..1000 and disables an origin at 0",
+            (
+                config.RegionConfig.model_fields["weight"],
+                config.StageConfig.model_fields["weight"],
+                rollout.origin_weights,
+            ),
+        ),
+    ),
+    PolicyRecord(
+        name="frontdoor-weights-take-effect",
+        description="A Front Door origin group's latency sensitivity is above 0 ms, or origin weights do not take effect "
+        "(frontdoor/routing-methods.md: 'If the latency sensitivity gets set to 0 milliseconds, then this "
+        "property doesn't take effect').",
+        check=each(FRONT_DOOR_ORIGIN_GROUP, frontdoor_weights_take_effect),
+        rule="`loadBalancingSettings.additionalLatencyInMilliseconds` is above 0",
+        twin=ResourcesOnly("no config key; components/front_door.py always sets it"),
+    ),
+    PolicyRecord(
+        name="frontdoor-origin-host-header",
+        description="A Front Door origin sends its own host name as the Host header, the name App Service picks the app "
+        "by and the origin's certificate matches (frontdoor/end-to-end-tls.md: 'a subject name matching the "
+        "origin hostname').",
+        check=each(FRONT_DOOR_ORIGIN, frontdoor_origin_host_header),
+        rule="`originHostHeader` equals `hostName`",
+        twin=ResourcesOnly("no config key; components/front_door.py sends each origin's own host"),
+    ),
+)

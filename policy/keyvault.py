@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from stagewise.core import tiers
 from stagewise.core.limits import SECRETS_USER_ROLE
 from stagewise.core.tiers import PRODUCTION
 from stagewise.policy.inputs import (
@@ -19,8 +20,9 @@ from stagewise.policy.inputs import (
     shown,
     sources,
 )
+from stagewise.policy.record import OnStack, PolicyRecord, ResourcesOnly, each
 from stagewise.policy.resource_types import KEY_VAULT, ROLE_ASSIGNMENT, SUBNET, USER_ASSIGNED_IDENTITY, WEB_APPS
-from stagewise.policy.settings import Settings
+from stagewise.policy.settings import PRODUCTION_LIKE_TIERS, Settings
 from stagewise.policy.tier import azure_tier
 from stagewise.policy.webapps import app_settings
 
@@ -183,3 +185,57 @@ def _grants_secrets_user(grant: StackResource, identity_urns: set[str]) -> bool:
     if known(role) and SECRETS_USER_ROLE not in str(role).lower():
         return False
     return bool(identity_urns & set(grant.property_dependencies.get("principalId", ())))
+
+
+POLICIES: tuple[PolicyRecord, ...] = (
+    PolicyRecord(
+        name="keyvault-rbac-authorization",
+        description="Key Vaults authorize data access with Azure RBAC.",
+        check=each(KEY_VAULT, keyvault_rbac_authorization),
+        rule="`properties.enableRbacAuthorization` is true",
+        twin=ResourcesOnly("no config key; components/secret_vault.py always sets it"),
+    ),
+    PolicyRecord(
+        name="keyvault-soft-delete",
+        description="Key Vaults keep deleted secrets recoverable (soft delete).",
+        check=each(KEY_VAULT, keyvault_soft_delete),
+        rule="`properties.enableSoftDelete` is true",
+        twin=ResourcesOnly("no config key; components/secret_vault.py always sets it"),
+    ),
+    PolicyRecord(
+        name="keyvault-purge-protection",
+        description="Key Vaults in production-like tiers have purge protection.",
+        check=each(KEY_VAULT, keyvault_purge_protection),
+        rule="`properties.enablePurgeProtection` is true",
+        tiers="production-like",
+        config=(PRODUCTION_LIKE_TIERS,),
+        twin=tiers.PURGE_PROTECTION_RULE,
+    ),
+    PolicyRecord(
+        name="keyvault-network-default-deny",
+        description="Key Vaults in production deny network access by default.",
+        check=each(KEY_VAULT, keyvault_network_default_deny),
+        rule="`properties.networkAcls.defaultAction` is `Deny`",
+        tiers="production",
+        twin=tiers.NETWORK_DEFAULT_ACTION_RULE,
+    ),
+    PolicyRecord(
+        name="keyvault-firewall-allows-app-subnets",
+        description="A vault that denies network access by default allows the VNet-integration subnet of every app that "
+        "references it (app-service/app-service-key-vault-references.md, 'Access network-restricted vaults').",
+        check=OnStack(keyvault_firewall_allows_app_subnets),
+        rule="a vault whose default action is `Deny` allows the VNet-integration subnet of every app whose "
+        "settings reference it (and such an app has one)",
+        twin=ResourcesOnly("no config key names a subnet; the program allows each region's integration subnet"),
+    ),
+    PolicyRecord(
+        name="keyvault-reference-identity-granted-first",
+        description="Apps resolve Key Vault references with a user-assigned identity whose Key Vault Secrets User grant "
+        "they depend on (app-service/app-service-key-vault-references.md, 'Access vaults with a user-assigned "
+        "identity': 'given access to the vault in advance').",
+        check=OnStack(keyvault_reference_identity_granted_first),
+        rule="an app holding Key Vault references sets `keyVaultReferenceIdentity` to a user-assigned identity and "
+        "depends on that identity's *Key Vault Secrets User* role assignment",
+        twin=ResourcesOnly("an ordering between resources (dependsOn)"),
+    ),
+)

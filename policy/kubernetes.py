@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from stagewise.core import config, tiers
 from stagewise.policy.inputs import MISSING, as_int, dig, is_unknown, shown
-from stagewise.policy.settings import Settings
+from stagewise.policy.record import PolicyRecord, ResourcesOnly, Validation, each
+from stagewise.policy.resource_types import DEPLOYMENT, HORIZONTAL_POD_AUTOSCALER
+from stagewise.policy.settings import MIN_REPLICAS, PRODUCTION_LIKE_TIERS, Settings
 from stagewise.policy.tier import kubernetes_tier
 
 
@@ -68,3 +71,36 @@ def hpa_min_replicas(props: Mapping[str, Any], settings: Settings) -> list[str]:
         f"(required in {', '.join(settings.production_like)}): set spec.minReplicas to {least} or more "
         f"(got {shown(value)}{', Kubernetes defaults to 1' if value is MISSING else ''})"
     ]
+
+
+POLICIES: tuple[PolicyRecord, ...] = (
+    PolicyRecord(
+        name="kubernetes-readiness-probe",
+        description="Deployment containers have readiness probes.",
+        check=each(DEPLOYMENT, deployment_readiness_probe),
+        rule="every container has a `readinessProbe`",
+        twin=ResourcesOnly("no config key; components/blue_green_deployment.py always sets it"),
+    ),
+    PolicyRecord(
+        name="kubernetes-resource-requests",
+        description="Deployment containers request CPU and memory.",
+        check=each(DEPLOYMENT, deployment_resource_requests),
+        rule="every container requests `cpu` and `memory`",
+        twin=Validation(
+            "kubernetes.cpuRequest and kubernetes.memoryRequest always have a value",
+            (
+                config.KubernetesConfig.model_fields["cpu_request"],
+                config.KubernetesConfig.model_fields["memory_request"],
+            ),
+        ),
+    ),
+    PolicyRecord(
+        name="kubernetes-hpa-min-replicas",
+        description="HorizontalPodAutoscalers in production-like tiers keep a replica floor.",
+        check=each(HORIZONTAL_POD_AUTOSCALER, hpa_min_replicas),
+        rule="`spec.minReplicas` is at least N",
+        tiers="production-like",
+        config=(MIN_REPLICAS, PRODUCTION_LIKE_TIERS),
+        twin=tiers.MIN_REPLICAS_RULE,
+    ),
+)

@@ -6,10 +6,13 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from stagewise.core import config, tiers
 from stagewise.core.alert_rules import VERSION_COLUMN
 from stagewise.core.tiers import PRODUCTION
 from stagewise.policy.inputs import MISSING, as_int, dig, is_unknown, shown
-from stagewise.policy.settings import Settings
+from stagewise.policy.record import PolicyRecord, ResourcesOnly, Validation, each
+from stagewise.policy.resource_types import AUTOSCALE_SETTING, SCHEDULED_QUERY_RULE
+from stagewise.policy.settings import ALERT_MIN_REQUESTS, HEALTH_PATH, MINIMUM_INSTANCES, Settings
 from stagewise.policy.tier import azure_tier
 
 
@@ -109,3 +112,49 @@ def log_alert_min_requests(props: Mapping[str, Any], settings: Settings) -> list
             f"(got {'N = ' + floor.group(1) if floor else 'no floor'})"
         )
     return messages
+
+
+POLICIES: tuple[PolicyRecord, ...] = (
+    PolicyRecord(
+        name="autoscale-production-minimum",
+        description="Production autoscale keeps a minimum number of instances.",
+        check=each(AUTOSCALE_SETTING, autoscale_production_minimum),
+        rule="every `profiles[].capacity.minimum` is at least N",
+        tiers="production",
+        config=(MINIMUM_INSTANCES,),
+        twin=(tiers.AUTOSCALE_MINIMUM_RULE, tiers.INSTANCES_RULE),
+    ),
+    PolicyRecord(
+        name="log-alert-split-by-version",
+        description="Rollout log alerts are split by application_Version, so that the candidate is judged on its own "
+        "requests (azure-monitor/alerts/alerts-create-log-alert-rule.md, 'Split by dimensions').",
+        check=each(SCHEDULED_QUERY_RULE, log_alert_split_by_version),
+        rule="every condition is split by the `application_Version` dimension (Include) and its query summarizes "
+        "`by application_Version`",
+        twin=ResourcesOnly("the queries are built by stagewise.core.alert_rules"),
+    ),
+    PolicyRecord(
+        name="log-alert-excludes-health-probe",
+        description="Log alerts over requests leave out the health-probe path, which App Service's health check alone "
+        "requests steadily (app-service/monitor-instances-health-check.md: 'Health check pings this path on "
+        "all instances of your App Service app at 1-minute intervals').",
+        check=each(SCHEDULED_QUERY_RULE, log_alert_excludes_health_probe),
+        rule="a query over `requests` leaves out the health path",
+        config=(HEALTH_PATH,),
+        twin=ResourcesOnly(
+            "the queries are built by stagewise.core.alert_rules, on the path of tier rule traffic.probe.path"
+        ),
+    ),
+    PolicyRecord(
+        name="log-alert-min-requests",
+        description="Log alerts judge a version only once it served enough requests in the window, or a single 5xx among "
+        "a handful pages at severity 0 (the stage gate's minRequests, docs/stage-gates.md).",
+        check=each(SCHEDULED_QUERY_RULE, log_alert_min_requests),
+        rule="a query over `requests` ends with `| where requests >= N`, N at least the floor",
+        config=(ALERT_MIN_REQUESTS,),
+        twin=Validation(
+            "alerts.minRequests (default analysis.minRequests) at least tiers.ALERT_MIN_REQUESTS",
+            (config.AlertsConfig.model_fields["min_requests"], config.StackConfig._alerts_judge_enough_requests),
+        ),
+    ),
+)

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from stagewise.core import config
 from stagewise.policy.inputs import dig, is_unknown
+from stagewise.policy.record import OnEveryResource, PolicyRecord, Validation
 from stagewise.policy.resource_types import AUTOSCALE_SETTING, KEY_VAULT, TRAFFIC_MANAGER_PROFILE, WEB_APPS
-from stagewise.policy.settings import Settings
+from stagewise.policy.settings import REQUIRED_TAGS, Settings
 
 # Azure resource types that take tags even when a program sets none (an absent `tags` input is
 # then exactly the omission the required-tags rule exists for). Any other azure-native resource
@@ -50,3 +52,19 @@ def required_tags(resource_type: str, props: Mapping[str, Any], settings: Settin
         f"resource is missing required tags (who owns it, who pays for it): "
         f"set {', '.join(f'tags.{t}' for t in missing)}"
     ]
+
+
+POLICIES: tuple[PolicyRecord, ...] = (
+    PolicyRecord(
+        name="required-tags",
+        description="Azure resources carry the owner and cost-centre tags.",
+        check=OnEveryResource(required_tags, "Azure resources that take tags"),
+        rule="each required tag is set and not empty",
+        config=(REQUIRED_TAGS,),
+        twin=Validation(
+            "owner and costCentre are required, non-empty",
+            (config.StackConfig.model_fields["owner"], config.StackConfig.model_fields["cost_centre"]),
+        ),
+        level="advisory",
+    ),
+)

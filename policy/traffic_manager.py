@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from stagewise.core import config, rollout, tiers
 from stagewise.core.limits import TM_MAX_WEIGHT, TM_MIN_WEIGHT
 from stagewise.core.tiers import PRODUCTION
 from stagewise.policy.inputs import (
@@ -19,8 +20,9 @@ from stagewise.policy.inputs import (
     shown,
     sources,
 )
+from stagewise.policy.record import OnStack, PolicyRecord, Validation, each
 from stagewise.policy.resource_types import TRAFFIC_MANAGER_ENDPOINT, TRAFFIC_MANAGER_PROFILE, WEB_APPS
-from stagewise.policy.settings import Settings
+from stagewise.policy.settings import HEALTH_PATH, MAX_TTL_SECONDS, Settings
 from stagewise.policy.tier import azure_tier
 
 
@@ -159,3 +161,55 @@ def traffic_manager_one_web_app_per_region(resources: Sequence[StackResource]) -
                     )
                 )
     return violations
+
+
+POLICIES: tuple[PolicyRecord, ...] = (
+    PolicyRecord(
+        name="traffic-manager-health-path",
+        description="Traffic Manager probes the app's health endpoint.",
+        check=each(TRAFFIC_MANAGER_PROFILE, traffic_manager_health_path),
+        rule="`monitorConfig.path` is the health path",
+        config=(HEALTH_PATH,),
+        twin=tiers.PROBE_PATH_RULE,
+    ),
+    PolicyRecord(
+        name="traffic-manager-production-ttl",
+        description="Production Traffic Manager DNS TTL is short enough for a quick rollback.",
+        check=each(TRAFFIC_MANAGER_PROFILE, traffic_manager_production_ttl),
+        rule="`dnsConfig.ttl` is at most N s: a rollback reaches clients within it",
+        tiers="production",
+        config=(MAX_TTL_SECONDS,),
+        twin=tiers.TTL_RULE,
+    ),
+    PolicyRecord(
+        name="traffic-manager-endpoint-weight",
+        description="Traffic Manager endpoint weights are integers 1..1000.",
+        check=each(TRAFFIC_MANAGER_ENDPOINT, traffic_manager_endpoint_weight),
+        rule="`weight`, when set, is an integer 1..1000",
+        twin=Validation(
+            "regions[].weight 0..limits.TM_MAX_WEIGHT; 0 becomes a disabled endpoint at weight limits.TM_MIN_WEIGHT (rollout.region_endpoints)",
+            (config.RegionConfig.model_fields["weight"], rollout.region_endpoints),
+        ),
+    ),
+    PolicyRecord(
+        name="traffic-manager-enabled-endpoint",
+        description="Every Traffic Manager profile keeps at least one enabled endpoint.",
+        check=OnStack(traffic_manager_enabled_endpoint),
+        rule="every profile keeps at least one enabled endpoint",
+        twin=Validation(
+            "at least one region with a weight above 0", (config.StackConfig._regions_distinct_and_serving,)
+        ),
+    ),
+    PolicyRecord(
+        name="traffic-manager-one-web-app-per-region",
+        description="A Traffic Manager profile has at most one Web App endpoint per Azure region "
+        "(traffic-manager/traffic-manager-endpoint-types.md: 'at most one Web App endpoint from each Azure "
+        "region').",
+        check=OnStack(traffic_manager_one_web_app_per_region),
+        rule="a profile has at most one Web App (site or slot) endpoint per Azure region",
+        twin=Validation(
+            "region names distinct; the program targets one site per region",
+            (config.StackConfig._regions_distinct_and_serving,),
+        ),
+    ),
+)

@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from stagewise.core import config, tiers
 from stagewise.core.limits import (
     ACR_LOGIN_SUFFIX,
     ACR_PULL_ROLE,
@@ -30,7 +31,8 @@ from stagewise.policy.inputs import (
     shown,
     sources,
 )
-from stagewise.policy.resource_types import APP_SETTINGS_RESOURCES, ROLE_ASSIGNMENT, SUBNET, WEB_APPS
+from stagewise.policy.record import OnStack, PolicyRecord, ResourcesOnly, Validation, each, per_type
+from stagewise.policy.resource_types import APP_SETTINGS_RESOURCES, ROLE_ASSIGNMENT, SUBNET, WEB_APP, WEB_APPS
 from stagewise.policy.settings import Settings
 from stagewise.policy.tier import azure_tier
 
@@ -536,3 +538,156 @@ def network_address_spaces_apart(resources: Sequence[StackResource]) -> list[Sta
                     )
             seen.append((vnet, network))
     return violations
+
+
+POLICIES: tuple[PolicyRecord, ...] = (
+    PolicyRecord(
+        name="webapp-https-only",
+        description="Web apps and slots serve HTTPS only.",
+        check=each(WEB_APPS, webapp_https_only),
+        rule="`httpsOnly` is true",
+        twin=ResourcesOnly("no config key; components/blue_green_web_app.py always sets it"),
+    ),
+    PolicyRecord(
+        name="webapp-min-tls",
+        description="Web apps and slots refuse TLS below 1.2.",
+        check=each(WEB_APPS, webapp_min_tls),
+        rule="`siteConfig.minTlsVersion` is 1.2 or higher (compared as a version)",
+        twin=ResourcesOnly("no config key; components/blue_green_web_app.py always sets it"),
+    ),
+    PolicyRecord(
+        name="webapp-ftps-disabled",
+        description="Web apps and slots do not accept FTP/FTPS deployments.",
+        check=each(WEB_APPS, webapp_ftps_disabled),
+        rule="`siteConfig.ftpsState` is `Disabled`",
+        twin=ResourcesOnly("no config key; components/blue_green_web_app.py always sets it"),
+    ),
+    PolicyRecord(
+        name="webapp-managed-identity",
+        description="Web apps and slots have a managed identity.",
+        check=each(WEB_APPS, webapp_managed_identity),
+        rule="`identity.type` is SystemAssigned and/or UserAssigned",
+        twin=ResourcesOnly("no config key; components/blue_green_web_app.py always sets it"),
+    ),
+    PolicyRecord(
+        name="webapp-no-plaintext-secrets",
+        description="App settings hold Key Vault references, never secret values.",
+        check=per_type((*WEB_APPS, *APP_SETTINGS_RESOURCES), app_settings_without_secrets),
+        rule="no app setting looks like a secret unless it is a Key Vault reference "
+        "`@Microsoft.KeyVault(SecretUri=\u2026)` or `(VaultName=\u2026;SecretName=\u2026)`",
+        twin=Validation(
+            "secrets only encrypted (stagewise:secrets); every other app setting is built by the program from non-secret keys",
+            (config.StackConfig._secrets_encrypted,),
+        ),
+    ),
+    PolicyRecord(
+        name="webapp-integration-subnet-delegated",
+        description="A web app's VNet-integration subnet is delegated to Microsoft.Web/serverFarms "
+        "(app-service/overview-vnet-integration.md: 'addresses in the delegated subnet').",
+        check=OnStack(webapp_integration_subnet_delegated),
+        rule="an app's integration subnet is delegated to `Microsoft.Web/serverFarms`",
+        twin=ResourcesOnly("no config key; the program builds each region's subnet"),
+    ),
+    PolicyRecord(
+        name="webapp-integration-subnet-one-plan",
+        description="An integration subnet serves one App Service plan (app-service/overview-vnet-integration.md: 'The "
+        "integration subnet can be used by only one App Service plan').",
+        check=OnStack(webapp_integration_subnet_one_plan),
+        rule="an integration subnet serves one App Service plan (a site and its slots share theirs)",
+        twin=ResourcesOnly("no config key; the program builds one subnet per plan"),
+    ),
+    PolicyRecord(
+        name="webapp-integration-subnet-same-region",
+        description="A web app integrates with a virtual network of its own region "
+        "(app-service/overview-vnet-integration.md: 'The app and the virtual network must be in the same "
+        "region').",
+        check=OnStack(webapp_integration_subnet_same_region),
+        rule="an app's integration network is in the app's region",
+        twin=ResourcesOnly("no config key; the program builds each region's network"),
+    ),
+    PolicyRecord(
+        name="webapp-slot-rule-percentage",
+        description="A slot traffic rule routes 1..100 %; 0 % is no rule, since a rule at an explicit 0 % still routes "
+        "clients pinned by x-ms-routing-name (app-service/deploy-staging-slots.md, 'Route production traffic "
+        "manually').",
+        check=each((WEB_APP,), webapp_slot_rule_percentage),
+        rule="each `siteConfig.experiments.rampUpRules[].reroutePercentage` is 1..100 (0 % is no rule)",
+        twin=Validation(
+            "stages[].weight 0..100, and 0 % becomes no rule (rollout)", (config.StageConfig.model_fields["weight"],)
+        ),
+    ),
+    PolicyRecord(
+        name="webapp-slot-rule-target",
+        description="A slot traffic rule routes to a slot of its own site, <site>-<slot>.azurewebsites.net "
+        "(app-service/deploy-staging-slots.md, 'Route production traffic automatically').",
+        check=each((WEB_APP,), webapp_slot_rule_target),
+        rule="each rule's `actionHostName` is a slot of the same site, `<site>-<slot>.azurewebsites.net`",
+        twin=ResourcesOnly("the host name is derived from the site's name"),
+    ),
+    PolicyRecord(
+        name="webapp-image-pull-path",
+        description="A web app's image has a pull path: the managed identity for Azure Container Registry, credentials "
+        "for any other registry, and authentication for every image in production "
+        "(app-service/configure-custom-container.md: 'Each time the app restarts, App Service performs the "
+        "`docker pull` command').",
+        check=per_type(WEB_APPS, webapp_image_pull_path),
+        rule="an image on a registry host has a pull path (the managed identity for Azure Container Registry, "
+        "`DOCKER_REGISTRY_SERVER_*` for any other); in production every image is pulled with authentication",
+        twin=tiers.REGISTRY_PULL_RULE,
+    ),
+    PolicyRecord(
+        name="webapp-no-slot-traffic-rule",
+        description="A site holds no slot traffic rule: it lives in siteConfig, and 'Any configuration change to the app "
+        "causes an app restart' (app-service/app-service-key-vault-references.md); the stage is carried by "
+        "Front Door origin weights.",
+        check=each((WEB_APP,), webapp_no_slot_traffic_rule),
+        rule="`siteConfig.experiments.rampUpRules` is empty: a rule is site configuration, and changing it "
+        "restarts the site; Front Door carries the stage",
+        twin=ResourcesOnly(
+            "no config key; components/blue_green_web_app.py always sends an empty rule list (the stage is carried by Front Door origin weights)"
+        ),
+    ),
+    PolicyRecord(
+        name="webapp-waits-for-effective-grants",
+        description="Apps that read Key Vault references or pull with their identity are created after a wait that "
+        "follows the grant: a grant exists before it takes effect (key-vault/general/rbac-guide.md), and an "
+        "unresolved reference is refetched only 'every 24 hours' "
+        "(app-service/app-service-key-vault-references.md).",
+        check=OnStack(webapp_waits_for_effective_grants),
+        rule="an app that reads Key Vault references or pulls with its identity depends on a wait of at least 600 "
+        "s that follows the needed grant (Key Vault Secrets User, AcrPull)",
+        twin=ResourcesOnly("an ordering between resources (dependsOn)"),
+    ),
+    PolicyRecord(
+        name="webapp-references-checked",
+        description="Every app's Key Vault references are checked after the app exists: 'If a reference isn't resolved "
+        "properly, the reference string is used instead' (app-service/app-service-key-vault-references.md).",
+        check=OnStack(webapp_references_checked),
+        rule="every app's Key Vault reference settings are named by a check of its config references that runs "
+        "after it",
+        twin=ResourcesOnly("a resource after the sites (components/reference_check.py)"),
+    ),
+    PolicyRecord(
+        name="webapp-integration-disconnected-first",
+        description="An integrated web app is disconnected before it is deleted "
+        "(app-service/overview-vnet-integration.md: 'If you deleted the app or the App Service plan without "
+        "disconnecting the virtual network integration first, you aren't able to do any update/delete "
+        "operations on the virtual network or subnet').",
+        check=OnStack(webapp_integration_disconnected_first),
+        rule="every integrated site and slot has a VNet connection resource depending on it, so removal "
+        "disconnects first",
+        twin=ResourcesOnly("an ordering between resources (dependencies)"),
+    ),
+    PolicyRecord(
+        name="network-address-spaces-apart",
+        description="The regions' virtual networks do not overlap, so that they can be peered (Cloud Adoption Framework, "
+        "ready/azure-best-practices/plan-for-ip-addressing.md: 'two or more spoke virtual networks can't have "
+        "overlapping IP address spaces').",
+        check=OnStack(network_address_spaces_apart),
+        rule="no two virtual networks overlap",
+        twin=Validation(
+            "regions[].addressSpace (default 10.<index>.0.0/16) do not overlap",
+            (config.StackConfig._address_spaces_apart,),
+        ),
+    ),
+)

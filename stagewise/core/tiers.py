@@ -3,7 +3,9 @@
 Pure: no Pulumi import. The config validator (`stagewise.core.config.parse`) refuses a stack that breaks
 one of `RULES`, the components build from the same constants, and the policy pack
 (`policy.settings`) takes its defaults from here, so a stack the validator accepts is not refused
-at `pulumi preview` for the same reason.
+at `pulumi preview` for the same reason. Each rule is named so that the policy refusing the same on
+the resources can hold it as its validator twin (`stagewise.policy.record`); the link points from the
+pack to the core, never back.
 """
 
 from __future__ import annotations
@@ -56,80 +58,94 @@ class TierRule:
     requirement: str
     """What is allowed, as the message says it: "at most 60", "true"."""
     why: str
-    policy: str
-    """The policy that refuses the same on the resources."""
     applies: Callable[[Mapping[str, Any]], bool] = lambda values: True
     """Whether the rule applies, given every key's value (e.g. only with autoscale on)."""
 
 
+TTL_RULE = TierRule(
+    "traffic.ttl",
+    (PRODUCTION,),
+    lambda ttl: ttl <= PRODUCTION_MAX_TTL,
+    f"at most {PRODUCTION_MAX_TTL} s",
+    "a rollback must reach clients within the DNS TTL",
+)
+
+
+PROBE_PATH_RULE = TierRule(
+    "traffic.probe.path",
+    ENVIRONMENTS,
+    lambda path: path == HEALTH_PATH,
+    repr(HEALTH_PATH),
+    "the app's health endpoint, which the health check and the alerts use too",
+)
+
+
+AUTOSCALE_MINIMUM_RULE = TierRule(
+    "autoscale.minimum",
+    (PRODUCTION,),
+    lambda n: n >= PRODUCTION_MIN_INSTANCES,
+    f"at least {PRODUCTION_MIN_INSTANCES}",
+    "production keeps serving while instances fail",
+    applies=lambda values: values["autoscale.enabled"],
+)
+
+
+INSTANCES_RULE = TierRule(
+    "appService.instances",
+    (PRODUCTION,),
+    lambda n: n >= PRODUCTION_MIN_INSTANCES,
+    f"at least {PRODUCTION_MIN_INSTANCES}",
+    "production keeps serving while instances fail",
+    applies=lambda values: not values["autoscale.enabled"],
+)
+
+
+PURGE_PROTECTION_RULE = TierRule(
+    "vault.purgeProtection",
+    PRODUCTION_LIKE,
+    lambda on: on is True,
+    "true",
+    "a deleted vault or secret must stay recoverable",
+)
+
+
+NETWORK_DEFAULT_ACTION_RULE = TierRule(
+    "vault.networkDefaultAction",
+    (PRODUCTION,),
+    lambda action: action == "Deny",
+    "'Deny'",
+    "only the allowed addresses and the regions' subnets reach the vault",
+)
+
+
+REGISTRY_PULL_RULE = TierRule(
+    "registry.pull",
+    (PRODUCTION,),
+    lambda pull: pull != "anonymous",
+    "'identity' or 'credentials' (set registry.acrId, registry.createAcr or registry.server)",
+    "App Service pulls the image again each time the app restarts and on every new instance "
+    "(app-service/configure-custom-container.md), and anonymous pulls are rate-limited",
+)
+
+
+MIN_REPLICAS_RULE = TierRule(
+    "kubernetes.minReplicas",
+    PRODUCTION_LIKE,
+    lambda n: n >= MIN_REPLICAS,
+    f"at least {MIN_REPLICAS}",
+    "one pod failing must not stop the app",
+)
+
+
 RULES: tuple[TierRule, ...] = (
-    TierRule(
-        "traffic.ttl",
-        (PRODUCTION,),
-        lambda ttl: ttl <= PRODUCTION_MAX_TTL,
-        f"at most {PRODUCTION_MAX_TTL} s",
-        "a rollback must reach clients within the DNS TTL",
-        "traffic-manager-production-ttl",
-    ),
-    TierRule(
-        "traffic.probe.path",
-        ENVIRONMENTS,
-        lambda path: path == HEALTH_PATH,
-        repr(HEALTH_PATH),
-        "the app's health endpoint, which the health check and the alerts use too",
-        "traffic-manager-health-path",
-    ),
-    TierRule(
-        "autoscale.minimum",
-        (PRODUCTION,),
-        lambda n: n >= PRODUCTION_MIN_INSTANCES,
-        f"at least {PRODUCTION_MIN_INSTANCES}",
-        "production keeps serving while instances fail",
-        "autoscale-production-minimum",
-        applies=lambda values: values["autoscale.enabled"],
-    ),
-    TierRule(
-        "appService.instances",
-        (PRODUCTION,),
-        lambda n: n >= PRODUCTION_MIN_INSTANCES,
-        f"at least {PRODUCTION_MIN_INSTANCES}",
-        "production keeps serving while instances fail",
-        "autoscale-production-minimum",
-        applies=lambda values: not values["autoscale.enabled"],
-    ),
-    TierRule(
-        "vault.purgeProtection",
-        PRODUCTION_LIKE,
-        lambda on: on is True,
-        "true",
-        "a deleted vault or secret must stay recoverable",
-        "keyvault-purge-protection",
-    ),
-    TierRule(
-        "vault.networkDefaultAction",
-        (PRODUCTION,),
-        lambda action: action == "Deny",
-        "'Deny'",
-        "only the allowed addresses and the regions' subnets reach the vault",
-        "keyvault-network-default-deny",
-    ),
-    TierRule(
-        "registry.pull",
-        (PRODUCTION,),
-        lambda pull: pull != "anonymous",
-        "'identity' or 'credentials' (set registry.acrId, registry.createAcr or registry.server)",
-        "App Service pulls the image again each time the app restarts and on every new instance "
-        "(app-service/configure-custom-container.md), and anonymous pulls are rate-limited",
-        "webapp-image-pull-path",
-    ),
-    TierRule(
-        "kubernetes.minReplicas",
-        PRODUCTION_LIKE,
-        lambda n: n >= MIN_REPLICAS,
-        f"at least {MIN_REPLICAS}",
-        "one pod failing must not stop the app",
-        "kubernetes-hpa-min-replicas",
-    ),
+    TTL_RULE,
+    PROBE_PATH_RULE,
+    AUTOSCALE_MINIMUM_RULE,
+    INSTANCES_RULE,
+    PURGE_PROTECTION_RULE,
+    NETWORK_DEFAULT_ACTION_RULE,
+    REGISTRY_PULL_RULE,
+    MIN_REPLICAS_RULE,
 )
 
 

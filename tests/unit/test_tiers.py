@@ -5,10 +5,14 @@ import copy
 
 import pytest
 from pulumi_policy import EnforcementLevel
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
 
-from stagewise.core import tiers
+from stagewise.core import config, tiers
 from stagewise.core.config import ConfigError, SecretValue, parse
+from stagewise.policy.catalogue import RECORDS
 from stagewise.policy.policies import VALIDATOR_TWINS, policies
+from stagewise.policy.record import ResourcesOnly, Validation
 from stagewise.policy.settings import Settings
 
 
@@ -140,19 +144,33 @@ def test_the_pack_defaults_are_the_core_rules():
     )
 
 
+def of_the_core(refused: object) -> bool:
+    """A validator, field or function defined in stagewise.core (a field: of one of the config's models)."""
+    if isinstance(refused, FieldInfo):
+        models = [m for m in vars(config).values() if isinstance(m, type) and issubclass(m, BaseModel)]
+        return any(refused is f for m in models for f in m.model_fields.values())
+    function = getattr(refused, "__func__", refused)
+    return callable(function) and function.__module__.startswith("stagewise.core.")
+
+
 def test_every_policy_has_a_validator_twin_or_a_reason():
     names = {p.name for p in policies()}
     assert set(VALIDATOR_TWINS) == names
     for name, twin in VALIDATOR_TWINS.items():
-        kind, _, detail = twin.partition(": ")
-        assert kind in ("tier rule", "validator", "resources only") and detail.strip(), name
-        if kind == "tier rule":
-            assert any(r.key == detail and r.policy == name for r in tiers.RULES), name
-    # and every tier rule names a policy that says it is its twin
+        if isinstance(twin, ResourcesOnly):
+            assert twin.why.strip(), name
+        elif isinstance(twin, Validation):
+            assert twin.what.strip() and twin.refuses, name
+            assert all(of_the_core(r) for r in twin.refuses), name
+        else:
+            rules = (twin,) if isinstance(twin, tiers.TierRule) else twin
+            assert rules and all(any(r is rule for rule in tiers.RULES) for r in rules), name
+    # and every tier rule is the twin of exactly one policy
     for rule in tiers.RULES:
-        assert VALIDATOR_TWINS[rule.policy].startswith("tier rule: "), rule.key
+        assert len([r for r in RECORDS if any(t is rule for t in r.tier_rules)]) == 1, rule.key
 
 
 def test_every_tier_rule_guards_a_mandatory_policy():
     mandatory = {p.name for p in policies() if p.enforcement_level == EnforcementLevel.MANDATORY}
-    assert {r.policy for r in tiers.RULES} <= mandatory
+    assert {r.name for r in RECORDS if r.tier_rules} <= mandatory
+    assert {t for r in RECORDS for t in r.tier_rules} == set(tiers.RULES)
