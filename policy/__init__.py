@@ -1,10 +1,13 @@
-"""The Stagewise policy pack: its rules as plain functions, one module per resource family, and
-their pulumi_policy wiring in `policies`.
+"""The Stagewise policy pack: its rules as plain functions, one module per resource family, each
+policy declared once as a record beside its check, and their pulumi_policy wiring in `policies`.
 
 Run it with `pulumi preview --policy-pack policy`; `__main__` is the pack's entry point.
 
 - `settings`, `inputs`, `tier`, `resource_types`: what every rule uses.
-- `keyvault`, `webapps`, `monitoring`, `traffic_manager`, `kubernetes`, `tags`: the rules.
+- `keyvault`, `webapps`, `vnet_integration`, `frontdoor`, `traffic_manager`, `monitoring`, `kubernetes`,
+  `tags`: the rules, and each family's `POLICIES` (`record.PolicyRecord`: name, description, level,
+  types or stack, check, config keys, validator twin).
+- `catalogue`: every record, and the tables derived from them; `docs`: the docs' table of policies.
 
 The thresholds come from the core (`stagewise.core.tiers`, `stagewise.core.limits`), which the config
 validator enforces too. A resource validator takes a resource's inputs as the engine sends them

@@ -11,12 +11,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from stagewise.policy import frontdoor, keyvault, kubernetes, monitoring, tags, traffic_manager, webapps
+from stagewise.policy import (
+    frontdoor,
+    keyvault,
+    kubernetes,
+    monitoring,
+    tags,
+    traffic_manager,
+    vnet_integration,
+    webapps,
+)
 from stagewise.policy.record import OnStack, PolicyRecord, StackRule, Twin
 
 RECORDS: tuple[PolicyRecord, ...] = (
     *keyvault.POLICIES,
     *webapps.POLICIES,
+    *vnet_integration.POLICIES,
     *frontdoor.POLICIES,
     *traffic_manager.POLICIES,
     *monitoring.POLICIES,

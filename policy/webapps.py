@@ -1,8 +1,8 @@
-"""Web app and slot rules: transport, identity, app settings, VNet integration, the slot traffic rule."""
+"""Web app and slot rules: transport, identity, app settings, the image's pull path, the grants and Key Vault
+references an app waits for, the slot traffic rule. VNet integration is `vnet_integration`."""
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -11,7 +11,6 @@ from stagewise.core import config, tiers
 from stagewise.core.limits import (
     ACR_LOGIN_SUFFIX,
     ACR_PULL_ROLE,
-    APP_SERVICE_DELEGATION,
     DOCKER_HUB_HOSTS,
     RBAC_PROPAGATION_SECONDS,
     SECRETS_USER_ROLE,
@@ -29,10 +28,9 @@ from stagewise.policy.inputs import (
     is_unknown,
     known,
     shown,
-    sources,
 )
 from stagewise.policy.record import OnStack, PolicyRecord, ResourcesOnly, Validation, each, per_type
-from stagewise.policy.resource_types import APP_SETTINGS_RESOURCES, ROLE_ASSIGNMENT, SUBNET, WEB_APP, WEB_APPS
+from stagewise.policy.resource_types import APP_SETTINGS_RESOURCES, ROLE_ASSIGNMENT, WEB_APP, WEB_APPS
 from stagewise.policy.settings import Settings
 from stagewise.policy.tier import azure_tier
 
@@ -194,89 +192,6 @@ def app_settings_without_secrets(resource_type: str) -> Validator:
         return messages
 
     return validate
-
-
-def webapp_integration_subnet_delegated(resources: Sequence[StackResource]) -> list[StackViolation]:
-    """app-service/overview-vnet-integration.md: regional integration mounts the workers' interfaces
-    "with addresses in the delegated subnet", delegated to Microsoft.Web/serverFarms."""
-    index = by_urn(resources)
-    violations = []
-    for app in (r for r in resources if r.type in WEB_APPS):
-        for subnet in sources(app, "virtualNetworkSubnetId", index, SUBNET):
-            delegations = dig(subnet.props, "delegations")
-            if is_unknown(delegations):
-                continue
-            services = {dig(d, "serviceName") for d in (delegations if isinstance(delegations, list) else [])}
-            if APP_SERVICE_DELEGATION not in services:
-                violations.append(
-                    StackViolation(
-                        f"web app {app.name!r} integrates with subnet {subnet.name!r}, which is not delegated to "
-                        f"{APP_SERVICE_DELEGATION}: add delegations[].serviceName {APP_SERVICE_DELEGATION!r} to the subnet",
-                        app.urn,
-                    )
-                )
-    return violations
-
-
-def _plan_of(app: StackResource, index: Mapping[str, StackResource]) -> str | None:
-    plans = sources(app, "serverFarmId", index, ("azure-native:web:AppServicePlan",))
-    if plans:
-        return plans[0].urn
-    value = dig(app.props, "serverFarmId")
-    return str(value).lower() if known(value) else None
-
-
-def webapp_integration_subnet_one_plan(resources: Sequence[StackResource]) -> list[StackViolation]:
-    """app-service/overview-vnet-integration.md, limitations: "The integration subnet can be used by
-    only one App Service plan." A site and its slots share their plan, so they may share the subnet."""
-    index = by_urn(resources)
-    plans_by_subnet: dict[str, dict[str, list[str]]] = {}
-    for app in (r for r in resources if r.type in WEB_APPS):
-        plan = _plan_of(app, index)
-        if plan is None:
-            continue
-        for subnet in sources(app, "virtualNetworkSubnetId", index, SUBNET):
-            plans_by_subnet.setdefault(subnet.urn, {}).setdefault(plan, []).append(app.name)
-    violations = []
-    for subnet_urn, plans in sorted(plans_by_subnet.items()):
-        if len(plans) > 1:
-            apps = sorted(name for names in plans.values() for name in names)
-            violations.append(
-                StackViolation(
-                    f"subnet {index[subnet_urn].name!r} is the integration subnet of {len(plans)} App Service plans "
-                    f"(apps {', '.join(apps)}); a subnet serves one plan: give each plan its own subnet",
-                    subnet_urn,
-                )
-            )
-    return violations
-
-
-def webapp_integration_subnet_same_region(resources: Sequence[StackResource]) -> list[StackViolation]:
-    """app-service/overview-vnet-integration.md, limitations: "The app and the virtual network must be
-    in the same region." (Regional integration; a gateway is the only way across regions.)"""
-    index = by_urn(resources)
-    violations = []
-    for app in (r for r in resources if r.type in WEB_APPS):
-        location = dig(app.props, "location")
-        if not known(location):
-            continue
-        for subnet in sources(app, "virtualNetworkSubnetId", index, SUBNET):
-            for vnet in sources(subnet, "virtualNetworkName", index, ("azure-native:network:VirtualNetwork",)):
-                vnet_location = dig(vnet.props, "location")
-                if known(vnet_location) and _region(vnet_location) != _region(location):
-                    violations.append(
-                        StackViolation(
-                            f"web app {app.name!r} in {location!r} integrates with subnet {subnet.name!r} of virtual "
-                            f"network {vnet.name!r} in {vnet_location!r}; regional VNet integration needs both in the "
-                            "same region: give each region its own network",
-                            app.urn,
-                        )
-                    )
-    return violations
-
-
-def _region(location: Any) -> str:
-    return str(location).replace(" ", "").lower()
 
 
 def _ramp_up_rules(props: Mapping[str, Any]) -> list[tuple[int, Any]]:
@@ -479,67 +394,6 @@ def webapp_references_checked(resources: Sequence[StackResource]) -> list[StackV
     return violations
 
 
-CONNECTIONS = (
-    "azure-native:web:WebAppSwiftVirtualNetworkConnection",
-    "azure-native:web:WebAppSwiftVirtualNetworkConnectionSlot",
-)
-
-
-def webapp_integration_disconnected_first(resources: Sequence[StackResource]) -> list[StackViolation]:
-    """app-service/overview-vnet-integration.md: "If you deleted the app or the App Service plan without
-    disconnecting the virtual network integration first, you aren't able to do any update/delete operations
-    on the virtual network or subnet". The engine deletes dependents first, so each integrated app has a
-    VNet connection resource that depends on it: removing the app removes the connection before it."""
-    # A site's connection names the site (property `name`); a slot's connection depends on the slot.
-    connected = {u for r in resources if r.type == CONNECTIONS[0] for u in r.property_dependencies.get("name", ())}
-    connected_slots = {u for r in resources if r.type == CONNECTIONS[1] for u in r.dependencies}
-    violations = []
-    for app in (r for r in resources if r.type in WEB_APPS):
-        if known(dig(app.props, "virtualNetworkSubnetId")) or app.property_dependencies.get("virtualNetworkSubnetId"):
-            if app.urn not in (connected if app.type == "azure-native:web:WebApp" else connected_slots):
-                violations.append(
-                    StackViolation(
-                        f"web app {app.name!r} is integrated with a subnet but no VNet connection resource depends on "
-                        "it, so removing the app would delete it still connected and lock the subnet: add a "
-                        "WebAppSwiftVirtualNetworkConnection (Slot) that depends on the app",
-                        app.urn,
-                    )
-                )
-    return violations
-
-
-def _prefixes(vnet: StackResource) -> list[Any] | None:
-    prefixes = dig(vnet.props, "addressSpace", "addressPrefixes")
-    if is_unknown(prefixes) or not isinstance(prefixes, list) or any(not known(p) for p in prefixes):
-        return None
-    return prefixes
-
-
-def network_address_spaces_apart(resources: Sequence[StackResource]) -> list[StackViolation]:
-    """Networks meant to be peered cannot overlap (Cloud Adoption Framework, plan-for-ip-addressing.md: "two or
-    more spoke virtual networks can't have overlapping IP address spaces"): each region has a range of its own."""
-    vnets = [(r, _prefixes(r)) for r in resources if r.type == "azure-native:network:VirtualNetwork"]
-    seen: list[tuple[StackResource, ipaddress.IPv4Network]] = []
-    violations = []
-    for vnet, prefixes in vnets:
-        for prefix in prefixes or []:
-            try:
-                network = ipaddress.IPv4Network(str(prefix), strict=False)
-            except ValueError:
-                continue
-            for other, other_network in seen:
-                if other.urn != vnet.urn and network.overlaps(other_network):
-                    violations.append(
-                        StackViolation(
-                            f"virtual networks {other.name!r} ({other_network}) and {vnet.name!r} ({network}) overlap "
-                            "and cannot be peered: give each region an address space of its own",
-                            vnet.urn,
-                        )
-                    )
-            seen.append((vnet, network))
-    return violations
-
-
 POLICIES: tuple[PolicyRecord, ...] = (
     PolicyRecord(
         name="webapp-https-only",
@@ -579,31 +433,6 @@ POLICIES: tuple[PolicyRecord, ...] = (
             "secrets only encrypted (stagewise:secrets); every other app setting is built by the program from non-secret keys",
             (config.StackConfig._secrets_encrypted,),
         ),
-    ),
-    PolicyRecord(
-        name="webapp-integration-subnet-delegated",
-        description="A web app's VNet-integration subnet is delegated to Microsoft.Web/serverFarms "
-        "(app-service/overview-vnet-integration.md: 'addresses in the delegated subnet').",
-        check=OnStack(webapp_integration_subnet_delegated),
-        rule="an app's integration subnet is delegated to `Microsoft.Web/serverFarms`",
-        twin=ResourcesOnly("no config key; the program builds each region's subnet"),
-    ),
-    PolicyRecord(
-        name="webapp-integration-subnet-one-plan",
-        description="An integration subnet serves one App Service plan (app-service/overview-vnet-integration.md: 'The "
-        "integration subnet can be used by only one App Service plan').",
-        check=OnStack(webapp_integration_subnet_one_plan),
-        rule="an integration subnet serves one App Service plan (a site and its slots share theirs)",
-        twin=ResourcesOnly("no config key; the program builds one subnet per plan"),
-    ),
-    PolicyRecord(
-        name="webapp-integration-subnet-same-region",
-        description="A web app integrates with a virtual network of its own region "
-        "(app-service/overview-vnet-integration.md: 'The app and the virtual network must be in the same "
-        "region').",
-        check=OnStack(webapp_integration_subnet_same_region),
-        rule="an app's integration network is in the app's region",
-        twin=ResourcesOnly("no config key; the program builds each region's network"),
     ),
     PolicyRecord(
         name="webapp-slot-rule-percentage",
@@ -666,28 +495,5 @@ POLICIES: tuple[PolicyRecord, ...] = (
         rule="every app's Key Vault reference settings are named by a check of its config references that runs "
         "after it",
         twin=ResourcesOnly("a resource after the sites (components/reference_check.py)"),
-    ),
-    PolicyRecord(
-        name="webapp-integration-disconnected-first",
-        description="An integrated web app is disconnected before it is deleted "
-        "(app-service/overview-vnet-integration.md: 'If you deleted the app or the App Service plan without "
-        "disconnecting the virtual network integration first, you aren't able to do any update/delete "
-        "operations on the virtual network or subnet').",
-        check=OnStack(webapp_integration_disconnected_first),
-        rule="every integrated site and slot has a VNet connection resource depending on it, so removal "
-        "disconnects first",
-        twin=ResourcesOnly("an ordering between resources (dependencies)"),
-    ),
-    PolicyRecord(
-        name="network-address-spaces-apart",
-        description="The regions' virtual networks do not overlap, so that they can be peered (Cloud Adoption Framework, "
-        "ready/azure-best-practices/plan-for-ip-addressing.md: 'two or more spoke virtual networks can't have "
-        "overlapping IP address spaces').",
-        check=OnStack(network_address_spaces_apart),
-        rule="no two virtual networks overlap",
-        twin=Validation(
-            "regions[].addressSpace (default 10.<index>.0.0/16) do not overlap",
-            (config.StackConfig._address_spaces_apart,),
-        ),
     ),
 )

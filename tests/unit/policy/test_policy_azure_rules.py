@@ -16,13 +16,12 @@ from stagewise.policy.monitoring import (
 )
 from stagewise.policy.settings import Settings
 from stagewise.policy.traffic_manager import traffic_manager_one_web_app_per_region
-from stagewise.policy.webapps import (
+from stagewise.policy.vnet_integration import (
     webapp_integration_subnet_delegated,
     webapp_integration_subnet_one_plan,
     webapp_integration_subnet_same_region,
-    webapp_slot_rule_percentage,
-    webapp_slot_rule_target,
 )
+from stagewise.policy.webapps import webapp_slot_rule_percentage, webapp_slot_rule_target
 
 SETTINGS = Settings()
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
