@@ -25,7 +25,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from stagewise.core import stackconfig, stackfile
+from stagewise.core import stackconfig
+from stagewise.formats import stackfile
 from stagewise.infra import azure
 from stagewise.tools import evaluate, planning
 

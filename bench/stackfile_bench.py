@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from ruamel.yaml import YAML  # noqa: E402
 
-from stagewise.core import yamlv3  # noqa: E402
+from stagewise.formats import yamlv3  # noqa: E402
 from stagewise.tools import stackedit  # noqa: E402
 
 

@@ -9,8 +9,9 @@ import pulumi_kubernetes as k8s
 
 from stagewise.components.blue_green_deployment import BlueGreenDeployment, BlueGreenDeploymentArgs
 from stagewise.components.cluster_environment import ClusterEnvironment, ClusterEnvironmentArgs
-from stagewise.core import rollout, stackfile
+from stagewise.core import rollout
 from stagewise.core.config import ConfigError, StackConfig
+from stagewise.formats import stackfile
 
 
 def provider(cfg: StackConfig) -> k8s.Provider:

@@ -7,8 +7,8 @@ from pathlib import Path
 import pulumi
 from pulumi.runtime import config as runtime_config
 
-from stagewise.core import stackfile
 from stagewise.core.config import StackConfig, from_engine
+from stagewise.formats import stackfile
 
 
 def _stack_file(stack: str) -> tuple[str, str] | None:

@@ -33,7 +33,7 @@ from pydantic.alias_generators import to_camel
 from stagewise.core import app_environment, limits, naming, rollout, tiers
 from stagewise.core.defaults import with_tier_defaults
 from stagewise.core.gate_config import AnalysisConfig, Duration
-from stagewise.core.keys import NAMESPACE
+from stagewise.formats.keys import NAMESPACE
 
 Environment = tiers.Environment
 AZURE_ENVIRONMENTS = ("dev", "staging", "production")

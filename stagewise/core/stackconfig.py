@@ -3,8 +3,8 @@ would decode it from the engine (engine encoding, secrets as stored). Pure: no P
 
 from __future__ import annotations
 
-from stagewise.core import stackfile
 from stagewise.core.config import StackConfig, from_engine
+from stagewise.formats import stackfile
 
 
 def config_from_texts(project_text: str, stack_text: str, source: str) -> StackConfig:

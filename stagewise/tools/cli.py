@@ -19,7 +19,8 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from stagewise.core import limits, rollout, stackfile, tiers
+from stagewise.core import limits, rollout, tiers
+from stagewise.formats import stackfile
 from stagewise.tools import git
 from stagewise.tools import history as history_lib
 from stagewise.tools import plan as plan_lib

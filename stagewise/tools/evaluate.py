@@ -21,7 +21,7 @@ from pulumi.runtime import rpc
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from stagewise.core import stackfile
+from stagewise.formats import stackfile
 
 FAKE_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 

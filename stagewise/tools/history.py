@@ -11,9 +11,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 
-from stagewise.core import rollout, stackfile
+from stagewise.core import rollout
 from stagewise.core.config import ConfigError, stage_entries
-from stagewise.core.keys import NAMESPACE, RELEASE_KEY
+from stagewise.formats import stackfile
+from stagewise.formats.keys import NAMESPACE, RELEASE_KEY
 
 Meta = TypeVar("Meta")
 

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from stagewise.core.stackfile import SECRET_PLACEHOLDER, is_encrypted
+from stagewise.formats.stackfile import SECRET_PLACEHOLDER, is_encrypted
 
 Op = Literal["create", "update", "replace", "delete"]
 OPS: tuple[Op, ...] = ("create", "update", "replace", "delete")

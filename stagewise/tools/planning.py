@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from stagewise.core import stackfile
 from stagewise.core.config import ConfigError
+from stagewise.formats import stackfile
 from stagewise.tools import git, safefile
 from stagewise.tools import plan as plan_lib
 

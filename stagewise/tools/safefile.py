@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from stagewise.core import stackfile
+from stagewise.formats import stackfile
 
 # How long a command waits for another one editing the same stack file.
 LOCK_TIMEOUT_SECONDS = 10.0

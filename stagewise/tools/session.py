@@ -13,10 +13,11 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from stagewise.core import rollout, stackfile
+from stagewise.core import rollout
 from stagewise.core.config import ConfigError, StackConfig
 from stagewise.core.stackconfig import config_from_texts
-from stagewise.core.stackfile import read_project_text
+from stagewise.formats import stackfile
+from stagewise.formats.stackfile import read_project_text
 from stagewise.tools import git, safefile, stackedit
 from stagewise.tools.processes import STACK_NAME, PulumiCliError, default_stack
 

@@ -22,8 +22,8 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.scalarstring import SingleQuotedScalarString
 
-from stagewise.core import stackfile, yamlv3
-from stagewise.core.keys import RELEASE_KEY
+from stagewise.formats import stackfile, yamlv3
+from stagewise.formats.keys import RELEASE_KEY
 from stagewise.tools.safefile import EditError
 
 __all__ = ["OWNED_KEYS", "RELEASE_KEY", "EditError", "edit_release"]

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from stagewise.core import stackfile
+from stagewise.formats import stackfile
 from stagewise.tools import cli, evaluate, stackedit
 
 ROOT = stackfile.project_root()

@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 from ruamel.yaml import YAML
 from typer.testing import CliRunner
 
-from stagewise.core import limits, rollout, stackconfig, stackfile, tiers
+from stagewise.core import limits, rollout, stackconfig, tiers
+from stagewise.formats import stackfile
 from stagewise.tools import cli, evaluate, stackedit
 
 ROOT = stackfile.project_root()

@@ -1,7 +1,7 @@
 import pytest
 
 from stagewise.components.blue_green_web_app import BlueGreenWebApp, BlueGreenWebAppArgs, ImagePull
-from stagewise.core.stackfile import SECRET_PLACEHOLDER as SECRET
+from stagewise.formats.stackfile import SECRET_PLACEHOLDER as SECRET
 from tests.components.conftest import only, refused_before_any_resource
 
 REFERENCE = "@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/jwt-secret/)"

@@ -2,7 +2,7 @@ import pulumi
 import pytest
 
 from stagewise.components.secret_vault import SECRETS_USER_ROLE, SecretVault, SecretVaultArgs
-from stagewise.core.stackfile import SECRET_PLACEHOLDER as SECRET
+from stagewise.formats.stackfile import SECRET_PLACEHOLDER as SECRET
 from tests.components.conftest import only, refused_before_any_resource
 
 

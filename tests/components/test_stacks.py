@@ -5,9 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from stagewise.core import naming, stackfile
+from stagewise.core import naming
 from stagewise.core.config import ConfigError
-from stagewise.core.stackfile import SECRET_PLACEHOLDER as SECRET
+from stagewise.formats import stackfile
+from stagewise.formats.stackfile import SECRET_PLACEHOLDER as SECRET
 from stagewise.tools.evaluate import Evaluation, evaluate_stack, run
 
 ROOT = Path(__file__).resolve().parents[2]

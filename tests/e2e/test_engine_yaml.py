@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from conftest import PASSPHRASE, _toolchain_env
 
-from stagewise.core import limits, yamlv3
+from stagewise.core import limits
+from stagewise.formats import yamlv3
 from stagewise.tools import stackedit
 from tests.tag_cases import PLAIN, RETYPED
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import json
 
-from stagewise.core import stackfile
 from stagewise.core.config import NAMESPACE
+from stagewise.formats import stackfile
 from tests.e2e.conftest import E2E_NAMESPACE as NAMESPACE_K8S
 
 ROUTE = "demo"

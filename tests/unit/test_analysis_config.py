@@ -240,7 +240,7 @@ def test_a_prometheus_query_template_is_checked_too():
 
 
 def test_shipped_stacks_parse_with_a_gate():
-    from stagewise.core import stackfile
+    from stagewise.formats import stackfile
 
     root = stackfile.project_root()
     for path in root.glob("Pulumi.*.yaml"):

@@ -231,7 +231,7 @@ def test_vault_name_suffix_gives_a_new_vault_name():
 def test_the_name_seed_defaults_to_the_installation_and_an_explicit_one_wins():
     from stagewise.core import naming
     from stagewise.core.config import from_engine
-    from stagewise.core.stackfile import as_engine_config
+    from stagewise.formats.stackfile import as_engine_config
 
     values = as_engine_config({f"stagewise:{k}": v for k, v in valid().items() if k != "secrets"})
     assert from_engine(values, set(), "v1:salt=").name_seed == naming.installation_seed("v1:salt=")

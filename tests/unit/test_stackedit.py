@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from stagewise.core import stackconfig, stackfile
+from stagewise.core import stackconfig
 from stagewise.core.config import ConfigError
+from stagewise.formats import stackfile
 from stagewise.tools import safefile, stackedit
 
 ROOT = stackfile.project_root()

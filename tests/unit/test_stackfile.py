@@ -1,6 +1,6 @@
 import pytest
 
-from stagewise.core import stackfile
+from stagewise.formats import stackfile
 
 PROJECT = """
 name: stagewise

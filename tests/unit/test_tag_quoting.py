@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stagewise.core import limits, stackfile, yamlv3
+from stagewise.core import limits
+from stagewise.formats import stackfile, yamlv3
 from stagewise.tools import stackedit
 from tests.tag_cases import PLAIN, RETYPED
 

@@ -14,8 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stagewise.core import stackconfig, stackfile, yamlv3
+from stagewise.core import stackconfig
 from stagewise.core.config import ConfigError
+from stagewise.formats import stackfile, yamlv3
 
 ROOT = stackfile.project_root()
 PROJECT = (ROOT / "Pulumi.yaml").read_text()

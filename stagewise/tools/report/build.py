@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from stagewise.core import stackfile
+from stagewise.formats import stackfile
 from stagewise.tools import git, history
 from stagewise.tools.analysis.provider import MetricsProvider
 from stagewise.tools.report import chart, data, markdown, timeline

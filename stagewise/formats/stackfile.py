@@ -11,8 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from stagewise.core import yamlv3
-from stagewise.core.keys import NAMESPACE
+from stagewise.formats import yamlv3
+from stagewise.formats.keys import NAMESPACE
 
 PROJECT_FILE = "Pulumi.yaml"
 
@@ -46,7 +46,7 @@ def read_project_text(root: Path) -> str:
 
 
 def load_yaml(text: str, source: str) -> Any:
-    """The document as the engine reads it (see stagewise.yamlv3): refused where it is refused."""
+    """The document as the engine reads it (see stagewise.formats.yamlv3): refused where it is refused."""
     try:
         return yamlv3.load(text)
     except yamlv3.YamlError as err:
