@@ -1,5 +1,5 @@
 """The plan of going back, derived from the plan of going forward: the oracle the revert tests
-hold `plan.diff` to. Creates become deletes and deletes creates, and every property change and
+hold `plandiff.diff` to. Creates become deletes and deletes creates, and every property change and
 `protect` swaps sides; what changed in secrets is the same set either way."""
 
 from __future__ import annotations

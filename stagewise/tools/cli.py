@@ -23,10 +23,9 @@ from stagewise.core import limits, rollout, tiers
 from stagewise.formats import stackfile
 from stagewise.tools import git
 from stagewise.tools import history as history_lib
-from stagewise.tools import plan as plan_lib
 from stagewise.tools.app import StackOption, app
 from stagewise.tools.planning import PlanError, UnknownStack, compute_plan
-from stagewise.tools.render import history_line, print_plan, printable
+from stagewise.tools.render import history_line, markdown, print_plan, printable
 from stagewise.tools.session import (
     EXIT_CHANGES,
     EXIT_OK,
@@ -224,7 +223,7 @@ def plan(
     if as_json:
         typer.echo(json.dumps({"stack": name, "against": against, "commit": commit, **result.to_dict()}, indent=2))
     elif as_markdown:
-        typer.echo(plan_lib.markdown(result, title), nl=False)
+        typer.echo(markdown(result, title), nl=False)
     else:
         print_plan(result, title)
     raise typer.Exit(EXIT_OK if result.empty else EXIT_CHANGES)

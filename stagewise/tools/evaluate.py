@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +21,8 @@ from pulumi.runtime import rpc
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from stagewise.core import stackconfig
+from stagewise.core.stackconfig import StackText
 from stagewise.formats import stackfile
 
 FAKE_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
@@ -184,12 +186,19 @@ def run(
 
 def evaluate_stack(project_text: str, stack_text: str, stack: str, project: str = "stagewise") -> Evaluation:
     """Evaluate the Stagewise program for a stack, given the text of Pulumi.yaml and of its stack file."""
+    defaults = stackfile.project_defaults(project_text)
+    return evaluate_parsed(defaults, StackText.parse(stack_text, f"Pulumi.{stack}.yaml"), stack, project)
+
+
+def evaluate_parsed(
+    project_defaults: Mapping[str, Any], parsed: StackText, stack: str, project: str = "stagewise"
+) -> Evaluation:
+    """`evaluate_stack` of a stack file parsed already, with Pulumi.yaml's config defaults: the
+    config as the engine would hand it over, and the two facts the program takes from the file."""
     from stagewise.infra import program, settings
 
-    source = f"Pulumi.{stack}.yaml"
-    config, secret_keys = stackfile.stack_config(project_text, stack_text, source)
-    encrypted = stackfile.encrypted_secret_names(stack_text, source)
-    installation = stackfile.installation_key(stack_text, source)
+    config, secret_keys = stackconfig.merged_config(project_defaults, parsed)
+    encrypted, installation = parsed.encrypted_secret_names, parsed.installation
     return run(
         lambda: program.build_stack(settings.load(encrypted=encrypted, installation=installation)),
         config,

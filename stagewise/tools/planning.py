@@ -6,9 +6,10 @@ from pathlib import Path
 from typing import Any
 
 from stagewise.core.config import ConfigError
+from stagewise.core.stackconfig import StackText
 from stagewise.formats import stackfile
-from stagewise.tools import git, safefile
-from stagewise.tools import plan as plan_lib
+from stagewise.tools import git, plandiff, safefile
+from stagewise.tools.plan import Plan
 
 
 class PlanError(Exception):
@@ -34,11 +35,15 @@ def _project_name(project_text: str) -> str:
     return str(name) if name else "stagewise"
 
 
-def _evaluate(project_text: str, stack_text: str, stack: str, where: str) -> Any:
+def _evaluate(project_text: str, stack_text: str, source: str, stack: str, where: str) -> tuple[Any, StackText]:
+    """The program evaluated for the stack file, and the file as parsed (the ciphertexts are read from it)."""
     from stagewise.tools import evaluate  # Pulumi loads slowly: only plan needs it.
 
     try:
-        return evaluate.evaluate_stack(project_text, stack_text, stack, project=_project_name(project_text))
+        project = _project_name(project_text)
+        defaults = stackfile.project_defaults(project_text)
+        parsed = StackText.parse(stack_text, source)
+        return evaluate.evaluate_parsed(defaults, parsed, stack, project), parsed
     except ConfigError as error:
         raise PlanError(f"the program refuses the config of {stack} {where}:", error.problems) from None
     except stackfile.StackFileError as error:
@@ -47,15 +52,7 @@ def _evaluate(project_text: str, stack_text: str, stack: str, where: str) -> Any
         raise PlanError(f"evaluating {stack} {where} failed: {type(error).__name__}: {error}") from None
 
 
-def _ciphertexts(stack_text: str | None) -> dict[str, str]:
-    if stack_text is None:
-        return {}
-    document = stackfile.load_yaml(stack_text, "stack file")
-    config = document.get("config") if isinstance(document, dict) else None
-    return plan_lib.ciphertexts(config if isinstance(config, dict) else {})
-
-
-def compute_plan(root: Path, stack: str, against: str) -> tuple[plan_lib.Plan, str]:
+def compute_plan(root: Path, stack: str, against: str) -> tuple[Plan, str]:
     """The plan from the stack as committed at `against` to the working tree, and the commit."""
     path = stackfile.stack_path(root, stack)
     if not path.exists() and not path.is_symlink():
@@ -67,16 +64,20 @@ def compute_plan(root: Path, stack: str, against: str) -> tuple[plan_lib.Plan, s
     before_stack = git.show(root, commit, path.name)
     after_project, after_stack = stackfile.read_project_text(root), safefile.read(path).text
 
-    after = _evaluate(after_project, after_stack, stack, "in the working tree")
-    before = _evaluate(before_project, before_stack, stack, f"at {against}") if before_stack is not None else None
+    after, after_parsed = _evaluate(after_project, after_stack, path.name, stack, "in the working tree")
+    before, before_parsed = (
+        _evaluate(before_project, before_stack, path.name, stack, f"at {against}")
+        if before_stack is not None
+        else (None, None)
+    )
     notes = [f"{path.name} does not exist at {against}: every resource is new."] if before_stack is None else []
-    result = plan_lib.diff(
-        plan_lib.states(before.resources) if before else {},
-        plan_lib.states(after.resources),
+    result = plandiff.diff(
+        plandiff.states(before.resources) if before else {},
+        plandiff.states(after.resources),
         before.outputs if before else {},
         after.outputs,
         (before.secret_outputs if before else set()) | after.secret_outputs,
-        plan_lib.secrets_changed(_ciphertexts(before_stack), _ciphertexts(after_stack)),
+        plandiff.secrets_changed(before_parsed.ciphertexts if before_parsed else {}, after_parsed.ciphertexts),
         notes,
     )
     return result, commit

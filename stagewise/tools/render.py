@@ -1,23 +1,94 @@
-"""How the CLI shows a plan and a history step on a terminal."""
+"""How the CLI shows a plan (on a terminal, or as Markdown for a pull request) and a history step.
+
+The plan's lines (`property_line`, `summary_line`, `secret_line`) are shared by both views of a plan.
+"""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from rich.text import Text
 
+from stagewise.formats.stackfile import SECRET_PLACEHOLDER
 from stagewise.tools import git
 from stagewise.tools import history as history_lib
-from stagewise.tools import plan as plan_lib
+from stagewise.tools.plan import OPS, Op, Plan, PropertyChange, plain
 from stagewise.tools.session import out
 
 _OP_STYLES = {"create": "green", "update": "yellow", "replace": "magenta", "delete": "red"}
 
+# A plan's lines.
 
-def print_plan(result: plan_lib.Plan, title: str) -> None:
+SYMBOLS: dict[Op, str] = {"create": "+", "update": "~", "replace": "+-", "delete": "-"}
+
+
+def show(value: Any) -> str:
+    """A value as `pulumi preview` shows it: JSON, with secrets as [secret]."""
+    if value == SECRET_PLACEHOLDER:
+        return SECRET_PLACEHOLDER
+    return json.dumps(plain(value), sort_keys=False, separators=(", ", ": "))
+
+
+def property_line(change: PropertyChange) -> str:
+    if change.kind == "add":
+        return f"+ {change.path}: {show(change.after)}"
+    if change.kind == "delete":
+        return f"- {change.path}: {show(change.before)}"
+    return f"~ {change.path}: {show(change.before)} => {show(change.after)}"
+
+
+def summary_line(plan: Plan) -> str:
+    if plan.empty:
+        return "no changes"
+    counts = plan.counts()
+    words = {"create": "to create", "update": "to update", "replace": "to replace", "delete": "to delete"}
+    parts = [f"{counts[op]} {words[op]}" for op in OPS if counts[op]]
+    if plan.outputs:
+        parts.append(f"{len(plan.outputs)} output{'s' if len(plan.outputs) != 1 else ''} changed")
+    if plan.secrets_changed:
+        parts.append(f"{len(plan.secrets_changed)} secret{'s' if len(plan.secrets_changed) != 1 else ''} changed")
+    return ", ".join(parts)
+
+
+def secret_line(path: str) -> str:
+    return (
+        f"~ {path}: the encrypted value changed; the plan cannot show secret values, "
+        f"so the resources holding it may be updated without being listed"
+    )
+
+
+# A plan as Markdown, and on a terminal.
+
+
+def markdown(plan: Plan, title: str) -> str:
+    """The plan as a pull-request comment."""
+    lines = [f"### {title}", "", f"**{summary_line(plan)}**" + (" (traffic only)" if plan.traffic_only else ""), ""]
+    if plan.changes:
+        lines += ["| | Resource | Type | Properties |", "|---|---|---|---|"]
+        for c in plan.changes:
+            props = ", ".join(f"`{p.path}`" for p in c.diff) if c.op in ("update", "replace") else ""
+            op = f"{SYMBOLS[c.op]} {c.op}" + (" (protected: refused)" if c.refused else "")
+            lines.append(f"| {op} | `{c.name}` | `{c.type}` | {props} |")
+        lines += ["", "```diff"]
+        for c in plan.changes:
+            lines.append(f"{SYMBOLS[c.op]} {c.type} {c.name} ({c.op})")
+            if c.op in ("update", "replace"):
+                lines += [f"    {property_line(p)}" for p in c.diff]
+        lines.append("```")
+    if plan.outputs:
+        lines += ["", "Outputs:", "", "```diff"] + [property_line(p) for p in plan.outputs] + ["```"]
+    if plan.secrets_changed:
+        lines += ["", "Secrets:", "", "```diff"] + [secret_line(p) for p in plan.secrets_changed] + ["```"]
+    for note in plan.notes:
+        lines += ["", f"> {note}"]
+    return "\n".join(lines) + "\n"
+
+
+def print_plan(result: Plan, title: str) -> None:
     out.print(Text(title, style="bold"))
     for change in result.changes:
-        line = Text(f"  {plan_lib.SYMBOLS[change.op]} ", style=_OP_STYLES[change.op])
+        line = Text(f"  {SYMBOLS[change.op]} ", style=_OP_STYLES[change.op])
         line += Text(f"{change.type}  {change.name}  ") + Text(change.op, style=_OP_STYLES[change.op])
         if change.replace_keys:
             line += Text(f"  (replace on: {', '.join(change.replace_keys)})")
@@ -26,19 +97,22 @@ def print_plan(result: plan_lib.Plan, title: str) -> None:
         out.print(line)
         if change.op in ("update", "replace"):
             for prop in change.diff:
-                out.print(Text(f"      {plan_lib.property_line(prop)}"))
+                out.print(Text(f"      {property_line(prop)}"))
     if result.outputs:
         out.print("Outputs:")
         for prop in result.outputs:
-            out.print(Text(f"  {plan_lib.property_line(prop)}"))
+            out.print(Text(f"  {property_line(prop)}"))
     if result.secrets_changed:
         out.print("Secrets:")
         for path in result.secrets_changed:
-            out.print(Text(f"  {plan_lib.secret_line(path)}"))
+            out.print(Text(f"  {secret_line(path)}"))
     for note in result.notes:
         out.print(Text(f"note: {note}", style="dim"))
-    summary = plan_lib.summary_line(result) + (" (traffic only)" if result.traffic_only else "")
+    summary = summary_line(result) + (" (traffic only)" if result.traffic_only else "")
     out.print(Text(summary, style="bold"))
+
+
+# A history step.
 
 
 def printable(text: str) -> str:

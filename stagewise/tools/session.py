@@ -8,6 +8,7 @@ import difflib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -15,8 +16,9 @@ from rich.text import Text
 
 from stagewise.core import rollout
 from stagewise.core.config import ConfigError, StackConfig
-from stagewise.core.stackconfig import config_from_texts
+from stagewise.core.stackconfig import StackText, decode
 from stagewise.formats import stackfile
+from stagewise.formats.keys import RELEASE_KEY
 from stagewise.formats.stackfile import read_project_text
 from stagewise.tools import git, safefile, stackedit
 from stagewise.tools.processes import STACK_NAME, PulumiCliError, default_stack
@@ -92,10 +94,15 @@ def unknown_stack(root: Path, stack: str) -> CliError:
 
 @dataclass(frozen=True)
 class Loaded:
+    """A stack as a command reads it: each file read and parsed once, the config validated once."""
+
     root: Path
     stack: str
     snapshot: safefile.Snapshot
-    project_text: str
+    project_defaults: dict[str, Any]
+    """Pulumi.yaml's config defaults (stackfile.project_defaults)."""
+    parsed: StackText
+    """The stack file's text (the snapshot's) and its document as the engine reads it."""
     config: StackConfig
 
     @property
@@ -121,9 +128,9 @@ def stack_file(stack_option: str | None) -> tuple[Path, str, Path]:
 
 
 def _loaded(root: Path, stack: str, snapshot: safefile.Snapshot) -> Loaded:
-    project_text = read_project_text(root)
-    config = config_from_texts(project_text, snapshot.text, snapshot.path.name)
-    return Loaded(root, stack, snapshot, project_text, config)
+    defaults = stackfile.project_defaults(read_project_text(root))
+    parsed = StackText.parse(snapshot.text, snapshot.path.name)
+    return Loaded(root, stack, snapshot, defaults, parsed, decode(defaults, parsed))
 
 
 def load(stack_option: str | None) -> Loaded:
@@ -145,9 +152,9 @@ def apply(loaded: Loaded, command: str, after: rollout.Release, notes: Sequence[
     if not values:
         out.print(f"{loaded.stack}: nothing to change.")
         return
-    text = stackedit.edit_release(loaded.snapshot.text, values)
+    text, document = stackedit.edit(loaded.parsed.text, loaded.parsed.document, values)
     try:
-        config_from_texts(loaded.project_text, text, loaded.source)
+        decode(loaded.project_defaults, StackText(text, loaded.source, document))
     except ConfigError as error:
         raise CliError(
             f"{command} would leave {loaded.source} with a config the program refuses; nothing was written:",
@@ -157,7 +164,7 @@ def apply(loaded: Loaded, command: str, after: rollout.Release, notes: Sequence[
 
     out.print(Text(f"{loaded.stack}: {command}", style="bold"))
     for key, value in values.items():
-        out.print(f"  {stackedit.RELEASE_KEY}.{key}: {getattr(before, key) or '(none)'} -> {value}")
+        out.print(f"  {RELEASE_KEY}.{key}: {getattr(before, key) or '(none)'} -> {value}")
     was, now = rollout.traffic(before, loaded.catalog), rollout.traffic(after, loaded.catalog)
     if was != now:
         shares = ", ".join(f"{c} {was[c]} % -> {now[c]} %" for c in rollout.COLOURS)

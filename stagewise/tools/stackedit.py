@@ -7,12 +7,15 @@ reproduces is refused rather than reformatted.
 
 What an edit keeps: only the lines that hold an edited value change. Line endings (LF, CRLF,
 even mixed), a BOM, trailing spaces and a missing final newline stay as they were on every other
-line. This module turns text into text; reading the file under its lock and writing the result
-atomically is `stagewise.tools.safefile`'s, and decoding the config is `stagewise.core.stackconfig`'s.
+line. This module turns text into text (`edit` also takes and gives the document the engine reads
+from it, so that a command parses each text once); reading the file under its lock and writing the
+result atomically is `stagewise.tools.safefile`'s, and decoding the config is
+`stagewise.core.stackconfig`'s.
 """
 
 from __future__ import annotations
 
+import copy
 import difflib
 import io
 import re
@@ -26,7 +29,7 @@ from stagewise.formats import stackfile, yamlv3
 from stagewise.formats.keys import RELEASE_KEY
 from stagewise.tools.safefile import EditError
 
-__all__ = ["OWNED_KEYS", "RELEASE_KEY", "EditError", "edit_release"]
+__all__ = ["OWNED_KEYS", "RELEASE_KEY", "EditError", "edit", "edit_release"]
 
 # The keys of stagewise:release that rollout commands write; image is never touched.
 OWNED_KEYS = ("blue", "green", "live", "stage")
@@ -137,23 +140,36 @@ def _needs_quotes(tag: str) -> bool:
         return True
 
 
-def edit_release(text: str, values: dict[str, str]) -> str:
-    """`text` with stagewise:release.<key> set to each of `values` (keys from OWNED_KEYS); every
-    line that holds no edited value stays byte for byte as it was."""
+def _own_keys_only(values: dict[str, str]) -> None:
     unknown = set(values) - set(OWNED_KEYS)
     if unknown:
         raise ValueError(f"not a key rollout commands own: {sorted(unknown)}")
+
+
+def edit_release(text: str, values: dict[str, str]) -> str:
+    """`text` with stagewise:release.<key> set to each of `values` (keys from OWNED_KEYS); every
+    line that holds no edited value stays byte for byte as it was."""
+    _own_keys_only(values)
     try:
-        before = yamlv3.load(text)
+        document = yamlv3.load(text)
     except yamlv3.YamlError as err:
         raise stackfile.StackFileError(f"not valid YAML: {err}") from None
+    return edit(text, document, values)[0]
+
+
+def edit(text: str, document: Any, values: dict[str, str]) -> tuple[str, Any]:
+    """`edit_release` of a text whose `document` (as the engine reads it) the caller holds already;
+    returns the new text and its document, which the check that nothing else changed reads, so
+    that a caller validates the result without parsing it again."""
+    _own_keys_only(values)
+    before = copy.deepcopy(document)
     bom = "\ufeff" if text.startswith("\ufeff") else ""
     lines = _lines(text[len(bom) :])
     # Line endings, trailing blanks and a missing final newline are not the YAML library's to
     # reproduce: the round trip works on the lines without them, and they are put back after.
     plain = [content.rstrip(" \t") for content, _ in lines]
-    yaml, document = _round_trip("".join(line + "\n" for line in plain))
-    config = document.get("config") if isinstance(document, CommentedMap) else None
+    yaml, tree = _round_trip("".join(line + "\n" for line in plain))
+    config = tree.get("config") if isinstance(tree, CommentedMap) else None
     release = config.get(RELEASE_KEY) if isinstance(config, CommentedMap) else None
     if not isinstance(release, CommentedMap):
         raise EditError(f"the stack file has no {RELEASE_KEY} mapping under config to edit")
@@ -166,17 +182,18 @@ def edit_release(text: str, values: dict[str, str]) -> str:
             _keep_comment_gap(release, key, old, release[key])
         else:
             _insert(release, key, scalar)
-    result = bom + _restore(lines, plain, _dump(yaml, document).split("\n")[:-1])
+    result = bom + _restore(lines, plain, _dump(yaml, tree).split("\n")[:-1])
     expected = before.get("config") if isinstance(before, dict) else None
     if not isinstance(expected, dict) or not isinstance(expected.get(RELEASE_KEY), dict):
         raise EditError(f"the stack file has no {RELEASE_KEY} mapping under config to edit")
     expected[RELEASE_KEY].update(values)
-    if _canonical(yamlv3.load(result)) != _canonical(before):
+    edited = yamlv3.load(result)
+    if _canonical(edited) != _canonical(before):
         raise EditError(
             f"editing {RELEASE_KEY} here would change other values too (as the Pulumi engine reads the file); "
             f"nothing was written. Edit it by hand"
         )
-    return result
+    return result, edited
 
 
 def _rendered_length(value: Any) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from stagewise.core.stackconfig import StackText
 from stagewise.formats import stackfile
 from stagewise.tools import cli, evaluate, stackedit
 
@@ -93,16 +94,23 @@ _EVALUATIONS: dict[tuple[str, str, str, str], evaluate.Evaluation] = {}
 
 @pytest.fixture
 def cached_evaluations(monkeypatch: pytest.MonkeyPatch) -> Callable[..., evaluate.Evaluation]:
-    """Evaluate each distinct (project, stack file) text once per session: an evaluation takes about
-    a second and the stage walks meet the same files again and again. Returns the real, uncached
-    evaluator, for checks that two evaluations of the same text agree."""
-    real = evaluate.evaluate_stack
+    """Evaluate each distinct (project defaults, stack file) text once per session: an evaluation takes
+    about a second and the stage walks meet the same files again and again. Returns the real, uncached
+    evaluator of texts, for checks that two evaluations of the same text agree."""
+    real = evaluate.evaluate_parsed
 
-    def cached(project_text: str, stack_text: str, stack: str, project: str = "stagewise") -> evaluate.Evaluation:
-        key = (project_text, stack_text, stack, project)
+    def cached(
+        project_defaults: Mapping[str, Any], parsed: StackText, stack: str, project: str = "stagewise"
+    ) -> evaluate.Evaluation:
+        key = (json.dumps(project_defaults, sort_keys=True, default=repr), parsed.text, stack, project)
         if key not in _EVALUATIONS:
-            _EVALUATIONS[key] = real(project_text, stack_text, stack, project)
+            _EVALUATIONS[key] = real(project_defaults, parsed, stack, project)
         return _EVALUATIONS[key]
 
-    monkeypatch.setattr(evaluate, "evaluate_stack", cached)
-    return real
+    monkeypatch.setattr(evaluate, "evaluate_parsed", cached)
+
+    def uncached(project_text: str, stack_text: str, stack: str, project: str = "stagewise") -> evaluate.Evaluation:
+        defaults = stackfile.project_defaults(project_text)
+        return real(defaults, StackText.parse(stack_text, f"Pulumi.{stack}.yaml"), stack, project)
+
+    return uncached

@@ -231,15 +231,15 @@ def test_config_errors_print_every_problem_line(repo):
 
 
 def test_the_file_changed_between_read_and_write(repo, monkeypatch):
-    real_edit = stackedit.edit_release
+    real_edit = stackedit.edit
     someone_else = b"# someone else's edit\n"
 
-    def edit_while_someone_else_writes(text, values):
-        edited = real_edit(text, values)
+    def edit_while_someone_else_writes(text, document, values):
+        edited = real_edit(text, document, values)
         repo.file("production").write_bytes(repo.read("production") + someone_else)
         return edited
 
-    monkeypatch.setattr(stackedit, "edit_release", edit_while_someone_else_writes)
+    monkeypatch.setattr(stackedit, "edit", edit_while_someone_else_writes)
     before = repo.read("production")
     result = repo.run("promote", "--stack", "production")
     assert result.exit_code == 1

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stagewise.tools import plan
+from stagewise.core import stackconfig
+from stagewise.tools import plan, plandiff, render
 from stagewise.tools.plan import MISSING, PROTECT, PropertyChange, ResourceState
 from tests.plan_oracle import inverse
 
@@ -56,7 +57,7 @@ def state(*resources: ResourceState) -> dict[str, ResourceState]:
     ],
 )
 def test_property_diff(before, after, expected):
-    assert [(c.path, c.before, c.after) for c in plan.property_diff(before, after)] == expected
+    assert [(c.path, c.before, c.after) for c in plandiff.property_diff(before, after)] == expected
 
 
 @pytest.mark.parametrize(
@@ -113,12 +114,12 @@ def test_property_diff(before, after, expected):
     ],
 )
 def test_update_or_replace(type_, before, after, op, forcing):
-    result = plan.diff(state(res("r", type_, **before)), state(res("r", type_, **after)))
+    result = plandiff.diff(state(res("r", type_, **before)), state(res("r", type_, **after)))
     assert [(c.op, c.replace_keys) for c in result.changes] == [(op, forcing)]
 
 
 def test_every_replace_rule_is_a_plain_property_path():
-    for type_, keys in plan.REPLACE_ON.items():
+    for type_, keys in plandiff.REPLACE_ON.items():
         assert type_.count(":") == 2 or type_.endswith(":*"), type_
         for key in keys:
             assert key and not key.startswith(".") and "[" not in key, (type_, key)
@@ -126,7 +127,7 @@ def test_every_replace_rule_is_a_plain_property_path():
 
 def test_create_delete_and_unchanged():
     kept, gone, new = res("kept", weight=1), res("gone", WEBAPP, kind="app"), res("new", VAULT, vaultName="kv")
-    result = plan.diff(state(kept, gone), state(kept, new))
+    result = plandiff.diff(state(kept, gone), state(kept, new))
     assert [(c.op, c.name) for c in result.changes] == [("create", "new"), ("delete", "gone")]
     assert result.counts() == {"create": 1, "update": 0, "replace": 0, "delete": 1}
     assert result.changes[0].diff == (PropertyChange("vaultName", MISSING, "kv"),)
@@ -135,37 +136,37 @@ def test_create_delete_and_unchanged():
 
 def test_no_change_is_an_empty_plan():
     resources = state(res("a", weight=1), res("b", VAULT, vaultName="kv"))
-    result = plan.diff(resources, dict(resources), {"url": "x"}, {"url": "x"})
+    result = plandiff.diff(resources, dict(resources), {"url": "x"}, {"url": "x"})
     assert result.empty and result.changes == () and result.outputs == ()
-    assert plan.summary_line(result) == "no changes"
+    assert render.summary_line(result) == "no changes"
 
 
 def test_protect_change_is_shown_and_deleting_a_protected_resource_is_refused():
-    result = plan.diff(state(res("v", VAULT, protect=True, vaultName="kv")), state(res("v", VAULT, vaultName="kv")))
+    result = plandiff.diff(state(res("v", VAULT, protect=True, vaultName="kv")), state(res("v", VAULT, vaultName="kv")))
     (change,) = result.changes
     assert change.op == "update" and change.diff == (PropertyChange(PROTECT, True, False),)
     assert not change.refused
 
-    deleted = plan.diff(state(res("v", VAULT, protect=True, vaultName="kv")), {})
+    deleted = plandiff.diff(state(res("v", VAULT, protect=True, vaultName="kv")), {})
     assert deleted.changes[0].refused
-    replaced = plan.diff(
+    replaced = plandiff.diff(
         state(res("v", VAULT, protect=True, vaultName="a")), state(res("v", VAULT, protect=True, vaultName="b"))
     )
     assert replaced.changes[0].op == "replace" and replaced.changes[0].refused
-    created = plan.diff({}, state(res("v", VAULT, protect=True, vaultName="a")))
+    created = plandiff.diff({}, state(res("v", VAULT, protect=True, vaultName="a")))
     assert not created.changes[0].refused
 
 
 def test_traffic_only():
-    endpoint_move = plan.diff(state(res("e", weight=750)), state(res("e", weight=500)))
+    endpoint_move = plandiff.diff(state(res("e", weight=750)), state(res("e", weight=500)))
     assert endpoint_move.traffic_only
-    route_move = plan.diff(state(res("r", ROUTE, spec={"w": 1})), state(res("r", ROUTE, spec={"w": 2})))
+    route_move = plandiff.diff(state(res("r", ROUTE, spec={"w": 1})), state(res("r", ROUTE, spec={"w": 2})))
     assert route_move.traffic_only
-    site_change = plan.diff(
+    site_change = plandiff.diff(
         state(res("e", weight=1), res("w", WEBAPP, x=1)), state(res("e", weight=2), res("w", WEBAPP, x=2))
     )
     assert not site_change.traffic_only
-    endpoint_created = plan.diff({}, state(res("e", weight=1)))
+    endpoint_created = plandiff.diff({}, state(res("e", weight=1)))
     assert not endpoint_created.traffic_only
     assert not plan.Plan().traffic_only
 
@@ -176,15 +177,15 @@ def test_a_site_is_never_a_traffic_change_and_an_origin_is_one_through_weight_an
         return res("w", WEBAPP, siteConfig={"linuxFxVersion": image, "experiments": {"rampUpRules": rules}})
 
     rule = {"name": "green", "actionHostName": "s-green.azurewebsites.net", "reroutePercentage": 25}
-    moved = plan.diff(state(site([rule])), state(site([{**rule, "reroutePercentage": 50}])))
+    moved = plandiff.diff(state(site([rule])), state(site([{**rule, "reroutePercentage": 50}])))
     assert not moved.traffic_only
     origin = "azure-native:cdn:AFDOrigin"
-    weighed = plan.diff(
+    weighed = plandiff.diff(
         state(res("o", origin, weight=250, enabledState="Enabled", hostName="h")),
         state(res("o", origin, weight=500, enabledState="Disabled", hostName="h")),
     )
     assert weighed.traffic_only
-    moved_host = plan.diff(
+    moved_host = plandiff.diff(
         state(res("o", origin, weight=250, hostName="h")), state(res("o", origin, weight=500, hostName="i"))
     )
     assert not moved_host.traffic_only
@@ -193,7 +194,7 @@ def test_a_site_is_never_a_traffic_change_and_an_origin_is_one_through_weight_an
 def test_outputs_are_compared_whole_and_secret_outputs_masked():
     before = {"traffic": {"blue": 75, "green": 25}, "key": "s3cret", "same": "k1", "url": "u"}
     after = {"traffic": {"blue": 50, "green": 50}, "key": "other", "same": "k1", "new": 1}
-    result = plan.diff({}, {}, before, after, secret_outputs={"key", "same"})
+    result = plandiff.diff({}, {}, before, after, secret_outputs={"key", "same"})
     assert [(c.path, c.before, c.after) for c in result.outputs] == [
         ("traffic", {"blue": 75, "green": 25}, {"blue": 50, "green": 50}),
         ("key", "[secret]", "[secret]"),
@@ -209,12 +210,12 @@ def test_a_secret_that_changed_behind_the_mask_is_an_update():
             "urn:w", WEBAPP, "w", True, False, {"siteConfig": "[secret]", "tags": {"a": "[secret]"}}, digests
         )
 
-    same = plan.diff(
+    same = plandiff.diff(
         state(secret_res({("siteConfig",): "d1", ("tags", "a"): "t"})),
         state(secret_res({("siteConfig",): "d1", ("tags", "a"): "t"})),
     )
     assert same.empty
-    changed = plan.diff(
+    changed = plandiff.diff(
         state(secret_res({("siteConfig",): "d1", ("tags", "a"): "t"})),
         state(secret_res({("siteConfig",): "d2", ("tags", "a"): "u"})),
     )
@@ -224,11 +225,11 @@ def test_a_secret_that_changed_behind_the_mask_is_an_update():
         PropertyChange("siteConfig", "[secret]", "[secret]"),
         PropertyChange("tags.a", "[secret]", "[secret]"),
     )
-    assert plan.property_line(change.diff[0]) == "~ siteConfig: [secret] => [secret]"
+    assert render.property_line(change.diff[0]) == "~ siteConfig: [secret] => [secret]"
 
 
 def test_json_shows_integral_numbers_as_integers_and_marks_refusals():
-    result = plan.diff(
+    result = plandiff.diff(
         state(res("e", weight=750.0), res("v", VAULT, protect=True, vaultName="kv")), state(res("e", weight=500.0))
     )
     data = result.to_dict()
@@ -240,18 +241,18 @@ def test_json_shows_integral_numbers_as_integers_and_marks_refusals():
 
 
 def test_rendered_lines():
-    assert plan.property_line(PropertyChange("weight", 750.0, 500.0)) == "~ weight: 750 => 500"
-    assert plan.property_line(PropertyChange("value", "[secret]", MISSING)) == "- value: [secret]"
-    assert plan.property_line(PropertyChange("tags", MISSING, {"a": "b"})) == '+ tags: {"a": "b"}'
+    assert render.property_line(PropertyChange("weight", 750.0, 500.0)) == "~ weight: 750 => 500"
+    assert render.property_line(PropertyChange("value", "[secret]", MISSING)) == "- value: [secret]"
+    assert render.property_line(PropertyChange("tags", MISSING, {"a": "b"})) == '+ tags: {"a": "b"}'
 
 
 def test_markdown_lists_every_change_and_note():
-    result = plan.diff(
+    result = plandiff.diff(
         state(res("e", weight=750), res("old", WEBAPP, kind="a")),
         state(res("e", weight=500), res("new", VAULT, vaultName="kv")),
         notes=["something the plan cannot see"],
     )
-    text = plan.markdown(result, "Plan for test")
+    text = render.markdown(result, "Plan for test")
     assert text.startswith("### Plan for test\n")
     assert "| ~ update | `e` |" in text and "| + create | `new` |" in text and "| - delete | `old` |" in text
     assert "    ~ weight: 750 => 500" in text
@@ -265,20 +266,20 @@ def test_ciphertexts_and_changed_secrets():
         "stagewise:owner": "team",
         "other:list": [{"secure": "v1:CCC"}],
     }
-    found = plan.ciphertexts(config)
+    found = stackconfig.ciphertexts(config)
     assert found == {"stagewise:secrets.a": "v1:AAA", "stagewise:secrets.b": "v1:BBB", "other:list[0]": "v1:CCC"}
     changed = {**found, "stagewise:secrets.b": "v1:XXX", "stagewise:secrets.c": "v1:NEW"}
     del changed["other:list[0]"]
-    assert plan.secrets_changed(found, changed) == ["stagewise:secrets.b"]
-    assert plan.secrets_changed(found, found) == []
+    assert plandiff.secrets_changed(found, changed) == ["stagewise:secrets.b"]
+    assert plandiff.secrets_changed(found, found) == []
 
 
 def test_a_changed_secret_is_a_change_even_with_no_visible_difference():
-    result = plan.diff({}, {}, secrets_changed=["stagewise:secrets.b"])
+    result = plandiff.diff({}, {}, secrets_changed=["stagewise:secrets.b"])
     assert not result.empty
-    assert plan.summary_line(result) == "1 secret changed"
+    assert render.summary_line(result) == "1 secret changed"
     assert result.to_dict()["secretsChanged"] == ["stagewise:secrets.b"]
-    assert "~ stagewise:secrets.b: the encrypted value changed" in plan.markdown(result, "t")
+    assert "~ stagewise:secrets.b: the encrypted value changed" in render.markdown(result, "t")
 
 
 # Going back is the exact inverse of going forward, whatever the two states are.
@@ -302,7 +303,7 @@ _states = st.dictionaries(
 @settings(max_examples=150, deadline=None)
 @given(_states, _states)
 def test_plan_back_is_the_inverse_of_plan_forward(a, b):
-    forward, back = plan.diff(a, b), plan.diff(b, a)
+    forward, back = plandiff.diff(a, b), plandiff.diff(b, a)
     assert {c.urn: c for c in back.changes} == {c.urn: c for c in inverse(forward).changes}
     assert inverse(inverse(forward)) == forward
     assert forward.empty == (a == b)
@@ -311,7 +312,7 @@ def test_plan_back_is_the_inverse_of_plan_forward(a, b):
 def test_changes_come_in_urn_order_with_deletes_last_whatever_the_registration_order():
     a, b, c, d = (res(n, weight=1) for n in "abcd")
     moved = {r.urn: replace_weight(r) for r in (c, a)}
-    result = plan.diff(state(d, c, b, a), {**moved, **state(res("e", weight=1))})
+    result = plandiff.diff(state(d, c, b, a), {**moved, **state(res("e", weight=1))})
     assert [(x.op, x.name) for x in result.changes] == [
         ("update", "a"),
         ("update", "c"),
@@ -327,15 +328,15 @@ def replace_weight(r: ResourceState) -> ResourceState:
 
 def test_a_secret_removed_from_the_stack_is_noted_as_kept_in_the_vault():
     secret = "azure-native:keyvault:Secret"
-    removed = plan.diff(state(res("kv-old-name", secret, secretName="old-name")), {})
+    removed = plandiff.diff(state(res("kv-old-name", secret, secretName="old-name")), {})
     assert [c.op for c in removed.changes] == ["delete"]
     assert len(removed.notes) == 1 and removed.notes[0].startswith("kv-old-name: the secret leaves the stack but stays")
-    assert plan.diff(state(res("e", weight=1)), {}).notes == ()
+    assert plandiff.diff(state(res("e", weight=1)), {}).notes == ()
 
 
 def test_a_change_of_soft_delete_retention_is_noted_as_one_azure_refuses():
     vault = "azure-native:keyvault:Vault"
-    changed = plan.diff(
+    changed = plandiff.diff(
         state(res("kv", vault, vaultName="kv-1", properties={"softDeleteRetentionInDays": 90})),
         state(res("kv", vault, vaultName="kv-1", properties={"softDeleteRetentionInDays": 30})),
     )
@@ -345,7 +346,7 @@ def test_a_change_of_soft_delete_retention_is_noted_as_one_azure_refuses():
         note.startswith("kv: properties.softDeleteRetentionInDays changes, but")
         and "can't be changed afterwards" in note
     )
-    renamed = plan.diff(
+    renamed = plandiff.diff(
         state(res("kv", vault, vaultName="kv-1", properties={"softDeleteRetentionInDays": 90})),
         state(res("kv", vault, vaultName="kv-2", properties={"softDeleteRetentionInDays": 30})),
     )
