@@ -5,7 +5,7 @@ Run: .venv/bin/python bench/parse_count.py [--stack production]
 Copies the project's Pulumi.yaml and stack files to a temporary folder, puts the stack's release at
 the first stage with a candidate deployed (not counted), then runs `stagewise promote --stack <stack>`
 there, in process, with every YAML parse counted. Every parse in this code base goes through ruamel's
-`YAML.parse` (the engine-faithful reader, stagewise.core.yamlv3, builds on its events) or `YAML.load`
+`YAML.parse` (the engine-faithful reader, stagewise.formats.yamlv3, builds on its events) or `YAML.load`
 (the round-trip editor, stagewise.tools.stackedit). Each parse is counted under what it read:
 
 - stack text: the stack file as read, or the text the edit writes;

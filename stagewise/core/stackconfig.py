@@ -28,7 +28,7 @@ INSTALLATION_KEYS = ("encryptionsalt", "encryptedkey")
 
 @dataclass(frozen=True, eq=False)
 class StackText:
-    """A stack file's text and its document as the engine decodes it (stagewise.core.yamlv3)."""
+    """A stack file's text and its document as the engine decodes it (stagewise.formats.yamlv3)."""
 
     text: str
     source: str

@@ -12,6 +12,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from stagewise.core import rollout, stackconfig
+from stagewise.formats import yamlv3
 from stagewise.tools import processes, stackedit
 
 STACKS = ["dev", "staging", "production", "local"]
@@ -87,6 +88,17 @@ def test_promote_reports_the_change_and_the_next_step(repo):
     assert "traffic: blue 75 % -> 50 %, green 25 % -> 50 %" in result.stdout
     assert "pulumi preview --stack production" in result.stdout
     assert repo.file("production").read_text() == before.replace("    stage: quarter\n", "    stage: half\n")
+
+
+def test_promote_parses_each_text_once(repo, monkeypatch):
+    """Pulumi.yaml once; the stack file once as read and once as edited (the editor's round trip
+    parses it with its own loader besides)."""
+    repo.set_release("production", live="blue", stage="quarter")
+    real_load, read = yamlv3.load, []
+    monkeypatch.setattr(yamlv3, "load", lambda text: read.append(text) or real_load(text))
+    assert repo.run("promote", "--stack", "production").exit_code == 0
+    project, after = (repo.path / "Pulumi.yaml").read_text(), repo.file("production").read_text()
+    assert sorted(read) == sorted([project, after.replace("stage: half", "stage: quarter"), after])
 
 
 def test_production_refuses_to_skip_a_stage_without_force(repo):

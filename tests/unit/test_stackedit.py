@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 from pathlib import Path
@@ -11,7 +12,7 @@ from ruamel.yaml import YAML
 
 from stagewise.core import stackconfig
 from stagewise.core.config import ConfigError
-from stagewise.formats import stackfile
+from stagewise.formats import stackfile, yamlv3
 from stagewise.tools import safefile, stackedit
 
 ROOT = stackfile.project_root()
@@ -157,6 +158,26 @@ def test_config_from_texts_refuses_what_the_program_refuses():
     with pytest.raises(ConfigError) as caught:
         stackconfig.config_from_texts(PROJECT, plain_secret, "Pulumi.production.yaml")
     assert any("jwt-secret" in p and "plain text" in p for p in caught.value.problems)
+
+
+@pytest.mark.parametrize("path", STACK_FILES, ids=lambda p: p.name)
+def test_a_parsed_stack_file_says_what_the_text_readers_say(path: Path):
+    text = path.read_text()
+    parsed = stackconfig.StackText.parse(text, path.name)
+    assert parsed.encrypted_secret_names == stackfile.encrypted_secret_names(text, path.name)
+    assert parsed.installation == stackfile.installation_key(text, path.name)
+    assert stackconfig.decode(stackfile.project_defaults(PROJECT), parsed) == stackconfig.config_from_texts(
+        PROJECT, text, path.name
+    )
+
+
+def test_edit_returns_the_document_the_engine_reads_and_leaves_the_given_one_alone():
+    document = yamlv3.load(PRODUCTION)
+    kept = copy.deepcopy(document)
+    text, edited = stackedit.edit(PRODUCTION, document, {"stage": "half"})
+    assert text == stackedit.edit_release(PRODUCTION, {"stage": "half"})
+    assert edited == yamlv3.load(text)
+    assert document == kept
 
 
 # Writing.
