@@ -54,14 +54,15 @@ def _dump(yaml: YAML, document: Any) -> str:
 
 
 def _round_trip(text: str) -> tuple[YAML, Any]:
-    """A loader/dumper that reproduces `text` exactly, and the document it loaded."""
+    """A dumper that reproduces `text` exactly, and the document it loaded. The layout settings
+    only steer the dumper, so the text is loaded once and dumped with each layout in turn."""
+    try:
+        document = _yaml(_LAYOUTS[0]).load(text)
+    except Exception as err:  # ruamel raises several unrelated error types
+        raise stackfile.StackFileError(f"not valid YAML: {err}") from None
     attempts = []
     for layout in _LAYOUTS:
         yaml = _yaml(layout)
-        try:
-            document = yaml.load(text)
-        except Exception as err:  # ruamel raises several unrelated error types
-            raise stackfile.StackFileError(f"not valid YAML: {err}") from None
         dumped = _dump(yaml, document)
         if dumped == text:
             return yaml, document
