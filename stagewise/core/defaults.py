@@ -1,4 +1,8 @@
-"""Tier defaults: what each environment gets unless its stack file says otherwise."""
+"""Tier defaults: what each environment gets unless its stack file says otherwise.
+
+The one place that fills what a stack file leaves out: the config models carry no default that
+these would override, and the components take every input from the config.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ _COMMON: dict[str, Any] = {
             "toleratedFailures": 3,
         },
     },
+    "autoscale": {"cpuScaleOut": 70, "cpuScaleIn": 30, "cooldownMinutes": 5},
     "alerts": {
         "emails": [],
         "webhooks": [],
@@ -32,6 +37,20 @@ _COMMON: dict[str, Any] = {
         "healthCheckMinPercent": 100,
     },
     "analysis": analysis.COMMON_DEFAULTS,
+    "kubernetes": {
+        "kubeconfig": ".cluster/kubeconfig",
+        "kubeconfigOutsideProject": False,
+        "app": "app",
+        "gatewayClass": "stagewise",
+        "disruptionBudget": False,
+        "minReplicas": 1,
+        "maxReplicas": 3,
+        "cpuTarget": 70,
+        "cpuRequest": "100m",
+        "memoryRequest": "64Mi",
+        "hostname": "app.local.stagewise.dev",
+        "nodeSelector": {},
+    },
 }
 
 TIER_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -69,15 +88,7 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
     "production": {
         "analysis": analysis.TIER_DEFAULTS["production"],
         "appService": {"sku": "P1v3", "instances": 3},
-        "autoscale": {
-            "enabled": True,
-            "minimum": 3,
-            "default": 3,
-            "maximum": 10,
-            "cpuScaleOut": 70,
-            "cpuScaleIn": 30,
-            "cooldownMinutes": 5,
-        },
+        "autoscale": {"enabled": True, "minimum": 3, "default": 3, "maximum": 10},
         "logLevel": "warning",
         "vault": {"retentionDays": 90, "purgeProtection": True, "networkDefaultAction": "Deny"},
         # Production pulls with authentication (tiers: registry.pull): by default from a registry of its own.

@@ -1,0 +1,234 @@
+"""The config models' base and one reusable type per rule (data-safe-haven `types/annotated_types.py`:
+`AzureLocation = Annotated[str, AfterValidator(...)]`), so a rule that several keys share is written once.
+
+Pure: no Pulumi import. A rule's message names what is allowed; the config key in front of it comes from
+the error's location (stagewise.core.config), and a rule that names its own key takes it from the field's
+alias (`key`), never from a hand-written camelCase name.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import re
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic.alias_generators import to_camel
+
+from stagewise.core import limits, naming
+
+T = TypeVar("T")
+
+
+def key(field_name: str | None) -> str:
+    """The key a user types for a model field: the models' alias generator applied to its name."""
+    return to_camel(str(field_name))
+
+
+class SecretValue:
+    """A value that came from encrypted config. Its repr never shows the value."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str):
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "SecretValue([secret])"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SecretValue) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+class Model(BaseModel):
+    """A config section: camelCase keys (the alias generator), unknown keys refused, frozen."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        frozen=True,
+        arbitrary_types_allowed=True,
+    )
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_for_a_number(cls, value: Any, info: ValidationInfo) -> Any:
+        # pydantic would take `true` as 1 (`ttl: true` as a 1 s TTL).
+        field = cls.model_fields.get(info.field_name or "")
+        if isinstance(value, bool) and field is not None and field.annotation is int:
+            raise ValueError(f"must be a whole number, got {value}")
+        return value
+
+
+def _each(check: Callable[[Any], None]) -> Callable[[list[T]], list[T]]:
+    """A list rule from a rule for one item: the list is refused (at its own key) by its first bad item."""
+
+    def check_all(items: list[T]) -> list[T]:
+        for item in items:
+            check(item)
+        return items
+
+    return check_all
+
+
+# --- numbers --------------------------------------------------------------------------------------
+
+Count = Annotated[int, Field(ge=1)]
+"""A number of instances or replicas: 1 or more."""
+
+Percent = Annotated[int, Field(ge=1, le=100)]
+"""A whole percentage of CPU or health, 1..100."""
+
+Port = Annotated[int, Field(ge=1, le=65535)]
+"""A TCP port."""
+
+
+# --- names ----------------------------------------------------------------------------------------
+
+
+def azure_region(name: str) -> str:
+    """`name` if it is an Azure region's programmatic name, else the message that says what is."""
+    if name in limits.AZURE_REGIONS:
+        return name
+    squeezed = name.replace(" ", "").lower()
+    if squeezed in limits.AZURE_REGIONS:
+        raise ValueError(f"{name!r}: use the region's programmatic name {squeezed!r}")
+    close = difflib.get_close_matches(squeezed, sorted(limits.AZURE_REGIONS), n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise ValueError(f"{name!r} is not an Azure region{hint} (programmatic names, as in limits.AZURE_REGIONS)")
+
+
+AzureRegion = Annotated[str, AfterValidator(azure_region)]
+"""An Azure region's programmatic name (westeurope), as in limits.AZURE_REGIONS."""
+
+
+def _fits_a_tag(value: str) -> str:
+    if len(value) > limits.TAG_VALUE_MAX:
+        raise ValueError(
+            f"becomes an Azure tag value, which holds at most {limits.TAG_VALUE_MAX} characters; "
+            f"got {len(value)} characters"
+        )
+    return value
+
+
+TagValue = Annotated[str, Field(min_length=1), AfterValidator(_fits_a_tag)]
+"""Text that becomes an Azure tag value (owner, costCentre)."""
+
+KubernetesName = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")]
+"""A Kubernetes object or namespace name (RFC 1123 label)."""
+
+
+def _image_tag(tag: str | None, info: ValidationInfo) -> str | None:
+    if tag is not None and not limits.IMAGE_TAG.match(tag):
+        raise ValueError(
+            f"{info.field_name} {tag!r} is not an image tag: letters, digits, '_', '.', '-', at most 128, "
+            f"not starting with '.' or '-' (what `stagewise deploy` accepts)"
+        )
+    return tag
+
+
+ImageTag = Annotated[str | None, AfterValidator(_image_tag)]
+"""A container image tag, as `stagewise deploy` accepts it; None where a colour runs nothing."""
+
+
+def _quantity(value: str, info: ValidationInfo) -> str:
+    if not limits.QUANTITY.match(value):
+        raise ValueError(f"{key(info.field_name)} {value!r} is not a Kubernetes quantity (like 250m, 0.5, 64Mi, 1Gi)")
+    if value.startswith("-"):
+        raise ValueError(f"{key(info.field_name)} {value!r} is negative; a resource request is 0 or more")
+    return value
+
+
+Quantity = Annotated[str, AfterValidator(_quantity)]
+"""A Kubernetes resource quantity of 0 or more (250m, 64Mi)."""
+
+
+# --- addresses ------------------------------------------------------------------------------------
+
+
+def _ipv4_range(space: str | None) -> str | None:
+    if space is None:
+        return None
+    try:
+        network = ipaddress.IPv4Network(space)
+    except ValueError:
+        raise ValueError(f"{space!r} is not an IPv4 range with its base address (like 10.1.0.0/16)") from None
+    if not 8 <= network.prefixlen <= 24:
+        raise ValueError(f"{space!r}: the prefix must be /8../24, room for a /24 integration subnet")
+    return space
+
+
+AddressSpace = Annotated[str | None, AfterValidator(_ipv4_range)]
+"""A virtual network's IPv4 range with its base address, /8../24 (room for a /24 subnet)."""
+
+
+def _ip_or_range(ip: str) -> None:
+    try:
+        ipaddress.IPv4Network(ip, strict=False)
+    except ValueError:
+        raise ValueError(f"{ip!r} is not an IPv4 address or CIDR range") from None
+
+
+IpRanges = Annotated[list[str], AfterValidator(_each(_ip_or_range))]
+"""IPv4 addresses or CIDR ranges."""
+
+EMAIL = re.compile(
+    r"^[^@\s<>(),;:\"\[\]]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
+)
+
+
+def _email(email: str) -> None:
+    if not EMAIL.match(email):
+        raise ValueError(f"{email!r} is not an e-mail address (name@domain.tld)")
+
+
+Emails = Annotated[list[str], AfterValidator(_each(_email))]
+"""E-mail addresses (name@domain.tld)."""
+
+
+def _https_url(url: str) -> None:
+    if not url.startswith("https://"):
+        raise ValueError(f"webhook {url!r} must be an https:// URL")
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        host = None
+    if not host:
+        raise ValueError(f"webhook {url!r} has no host; give https://<host>/<path>")
+
+
+Webhooks = Annotated[list[str], AfterValidator(_each(_https_url))]
+"""https:// URLs with a host."""
+
+
+def _registry_host(server: str | None) -> str | None:
+    if server is not None and naming.image_registry(f"{server}/x") != server.lower():
+        raise ValueError(f"{server!r} is not a registry host: give the host (and port) only, e.g. ghcr.io")
+    return server
+
+
+RegistryHost = Annotated[str | None, AfterValidator(_registry_host)]
+"""A container registry's host (and port), e.g. ghcr.io."""
+
+
+def _acr_resource_id(acr_id: str | None) -> str | None:
+    if acr_id is not None and not limits.ACR_ID.match(acr_id):
+        raise ValueError(
+            f"{acr_id!r} is not a container registry's resource ID: /subscriptions/<id>/resourceGroups/<group>"
+            f"/providers/Microsoft.ContainerRegistry/registries/<5-50 letters and digits>"
+        )
+    return acr_id
+
+
+AcrId = Annotated[str | None, AfterValidator(_acr_resource_id)]
+"""An Azure Container Registry's resource ID."""
