@@ -13,6 +13,10 @@ there, in process, with every YAML parse counted. Every parse in this code base 
 - other: a single value (the editor checks how a new tag reads back).
 
 Prints the counts; asserts nothing, so that the figure before and after a change can be compared.
+Measured on `--stack production` (and dev, the same): before a command parsed each text once and
+passed it down, the stack text 9 times (8 engine reads, 1 round-trip load) and Pulumi.yaml twice;
+after, 3 times (the read, the editor's round trip, the edited text) and once.
+tests/cli/test_cli_commands.py (test_promote_parses_each_text_once) keeps it there.
 """
 
 from __future__ import annotations
