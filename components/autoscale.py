@@ -9,7 +9,7 @@ import pulumi
 from pulumi_azure_native import monitor
 
 
-@dataclass
+@dataclass(kw_only=True)
 class AutoscaleArgs:
     resource_group_name: pulumi.Input[str]
     location: str
@@ -19,11 +19,12 @@ class AutoscaleArgs:
     default: int
     """Used when the CPU metric cannot be read."""
     maximum: int
-    cpu_scale_out: int = 70
-    """Scale out by one instance when average CPU is above this percent."""
-    cpu_scale_in: int = 30
-    """Scale in by one instance when average CPU is below this percent."""
-    cooldown_minutes: int = 5
+    cpu_scale_out: int
+    """Scale out by one instance when average CPU is above this percent (stagewise:autoscale.cpuScaleOut)."""
+    cpu_scale_in: int
+    """Scale in by one instance when average CPU is below this percent (stagewise:autoscale.cpuScaleIn)."""
+    cooldown_minutes: int
+    """Wait after a scale action before the next (stagewise:autoscale.cooldownMinutes)."""
     tags: dict[str, str] = field(default_factory=dict)
 
 

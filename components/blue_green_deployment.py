@@ -6,7 +6,7 @@ colours' shares of traffic (0..100), from the same rollout model as the Azure sl
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -18,7 +18,7 @@ PART_OF = "stagewise"
 SERVICE_PORT = 80
 
 
-@dataclass
+@dataclass(kw_only=True)
 class BlueGreenDeploymentArgs:
     namespace: pulumi.Input[str]
     environment: str
@@ -32,22 +32,28 @@ class BlueGreenDeploymentArgs:
     gateway: pulumi.Input[str]
     """Name of the Gateway (in `namespace`) the HTTPRoute attaches to."""
     hostname: str
-    port: int = 8080
-    """Container port serving the app, /ready and /health."""
-    min_replicas: int = 1
-    max_replicas: int = 3
-    cpu_target: int = 70
-    """HPA target average CPU utilisation, percent of the request."""
-    cpu_request: str = "100m"
-    memory_request: str = "64Mi"
-    log_level: str = "info"
-    feature_flags: dict[str, bool] = field(default_factory=dict)
-    secrets: dict[str, pulumi.Input[str]] = field(default_factory=dict)
-    """Secret name -> value (secret Outputs); one Kubernetes Secret, read by both colours."""
-    disruption_budget: bool = False
-    """A PodDisruptionBudget per colour (production-like tiers)."""
-    node_selector: dict[str, str] = field(default_factory=dict)
-    """Node labels the pods must run on (the local stack: the node that runs real containers)."""
+    """The HTTPRoute's host name (stagewise:kubernetes.hostname)."""
+    port: int
+    """Container port serving the app, /ready and /health (stagewise:port)."""
+    min_replicas: int
+    """HPA bounds per colour (stagewise:kubernetes.minReplicas, .maxReplicas)."""
+    max_replicas: int
+    cpu_target: int
+    """HPA target average CPU utilisation, percent of the request (stagewise:kubernetes.cpuTarget)."""
+    cpu_request: str
+    """Resource requests per pod, Kubernetes quantities (stagewise:kubernetes.cpuRequest, .memoryRequest)."""
+    memory_request: str
+    log_level: str
+    """LOG_LEVEL of both colours (stagewise:logLevel)."""
+    feature_flags: dict[str, bool]
+    """Become FEATURE_<NAME>=true|false environment variables (stagewise:featureFlags)."""
+    secrets: dict[str, pulumi.Input[str]]
+    """Secret name -> value (secret Outputs); one Kubernetes Secret, read by both colours (stagewise:secrets)."""
+    disruption_budget: bool
+    """A PodDisruptionBudget per colour (stagewise:kubernetes.disruptionBudget)."""
+    node_selector: dict[str, str]
+    """Node labels the pods must run on (stagewise:kubernetes.nodeSelector; the local stack: the node that
+    runs real containers)."""
 
 
 def colour_labels(name: str, colour: Colour) -> dict[str, str]:

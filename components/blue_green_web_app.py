@@ -52,7 +52,7 @@ class ImagePull:
         }
 
 
-@dataclass
+@dataclass(kw_only=True)
 class BlueGreenWebAppArgs:
     resource_group_name: pulumi.Input[str]
     location: str
@@ -70,8 +70,8 @@ class BlueGreenWebAppArgs:
     image_tags: dict[Colour, str]
     """Image tag per colour; a colour with no version runs the other colour's tag, idle."""
     log_level: str
-    port: int = app_environment.APP_PORT
-    """The port the container listens on (WEBSITES_PORT)."""
+    port: int
+    """The port the container listens on (WEBSITES_PORT; stagewise:port)."""
     image_pull: ImagePull | None = None
     """How the image is pulled with authentication; None: anonymously (a public image)."""
     autoscale: bool = False
@@ -86,8 +86,8 @@ class BlueGreenWebAppArgs:
     """Regional VNet integration subnet (delegated to Microsoft.Web/serverFarms); None: no integration."""
     service_name: str = "app"
     """OTEL_SERVICE_NAME of both colours."""
-    feature_flags: dict[str, bool] = field(default_factory=dict)
-    """Become FEATURE_<NAME>=true|false app settings."""
+    feature_flags: dict[str, bool]
+    """Become FEATURE_<NAME>=true|false app settings (stagewise:featureFlags)."""
     key_vault_references: dict[str, str] = field(default_factory=dict)
     """App-setting name -> @Microsoft.KeyVault(...) reference; never a secret value."""
     insights_connection_string: pulumi.Input[str] | None = None

@@ -8,14 +8,14 @@ import pulumi
 from pulumi_azure_native import applicationinsights, operationalinsights, resources
 
 
-@dataclass
+@dataclass(kw_only=True)
 class EnvironmentArgs:
     location: str
     """Azure region of the resource group and its monitoring."""
     tags: dict[str, str]
     """Tags on every resource of the environment (environment, project, stack, owner, cost-centre)."""
-    protect: bool = False
-    """Refuse to delete the resource group (production)."""
+    protect: bool
+    """Refuse to delete the resource group (stagewise:protect)."""
     log_retention_days: int = 30
     """Log Analytics retention."""
 

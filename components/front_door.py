@@ -22,13 +22,13 @@ from dataclasses import dataclass, field
 import pulumi
 from pulumi_azure_native import cdn
 
-from stagewise.core import limits, tiers
+from stagewise.core import limits
 from stagewise.core.rollout import COLOURS, Colour, Endpoint
 
 SKU = "Standard_AzureFrontDoor"
 
 
-@dataclass
+@dataclass(kw_only=True)
 class FrontDoorArgs:
     resource_group_name: pulumi.Input[str]
     endpoint_name: str
@@ -37,8 +37,10 @@ class FrontDoorArgs:
     """Region -> colour -> the default host name of that region's site (blue) or slot (green)."""
     origins: dict[str, dict[Colour, Endpoint]]
     """Region -> colour -> weight and state (stagewise.core.rollout.origin_weights)."""
-    probe_path: str = tiers.HEALTH_PATH
-    probe_interval: int = 30
+    probe_path: str
+    """The health probe's path (stagewise:traffic.probe.path)."""
+    probe_interval: int
+    """Seconds between health probes (stagewise:traffic.probe.interval)."""
     tags: dict[str, str] = field(default_factory=dict)
 
 

@@ -19,13 +19,13 @@ APP_SERVICE_DELEGATION = limits.APP_SERVICE_DELEGATION
 KEY_VAULT_SERVICE_ENDPOINT = "Microsoft.KeyVault"
 
 
-@dataclass
+@dataclass(kw_only=True)
 class RegionNetworkArgs:
     resource_group_name: pulumi.Input[str]
     location: str
-    address_space: str = "10.0.0.0/16"
-    """The virtual network's range."""
-    subnet_prefix: str = "10.0.0.0/24"
+    address_space: str
+    """The virtual network's range (stagewise.core.config.address_spaces)."""
+    subnet_prefix: str
     """The integration subnet: one address per plan instance, twice that during a scale operation,
     and its size cannot change once assigned (the doc recommends at least a /26)."""
     tags: dict[str, str] = field(default_factory=dict)

@@ -10,7 +10,7 @@ from pulumi_azure_native import monitor
 from stagewise.core import alert_rules
 
 
-@dataclass
+@dataclass(kw_only=True)
 class RolloutAlertsArgs:
     resource_group_name: pulumi.Input[str]
     location: str
@@ -23,8 +23,10 @@ class RolloutAlertsArgs:
     their types and regions differ)."""
     rules: list[alert_rules.LogRule]
     health_check_min_percent: int
-    emails: list[str] = field(default_factory=list)
-    webhooks: list[str] = field(default_factory=list)
+    emails: list[str]
+    """Where the action group mails alerts (stagewise:alerts.emails)."""
+    webhooks: list[str]
+    """https:// URLs the action group posts alerts to (stagewise:alerts.webhooks)."""
     tags: dict[str, str] = field(default_factory=dict)
 
 

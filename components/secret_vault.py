@@ -13,7 +13,7 @@ from stagewise.core import limits
 SECRETS_USER_ROLE = limits.SECRETS_USER_ROLE
 
 
-@dataclass
+@dataclass(kw_only=True)
 class SecretVaultArgs:
     resource_group_name: pulumi.Input[str]
     location: str
@@ -26,8 +26,8 @@ class SecretVaultArgs:
     purge_protection: bool
     """Once on, Azure never lets it be turned off."""
     network_default_action: Literal["Allow", "Deny"]
-    allowed_ips: list[str] = field(default_factory=list)
-    """IPv4 addresses or CIDR ranges let through when the default action is Deny."""
+    allowed_ips: list[str]
+    """IPv4 addresses or CIDR ranges let through when the default action is Deny (stagewise:vault.allowedIps)."""
     allowed_subnet_ids: list[pulumi.Input[str]] = field(default_factory=list)
     """Subnets let through when the default action is Deny: the apps' VNet-integration subnets, from
     which App Service resolves Key Vault references (app-service-key-vault-references.md, "Make sure
@@ -38,7 +38,8 @@ class SecretVaultArgs:
     readers: dict[str, pulumi.Input[str]] = field(default_factory=dict)
     """Label -> principal id of a managed identity granted Key Vault Secrets User on this vault."""
     tags: dict[str, str] = field(default_factory=dict)
-    protect: bool = False
+    protect: bool
+    """Refuse to delete the vault (stagewise:protect)."""
 
 
 class SecretVault(pulumi.ComponentResource):

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 import pulumi
 from pulumi_azure_native import trafficmanager
 
-from stagewise.core import limits, rollout, tiers
+from stagewise.core import limits, rollout
 
 
-@dataclass
+@dataclass(kw_only=True)
 class TrafficSplitArgs:
     resource_group_name: pulumi.Input[str]
     dns_label: str
@@ -25,13 +25,16 @@ class TrafficSplitArgs:
     """Region -> resource id of that region's production site."""
     weights: dict[str, int]
     """Region -> Traffic Manager weight 0..1000; 0 drains the region (its endpoint is disabled)."""
-    ttl: int = 30
-    probe_protocol: str = "HTTPS"
-    probe_port: int = 443
-    probe_path: str = tiers.HEALTH_PATH
-    probe_interval: int = 30
-    probe_timeout: int = 10
-    tolerated_failures: int = 3
+    ttl: int
+    """DNS TTL, seconds (stagewise:traffic.ttl)."""
+    probe_protocol: str
+    """Endpoint monitoring: stagewise:traffic.probe (protocol, port, path, interval, timeout,
+    toleratedFailures); the interval is 10 or 30 s and the timeout must fit it (limits.PROBE_TIMEOUTS)."""
+    probe_port: int
+    probe_path: str
+    probe_interval: int
+    probe_timeout: int
+    tolerated_failures: int
     tags: dict[str, str] = field(default_factory=dict)
 
 

@@ -14,10 +14,17 @@ def deployment_args(**overrides) -> BlueGreenDeploymentArgs:
         shares={"blue": 90, "green": 10},
         gateway="gateway",
         hostname="demo.localhost",
+        port=8080,
         min_replicas=2,
         max_replicas=5,
         cpu_target=60,
+        cpu_request="100m",
+        memory_request="64Mi",
+        log_level="info",
+        feature_flags={},
         secrets={"jwt-secret": "hunter2"},
+        disruption_budget=False,
+        node_selector={},
     )
     return BlueGreenDeploymentArgs(**{**values, **overrides})
 

@@ -17,6 +17,7 @@ def app_args(**overrides) -> BlueGreenWebAppArgs:
         image="demo",
         image_tags={"blue": "1.4.2", "green": "1.5.0"},
         log_level="warning",
+        port=8080,
         feature_flags={"new-checkout": True},
         key_vault_references={"JWT_SECRET": REFERENCE},
         insights_connection_string="InstrumentationKey=abc",

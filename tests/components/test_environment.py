@@ -5,7 +5,7 @@ TAGS = {"environment": "dev", "project": "p", "stack": "s", "owner": "o", "cost-
 
 
 def test_resource_group_workspace_and_insights(record):
-    ev = record(lambda: Environment("env", EnvironmentArgs(location="westeurope", tags=TAGS)) and None)
+    ev = record(lambda: Environment("env", EnvironmentArgs(location="westeurope", tags=TAGS, protect=False)) and None)
     group = only(ev, "azure-native:resources:ResourceGroup")
     assert group.inputs["tags"] == TAGS and group.inputs["location"] == "westeurope"
     assert group.protect is False
@@ -24,8 +24,8 @@ def test_protect_guards_the_resource_group(record):
 
 def test_two_environments_do_not_collide(record):
     def program():
-        Environment("a", EnvironmentArgs(location="x", tags=TAGS))
-        Environment("b", EnvironmentArgs(location="x", tags=TAGS))
+        Environment("a", EnvironmentArgs(location="x", tags=TAGS, protect=False))
+        Environment("b", EnvironmentArgs(location="x", tags=TAGS, protect=False))
 
     ev = record(program)
     assert len({r.urn for r in ev.resources}) == len(ev.resources) == 8

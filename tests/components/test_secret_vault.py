@@ -19,6 +19,7 @@ def vault_args(**overrides) -> SecretVaultArgs:
         allowed_ips=["203.0.113.0/24"],
         secrets={"jwt-secret": pulumi.Output.secret("hunter2")},
         readers={"blue": "principal-blue", "green": "principal-green"},
+        protect=False,
     )
     return SecretVaultArgs(**{**values, **overrides})
 

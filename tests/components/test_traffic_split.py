@@ -11,8 +11,12 @@ def split_args(**overrides) -> TrafficSplitArgs:
         targets={"westeurope": "we-app-id", "northeurope": "ne-app-id"},
         weights={"westeurope": 60, "northeurope": 40},
         ttl=30,
+        probe_protocol="HTTPS",
+        probe_port=443,
+        probe_path="/health",
         probe_interval=10,
         probe_timeout=5,
+        tolerated_failures=3,
     )
     return TrafficSplitArgs(**{**values, **overrides})
 
