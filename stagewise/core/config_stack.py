@@ -28,6 +28,7 @@ from stagewise.core.config_sections import (
     stage_catalog,
 )
 from stagewise.core.config_types import AzureRegion, Model, Port, SecretValue, TagValue, key
+from stagewise.core.defaults import common_section
 from stagewise.core.gate_config import AnalysisConfig
 from stagewise.formats.keys import NAMESPACE
 
@@ -120,9 +121,12 @@ class StackConfig(Model):
         if not isinstance(raw, dict):
             return raw
         kube = raw.get("kubernetes")
-        if kube is None or (isinstance(kube, dict) and "port" not in kube):
+        if kube is None and "port" in raw:
+            # `kubernetes:` left empty beside port: the section's common defaults, as it has always read.
+            return {**raw, "kubernetes": {**common_section("kubernetes"), "port": raw["port"]}}
+        if isinstance(kube, dict) and "port" not in kube:
             port = raw.get("port", cls.model_fields["port"].default)
-            return {**raw, "kubernetes": {**(kube or {}), "port": port}}
+            return {**raw, "kubernetes": {**kube, "port": port}}
         if "port" in raw and isinstance(kube, dict) and kube["port"] != raw["port"]:
             raise ValueError(
                 f"kubernetes.port ({kube['port']}) differs from port ({raw['port']}): the app listens on one port "

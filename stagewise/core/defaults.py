@@ -120,6 +120,11 @@ def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+def common_section(section: str) -> dict[str, Any]:
+    """What every tier starts `section` from (before its own defaults)."""
+    return copy.deepcopy(_COMMON.get(section, {}))
+
+
 WHOLE_SECTIONS = ("registry",)
 """Sections whose keys are alternatives (one pull path): a stack's own section replaces the tier's
 instead of merging with it."""

@@ -297,3 +297,15 @@ def test_one_port_for_both_platforms():
     assert parse(valid()).port == parse(valid()).kubernetes.port == 8080
     message = problems({**with_change("port", 3000), "kubernetes": {"port": 8080}})
     assert "kubernetes.port (8080) differs from port (3000)" in message
+
+
+def test_kubernetes_left_empty():
+    # Beside port, an empty section reads as the section's common defaults (not the tier's).
+    cfg = parse({**valid(), "environment": "dev", "port": 3000, "kubernetes": None})
+    assert (cfg.kubernetes.port, cfg.kubernetes.min_replicas, cfg.kubernetes.cpu_request) == (3000, 1, "100m")
+    assert "stagewise:kubernetes: Input should be a valid dictionary" in problems({**valid(), "kubernetes": None})
+
+
+def test_kubernetes_port_alone_keeps_the_default_port():
+    cfg = parse(with_change("kubernetes", {"port": 9000}))
+    assert (cfg.port, cfg.kubernetes.port) == (8080, 9000)
