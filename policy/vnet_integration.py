@@ -135,7 +135,9 @@ def _prefixes(vnet: StackResource) -> list[Any] | None:
 def network_address_spaces_apart(resources: Sequence[StackResource]) -> list[StackViolation]:
     """Networks meant to be peered cannot overlap (Cloud Adoption Framework, plan-for-ip-addressing.md: "two or
     more spoke virtual networks can't have overlapping IP address spaces"): each region has a range of its own."""
-    vnets = [(r, _prefixes(r)) for r in resources if r.type == "azure-native:network:VirtualNetwork"]
+    # By name: the engine registers resources in no fixed order, and the message must not depend on it.
+    found = sorted((r for r in resources if r.type == "azure-native:network:VirtualNetwork"), key=lambda r: r.name)
+    vnets = [(r, _prefixes(r)) for r in found]
     seen: list[tuple[StackResource, ipaddress.IPv4Network]] = []
     violations = []
     for vnet, prefixes in vnets:

@@ -269,5 +269,6 @@ def test_regions_whose_networks_overlap_are_blocked():
     )
     found = violations(ev)
     assert len(found) == 1 and found[0].startswith(
-        "network-address-spaces-apart: virtual networks 'net-westeurope-vnet'"
+        "network-address-spaces-apart: virtual networks 'net-northeurope-vnet' (10.0.128.0/17) and "
+        "'net-westeurope-vnet' (10.0.0.0/16) overlap"
     )
