@@ -19,8 +19,8 @@ import pulumi
 from pulumi.runtime import config as runtime_config
 
 from stagewise.core.config import StackConfig, from_engine
-from stagewise.core.stackconfig import StackText
 from stagewise.formats import stackfile
+from stagewise.formats.stackfile import StackText
 
 
 def _stack_file(stack: str) -> StackText | None:

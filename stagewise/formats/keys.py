@@ -9,3 +9,6 @@ NAMESPACE = "stagewise"
 
 RELEASE_KEY = f"{NAMESPACE}:release"
 """The rollout state in a stack file; rollout commands edit it."""
+
+SECRETS_KEY = f"{NAMESPACE}:secrets"
+"""The stack's secrets, by name; each is to be stored encrypted (`pulumi config set --secret`)."""

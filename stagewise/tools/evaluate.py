@@ -21,9 +21,8 @@ from pulumi.runtime import rpc
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from stagewise.core import stackconfig
-from stagewise.core.stackconfig import StackText
 from stagewise.formats import stackfile
+from stagewise.formats.stackfile import StackText
 
 FAKE_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 
@@ -197,7 +196,7 @@ def evaluate_parsed(
     config as the engine would hand it over, and the two facts the program takes from the file."""
     from stagewise.infra import program, settings
 
-    config, secret_keys = stackconfig.merged_config(project_defaults, parsed)
+    config, secret_keys = stackfile.merged_config(project_defaults, parsed)
     encrypted, installation = parsed.encrypted_secret_names, parsed.installation
     return run(
         lambda: program.build_stack(settings.load(encrypted=encrypted, installation=installation)),

@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from stagewise.core.config import ConfigError
-from stagewise.core.stackconfig import StackText
 from stagewise.formats import stackfile
+from stagewise.formats.stackfile import StackText
 from stagewise.tools import git, plandiff, safefile
 from stagewise.tools.plan import Plan
 

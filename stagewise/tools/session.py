@@ -16,10 +16,10 @@ from rich.text import Text
 
 from stagewise.core import rollout
 from stagewise.core.config import ConfigError, StackConfig
-from stagewise.core.stackconfig import StackText, decode
+from stagewise.core.stackconfig import decode
 from stagewise.formats import stackfile
 from stagewise.formats.keys import RELEASE_KEY
-from stagewise.formats.stackfile import read_project_text
+from stagewise.formats.stackfile import StackText, read_project_text
 from stagewise.tools import git, safefile, stackedit
 from stagewise.tools.processes import STACK_NAME, PulumiCliError, default_stack
 

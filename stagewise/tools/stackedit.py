@@ -9,8 +9,8 @@ What an edit keeps: only the lines that hold an edited value change. Line ending
 even mixed), a BOM, trailing spaces and a missing final newline stay as they were on every other
 line. This module turns text into text (`edit` also takes and gives the document the engine reads
 from it, so that a command parses each text once); reading the file under its lock and writing the
-result atomically is `stagewise.tools.safefile`'s, and decoding the config is
-`stagewise.core.stackconfig`'s.
+result atomically is `stagewise.tools.safefile`'s, parsing it `stagewise.formats.stackfile`'s, and decoding
+the config `stagewise.core.stackconfig`'s.
 """
 
 from __future__ import annotations

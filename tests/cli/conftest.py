@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from stagewise.core.stackconfig import StackText
 from stagewise.formats import stackfile
+from stagewise.formats.stackfile import StackText
 from stagewise.tools import cli, evaluate, stackedit
 
 ROOT = stackfile.project_root()

@@ -151,7 +151,7 @@ class TestLocalRollout:
             assert value not in outputs
             assert value not in logs
         # The stack file holds them encrypted.
-        assert stackfile.encrypted_secret_names(stack_file, project.stack_file.name) == {
+        assert stackfile.StackText.parse(stack_file, project.stack_file.name).encrypted_secret_names == {
             "jwt-secret",
             "database-connection-string",
         }

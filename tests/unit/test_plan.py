@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stagewise.core import stackconfig
+from stagewise.formats import stackfile
 from stagewise.tools import plan, plandiff, render
 from stagewise.tools.plan import MISSING, PROTECT, PropertyChange, ResourceState
 from tests.plan_oracle import inverse
@@ -266,7 +266,7 @@ def test_ciphertexts_and_changed_secrets():
         "stagewise:owner": "team",
         "other:list": [{"secure": "v1:CCC"}],
     }
-    found = stackconfig.ciphertexts(config)
+    found = stackfile.ciphertexts(config)
     assert found == {"stagewise:secrets.a": "v1:AAA", "stagewise:secrets.b": "v1:BBB", "other:list[0]": "v1:CCC"}
     changed = {**found, "stagewise:secrets.b": "v1:XXX", "stagewise:secrets.c": "v1:NEW"}
     del changed["other:list[0]"]

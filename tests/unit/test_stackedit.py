@@ -160,17 +160,6 @@ def test_config_from_texts_refuses_what_the_program_refuses():
     assert any("jwt-secret" in p and "plain text" in p for p in caught.value.problems)
 
 
-@pytest.mark.parametrize("path", STACK_FILES, ids=lambda p: p.name)
-def test_a_parsed_stack_file_says_what_the_text_readers_say(path: Path):
-    text = path.read_text()
-    parsed = stackconfig.StackText.parse(text, path.name)
-    assert parsed.encrypted_secret_names == stackfile.encrypted_secret_names(text, path.name)
-    assert parsed.installation == stackfile.installation_key(text, path.name)
-    assert stackconfig.decode(stackfile.project_defaults(PROJECT), parsed) == stackconfig.config_from_texts(
-        PROJECT, text, path.name
-    )
-
-
 def test_edit_returns_the_document_the_engine_reads_and_leaves_the_given_one_alone():
     document = yamlv3.load(PRODUCTION)
     kept = copy.deepcopy(document)
