@@ -22,7 +22,8 @@ Measured on `--stack production` (and dev, the same):
   round trip, the edited text) and once.
   tests/cli/test_cli_commands.py (test_promote_parses_each_text_once) keeps it there.
 - plan: the stack text twice (once per side: as committed, and in the working tree); Pulumi.yaml
-  4 times before it was parsed once per side (each side read the project name, then the defaults).
+  4 times before it was parsed once per side (each side read the project name, then the defaults),
+  twice after. tests/cli/test_cli_plan.py (test_plan_parses_each_text_once_per_side) keeps it there.
 """
 
 from __future__ import annotations

@@ -29,19 +29,15 @@ class UnknownStack(PlanError):
         self.stack = stack
 
 
-def _project_name(project_text: str) -> str:
-    document = stackfile.load_yaml(project_text, stackfile.PROJECT_FILE)
-    name = document.get("name") if isinstance(document, dict) else None
-    return str(name) if name else "stagewise"
-
-
 def _evaluate(project_text: str, stack_text: str, source: str, stack: str, where: str) -> tuple[Any, StackText]:
-    """The program evaluated for the stack file, and the file as parsed (the ciphertexts are read from it)."""
+    """The program evaluated for the stack file, and the file as parsed (the ciphertexts are read from
+    it); each text is parsed once."""
     from stagewise.tools import evaluate  # Pulumi loads slowly: only plan needs it.
 
     try:
-        project = _project_name(project_text)
-        defaults = stackfile.project_defaults(project_text)
+        project_document = stackfile.load_yaml(project_text, stackfile.PROJECT_FILE)
+        project = stackfile.project_name(project_document) or "stagewise"
+        defaults = stackfile.project_defaults_of(project_document)
         parsed = StackText.parse(stack_text, source)
         return evaluate.evaluate_parsed(defaults, parsed, stack, project), parsed
     except ConfigError as error:

@@ -12,6 +12,7 @@ import re
 import pytest
 
 from stagewise.core import naming, stackconfig
+from stagewise.formats import yamlv3
 from stagewise.tools import plan, planning
 from tests.plan_oracle import inverse
 
@@ -91,6 +92,18 @@ def test_each_step_back_only_updates_traffic_weights(repo, cached_evaluations, s
         assert code == 2
         assert_only_traffic_updates(data, repo, stack)
         repo.commit(f"roll {stack} back to {name}")
+
+
+def test_plan_parses_each_text_once_per_side(repo, cached_evaluations, monkeypatch):
+    """Pulumi.yaml and the stack file once as committed and once in the working tree."""
+    start_at(repo, "production", "canary")
+    committed = repo.file("production").read_text()
+    repo.set_release("production", stage="quarter")
+    real_load, read = yamlv3.load, []
+    monkeypatch.setattr(yamlv3, "load", lambda text: read.append(text) or real_load(text))
+    assert repo.plan("production")[0] == 2
+    project, working = (repo.path / "Pulumi.yaml").read_text(), repo.file("production").read_text()
+    assert sorted(read) == sorted([project, project, committed, working])
 
 
 # What abort may touch besides the traffic: the candidate colour (green here), which runs the live
