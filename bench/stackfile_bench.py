@@ -2,9 +2,10 @@
 
 Run: .venv/bin/python bench/stackfile_bench.py [--repeat 20]
 
-1. Each shipped stack file read with stagewise.yamlv3 (the port of the engine's yaml.v3 decoding)
+1. Each shipped stack file read with stagewise.formats.yamlv3 (the port of the engine's yaml.v3 decoding)
    and, for comparison, with ruamel.yaml's safe loader (what the reader used before).
-2. An edit (`promote`'s edit_release) of the production file, which reads it twice more.
+2. An edit (`promote`'s edit_release) of the production file, which parses the text three times: the
+   engine's reading, the editor's round-trip load, and the engine's reading of the edited text.
 3. Alias bombs of growing size: the time until "document contains excessive aliasing".
 
 Prints figures only; asserts nothing about time.
