@@ -60,6 +60,8 @@ cmd_install() {
 	command -v containerd >/dev/null || missing+=(containerd)
 	command -v runc >/dev/null || missing+=(runc)
 	[[ -x $CNI_BIN_DIR/bridge ]] || missing+=(containernetworking-plugins)
+	# nft removes the tables the node's first rules made (iptables' nf_tables backend cannot): stop needs it.
+	command -v nft >/dev/null || missing+=(nftables)
 	if ((${#missing[@]} == 0)); then
 		log "containerd, runc and the CNI plugins are installed"
 		return 0
@@ -278,6 +280,19 @@ restore_iptables() {
 		rule=${rule%% *}
 		"$tool" -w -t "$table" -F "${rule:1}" 2>/dev/null || true
 		"$tool" -w -t "$table" -X "${rule:1}" 2>/dev/null || log "could not delete $tool -t $table chain ${rule:1}"
+	done
+	# A table that did not exist before was made by the node's first rule in it (the kubelet's canary
+	# chains). With the nf_tables backend it is an nft table of its own, left with its built-in chains
+	# once empty: delete it when nothing but those chains, at policy ACCEPT, is left in it.
+	iptables -V 2>/dev/null | grep -q nf_tables || return 0
+	local family
+	for line in $(iptables_rules | awk '{print $1 "/" $2}' | sort -u); do
+		tool=${line%/*} table=${line#*/}
+		grep -q "^$tool $table " "$before" && continue
+		iptables_rules | grep "^$tool $table " | grep -qvE "^$tool $table :[A-Z]+ ACCEPT$" && continue
+		family=ip
+		[[ $tool == ip6tables ]] && family=ip6
+		nft delete table "$family" "$table" 2>/dev/null || log "could not delete the nft table $family $table"
 	done
 }
 
