@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from stagewise.tools.demo.workspace import copy_project
 from tests.e2e.conftest import PASSPHRASE, ROOT, _toolchain_env
 
 EXAMPLE = ROOT / "examples" / "checkout-on-kubernetes"
@@ -45,6 +46,9 @@ def kubectl(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     dist = tmp_path_factory.mktemp("dist")
+    # Built from a copy: an in-tree build leaves build/ and an egg-info behind in the checkout.
+    source = tmp_path_factory.mktemp("source")
+    copy_project(ROOT, source)
     run(
         [
             sys.executable,
@@ -53,12 +57,11 @@ def wheel(tmp_path_factory) -> Path:
             "wheel",
             "--quiet",
             "--no-deps",
-            "--no-build-isolation",
             "-w",
             str(dist),
-            str(ROOT),
+            str(source),
         ],
-        ROOT,
+        source,
     )
     (built,) = dist.glob("stagewise-*.whl")
     return built
