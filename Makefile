@@ -53,6 +53,7 @@ test: lint dataplane
 
 bench: dataplane
 	$(VENV)/bin/python bench/plan_bench.py
+	$(VENV)/bin/python bench/parse_count.py
 	$(VENV)/bin/python bench/analyze_bench.py
 	$(VENV)/bin/python bench/gate_quality.py
 	bash -c '. scripts/env.sh && python bench/local_up_bench.py'
