@@ -1,12 +1,13 @@
 """The Stagewise policy pack: its rules as plain functions, one module per resource family, each
-policy declared once as a record beside its check, and their pulumi_policy wiring in `policies`.
+policy declared once as a record right below its check, and their pulumi_policy wiring in `policies`.
 
 Run it with `pulumi preview --policy-pack policy`; `__main__` is the pack's entry point.
 
 - `settings`, `inputs`, `tier`, `resource_types`: what every rule uses.
 - `keyvault`, `webapps`, `vnet_integration`, `frontdoor`, `traffic_manager`, `monitoring`, `kubernetes`,
-  `tags`: the rules, and each family's `POLICIES` (`record.PolicyRecord`: name, description, level,
-  types or stack, check, config keys, validator twin).
+  `tags`: the rules, each followed by its policy's record (`record.PolicyRecord`: name, description,
+  level, types or stack, check, config keys, validator twin) as a constant named after the policy
+  (`KEYVAULT_PURGE_PROTECTION`), and at the module's end the family's `POLICIES`, its records in order.
 - `catalogue`: every record, and the tables derived from them; `docs`: the docs' table of policies.
 
 The thresholds come from the core (`stagewise.core.tiers`, `stagewise.core.limits`), which the config

@@ -27,6 +27,23 @@ def frontdoor_origin_weight(props: Mapping[str, Any], settings: Settings) -> lis
     ]
 
 
+FRONTDOOR_ORIGIN_WEIGHT = PolicyRecord(
+    name="frontdoor-origin-weight",
+    description="Front Door origin weights are integers 1..1000 (frontdoor/routing-methods.md: 'The weight is an "
+    "integer ranging from 1 to 1000').",
+    check=each(FRONT_DOOR_ORIGIN, frontdoor_origin_weight),
+    rule="`weight`, when set, is an integer 1..1000",
+    twin=Validation(
+        "regions[].weight 0..limits.TM_MAX_WEIGHT and stages[].weight 0..100; rollout.origin_weights scales them to 1..1000 and disables an origin at 0",
+        (
+            config.RegionConfig.model_fields["weight"],
+            config.StageConfig.model_fields["weight"],
+            rollout.origin_weights,
+        ),
+    ),
+)
+
+
 def frontdoor_weights_take_effect(props: Mapping[str, Any], settings: Settings) -> list[str]:
     """frontdoor/routing-methods.md, "Weighted": "If the latency sensitivity gets set to 0 milliseconds, then
     this property doesn't take effect unless there are two origins with the same network latency"."""
@@ -43,6 +60,17 @@ def frontdoor_weights_take_effect(props: Mapping[str, Any], settings: Settings) 
     ]
 
 
+FRONTDOOR_WEIGHTS_TAKE_EFFECT = PolicyRecord(
+    name="frontdoor-weights-take-effect",
+    description="A Front Door origin group's latency sensitivity is above 0 ms, or origin weights do not take effect "
+    "(frontdoor/routing-methods.md: 'If the latency sensitivity gets set to 0 milliseconds, then this "
+    "property doesn't take effect').",
+    check=each(FRONT_DOOR_ORIGIN_GROUP, frontdoor_weights_take_effect),
+    rule="`loadBalancingSettings.additionalLatencyInMilliseconds` is above 0",
+    twin=ResourcesOnly("no config key; components/front_door.py always sets it"),
+)
+
+
 def frontdoor_origin_host_header(props: Mapping[str, Any], settings: Settings) -> list[str]:
     """App Service picks the app (site or slot) by the Host header; Front Door sends the origin host header,
     and checks the origin's certificate against the origin's host name (frontdoor/end-to-end-tls.md, "a
@@ -56,38 +84,19 @@ def frontdoor_origin_host_header(props: Mapping[str, Any], settings: Settings) -
     ]
 
 
+FRONTDOOR_ORIGIN_HOST_HEADER = PolicyRecord(
+    name="frontdoor-origin-host-header",
+    description="A Front Door origin sends its own host name as the Host header, the name App Service picks the app "
+    "by and the origin's certificate matches (frontdoor/end-to-end-tls.md: 'a subject name matching the "
+    "origin hostname').",
+    check=each(FRONT_DOOR_ORIGIN, frontdoor_origin_host_header),
+    rule="`originHostHeader` equals `hostName`",
+    twin=ResourcesOnly("no config key; components/front_door.py sends each origin's own host"),
+)
+
+
 POLICIES: tuple[PolicyRecord, ...] = (
-    PolicyRecord(
-        name="frontdoor-origin-weight",
-        description="Front Door origin weights are integers 1..1000 (frontdoor/routing-methods.md: 'The weight is an "
-        "integer ranging from 1 to 1000').",
-        check=each(FRONT_DOOR_ORIGIN, frontdoor_origin_weight),
-        rule="`weight`, when set, is an integer 1..1000",
-        twin=Validation(
-            "regions[].weight 0..limits.TM_MAX_WEIGHT and stages[].weight 0..100; rollout.origin_weights scales them to 1..1000 and disables an origin at 0",
-            (
-                config.RegionConfig.model_fields["weight"],
-                config.StageConfig.model_fields["weight"],
-                rollout.origin_weights,
-            ),
-        ),
-    ),
-    PolicyRecord(
-        name="frontdoor-weights-take-effect",
-        description="A Front Door origin group's latency sensitivity is above 0 ms, or origin weights do not take effect "
-        "(frontdoor/routing-methods.md: 'If the latency sensitivity gets set to 0 milliseconds, then this "
-        "property doesn't take effect').",
-        check=each(FRONT_DOOR_ORIGIN_GROUP, frontdoor_weights_take_effect),
-        rule="`loadBalancingSettings.additionalLatencyInMilliseconds` is above 0",
-        twin=ResourcesOnly("no config key; components/front_door.py always sets it"),
-    ),
-    PolicyRecord(
-        name="frontdoor-origin-host-header",
-        description="A Front Door origin sends its own host name as the Host header, the name App Service picks the app "
-        "by and the origin's certificate matches (frontdoor/end-to-end-tls.md: 'a subject name matching the "
-        "origin hostname').",
-        check=each(FRONT_DOOR_ORIGIN, frontdoor_origin_host_header),
-        rule="`originHostHeader` equals `hostName`",
-        twin=ResourcesOnly("no config key; components/front_door.py sends each origin's own host"),
-    ),
+    FRONTDOOR_ORIGIN_WEIGHT,
+    FRONTDOOR_WEIGHTS_TAKE_EFFECT,
+    FRONTDOOR_ORIGIN_HOST_HEADER,
 )

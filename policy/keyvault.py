@@ -37,6 +37,15 @@ def keyvault_rbac_authorization(props: Mapping[str, Any], settings: Settings) ->
     ]
 
 
+KEYVAULT_RBAC_AUTHORIZATION = PolicyRecord(
+    name="keyvault-rbac-authorization",
+    description="Key Vaults authorize data access with Azure RBAC.",
+    check=each(KEY_VAULT, keyvault_rbac_authorization),
+    rule="`properties.enableRbacAuthorization` is true",
+    twin=ResourcesOnly("no config key; components/secret_vault.py always sets it"),
+)
+
+
 def keyvault_soft_delete(props: Mapping[str, Any], settings: Settings) -> list[str]:
     value = dig(props, "properties", "enableSoftDelete")
     if is_unknown(value) or value is True:
@@ -44,6 +53,15 @@ def keyvault_soft_delete(props: Mapping[str, Any], settings: Settings) -> list[s
     return [
         f"Key Vault must keep deleted secrets recoverable: set properties.enableSoftDelete to true (got {shown(value)})"
     ]
+
+
+KEYVAULT_SOFT_DELETE = PolicyRecord(
+    name="keyvault-soft-delete",
+    description="Key Vaults keep deleted secrets recoverable (soft delete).",
+    check=each(KEY_VAULT, keyvault_soft_delete),
+    rule="`properties.enableSoftDelete` is true",
+    twin=ResourcesOnly("no config key; components/secret_vault.py always sets it"),
+)
 
 
 def keyvault_purge_protection(props: Mapping[str, Any], settings: Settings) -> list[str]:
@@ -58,6 +76,17 @@ def keyvault_purge_protection(props: Mapping[str, Any], settings: Settings) -> l
     ]
 
 
+KEYVAULT_PURGE_PROTECTION = PolicyRecord(
+    name="keyvault-purge-protection",
+    description="Key Vaults in production-like tiers have purge protection.",
+    check=each(KEY_VAULT, keyvault_purge_protection),
+    rule="`properties.enablePurgeProtection` is true",
+    tiers="production-like",
+    config=(PRODUCTION_LIKE_TIERS,),
+    twin=tiers.PURGE_PROTECTION_RULE,
+)
+
+
 def keyvault_network_default_deny(props: Mapping[str, Any], settings: Settings) -> list[str]:
     tier = azure_tier(props)
     value = dig(props, "properties", "networkAcls", "defaultAction")
@@ -68,6 +97,16 @@ def keyvault_network_default_deny(props: Mapping[str, Any], settings: Settings) 
         f"set properties.networkAcls.defaultAction to 'Deny' and allow what needs access "
         f"with ipRules or virtualNetworkRules (got {shown(value)})"
     ]
+
+
+KEYVAULT_NETWORK_DEFAULT_DENY = PolicyRecord(
+    name="keyvault-network-default-deny",
+    description="Key Vaults in production deny network access by default.",
+    check=each(KEY_VAULT, keyvault_network_default_deny),
+    rule="`properties.networkAcls.defaultAction` is `Deny`",
+    tiers="production",
+    twin=tiers.NETWORK_DEFAULT_ACTION_RULE,
+)
 
 
 _VAULT_IN_REFERENCE = re.compile(
@@ -138,6 +177,17 @@ def keyvault_firewall_allows_app_subnets(resources: Sequence[StackResource]) -> 
     return violations
 
 
+KEYVAULT_FIREWALL_ALLOWS_APP_SUBNETS = PolicyRecord(
+    name="keyvault-firewall-allows-app-subnets",
+    description="A vault that denies network access by default allows the VNet-integration subnet of every app that "
+    "references it (app-service/app-service-key-vault-references.md, 'Access network-restricted vaults').",
+    check=OnStack(keyvault_firewall_allows_app_subnets),
+    rule="a vault whose default action is `Deny` allows the VNet-integration subnet of every app whose "
+    "settings reference it (and such an app has one)",
+    twin=ResourcesOnly("no config key names a subnet; the program allows each region's integration subnet"),
+)
+
+
 def keyvault_reference_identity_granted_first(resources: Sequence[StackResource]) -> list[StackViolation]:
     """App Service Key Vault references doc, user-assigned identity: a system-assigned identity is
     not available when the site is created with its references ("a user-assigned identity can be
@@ -179,6 +229,18 @@ def keyvault_reference_identity_granted_first(resources: Sequence[StackResource]
     return violations
 
 
+KEYVAULT_REFERENCE_IDENTITY_GRANTED_FIRST = PolicyRecord(
+    name="keyvault-reference-identity-granted-first",
+    description="Apps resolve Key Vault references with a user-assigned identity whose Key Vault Secrets User grant "
+    "they depend on (app-service/app-service-key-vault-references.md, 'Access vaults with a user-assigned "
+    "identity': 'given access to the vault in advance').",
+    check=OnStack(keyvault_reference_identity_granted_first),
+    rule="an app holding Key Vault references sets `keyVaultReferenceIdentity` to a user-assigned identity and "
+    "depends on that identity's *Key Vault Secrets User* role assignment",
+    twin=ResourcesOnly("an ordering between resources (dependsOn)"),
+)
+
+
 def _grants_secrets_user(grant: StackResource, identity_urns: set[str]) -> bool:
     """A role assignment of Key Vault Secrets User (or a role not known yet) to one of the identities."""
     role = dig(grant.props, "roleDefinitionId")
@@ -188,54 +250,10 @@ def _grants_secrets_user(grant: StackResource, identity_urns: set[str]) -> bool:
 
 
 POLICIES: tuple[PolicyRecord, ...] = (
-    PolicyRecord(
-        name="keyvault-rbac-authorization",
-        description="Key Vaults authorize data access with Azure RBAC.",
-        check=each(KEY_VAULT, keyvault_rbac_authorization),
-        rule="`properties.enableRbacAuthorization` is true",
-        twin=ResourcesOnly("no config key; components/secret_vault.py always sets it"),
-    ),
-    PolicyRecord(
-        name="keyvault-soft-delete",
-        description="Key Vaults keep deleted secrets recoverable (soft delete).",
-        check=each(KEY_VAULT, keyvault_soft_delete),
-        rule="`properties.enableSoftDelete` is true",
-        twin=ResourcesOnly("no config key; components/secret_vault.py always sets it"),
-    ),
-    PolicyRecord(
-        name="keyvault-purge-protection",
-        description="Key Vaults in production-like tiers have purge protection.",
-        check=each(KEY_VAULT, keyvault_purge_protection),
-        rule="`properties.enablePurgeProtection` is true",
-        tiers="production-like",
-        config=(PRODUCTION_LIKE_TIERS,),
-        twin=tiers.PURGE_PROTECTION_RULE,
-    ),
-    PolicyRecord(
-        name="keyvault-network-default-deny",
-        description="Key Vaults in production deny network access by default.",
-        check=each(KEY_VAULT, keyvault_network_default_deny),
-        rule="`properties.networkAcls.defaultAction` is `Deny`",
-        tiers="production",
-        twin=tiers.NETWORK_DEFAULT_ACTION_RULE,
-    ),
-    PolicyRecord(
-        name="keyvault-firewall-allows-app-subnets",
-        description="A vault that denies network access by default allows the VNet-integration subnet of every app that "
-        "references it (app-service/app-service-key-vault-references.md, 'Access network-restricted vaults').",
-        check=OnStack(keyvault_firewall_allows_app_subnets),
-        rule="a vault whose default action is `Deny` allows the VNet-integration subnet of every app whose "
-        "settings reference it (and such an app has one)",
-        twin=ResourcesOnly("no config key names a subnet; the program allows each region's integration subnet"),
-    ),
-    PolicyRecord(
-        name="keyvault-reference-identity-granted-first",
-        description="Apps resolve Key Vault references with a user-assigned identity whose Key Vault Secrets User grant "
-        "they depend on (app-service/app-service-key-vault-references.md, 'Access vaults with a user-assigned "
-        "identity': 'given access to the vault in advance').",
-        check=OnStack(keyvault_reference_identity_granted_first),
-        rule="an app holding Key Vault references sets `keyVaultReferenceIdentity` to a user-assigned identity and "
-        "depends on that identity's *Key Vault Secrets User* role assignment",
-        twin=ResourcesOnly("an ordering between resources (dependsOn)"),
-    ),
+    KEYVAULT_RBAC_AUTHORIZATION,
+    KEYVAULT_SOFT_DELETE,
+    KEYVAULT_PURGE_PROTECTION,
+    KEYVAULT_NETWORK_DEFAULT_DENY,
+    KEYVAULT_FIREWALL_ALLOWS_APP_SUBNETS,
+    KEYVAULT_REFERENCE_IDENTITY_GRANTED_FIRST,
 )

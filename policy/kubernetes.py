@@ -39,6 +39,15 @@ def deployment_readiness_probe(props: Mapping[str, Any], settings: Settings) -> 
     return messages
 
 
+KUBERNETES_READINESS_PROBE = PolicyRecord(
+    name="kubernetes-readiness-probe",
+    description="Deployment containers have readiness probes.",
+    check=each(DEPLOYMENT, deployment_readiness_probe),
+    rule="every container has a `readinessProbe`",
+    twin=ResourcesOnly("no config key; components/blue_green_deployment.py always sets it"),
+)
+
+
 REQUESTED_RESOURCES = ("cpu", "memory")
 
 
@@ -57,6 +66,21 @@ def deployment_resource_requests(props: Mapping[str, Any], settings: Settings) -
     return messages
 
 
+KUBERNETES_RESOURCE_REQUESTS = PolicyRecord(
+    name="kubernetes-resource-requests",
+    description="Deployment containers request CPU and memory.",
+    check=each(DEPLOYMENT, deployment_resource_requests),
+    rule="every container requests `cpu` and `memory`",
+    twin=Validation(
+        "kubernetes.cpuRequest and kubernetes.memoryRequest always have a value",
+        (
+            config.KubernetesConfig.model_fields["cpu_request"],
+            config.KubernetesConfig.model_fields["memory_request"],
+        ),
+    ),
+)
+
+
 def hpa_min_replicas(props: Mapping[str, Any], settings: Settings) -> list[str]:
     tier = kubernetes_tier(props)
     value = dig(props, "spec", "minReplicas")
@@ -73,34 +97,19 @@ def hpa_min_replicas(props: Mapping[str, Any], settings: Settings) -> list[str]:
     ]
 
 
+KUBERNETES_HPA_MIN_REPLICAS = PolicyRecord(
+    name="kubernetes-hpa-min-replicas",
+    description="HorizontalPodAutoscalers in production-like tiers keep a replica floor.",
+    check=each(HORIZONTAL_POD_AUTOSCALER, hpa_min_replicas),
+    rule="`spec.minReplicas` is at least N",
+    tiers="production-like",
+    config=(MIN_REPLICAS, PRODUCTION_LIKE_TIERS),
+    twin=tiers.MIN_REPLICAS_RULE,
+)
+
+
 POLICIES: tuple[PolicyRecord, ...] = (
-    PolicyRecord(
-        name="kubernetes-readiness-probe",
-        description="Deployment containers have readiness probes.",
-        check=each(DEPLOYMENT, deployment_readiness_probe),
-        rule="every container has a `readinessProbe`",
-        twin=ResourcesOnly("no config key; components/blue_green_deployment.py always sets it"),
-    ),
-    PolicyRecord(
-        name="kubernetes-resource-requests",
-        description="Deployment containers request CPU and memory.",
-        check=each(DEPLOYMENT, deployment_resource_requests),
-        rule="every container requests `cpu` and `memory`",
-        twin=Validation(
-            "kubernetes.cpuRequest and kubernetes.memoryRequest always have a value",
-            (
-                config.KubernetesConfig.model_fields["cpu_request"],
-                config.KubernetesConfig.model_fields["memory_request"],
-            ),
-        ),
-    ),
-    PolicyRecord(
-        name="kubernetes-hpa-min-replicas",
-        description="HorizontalPodAutoscalers in production-like tiers keep a replica floor.",
-        check=each(HORIZONTAL_POD_AUTOSCALER, hpa_min_replicas),
-        rule="`spec.minReplicas` is at least N",
-        tiers="production-like",
-        config=(MIN_REPLICAS, PRODUCTION_LIKE_TIERS),
-        twin=tiers.MIN_REPLICAS_RULE,
-    ),
+    KUBERNETES_READINESS_PROBE,
+    KUBERNETES_RESOURCE_REQUESTS,
+    KUBERNETES_HPA_MIN_REPLICAS,
 )

@@ -43,6 +43,17 @@ def autoscale_production_minimum(props: Mapping[str, Any], settings: Settings) -
     return messages
 
 
+AUTOSCALE_PRODUCTION_MINIMUM = PolicyRecord(
+    name="autoscale-production-minimum",
+    description="Production autoscale keeps a minimum number of instances.",
+    check=each(AUTOSCALE_SETTING, autoscale_production_minimum),
+    rule="every `profiles[].capacity.minimum` is at least N",
+    tiers="production",
+    config=(MINIMUM_INSTANCES,),
+    twin=(tiers.AUTOSCALE_MINIMUM_RULE, tiers.INSTANCES_RULE),
+)
+
+
 def _conditions(props: Mapping[str, Any]) -> list[tuple[int, Any]]:
     conditions = dig(props, "criteria", "allOf")
     return list(enumerate(conditions)) if isinstance(conditions, list) else [(0, MISSING)]
@@ -72,6 +83,17 @@ def log_alert_split_by_version(props: Mapping[str, Any], settings: Settings) -> 
     return messages
 
 
+LOG_ALERT_SPLIT_BY_VERSION = PolicyRecord(
+    name="log-alert-split-by-version",
+    description="Rollout log alerts are split by application_Version, so that the candidate is judged on its own "
+    "requests (azure-monitor/alerts/alerts-create-log-alert-rule.md, 'Split by dimensions').",
+    check=each(SCHEDULED_QUERY_RULE, log_alert_split_by_version),
+    rule="every condition is split by the `application_Version` dimension (Include) and its query summarizes "
+    "`by application_Version`",
+    twin=ResourcesOnly("the queries are built by stagewise.core.alert_rules"),
+)
+
+
 def log_alert_excludes_health_probe(props: Mapping[str, Any], settings: Settings) -> list[str]:
     """Health probes hit every instance of both colours at a steady rate (App Service's health check
     "pings this path on all instances ... at 1-minute intervals", app-service/monitor-instances-health-check.md,
@@ -89,6 +111,20 @@ def log_alert_excludes_health_probe(props: Mapping[str, Any], settings: Settings
                 f'{settings.health_path!r} in criteria.allOf[{i}].query (e.g. | where tostring(parse_url(url).Path) != "{settings.health_path}")'
             )
     return messages
+
+
+LOG_ALERT_EXCLUDES_HEALTH_PROBE = PolicyRecord(
+    name="log-alert-excludes-health-probe",
+    description="Log alerts over requests leave out the health-probe path, which App Service's health check alone "
+    "requests steadily (app-service/monitor-instances-health-check.md: 'Health check pings this path on "
+    "all instances of your App Service app at 1-minute intervals').",
+    check=each(SCHEDULED_QUERY_RULE, log_alert_excludes_health_probe),
+    rule="a query over `requests` leaves out the health path",
+    config=(HEALTH_PATH,),
+    twin=ResourcesOnly(
+        "the queries are built by stagewise.core.alert_rules, on the path of tier rule traffic.probe.path"
+    ),
+)
 
 
 _REQUEST_FLOOR = re.compile(r"\|\s*where\s+requests\s*>=\s*(\d+)\s*$")
@@ -114,47 +150,23 @@ def log_alert_min_requests(props: Mapping[str, Any], settings: Settings) -> list
     return messages
 
 
+LOG_ALERT_MIN_REQUESTS = PolicyRecord(
+    name="log-alert-min-requests",
+    description="Log alerts judge a version only once it served enough requests in the window, or a single 5xx among "
+    "a handful pages at severity 0 (the stage gate's minRequests, docs/stage-gates.md).",
+    check=each(SCHEDULED_QUERY_RULE, log_alert_min_requests),
+    rule="a query over `requests` ends with `| where requests >= N`, N at least the floor",
+    config=(ALERT_MIN_REQUESTS,),
+    twin=Validation(
+        "alerts.minRequests (default analysis.minRequests) at least tiers.ALERT_MIN_REQUESTS",
+        (config.AlertsConfig.model_fields["min_requests"], config.StackConfig._alerts_judge_enough_requests),
+    ),
+)
+
+
 POLICIES: tuple[PolicyRecord, ...] = (
-    PolicyRecord(
-        name="autoscale-production-minimum",
-        description="Production autoscale keeps a minimum number of instances.",
-        check=each(AUTOSCALE_SETTING, autoscale_production_minimum),
-        rule="every `profiles[].capacity.minimum` is at least N",
-        tiers="production",
-        config=(MINIMUM_INSTANCES,),
-        twin=(tiers.AUTOSCALE_MINIMUM_RULE, tiers.INSTANCES_RULE),
-    ),
-    PolicyRecord(
-        name="log-alert-split-by-version",
-        description="Rollout log alerts are split by application_Version, so that the candidate is judged on its own "
-        "requests (azure-monitor/alerts/alerts-create-log-alert-rule.md, 'Split by dimensions').",
-        check=each(SCHEDULED_QUERY_RULE, log_alert_split_by_version),
-        rule="every condition is split by the `application_Version` dimension (Include) and its query summarizes "
-        "`by application_Version`",
-        twin=ResourcesOnly("the queries are built by stagewise.core.alert_rules"),
-    ),
-    PolicyRecord(
-        name="log-alert-excludes-health-probe",
-        description="Log alerts over requests leave out the health-probe path, which App Service's health check alone "
-        "requests steadily (app-service/monitor-instances-health-check.md: 'Health check pings this path on "
-        "all instances of your App Service app at 1-minute intervals').",
-        check=each(SCHEDULED_QUERY_RULE, log_alert_excludes_health_probe),
-        rule="a query over `requests` leaves out the health path",
-        config=(HEALTH_PATH,),
-        twin=ResourcesOnly(
-            "the queries are built by stagewise.core.alert_rules, on the path of tier rule traffic.probe.path"
-        ),
-    ),
-    PolicyRecord(
-        name="log-alert-min-requests",
-        description="Log alerts judge a version only once it served enough requests in the window, or a single 5xx among "
-        "a handful pages at severity 0 (the stage gate's minRequests, docs/stage-gates.md).",
-        check=each(SCHEDULED_QUERY_RULE, log_alert_min_requests),
-        rule="a query over `requests` ends with `| where requests >= N`, N at least the floor",
-        config=(ALERT_MIN_REQUESTS,),
-        twin=Validation(
-            "alerts.minRequests (default analysis.minRequests) at least tiers.ALERT_MIN_REQUESTS",
-            (config.AlertsConfig.model_fields["min_requests"], config.StackConfig._alerts_judge_enough_requests),
-        ),
-    ),
+    AUTOSCALE_PRODUCTION_MINIMUM,
+    LOG_ALERT_SPLIT_BY_VERSION,
+    LOG_ALERT_EXCLUDES_HEALTH_PROBE,
+    LOG_ALERT_MIN_REQUESTS,
 )

@@ -1,4 +1,9 @@
-"""A policy of the pack as one record, declared by its family module beside its check.
+"""A policy of the pack as one record, declared by its family module right below its check.
+
+A family module binds each record to a constant named after the policy (`keyvault-purge-protection`:
+`KEYVAULT_PURGE_PROTECTION`; `tags.REQUIRED_TAGS_POLICY`, since `REQUIRED_TAGS` is the config key)
+directly below the function the record's check uses (for a check made per type, the function that
+makes the validators), and ends with `POLICIES`, its records in the pack's order.
 
 A record holds everything about one policy: its name and description, its enforcement level, what it
 runs on (resource types or the whole stack) and the check itself, the config keys it reads, and its

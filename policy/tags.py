@@ -54,17 +54,18 @@ def required_tags(resource_type: str, props: Mapping[str, Any], settings: Settin
     ]
 
 
-POLICIES: tuple[PolicyRecord, ...] = (
-    PolicyRecord(
-        name="required-tags",
-        description="Azure resources carry the owner and cost-centre tags.",
-        check=OnEveryResource(required_tags, "Azure resources that take tags"),
-        rule="each required tag is set and not empty",
-        config=(REQUIRED_TAGS,),
-        twin=Validation(
-            "owner and costCentre are required, non-empty",
-            (config.StackConfig.model_fields["owner"], config.StackConfig.model_fields["cost_centre"]),
-        ),
-        level="advisory",
+REQUIRED_TAGS_POLICY = PolicyRecord(
+    name="required-tags",
+    description="Azure resources carry the owner and cost-centre tags.",
+    check=OnEveryResource(required_tags, "Azure resources that take tags"),
+    rule="each required tag is set and not empty",
+    config=(REQUIRED_TAGS,),
+    twin=Validation(
+        "owner and costCentre are required, non-empty",
+        (config.StackConfig.model_fields["owner"], config.StackConfig.model_fields["cost_centre"]),
     ),
+    level="advisory",
 )
+
+
+POLICIES: tuple[PolicyRecord, ...] = (REQUIRED_TAGS_POLICY,)

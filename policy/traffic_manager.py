@@ -36,6 +36,16 @@ def traffic_manager_health_path(props: Mapping[str, Any], settings: Settings) ->
     ]
 
 
+TRAFFIC_MANAGER_HEALTH_PATH = PolicyRecord(
+    name="traffic-manager-health-path",
+    description="Traffic Manager probes the app's health endpoint.",
+    check=each(TRAFFIC_MANAGER_PROFILE, traffic_manager_health_path),
+    rule="`monitorConfig.path` is the health path",
+    config=(HEALTH_PATH,),
+    twin=tiers.PROBE_PATH_RULE,
+)
+
+
 def traffic_manager_production_ttl(props: Mapping[str, Any], settings: Settings) -> list[str]:
     tier = azure_tier(props)
     value = dig(props, "dnsConfig", "ttl")
@@ -51,6 +61,17 @@ def traffic_manager_production_ttl(props: Mapping[str, Any], settings: Settings)
     ]
 
 
+TRAFFIC_MANAGER_PRODUCTION_TTL = PolicyRecord(
+    name="traffic-manager-production-ttl",
+    description="Production Traffic Manager DNS TTL is short enough for a quick rollback.",
+    check=each(TRAFFIC_MANAGER_PROFILE, traffic_manager_production_ttl),
+    rule="`dnsConfig.ttl` is at most N s: a rollback reaches clients within it",
+    tiers="production",
+    config=(MAX_TTL_SECONDS,),
+    twin=tiers.TTL_RULE,
+)
+
+
 def traffic_manager_endpoint_weight(props: Mapping[str, Any], settings: Settings) -> list[str]:
     # Checked on disabled endpoints too: Azure refuses a weight outside 1..1000 whatever the
     # status, and 0 % is expressed with endpointStatus Disabled (see stagewise.core.rollout).
@@ -64,6 +85,18 @@ def traffic_manager_endpoint_weight(props: Mapping[str, Any], settings: Settings
         f"Traffic Manager endpoint weight must be an integer {TM_MIN_WEIGHT}..{TM_MAX_WEIGHT}; "
         f"to send no traffic set endpointStatus to 'Disabled' instead (got {shown(value)})"
     ]
+
+
+TRAFFIC_MANAGER_ENDPOINT_WEIGHT = PolicyRecord(
+    name="traffic-manager-endpoint-weight",
+    description="Traffic Manager endpoint weights are integers 1..1000.",
+    check=each(TRAFFIC_MANAGER_ENDPOINT, traffic_manager_endpoint_weight),
+    rule="`weight`, when set, is an integer 1..1000",
+    twin=Validation(
+        "regions[].weight 0..limits.TM_MAX_WEIGHT; 0 becomes a disabled endpoint at weight limits.TM_MIN_WEIGHT (rollout.region_endpoints)",
+        (config.RegionConfig.model_fields["weight"], rollout.region_endpoints),
+    ),
+)
 
 
 def _endpoint_enabled(status: Any) -> bool:
@@ -122,6 +155,15 @@ def traffic_manager_enabled_endpoint(resources: Sequence[StackResource]) -> list
     return violations
 
 
+TRAFFIC_MANAGER_ENABLED_ENDPOINT = PolicyRecord(
+    name="traffic-manager-enabled-endpoint",
+    description="Every Traffic Manager profile keeps at least one enabled endpoint.",
+    check=OnStack(traffic_manager_enabled_endpoint),
+    rule="every profile keeps at least one enabled endpoint",
+    twin=Validation("at least one region with a weight above 0", (config.StackConfig._regions_distinct_and_serving,)),
+)
+
+
 def _web_app_region(endpoint: StackResource, index: Mapping[str, StackResource]) -> str | None:
     """The region of the Web App (or slot) an endpoint targets; None when it targets none or cannot be told."""
     targets = sources(endpoint, "targetResourceId", index, WEB_APPS)
@@ -163,53 +205,24 @@ def traffic_manager_one_web_app_per_region(resources: Sequence[StackResource]) -
     return violations
 
 
+TRAFFIC_MANAGER_ONE_WEB_APP_PER_REGION = PolicyRecord(
+    name="traffic-manager-one-web-app-per-region",
+    description="A Traffic Manager profile has at most one Web App endpoint per Azure region "
+    "(traffic-manager/traffic-manager-endpoint-types.md: 'at most one Web App endpoint from each Azure "
+    "region').",
+    check=OnStack(traffic_manager_one_web_app_per_region),
+    rule="a profile has at most one Web App (site or slot) endpoint per Azure region",
+    twin=Validation(
+        "region names distinct; the program targets one site per region",
+        (config.StackConfig._regions_distinct_and_serving,),
+    ),
+)
+
+
 POLICIES: tuple[PolicyRecord, ...] = (
-    PolicyRecord(
-        name="traffic-manager-health-path",
-        description="Traffic Manager probes the app's health endpoint.",
-        check=each(TRAFFIC_MANAGER_PROFILE, traffic_manager_health_path),
-        rule="`monitorConfig.path` is the health path",
-        config=(HEALTH_PATH,),
-        twin=tiers.PROBE_PATH_RULE,
-    ),
-    PolicyRecord(
-        name="traffic-manager-production-ttl",
-        description="Production Traffic Manager DNS TTL is short enough for a quick rollback.",
-        check=each(TRAFFIC_MANAGER_PROFILE, traffic_manager_production_ttl),
-        rule="`dnsConfig.ttl` is at most N s: a rollback reaches clients within it",
-        tiers="production",
-        config=(MAX_TTL_SECONDS,),
-        twin=tiers.TTL_RULE,
-    ),
-    PolicyRecord(
-        name="traffic-manager-endpoint-weight",
-        description="Traffic Manager endpoint weights are integers 1..1000.",
-        check=each(TRAFFIC_MANAGER_ENDPOINT, traffic_manager_endpoint_weight),
-        rule="`weight`, when set, is an integer 1..1000",
-        twin=Validation(
-            "regions[].weight 0..limits.TM_MAX_WEIGHT; 0 becomes a disabled endpoint at weight limits.TM_MIN_WEIGHT (rollout.region_endpoints)",
-            (config.RegionConfig.model_fields["weight"], rollout.region_endpoints),
-        ),
-    ),
-    PolicyRecord(
-        name="traffic-manager-enabled-endpoint",
-        description="Every Traffic Manager profile keeps at least one enabled endpoint.",
-        check=OnStack(traffic_manager_enabled_endpoint),
-        rule="every profile keeps at least one enabled endpoint",
-        twin=Validation(
-            "at least one region with a weight above 0", (config.StackConfig._regions_distinct_and_serving,)
-        ),
-    ),
-    PolicyRecord(
-        name="traffic-manager-one-web-app-per-region",
-        description="A Traffic Manager profile has at most one Web App endpoint per Azure region "
-        "(traffic-manager/traffic-manager-endpoint-types.md: 'at most one Web App endpoint from each Azure "
-        "region').",
-        check=OnStack(traffic_manager_one_web_app_per_region),
-        rule="a profile has at most one Web App (site or slot) endpoint per Azure region",
-        twin=Validation(
-            "region names distinct; the program targets one site per region",
-            (config.StackConfig._regions_distinct_and_serving,),
-        ),
-    ),
+    TRAFFIC_MANAGER_HEALTH_PATH,
+    TRAFFIC_MANAGER_PRODUCTION_TTL,
+    TRAFFIC_MANAGER_ENDPOINT_WEIGHT,
+    TRAFFIC_MANAGER_ENABLED_ENDPOINT,
+    TRAFFIC_MANAGER_ONE_WEB_APP_PER_REGION,
 )

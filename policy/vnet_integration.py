@@ -35,6 +35,16 @@ def webapp_integration_subnet_delegated(resources: Sequence[StackResource]) -> l
     return violations
 
 
+WEBAPP_INTEGRATION_SUBNET_DELEGATED = PolicyRecord(
+    name="webapp-integration-subnet-delegated",
+    description="A web app's VNet-integration subnet is delegated to Microsoft.Web/serverFarms "
+    "(app-service/overview-vnet-integration.md: 'addresses in the delegated subnet').",
+    check=OnStack(webapp_integration_subnet_delegated),
+    rule="an app's integration subnet is delegated to `Microsoft.Web/serverFarms`",
+    twin=ResourcesOnly("no config key; the program builds each region's subnet"),
+)
+
+
 def _plan_of(app: StackResource, index: Mapping[str, StackResource]) -> str | None:
     plans = sources(app, "serverFarmId", index, ("azure-native:web:AppServicePlan",))
     if plans:
@@ -68,6 +78,16 @@ def webapp_integration_subnet_one_plan(resources: Sequence[StackResource]) -> li
     return violations
 
 
+WEBAPP_INTEGRATION_SUBNET_ONE_PLAN = PolicyRecord(
+    name="webapp-integration-subnet-one-plan",
+    description="An integration subnet serves one App Service plan (app-service/overview-vnet-integration.md: 'The "
+    "integration subnet can be used by only one App Service plan').",
+    check=OnStack(webapp_integration_subnet_one_plan),
+    rule="an integration subnet serves one App Service plan (a site and its slots share theirs)",
+    twin=ResourcesOnly("no config key; the program builds one subnet per plan"),
+)
+
+
 def webapp_integration_subnet_same_region(resources: Sequence[StackResource]) -> list[StackViolation]:
     """app-service/overview-vnet-integration.md, limitations: "The app and the virtual network must be
     in the same region." (Regional integration; a gateway is the only way across regions.)"""
@@ -90,6 +110,17 @@ def webapp_integration_subnet_same_region(resources: Sequence[StackResource]) ->
                         )
                     )
     return violations
+
+
+WEBAPP_INTEGRATION_SUBNET_SAME_REGION = PolicyRecord(
+    name="webapp-integration-subnet-same-region",
+    description="A web app integrates with a virtual network of its own region "
+    "(app-service/overview-vnet-integration.md: 'The app and the virtual network must be in the same "
+    "region').",
+    check=OnStack(webapp_integration_subnet_same_region),
+    rule="an app's integration network is in the app's region",
+    twin=ResourcesOnly("no config key; the program builds each region's network"),
+)
 
 
 def _region(location: Any) -> str:
@@ -123,6 +154,18 @@ def webapp_integration_disconnected_first(resources: Sequence[StackResource]) ->
                     )
                 )
     return violations
+
+
+WEBAPP_INTEGRATION_DISCONNECTED_FIRST = PolicyRecord(
+    name="webapp-integration-disconnected-first",
+    description="An integrated web app is disconnected before it is deleted "
+    "(app-service/overview-vnet-integration.md: 'If you deleted the app or the App Service plan without "
+    "disconnecting the virtual network integration first, you aren't able to do any update/delete "
+    "operations on the virtual network or subnet').",
+    check=OnStack(webapp_integration_disconnected_first),
+    rule="every integrated site and slot has a VNet connection resource depending on it, so removal disconnects first",
+    twin=ResourcesOnly("an ordering between resources (dependencies)"),
+)
 
 
 def _prefixes(vnet: StackResource) -> list[Any] | None:
@@ -159,53 +202,24 @@ def network_address_spaces_apart(resources: Sequence[StackResource]) -> list[Sta
     return violations
 
 
+NETWORK_ADDRESS_SPACES_APART = PolicyRecord(
+    name="network-address-spaces-apart",
+    description="The regions' virtual networks do not overlap, so that they can be peered (Cloud Adoption Framework, "
+    "ready/azure-best-practices/plan-for-ip-addressing.md: 'two or more spoke virtual networks can't have "
+    "overlapping IP address spaces').",
+    check=OnStack(network_address_spaces_apart),
+    rule="no two virtual networks overlap",
+    twin=Validation(
+        "regions[].addressSpace (default 10.<index>.0.0/16) do not overlap",
+        (config.StackConfig._address_spaces_apart,),
+    ),
+)
+
+
 POLICIES: tuple[PolicyRecord, ...] = (
-    PolicyRecord(
-        name="webapp-integration-subnet-delegated",
-        description="A web app's VNet-integration subnet is delegated to Microsoft.Web/serverFarms "
-        "(app-service/overview-vnet-integration.md: 'addresses in the delegated subnet').",
-        check=OnStack(webapp_integration_subnet_delegated),
-        rule="an app's integration subnet is delegated to `Microsoft.Web/serverFarms`",
-        twin=ResourcesOnly("no config key; the program builds each region's subnet"),
-    ),
-    PolicyRecord(
-        name="webapp-integration-subnet-one-plan",
-        description="An integration subnet serves one App Service plan (app-service/overview-vnet-integration.md: 'The "
-        "integration subnet can be used by only one App Service plan').",
-        check=OnStack(webapp_integration_subnet_one_plan),
-        rule="an integration subnet serves one App Service plan (a site and its slots share theirs)",
-        twin=ResourcesOnly("no config key; the program builds one subnet per plan"),
-    ),
-    PolicyRecord(
-        name="webapp-integration-subnet-same-region",
-        description="A web app integrates with a virtual network of its own region "
-        "(app-service/overview-vnet-integration.md: 'The app and the virtual network must be in the same "
-        "region').",
-        check=OnStack(webapp_integration_subnet_same_region),
-        rule="an app's integration network is in the app's region",
-        twin=ResourcesOnly("no config key; the program builds each region's network"),
-    ),
-    PolicyRecord(
-        name="webapp-integration-disconnected-first",
-        description="An integrated web app is disconnected before it is deleted "
-        "(app-service/overview-vnet-integration.md: 'If you deleted the app or the App Service plan without "
-        "disconnecting the virtual network integration first, you aren't able to do any update/delete "
-        "operations on the virtual network or subnet').",
-        check=OnStack(webapp_integration_disconnected_first),
-        rule="every integrated site and slot has a VNet connection resource depending on it, so removal "
-        "disconnects first",
-        twin=ResourcesOnly("an ordering between resources (dependencies)"),
-    ),
-    PolicyRecord(
-        name="network-address-spaces-apart",
-        description="The regions' virtual networks do not overlap, so that they can be peered (Cloud Adoption Framework, "
-        "ready/azure-best-practices/plan-for-ip-addressing.md: 'two or more spoke virtual networks can't have "
-        "overlapping IP address spaces').",
-        check=OnStack(network_address_spaces_apart),
-        rule="no two virtual networks overlap",
-        twin=Validation(
-            "regions[].addressSpace (default 10.<index>.0.0/16) do not overlap",
-            (config.StackConfig._address_spaces_apart,),
-        ),
-    ),
+    WEBAPP_INTEGRATION_SUBNET_DELEGATED,
+    WEBAPP_INTEGRATION_SUBNET_ONE_PLAN,
+    WEBAPP_INTEGRATION_SUBNET_SAME_REGION,
+    WEBAPP_INTEGRATION_DISCONNECTED_FIRST,
+    NETWORK_ADDRESS_SPACES_APART,
 )

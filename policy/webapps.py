@@ -44,6 +44,15 @@ def webapp_https_only(props: Mapping[str, Any], settings: Settings) -> list[str]
     return [f"web app must redirect HTTP to HTTPS: set httpsOnly to true (got {shown(value)})"]
 
 
+WEBAPP_HTTPS_ONLY = PolicyRecord(
+    name="webapp-https-only",
+    description="Web apps and slots serve HTTPS only.",
+    check=each(WEB_APPS, webapp_https_only),
+    rule="`httpsOnly` is true",
+    twin=ResourcesOnly("no config key; components/blue_green_web_app.py always sets it"),
+)
+
+
 def _tls_version(value: Any) -> tuple[int, ...] | None:
     if isinstance(value, str) and re.fullmatch(r"\d+(\.\d+)*", value):
         return tuple(int(part) for part in value.split("."))
@@ -63,6 +72,15 @@ def webapp_min_tls(props: Mapping[str, Any], settings: Settings) -> list[str]:
     ]
 
 
+WEBAPP_MIN_TLS = PolicyRecord(
+    name="webapp-min-tls",
+    description="Web apps and slots refuse TLS below 1.2.",
+    check=each(WEB_APPS, webapp_min_tls),
+    rule="`siteConfig.minTlsVersion` is 1.2 or higher (compared as a version)",
+    twin=ResourcesOnly("no config key; components/blue_green_web_app.py always sets it"),
+)
+
+
 def webapp_ftps_disabled(props: Mapping[str, Any], settings: Settings) -> list[str]:
     value = dig(props, "siteConfig", "ftpsState")
     if is_unknown(value) or value == "Disabled":
@@ -70,6 +88,15 @@ def webapp_ftps_disabled(props: Mapping[str, Any], settings: Settings) -> list[s
     return [
         f"web app must not accept FTP or FTPS deployments: set siteConfig.ftpsState to 'Disabled' (got {shown(value)})"
     ]
+
+
+WEBAPP_FTPS_DISABLED = PolicyRecord(
+    name="webapp-ftps-disabled",
+    description="Web apps and slots do not accept FTP/FTPS deployments.",
+    check=each(WEB_APPS, webapp_ftps_disabled),
+    rule="`siteConfig.ftpsState` is `Disabled`",
+    twin=ResourcesOnly("no config key; components/blue_green_web_app.py always sets it"),
+)
 
 
 MANAGED_IDENTITY_TYPES = ("SystemAssigned", "UserAssigned", "SystemAssigned, UserAssigned")
@@ -84,6 +111,15 @@ def webapp_managed_identity(props: Mapping[str, Any], settings: Settings) -> lis
         f"set identity.type to one of {', '.join(repr(t) for t in MANAGED_IDENTITY_TYPES)} "
         f"(got {shown(value)})"
     ]
+
+
+WEBAPP_MANAGED_IDENTITY = PolicyRecord(
+    name="webapp-managed-identity",
+    description="Web apps and slots have a managed identity.",
+    check=each(WEB_APPS, webapp_managed_identity),
+    rule="`identity.type` is SystemAssigned and/or UserAssigned",
+    twin=ResourcesOnly("no config key; components/blue_green_web_app.py always sets it"),
+)
 
 
 # An app setting whose value is a Key Vault reference; App Service resolves it with the app's
@@ -194,6 +230,19 @@ def app_settings_without_secrets(resource_type: str) -> Validator:
     return validate
 
 
+WEBAPP_NO_PLAINTEXT_SECRETS = PolicyRecord(
+    name="webapp-no-plaintext-secrets",
+    description="App settings hold Key Vault references, never secret values.",
+    check=per_type((*WEB_APPS, *APP_SETTINGS_RESOURCES), app_settings_without_secrets),
+    rule="no app setting looks like a secret unless it is a Key Vault reference "
+    "`@Microsoft.KeyVault(SecretUri=\u2026)` or `(VaultName=\u2026;SecretName=\u2026)`",
+    twin=Validation(
+        "secrets only encrypted (stagewise:secrets); every other app setting is built by the program from non-secret keys",
+        (config.StackConfig._secrets_encrypted,),
+    ),
+)
+
+
 def _ramp_up_rules(props: Mapping[str, Any]) -> list[tuple[int, Any]]:
     rules = dig(props, "siteConfig", "experiments", "rampUpRules")
     return list(enumerate(rules)) if isinstance(rules, list) else []
@@ -212,6 +261,19 @@ def webapp_slot_rule_percentage(props: Mapping[str, Any], settings: Settings) ->
             "its rule from siteConfig.experiments.rampUpRules; a rule at 0 % keeps routing clients pinned to the slot"
         )
     return messages
+
+
+WEBAPP_SLOT_RULE_PERCENTAGE = PolicyRecord(
+    name="webapp-slot-rule-percentage",
+    description="A slot traffic rule routes 1..100 %; 0 % is no rule, since a rule at an explicit 0 % still routes "
+    "clients pinned by x-ms-routing-name (app-service/deploy-staging-slots.md, 'Route production traffic "
+    "manually').",
+    check=each((WEB_APP,), webapp_slot_rule_percentage),
+    rule="each `siteConfig.experiments.rampUpRules[].reroutePercentage` is 1..100 (0 % is no rule)",
+    twin=Validation(
+        "stages[].weight 0..100, and 0 % becomes no rule (rollout)", (config.StageConfig.model_fields["weight"],)
+    ),
+)
 
 
 def webapp_slot_rule_target(props: Mapping[str, Any], settings: Settings) -> list[str]:
@@ -233,6 +295,16 @@ def webapp_slot_rule_target(props: Mapping[str, Any], settings: Settings) -> lis
             f"'{site}-<slot>.{SITES_DNS_SUFFIX}' (got {shown(host)})"
         )
     return messages
+
+
+WEBAPP_SLOT_RULE_TARGET = PolicyRecord(
+    name="webapp-slot-rule-target",
+    description="A slot traffic rule routes to a slot of its own site, <site>-<slot>.azurewebsites.net "
+    "(app-service/deploy-staging-slots.md, 'Route production traffic automatically').",
+    check=each((WEB_APP,), webapp_slot_rule_target),
+    rule="each rule's `actionHostName` is a slot of the same site, `<site>-<slot>.azurewebsites.net`",
+    twin=ResourcesOnly("the host name is derived from the site's name"),
+)
 
 
 def _image(props: Mapping[str, Any]) -> str | None:
@@ -306,6 +378,19 @@ def webapp_image_pull_path(resource_type: str) -> Validator:
     return validate
 
 
+WEBAPP_IMAGE_PULL_PATH = PolicyRecord(
+    name="webapp-image-pull-path",
+    description="A web app's image has a pull path: the managed identity for Azure Container Registry, credentials "
+    "for any other registry, and authentication for every image in production "
+    "(app-service/configure-custom-container.md: 'Each time the app restarts, App Service performs the "
+    "`docker pull` command').",
+    check=per_type(WEB_APPS, webapp_image_pull_path),
+    rule="an image on a registry host has a pull path (the managed identity for Azure Container Registry, "
+    "`DOCKER_REGISTRY_SERVER_*` for any other); in production every image is pulled with authentication",
+    twin=tiers.REGISTRY_PULL_RULE,
+)
+
+
 def webapp_no_slot_traffic_rule(props: Mapping[str, Any], settings: Settings) -> list[str]:
     """The slot traffic rule lives in siteConfig, and "Any configuration change to the app causes an app
     restart" (app-service/app-service-key-vault-references.md, "Understand rotation"); Microsoft states
@@ -318,6 +403,20 @@ def webapp_no_slot_traffic_rule(props: Mapping[str, Any], settings: Settings) ->
         f"web app holds {len(rules)} slot traffic rule(s) in siteConfig.experiments.rampUpRules: changing one "
         "restarts the live site; leave the list empty and carry each colour's share as a Front Door origin weight"
     ]
+
+
+WEBAPP_NO_SLOT_TRAFFIC_RULE = PolicyRecord(
+    name="webapp-no-slot-traffic-rule",
+    description="A site holds no slot traffic rule: it lives in siteConfig, and 'Any configuration change to the app "
+    "causes an app restart' (app-service/app-service-key-vault-references.md); the stage is carried by "
+    "Front Door origin weights.",
+    check=each((WEB_APP,), webapp_no_slot_traffic_rule),
+    rule="`siteConfig.experiments.rampUpRules` is empty: a rule is site configuration, and changing it "
+    "restarts the site; Front Door carries the stage",
+    twin=ResourcesOnly(
+        "no config key; components/blue_green_web_app.py always sends an empty rule list (the stage is carried by Front Door origin weights)"
+    ),
+)
 
 
 def _needs(app: StackResource) -> list[tuple[str, str]]:
@@ -364,6 +463,19 @@ def webapp_waits_for_effective_grants(resources: Sequence[StackResource]) -> lis
     return violations
 
 
+WEBAPP_WAITS_FOR_EFFECTIVE_GRANTS = PolicyRecord(
+    name="webapp-waits-for-effective-grants",
+    description="Apps that read Key Vault references or pull with their identity are created after a wait that "
+    "follows the grant: a grant exists before it takes effect (key-vault/general/rbac-guide.md), and an "
+    "unresolved reference is refetched only 'every 24 hours' "
+    "(app-service/app-service-key-vault-references.md).",
+    check=OnStack(webapp_waits_for_effective_grants),
+    rule="an app that reads Key Vault references or pulls with its identity depends on a wait of at least 600 "
+    "s that follows the needed grant (Key Vault Secrets User, AcrPull)",
+    twin=ResourcesOnly("an ordering between resources (dependsOn)"),
+)
+
+
 def webapp_references_checked(resources: Sequence[StackResource]) -> list[StackViolation]:
     """ "If a reference isn't resolved properly, the reference string is used instead"
     (app-service-key-vault-references.md, "Troubleshoot Key Vault references"): every app that holds references
@@ -394,106 +506,26 @@ def webapp_references_checked(resources: Sequence[StackResource]) -> list[StackV
     return violations
 
 
+WEBAPP_REFERENCES_CHECKED = PolicyRecord(
+    name="webapp-references-checked",
+    description="Every app's Key Vault references are checked after the app exists: 'If a reference isn't resolved "
+    "properly, the reference string is used instead' (app-service/app-service-key-vault-references.md).",
+    check=OnStack(webapp_references_checked),
+    rule="every app's Key Vault reference settings are named by a check of its config references that runs after it",
+    twin=ResourcesOnly("a resource after the sites (components/reference_check.py)"),
+)
+
+
 POLICIES: tuple[PolicyRecord, ...] = (
-    PolicyRecord(
-        name="webapp-https-only",
-        description="Web apps and slots serve HTTPS only.",
-        check=each(WEB_APPS, webapp_https_only),
-        rule="`httpsOnly` is true",
-        twin=ResourcesOnly("no config key; components/blue_green_web_app.py always sets it"),
-    ),
-    PolicyRecord(
-        name="webapp-min-tls",
-        description="Web apps and slots refuse TLS below 1.2.",
-        check=each(WEB_APPS, webapp_min_tls),
-        rule="`siteConfig.minTlsVersion` is 1.2 or higher (compared as a version)",
-        twin=ResourcesOnly("no config key; components/blue_green_web_app.py always sets it"),
-    ),
-    PolicyRecord(
-        name="webapp-ftps-disabled",
-        description="Web apps and slots do not accept FTP/FTPS deployments.",
-        check=each(WEB_APPS, webapp_ftps_disabled),
-        rule="`siteConfig.ftpsState` is `Disabled`",
-        twin=ResourcesOnly("no config key; components/blue_green_web_app.py always sets it"),
-    ),
-    PolicyRecord(
-        name="webapp-managed-identity",
-        description="Web apps and slots have a managed identity.",
-        check=each(WEB_APPS, webapp_managed_identity),
-        rule="`identity.type` is SystemAssigned and/or UserAssigned",
-        twin=ResourcesOnly("no config key; components/blue_green_web_app.py always sets it"),
-    ),
-    PolicyRecord(
-        name="webapp-no-plaintext-secrets",
-        description="App settings hold Key Vault references, never secret values.",
-        check=per_type((*WEB_APPS, *APP_SETTINGS_RESOURCES), app_settings_without_secrets),
-        rule="no app setting looks like a secret unless it is a Key Vault reference "
-        "`@Microsoft.KeyVault(SecretUri=\u2026)` or `(VaultName=\u2026;SecretName=\u2026)`",
-        twin=Validation(
-            "secrets only encrypted (stagewise:secrets); every other app setting is built by the program from non-secret keys",
-            (config.StackConfig._secrets_encrypted,),
-        ),
-    ),
-    PolicyRecord(
-        name="webapp-slot-rule-percentage",
-        description="A slot traffic rule routes 1..100 %; 0 % is no rule, since a rule at an explicit 0 % still routes "
-        "clients pinned by x-ms-routing-name (app-service/deploy-staging-slots.md, 'Route production traffic "
-        "manually').",
-        check=each((WEB_APP,), webapp_slot_rule_percentage),
-        rule="each `siteConfig.experiments.rampUpRules[].reroutePercentage` is 1..100 (0 % is no rule)",
-        twin=Validation(
-            "stages[].weight 0..100, and 0 % becomes no rule (rollout)", (config.StageConfig.model_fields["weight"],)
-        ),
-    ),
-    PolicyRecord(
-        name="webapp-slot-rule-target",
-        description="A slot traffic rule routes to a slot of its own site, <site>-<slot>.azurewebsites.net "
-        "(app-service/deploy-staging-slots.md, 'Route production traffic automatically').",
-        check=each((WEB_APP,), webapp_slot_rule_target),
-        rule="each rule's `actionHostName` is a slot of the same site, `<site>-<slot>.azurewebsites.net`",
-        twin=ResourcesOnly("the host name is derived from the site's name"),
-    ),
-    PolicyRecord(
-        name="webapp-image-pull-path",
-        description="A web app's image has a pull path: the managed identity for Azure Container Registry, credentials "
-        "for any other registry, and authentication for every image in production "
-        "(app-service/configure-custom-container.md: 'Each time the app restarts, App Service performs the "
-        "`docker pull` command').",
-        check=per_type(WEB_APPS, webapp_image_pull_path),
-        rule="an image on a registry host has a pull path (the managed identity for Azure Container Registry, "
-        "`DOCKER_REGISTRY_SERVER_*` for any other); in production every image is pulled with authentication",
-        twin=tiers.REGISTRY_PULL_RULE,
-    ),
-    PolicyRecord(
-        name="webapp-no-slot-traffic-rule",
-        description="A site holds no slot traffic rule: it lives in siteConfig, and 'Any configuration change to the app "
-        "causes an app restart' (app-service/app-service-key-vault-references.md); the stage is carried by "
-        "Front Door origin weights.",
-        check=each((WEB_APP,), webapp_no_slot_traffic_rule),
-        rule="`siteConfig.experiments.rampUpRules` is empty: a rule is site configuration, and changing it "
-        "restarts the site; Front Door carries the stage",
-        twin=ResourcesOnly(
-            "no config key; components/blue_green_web_app.py always sends an empty rule list (the stage is carried by Front Door origin weights)"
-        ),
-    ),
-    PolicyRecord(
-        name="webapp-waits-for-effective-grants",
-        description="Apps that read Key Vault references or pull with their identity are created after a wait that "
-        "follows the grant: a grant exists before it takes effect (key-vault/general/rbac-guide.md), and an "
-        "unresolved reference is refetched only 'every 24 hours' "
-        "(app-service/app-service-key-vault-references.md).",
-        check=OnStack(webapp_waits_for_effective_grants),
-        rule="an app that reads Key Vault references or pulls with its identity depends on a wait of at least 600 "
-        "s that follows the needed grant (Key Vault Secrets User, AcrPull)",
-        twin=ResourcesOnly("an ordering between resources (dependsOn)"),
-    ),
-    PolicyRecord(
-        name="webapp-references-checked",
-        description="Every app's Key Vault references are checked after the app exists: 'If a reference isn't resolved "
-        "properly, the reference string is used instead' (app-service/app-service-key-vault-references.md).",
-        check=OnStack(webapp_references_checked),
-        rule="every app's Key Vault reference settings are named by a check of its config references that runs "
-        "after it",
-        twin=ResourcesOnly("a resource after the sites (components/reference_check.py)"),
-    ),
+    WEBAPP_HTTPS_ONLY,
+    WEBAPP_MIN_TLS,
+    WEBAPP_FTPS_DISABLED,
+    WEBAPP_MANAGED_IDENTITY,
+    WEBAPP_NO_PLAINTEXT_SECRETS,
+    WEBAPP_SLOT_RULE_PERCENTAGE,
+    WEBAPP_SLOT_RULE_TARGET,
+    WEBAPP_IMAGE_PULL_PATH,
+    WEBAPP_NO_SLOT_TRAFFIC_RULE,
+    WEBAPP_WAITS_FOR_EFFECTIVE_GRANTS,
+    WEBAPP_REFERENCES_CHECKED,
 )
