@@ -35,10 +35,11 @@ def _toolchain_env() -> dict[str, str]:
 
 @dataclass
 class Project:
-    """A throwaway copy of the project, deployed as the `local` stack."""
+    """A throwaway copy of the project, deployed as the `local` stack (or a program's folder and its stack)."""
 
     path: Path
     env: dict[str, str]
+    stack: str = STACK
     transcript: list[str] = field(default_factory=list)
 
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -49,13 +50,13 @@ class Project:
         return result
 
     def pulumi(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        return self.run("pulumi", *args, "--stack", STACK, "--non-interactive", check=check)
+        return self.run("pulumi", *args, "--stack", self.stack, "--non-interactive", check=check)
 
     def stagewise(self, *args: str) -> subprocess.CompletedProcess:
-        return self.run(str(ROOT / ".venv" / "bin" / "stagewise"), *args, "--stack", STACK)
+        return self.run(str(ROOT / ".venv" / "bin" / "stagewise"), *args, "--stack", self.stack)
 
-    def kubectl(self, *args: str) -> subprocess.CompletedProcess:
-        return self.run("bash", str(ROOT / "scripts" / "cluster.sh"), "kubectl", *args)
+    def kubectl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        return self.run("bash", str(ROOT / "scripts" / "cluster.sh"), "kubectl", *args, check=check)
 
     def kube_json(self, *args: str) -> dict:
         return json.loads(self.kubectl(*args, "-o", "json").stdout)
@@ -65,7 +66,7 @@ class Project:
 
     @property
     def stack_file(self) -> Path:
-        return self.path / f"Pulumi.{STACK}.yaml"
+        return self.path / f"Pulumi.{self.stack}.yaml"
 
 
 # These copies' pods run on kwok's fake nodes: the engine's behaviour is under test here, not the

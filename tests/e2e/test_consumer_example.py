@@ -11,36 +11,22 @@ rather than installing them a second time.
 from __future__ import annotations
 
 import json
+import os
 import shutil
-import subprocess
 import sys
 import sysconfig
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from stagewise.tools.demo.workspace import copy_project
-from tests.e2e.conftest import PASSPHRASE, ROOT, _toolchain_env
+from tests.e2e.conftest import PASSPHRASE, ROOT, Project, _toolchain_env
 
 EXAMPLE = ROOT / "examples" / "checkout-on-kubernetes"
 NAMESPACE = "checkout-e2e"
 STACK = "dev"
-
-
-def run(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
-    if result.returncode != 0:
-        raise AssertionError(f"{' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
-    return result
-
-
-def kubectl(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["bash", str(ROOT / "scripts" / "cluster.sh"), "kubectl", *args], capture_output=True, text=True, timeout=60
-    )
 
 
 @pytest.fixture(scope="module")
@@ -49,19 +35,8 @@ def wheel(tmp_path_factory) -> Path:
     # Built from a copy: an in-tree build leaves build/ and an egg-info behind in the checkout.
     source = tmp_path_factory.mktemp("source")
     copy_project(ROOT, source)
-    run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--quiet",
-            "--no-deps",
-            "-w",
-            str(dist),
-            str(source),
-        ],
-        source,
+    Project(source, dict(os.environ)).run(
+        sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(dist), str(source)
     )
     (built,) = dist.glob("stagewise-*.whl")
     return built
@@ -75,29 +50,11 @@ def test_the_wheel_installs_one_top_level_name(wheel):
         assert f"stagewise/{package}/__init__.py" in names, package
 
 
-@dataclass
-class Example:
-    path: Path
-    env: dict[str, str]
-
-    def command(self, *args: str) -> list[str]:
-        return ["pulumi", *args, "--stack", STACK, "--non-interactive"]
-
-    def pulumi(self, *args: str) -> str:
-        return run(self.command(*args), self.path, self.env).stdout
-
-
 @pytest.fixture(scope="module")
-def example(cluster, wheel, tmp_path_factory) -> Iterator[Example]:
+def example(cluster, wheel, tmp_path_factory) -> Iterator[Project]:
     """The example copied out of the checkout, with its own virtualenv and a file state backend."""
     path = tmp_path_factory.mktemp("checkout") / "checkout-on-kubernetes"
     shutil.copytree(EXAMPLE, path, ignore=shutil.ignore_patterns("venv", "__pycache__"))
-    run([sys.executable, "-m", "venv", "venv"], path)
-    site = Path(
-        run(["venv/bin/python", "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"], path).stdout.strip()
-    )
-    (site / "stagewise-dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n")
-    run(["venv/bin/python", "-m", "pip", "install", "--quiet", "--no-deps", str(wheel)], path)
     state = tmp_path_factory.mktemp("checkout-state")
     env = _toolchain_env() | {
         "PULUMI_BACKEND_URL": f"file://{state}",
@@ -105,33 +62,39 @@ def example(cluster, wheel, tmp_path_factory) -> Iterator[Example]:
         "KUBECONFIG": str(ROOT / ".cluster" / "kubeconfig"),
     }
     env.pop("PYTHONPATH", None)
-    run(["pulumi", "stack", "init", STACK, "--non-interactive"], path, env)
-    example = Example(path, env)
+    example = Project(path, env, stack=STACK)
+    example.run(sys.executable, "-m", "venv", "venv")
+    site = Path(
+        example.run("venv/bin/python", "-c", "import sysconfig; print(sysconfig.get_path('purelib'))").stdout.strip()
+    )
+    (site / "stagewise-dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n")
+    example.run("venv/bin/python", "-m", "pip", "install", "--quiet", "--no-deps", str(wheel))
+    example.pulumi("stack", "init")
     example.pulumi("config", "set", "checkout:namespace", NAMESPACE)
     example.pulumi("config", "set", "--secret", "checkout:paymentsApiKey", "pk-e2e-not-real")
     yield example
-    subprocess.run(example.command("destroy", "--yes", "--skip-preview"), cwd=path, env=env, capture_output=True)
+    example.pulumi("destroy", "--yes", "--skip-preview", check=False)
 
 
 def test_the_program_imports_the_installed_package(example):
-    where = run(["venv/bin/python", "-c", "import stagewise.components as c; print(c.__file__)"], example.path)
+    where = example.run("venv/bin/python", "-c", "import stagewise.components as c; print(c.__file__)")
     assert where.stdout.strip().startswith(str(example.path / "venv")), where.stdout
 
 
 def test_up_builds_the_teams_environment_and_destroy_removes_it(example):
     example.pulumi("up", "--yes", "--skip-preview")
-    outputs = json.loads(example.pulumi("stack", "output", "--json"))
+    outputs = json.loads(example.pulumi("stack", "output", "--json").stdout)
     assert outputs["namespace"] == NAMESPACE
     assert outputs["deployments"] == {"blue": "checkout-blue", "green": "checkout-green"}
-    route = json.loads(kubectl("-n", NAMESPACE, "get", "httproute", outputs["route"], "-o", "json").stdout)
+    route = example.kube_json("-n", NAMESPACE, "get", "httproute", outputs["route"])
     weights = {b["name"]: b["weight"] for b in route["spec"]["rules"][0]["backendRefs"]}
     # Pulumi.dev.yaml gives the candidate (green) 20 %.
     assert weights == {"checkout-blue": 80, "checkout-green": 20}
-    secret = json.loads(kubectl("-n", NAMESPACE, "get", "secret", "checkout-secrets", "-o", "json").stdout)
+    secret = example.kube_json("-n", NAMESPACE, "get", "secret", "checkout-secrets")
     assert set(secret["data"]) == {"payments-api-key"}
     # The secret went in as a secret: not in the engine's output or the state in plain text.
-    assert "pk-e2e-not-real" not in example.pulumi("stack", "export")
+    assert "pk-e2e-not-real" not in example.pulumi("stack", "export").stdout
 
     example.pulumi("destroy", "--yes", "--skip-preview")
-    gone = kubectl("get", "namespace", NAMESPACE)
+    gone = example.kubectl("get", "namespace", NAMESPACE, check=False)
     assert gone.returncode != 0 and "NotFound" in gone.stderr
