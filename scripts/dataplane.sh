@@ -285,11 +285,13 @@ restore_iptables() {
 	# chains). With the nf_tables backend it is an nft table of its own, left with its built-in chains
 	# once empty: delete it when nothing but those chains, at policy ACCEPT, is left in it.
 	iptables -V 2>/dev/null | grep -q nf_tables || return 0
-	local family
-	for line in $(iptables_rules | awk '{print $1 "/" $2}' | sort -u); do
+	local family left
+	left=$(iptables_rules)
+	[[ -n $left ]] || return 0
+	for line in $(awk '{print $1 "/" $2}' <<<"$left" | sort -u); do
 		tool=${line%/*} table=${line#*/}
 		grep -q "^$tool $table " "$before" && continue
-		iptables_rules | grep "^$tool $table " | grep -qvE "^$tool $table :[A-Z]+ ACCEPT$" && continue
+		grep "^$tool $table " <<<"$left" | grep -qvE "^$tool $table :[A-Z]+ ACCEPT$" && continue
 		family=ip
 		[[ $tool == ip6tables ]] && family=ip6
 		nft delete table "$family" "$table" 2>/dev/null || log "could not delete the nft table $family $table"
