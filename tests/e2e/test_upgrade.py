@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from stagewise.tools.demo.workspace import share_checkout
 from tests.e2e.conftest import ROOT, Project, _copy_project, local_stack_in, project_env
 
 # The last commit before the sources moved under the `stagewise` namespace.
@@ -23,8 +24,7 @@ def _export(commit: str, dest: Path) -> None:
     archive = subprocess.run(["git", "archive", commit], cwd=ROOT, check=True, capture_output=True).stdout
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         tar.extractall(dest, filter="tar")
-    (dest / ".venv").symlink_to(ROOT / ".venv")
-    (dest / ".cluster").symlink_to(ROOT / ".cluster")
+    share_checkout(ROOT, dest)
 
 
 @pytest.fixture(scope="module")

@@ -42,6 +42,11 @@ def copy_project(root: Path, dest: Path) -> None:
         elif source.is_file():
             (dest / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, dest / name)
+    share_checkout(root, dest)
+
+
+def share_checkout(root: Path, dest: Path) -> None:
+    """Link the checkout's virtualenv and local cluster state into the project copy at `dest`."""
     (dest / ".venv").symlink_to(root / ".venv")
     (dest / ".cluster").symlink_to(root / ".cluster")
 
