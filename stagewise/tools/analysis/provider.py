@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Literal, Protocol
 
 from stagewise.tools.analysis.verdict import Counts, VersionMetrics
 
@@ -36,12 +36,27 @@ class Window:
 
 
 @dataclass(frozen=True)
+class DataProblem:
+    """Evidence the provider could not read as exact counts: the checks of `series` must hold,
+    never judge a zero-filled or partial count."""
+
+    series: Literal["requests", "errors", "latency"]
+    """Which check family it affects."""
+    reason: str
+    """Names the version, the series (metric and labels) and what is wrong."""
+
+
+@dataclass(frozen=True)
 class Steps:
     """One version's evidence on the grid: `counts[i]` holds its counts from the grid's start to
-    start + (i + 1) * step (cumulative), `buckets` per bound of `bounds` (seconds, ascending)."""
+    start + (i + 1) * step (cumulative), `buckets` per bound of `bounds` (seconds, ascending).
+
+    `problems` lists what could not be read exactly (a missing histogram or bound, a NaN, Inf or
+    negative sample, no requests series); the counts it affects are not to be judged."""
 
     bounds: tuple[float, ...]
     counts: tuple[Counts, ...]
+    problems: tuple[DataProblem, ...] = ()
 
 
 class MetricsProvider(Protocol):
