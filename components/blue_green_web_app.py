@@ -184,6 +184,11 @@ class BlueGreenWebApp(pulumi.ComponentResource):
             https_only=True,
             identity=identity,
             key_vault_reference_identity=args.identity_id,
+            # The one integration mechanism: the inline property, never also a WebAppSwiftVirtualNetworkConnection.
+            # pulumi-azure-native reads the integration the inline property already made before creating the
+            # connection and refuses it ("cannot create already existing resource", pulumi-azure-native#866), and
+            # Microsoft says the two "cannot" be used together (terraform-provider-azurerm#17930). Policy
+            # webapp-one-vnet-integration.
             virtual_network_subnet_id=args.subnet_id,
             # configure-vnet-integration-routing.md: "Application traffic only
             # (`outboundVnetRouting.applicationTraffic`)", so the vault is reached over the subnet, while
@@ -198,27 +203,6 @@ class BlueGreenWebApp(pulumi.ComponentResource):
         slot = web.WebAppSlot(
             f"{name}-{GREEN_SLOT}", name=app.name, slot=GREEN_SLOT, site_config=site_config(args, "green"), **site
         )
-        if args.subnet_id is not None:
-            # Removal order: "If you deleted the app or the App Service plan without disconnecting the virtual
-            # network integration first, you aren't able to do any update/delete operations on the virtual
-            # network or subnet" (app-service/overview-vnet-integration.md). These connections depend on the
-            # site and slot, so the engine deletes them first: a removed region disconnects, then its sites
-            # go, then its subnet.
-            web.WebAppSwiftVirtualNetworkConnection(
-                f"{name}-vnet",
-                name=app.name,
-                resource_group_name=args.resource_group_name,
-                subnet_resource_id=args.subnet_id,
-                opts=pulumi.ResourceOptions(parent=self),
-            )
-            web.WebAppSwiftVirtualNetworkConnectionSlot(
-                f"{name}-{GREEN_SLOT}-vnet",
-                name=app.name,
-                slot=GREEN_SLOT,
-                resource_group_name=args.resource_group_name,
-                subnet_resource_id=args.subnet_id,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[slot]),
-            )
         web.WebAppSlotConfigurationNames(
             f"{name}-sticky",
             name=app.name,

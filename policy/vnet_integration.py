@@ -8,7 +8,7 @@ from typing import Any
 
 from stagewise.core import config
 from stagewise.core.limits import APP_SERVICE_DELEGATION
-from stagewise.policy.inputs import StackResource, StackViolation, by_urn, dig, is_unknown, known, sources
+from stagewise.policy.inputs import MISSING, StackResource, StackViolation, by_urn, dig, is_unknown, known, sources
 from stagewise.policy.record import OnStack, PolicyRecord, ResourcesOnly, Validation
 from stagewise.policy.resource_types import SUBNET, WEB_APPS
 
@@ -133,38 +133,57 @@ CONNECTIONS = (
 )
 
 
-def webapp_integration_disconnected_first(resources: Sequence[StackResource]) -> list[StackViolation]:
-    """app-service/overview-vnet-integration.md: "If you deleted the app or the App Service plan without
-    disconnecting the virtual network integration first, you aren't able to do any update/delete operations
-    on the virtual network or subnet". The engine deletes dependents first, so each integrated app has a
-    VNet connection resource that depends on it: removing the app removes the connection before it."""
-    # A site's connection names the site (property `name`); a slot's connection depends on the slot.
-    connected = {u for r in resources if r.type == CONNECTIONS[0] for u in r.property_dependencies.get("name", ())}
-    connected_slots = {u for r in resources if r.type == CONNECTIONS[1] for u in r.dependencies}
-    violations = []
+def _app_keys(resource: StackResource, slot: Any) -> set[tuple[str, str]]:
+    """The (site, slot) a site, slot or connection names: by the resource its `name` came from (a site's own
+    URN for a site) and by the name's value, so a reference and a literal name both match."""
+    slot_key = str(slot) if known(slot) else ""
+    sites = set(resource.property_dependencies.get("name", ()))
+    if resource.type == "azure-native:web:WebApp":
+        sites.add(resource.urn)
+    name = dig(resource.props, "name")
+    if known(name):
+        sites.add(f"name:{name}")
+    return {(site, slot_key) for site in sites}
+
+
+def webapp_one_vnet_integration(resources: Sequence[StackResource]) -> list[StackViolation]:
+    """One VNet integration mechanism per site or slot: `virtualNetworkSubnetId`, never also a
+    WebAppSwiftVirtualNetworkConnection(Slot). pulumi-azure-native reads the `networkConfig/virtualNetwork`
+    the inline property made and creates the connection only over the default body
+    (provider/pkg/openapi/defaults/defaultResourcesState.go), so the create fails "cannot create already
+    existing resource" (pulumi-azure-native#866); Microsoft, on terraform-provider-azurerm#17930: "You cannot
+    use both methods" together."""
+    integrated: dict[tuple[str, str], StackResource] = {}
     for app in (r for r in resources if r.type in WEB_APPS):
         if known(dig(app.props, "virtualNetworkSubnetId")) or app.property_dependencies.get("virtualNetworkSubnetId"):
-            if app.urn not in (connected if app.type == "azure-native:web:WebApp" else connected_slots):
-                violations.append(
-                    StackViolation(
-                        f"web app {app.name!r} is integrated with a subnet but no VNet connection resource depends on "
-                        "it, so removing the app would delete it still connected and lock the subnet: add a "
-                        "WebAppSwiftVirtualNetworkConnection (Slot) that depends on the app",
-                        app.urn,
-                    )
+            slot = dig(app.props, "slot") if app.type == "azure-native:web:WebAppSlot" else MISSING
+            for key in _app_keys(app, slot):
+                integrated[key] = app
+    violations = []
+    for connection in sorted((r for r in resources if r.type in CONNECTIONS), key=lambda r: r.name):
+        slot = dig(connection.props, "slot") if connection.type == CONNECTIONS[1] else MISSING
+        apps = {integrated[k].urn: integrated[k] for k in _app_keys(connection, slot) if k in integrated}
+        for app in apps.values():
+            violations.append(
+                StackViolation(
+                    f"web app {app.name!r} sets virtualNetworkSubnetId and also has the VNet connection resource "
+                    f"{connection.name!r}; the provider cannot create the connection over the integration the "
+                    "property made (pulumi-azure-native#866): keep virtualNetworkSubnetId and remove the connection",
+                    connection.urn,
                 )
+            )
     return violations
 
 
-WEBAPP_INTEGRATION_DISCONNECTED_FIRST = PolicyRecord(
-    name="webapp-integration-disconnected-first",
-    description="An integrated web app is disconnected before it is deleted "
-    "(app-service/overview-vnet-integration.md: 'If you deleted the app or the App Service plan without "
-    "disconnecting the virtual network integration first, you aren't able to do any update/delete "
-    "operations on the virtual network or subnet').",
-    check=OnStack(webapp_integration_disconnected_first),
-    rule="every integrated site and slot has a VNet connection resource depending on it, so removal disconnects first",
-    twin=ResourcesOnly("an ordering between resources (dependencies)"),
+WEBAPP_ONE_VNET_INTEGRATION = PolicyRecord(
+    name="webapp-one-vnet-integration",
+    description="A site or slot integrates with its subnet by virtualNetworkSubnetId alone, never also by a "
+    "WebAppSwiftVirtualNetworkConnection(Slot): the provider refuses to create the connection over the existing "
+    "integration (pulumi-azure-native#866, provider/pkg/openapi/defaults/defaultResourcesState.go) and Microsoft "
+    "says the two cannot be used together (terraform-provider-azurerm#17930).",
+    check=OnStack(webapp_one_vnet_integration),
+    rule="no VNet connection resource names a site or slot that sets `virtualNetworkSubnetId`",
+    twin=ResourcesOnly("no config key; components/blue_green_web_app.py integrates by the inline property only"),
 )
 
 
@@ -220,6 +239,6 @@ POLICIES: tuple[PolicyRecord, ...] = (
     WEBAPP_INTEGRATION_SUBNET_DELEGATED,
     WEBAPP_INTEGRATION_SUBNET_ONE_PLAN,
     WEBAPP_INTEGRATION_SUBNET_SAME_REGION,
-    WEBAPP_INTEGRATION_DISCONNECTED_FIRST,
+    WEBAPP_ONE_VNET_INTEGRATION,
     NETWORK_ADDRESS_SPACES_APART,
 )

@@ -252,12 +252,34 @@ def test_an_explicit_zero_percent_slot_rule_is_blocked():
     assert found == ["webapp-no-slot-traffic-rule", "webapp-slot-rule-percentage"]
 
 
-def test_an_integrated_site_without_a_connection_to_remove_first_is_blocked():
+def connection(ev, name: str, slot: str | None = None):
+    """A VNet connection resource for the site (or its slot) `name`, named the way the program names the site."""
+    app = one(ev, name)
+    site = one(ev, "web-westeurope-app")
+    inputs = {"name": app.inputs["name"], "resourceGroupName": app.inputs["resourceGroupName"]}
+    inputs["subnetResourceId"] = app.inputs["virtualNetworkSubnetId"]
+    kind = "WebAppSwiftVirtualNetworkConnection"
+    if slot is not None:
+        inputs["slot"] = slot
+        kind += "Slot"
+    return replace(
+        app,
+        urn=f"{app.urn}-vnet",
+        type=f"azure-native:web:{kind}",
+        name=f"{name}-vnet",
+        inputs=inputs,
+        property_dependencies={"name": (site.urn,)},
+        dependencies=(site.urn,),
+    )
+
+
+@pytest.mark.parametrize(("name", "slot"), [("web-westeurope-app", None), ("web-westeurope-green", "green")])
+def test_a_connection_resource_next_to_the_inline_integration_is_blocked(name, slot):
     ev = production()
-    ev.resources[:] = [r for r in ev.resources if r.name != "web-westeurope-vnet"]
+    ev.resources.append(connection(ev, name, slot))
     found = violations(ev)
     assert len(found) == 1 and found[0].startswith(
-        "webapp-integration-disconnected-first: web app 'web-westeurope-app'"
+        f"webapp-one-vnet-integration: web app {name!r} sets virtualNetworkSubnetId and also has the VNet connection"
     )
 
 
