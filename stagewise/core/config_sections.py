@@ -90,6 +90,11 @@ class AppServiceConfig(Model):
 
     sku: str = Field(description="plan SKU, Standard tier or higher (deployment slots need it)")
     instances: Count = Field(description="instance count when autoscale is off")
+    scm_allowed_ips: IpRanges = Field(
+        default_factory=list,
+        description="IPv4 addresses or CIDR ranges of the deployers allowed to reach the SCM (Kudu) site of every "
+        "site and slot; empty (the default): none, the SCM site denies everyone",
+    )
 
     @field_validator("sku")
     @classmethod
@@ -150,6 +155,11 @@ class TrafficConfig(Model):
 
     ttl: int = Field(ge=limits.TTL_MIN, le=limits.TTL_MAX, description="DNS TTL, seconds")
     probe: ProbeConfig
+    session_affinity: bool = Field(
+        True,
+        description="Front Door keeps a client on the origin (region and colour) that served its first request, so "
+        "a stage is a share of users; false: a share of requests, and one page load can mix two versions",
+    )
 
 
 class RegionConfig(Model):
