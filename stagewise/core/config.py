@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Mapping
-from typing import Any, TypeVar
+from types import UnionType
+from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -142,7 +143,11 @@ def from_engine(values: Mapping[str, str], encrypted: Collection[str], installat
     the secrets the stack file stores encrypted (the engine hands them over decrypted, like the rest).
     `installation` (stackfile.installation_key) gives nameSeed its default."""
     prefix = f"{NAMESPACE}:"
-    raw = {key[len(prefix) :]: _engine_decode(value) for key, value in values.items() if key.startswith(prefix)}
+    raw = {}
+    for key, value in values.items():
+        if key.startswith(prefix):
+            name = key[len(prefix) :]
+            raw[name] = _engine_decode(name, value)
     if installation and "nameSeed" not in raw:
         raw["nameSeed"] = naming.installation_seed(installation)
     secrets = raw.get("secrets")
@@ -153,11 +158,37 @@ def from_engine(values: Mapping[str, str], encrypted: Collection[str], installat
     return parse(raw)
 
 
-def _engine_decode(value: str) -> Any:
+def _text_keys() -> frozenset[str]:
+    """The top-level keys whose value is text (a string, or one of a few strings)."""
+
+    def is_text(annotation: Any) -> bool:
+        members = get_args(annotation) if get_origin(annotation) in (Union, UnionType) else (annotation,)
+        members = tuple(m for m in members if m is not type(None))
+        literal = lambda m: get_origin(m) is Literal and all(isinstance(a, str) for a in get_args(m))  # noqa: E731
+        return bool(members) and all(m is str or literal(m) for m in members)
+
+    return frozenset(
+        field.alias or name for name, field in StackConfig.model_fields.items() if is_text(field.annotation)
+    )
+
+
+_TEXT_KEYS = _text_keys()
+
+
+def _engine_decode(name: str, value: str) -> Any:
+    """A top-level value as the program reads the engine's text. The engine hands a scalar over as
+    its text, however the file wrote it (`costCentre: 4200` and `costCentre: "4200"` both arrive as
+    4200: pulumi sdk/go/common/resource/config/object.go, MarshalString), and a structure (or null)
+    as JSON. So a key whose value is text keeps the text, as `pulumi.Config.get` does, and any other
+    is read as JSON, as `get_object` (and get_int, get_bool) do; inside a structure the JSON types
+    stand as the file wrote them."""
     try:
-        return json.loads(value)
-    except (TypeError, ValueError):
+        decoded = json.loads(value)
+    except (TypeError, ValueError, RecursionError):
         return value
+    if name in _TEXT_KEYS and not isinstance(decoded, (dict, list)) and decoded is not None:
+        return value
+    return decoded
 
 
 def _flat(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -127,12 +127,17 @@ class StackConfig(Model):
         if isinstance(kube, dict) and "port" not in kube:
             port = raw.get("port", cls.model_fields["port"].default)
             return {**raw, "kubernetes": {**kube, "port": port}}
-        if "port" in raw and isinstance(kube, dict) and kube["port"] != raw["port"]:
-            raise ValueError(
-                f"kubernetes.port ({kube['port']}) differs from port ({raw['port']}): the app listens on one port "
-                f"on both platforms; set port only"
-            )
         return raw
+
+    @model_validator(mode="after")
+    def _ports_agree(self) -> StackConfig:
+        # Compared as read (8080 and "8080" are one port); only a stack that sets both can differ.
+        if "port" in self.model_fields_set and self.kubernetes.port != self.port:
+            raise ValueError(
+                f"kubernetes.port ({self.kubernetes.port}) differs from port ({self.port}): the app listens on one "
+                f"port on both platforms; set port only"
+            )
+        return self
 
     @model_validator(mode="before")
     @classmethod

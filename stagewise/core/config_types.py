@@ -12,7 +12,8 @@ import difflib
 import ipaddress
 import re
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from types import UnionType
+from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
@@ -49,8 +50,23 @@ class SecretValue:
         return hash(self._value)
 
 
+def _members(annotation: Any) -> list[Any]:
+    """The types of a union (`int | None` -> int, NoneType), or the annotation alone."""
+    return list(get_args(annotation)) if get_origin(annotation) in (Union, UnionType) else [annotation]
+
+
+def _number_kinds(annotation: Any) -> tuple[bool, bool]:
+    """(the annotation is a number, it holds numbers): int or float, optionally None; a list, tuple or
+    mapping of them."""
+    members = _members(annotation)
+    scalar = any(m in (int, float) for m in members)
+    items = any(get_origin(m) in (list, tuple, dict) and any(a in (int, float) for a in get_args(m)) for m in members)
+    return scalar, items
+
+
 class Model(BaseModel):
-    """A config section: camelCase keys (the alias generator), unknown keys refused, frozen."""
+    """A config section: camelCase keys (the alias generator), unknown keys refused, frozen, numbers
+    finite (`.inf` and `.nan` are refused where a number is read)."""
 
     model_config = ConfigDict(
         alias_generator=to_camel,
@@ -58,16 +74,49 @@ class Model(BaseModel):
         extra="forbid",
         frozen=True,
         arbitrary_types_allowed=True,
+        allow_inf_nan=False,
     )
 
     @field_validator("*", mode="before")
     @classmethod
     def _no_bool_for_a_number(cls, value: Any, info: ValidationInfo) -> Any:
-        # pydantic would take `true` as 1 (`ttl: true` as a 1 s TTL).
+        # pydantic would take `true` as 1 (`ttl: true` as a 1 s TTL, `errorRateRatio: true` as 1.0).
         field = cls.model_fields.get(info.field_name or "")
-        if isinstance(value, bool) and field is not None and field.annotation is int:
-            raise ValueError(f"must be a whole number, got {value}")
-        return value
+        if field is None:
+            return value
+        scalar, items = _number_kinds(field.annotation)
+        kind = "a whole number" if int in _members(field.annotation) else "a number"
+        if scalar and isinstance(value, bool):
+            raise ValueError(f"must be {kind}, got {str(value).lower()} (a boolean)")
+        if items and isinstance(value, (list, tuple, dict)):
+            for item in value.values() if isinstance(value, dict) else value:
+                if isinstance(item, bool):
+                    raise ValueError(f"must hold numbers, got {str(item).lower()} (a boolean)")
+        return _engine_boolean(value, field.annotation)
+
+
+# What pulumi.Config.get_bool reads as a boolean (pulumi sdk/python lib/pulumi/config.py, _get_bool);
+# pydantic alone would also take yes, on, 1, t and y.
+_BOOLEANS = {"true": True, "True": True, "false": False, "False": False}
+
+
+def _engine_boolean(value: Any, annotation: Any) -> Any:
+    """A boolean field's (or a mapping of booleans') text read as the engine's SDK reads it: true or
+    false, anything else refused."""
+
+    def read(item: Any) -> Any:
+        if isinstance(item, str):
+            if item not in _BOOLEANS:
+                raise ValueError(f"must be true or false, got {item!r}")
+            return _BOOLEANS[item]
+        return item
+
+    members = _members(annotation)
+    if bool in members:
+        return read(value)
+    if isinstance(value, dict) and any(get_origin(m) is dict and get_args(m)[-1:] == (bool,) for m in members):
+        return {name: read(item) for name, item in value.items()}
+    return value
 
 
 def _each(check: Callable[[Any], None]) -> Callable[[list[T]], list[T]]:

@@ -11,11 +11,24 @@ import string
 from datetime import timedelta
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, field_validator, model_validator
+from pydantic import BeforeValidator, Field, PlainSerializer, field_validator, model_validator
 from pydantic.alias_generators import to_camel
+
+from stagewise.core.config_types import Model
+from stagewise.core.redact import redact_url
 
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 _UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+
+DURATION_MAX = timedelta(days=365)
+"""The longest duration read (a bake, a stage's bake, `watch --timeout`): a year is beyond any rollout,
+and a bound keeps every later sum of times within what a timedelta and a clock can hold."""
+
+QUERY_TIMEOUT_MAX = timedelta(minutes=5)
+"""analysis.timeout, per query: beyond it a slow metrics source holds a gate's look for ever."""
+
+LATENCY_BOUNDS_MAX = 100
+"""latencyBoundsMs holds at most this many bounds (OpenTelemetry's default has 14); each is a query's row."""
 
 
 def parse_duration(text: object) -> timedelta:
@@ -25,8 +38,12 @@ def parse_duration(text: object) -> timedelta:
     match = _DURATION.match(text) if isinstance(text, str) else None
     if not match or not text:
         raise ValueError(f"{text!r} is not a duration; use a number with d, h, m or s, e.g. 30m, 24h, 1h30m")
-    days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
-    return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+    if len(text) > 40:
+        raise ValueError(f"{text[:40]!r}... is not a duration of at most {DURATION_MAX.days}d")
+    total = sum(int(g or 0) * size for g, size in zip(match.groups(), _UNITS.values()))
+    if total > DURATION_MAX.total_seconds():
+        raise ValueError(f"{text!r} is longer than the {DURATION_MAX.days}d a duration may be")
+    return timedelta(seconds=total)
 
 
 def format_duration(value: timedelta) -> str:
@@ -93,8 +110,8 @@ def _checked(template: str, required: set[str], allowed: frozenset[str]) -> str:
     return template
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+# The config sections' base: camelCase keys, unknown keys refused, numbers finite, booleans not numbers.
+_Model = Model
 
 
 PROMETHEUS_QUERY_KEYS = ("requests", "errors", "durationBuckets")
@@ -222,13 +239,15 @@ class AnalysisConfig(_Model):
     @field_validator("url")
     @classmethod
     def _http_url(cls, url: str | None) -> str | None:
-        if url is not None and not re.match(r"^https?://[^/\s]+", url):
-            raise ValueError(f"{url!r} is not an http:// or https:// URL")
+        if url is not None and not re.match(r"^https?://[^/\s]+\S*$", url):
+            raise ValueError(f"{redact_url(url)!r} is not an http:// or https:// URL without spaces")
         return url.rstrip("/") if url else url
 
     @field_validator("latency_bounds_ms")
     @classmethod
     def _increasing(cls, bounds: tuple[float, ...]) -> tuple[float, ...]:
+        if len(bounds) > LATENCY_BOUNDS_MAX:
+            raise ValueError(f"holds {len(bounds)} bounds; at most {LATENCY_BOUNDS_MAX}")
         if not bounds or bounds[0] <= 0 or any(later <= earlier for earlier, later in zip(bounds, bounds[1:])):
             raise ValueError(f"{list(bounds)} must be positive and strictly increasing, in ms")
         return bounds
@@ -272,8 +291,10 @@ class AnalysisConfig(_Model):
                 f"queries.{misplaced[0]} is not a {self.provider} query; "
                 f"{self.provider} takes: {', '.join(APPINSIGHTS_QUERY_KEYS if other == PROMETHEUS_QUERY_KEYS else PROMETHEUS_QUERY_KEYS)}"
             )
-        if self.timeout.total_seconds() < 1:
-            raise ValueError(f"timeout ({format_duration(self.timeout)}) must be at least 1s")
+        if not timedelta(seconds=1) <= self.timeout <= QUERY_TIMEOUT_MAX:
+            raise ValueError(
+                f"timeout ({format_duration(self.timeout)}) must be between 1s and {format_duration(QUERY_TIMEOUT_MAX)}"
+            )
         return self
 
 

@@ -162,7 +162,7 @@ def test_durations(text, seconds):
         ),
         ({"analysis": {"step": "5s"}}, ["stagewise:analysis", "step (5s) must be between 10s and 10m"]),
         ({"analysis": {"minRequests": 0}}, ["stagewise:analysis.minRequests", "greater than or equal to 1", "0"]),
-        ({"analysis": {"timeout": "0s"}}, ["stagewise:analysis", "timeout (0s) must be at least 1s"]),
+        ({"analysis": {"timeout": "0s"}}, ["stagewise:analysis", "timeout (0s) must be between 1s and 5m"]),
         (
             {"analysis": {"queries": {"slowerThan": "requests | summarize slower = countif(duration > $limit)"}}},
             ["stagewise:analysis.queries.slowerThan", "uses $limit", "allowed placeholders: $thresholdMs"],

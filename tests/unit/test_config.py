@@ -4,7 +4,9 @@ import copy
 
 import pytest
 
-from stagewise.core.config import ConfigError, SecretValue, parse
+from stagewise.core.config import ConfigError, SecretValue, StackConfig, parse
+from stagewise.core.stackconfig import config_from_texts
+from stagewise.formats import stackfile
 
 
 def valid() -> dict:
@@ -309,3 +311,78 @@ def test_kubernetes_left_empty():
 def test_kubernetes_port_alone_keeps_the_default_port():
     cfg = parse(with_change("kubernetes", {"port": 9000}))
     assert (cfg.port, cfg.kubernetes.port) == (8080, 9000)
+
+
+# Values read the way the engine hands them to the program (pulumi sdk/go/common/resource/config/object.go,
+# MarshalString): a top-level scalar as its text, a structure as JSON.
+
+
+def _from_stack_file(lines: str, stack: str = "dev") -> StackConfig:
+    """A stack's config with `lines` put first under `config:` in place of the keys they set."""
+    root = stackfile.project_root()
+    text = (root / f"Pulumi.{stack}.yaml").read_text()
+    for line in lines.splitlines():
+        key = line.split(":", 2)[0] + ":" + line.split(":", 2)[1] + ":"
+        text = "\n".join(x for x in text.splitlines() if not x.startswith(key)) + "\n"
+    text = text.replace("config:\n", "config:\n" + lines + "\n", 1)
+    return config_from_texts((root / "Pulumi.yaml").read_text(), text, f"Pulumi.{stack}.yaml")
+
+
+@pytest.mark.parametrize("written", ['"2024"', "'2024'", "2024"], ids=["double", "single", "plain"])
+def test_a_number_like_name_seed_or_cost_centre_is_the_text_the_engine_hands_over(written):
+    # The engine hands all three over as the text 2024 (a top-level scalar is text to it).
+    cfg = _from_stack_file(f"  stagewise:nameSeed: {written}\n  stagewise:costCentre: {written}").model_copy()
+    assert (cfg.name_seed, cfg.cost_centre) == ("2024", "2024")
+
+
+def test_ports_are_compared_after_they_are_read():
+    cfg = _from_stack_file('  stagewise:port: 8080\n  stagewise:kubernetes: {port: "8080"}')
+    assert cfg.port == cfg.kubernetes.port == 8080
+    with pytest.raises(ConfigError, match=r"kubernetes.port \(8081\) differs from port \(8080\)"):
+        _from_stack_file('  stagewise:port: 8080\n  stagewise:kubernetes: {port: "8081"}')
+
+
+@pytest.mark.parametrize(
+    "lines, expected",
+    [
+        ("  stagewise:analysis: {errorRateRatio: true}", "analysis.errorRateRatio: must be a number, got true"),
+        ("  stagewise:port: true", "stagewise:port: must be a whole number, got true"),
+        ("  stagewise:analysis: {latencyBoundsMs: [5, true]}", "must hold numbers, got true"),
+        ("  stagewise:analysis: {latencyP95AbortMs: .inf}", "analysis.latencyP95AbortMs: Input should be a finite"),
+        ("  stagewise:protect: 'yes'", "stagewise:protect: must be true or false, got 'yes'"),
+    ],
+    ids=["ratio-true", "port-true", "bound-true", "inf", "yes-is-no-boolean"],
+)
+def test_booleans_are_not_numbers_and_numbers_are_finite(lines, expected):
+    with pytest.raises(ConfigError) as err:
+        _from_stack_file(lines)
+    assert expected in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "lines, expected",
+    [
+        ("  stagewise:analysis: {bake: 9999999999d}", "'9999999999d' is longer than the 365d a duration may be"),
+        ("  stagewise:analysis: {timeout: 1000000d}", "'1000000d' is longer than the 365d"),
+        ("  stagewise:analysis: {timeout: 10m}", "timeout (10m) must be between 1s and 5m"),
+        ("  stagewise:analysis: {latencyBoundsMs: [5, .inf]}", "Input should be a finite number"),
+        ("  stagewise:analysis: {url: 'http://prom:9090/a b'}", "is not an http:// or https:// URL without spaces"),
+    ],
+    ids=["bake-overflow", "timeout-million-days", "timeout-above-5m", "infinite-bound", "url-with-space"],
+)
+def test_durations_bounds_and_urls_have_a_limit(lines, expected):
+    with pytest.raises(ConfigError) as err:
+        _from_stack_file(lines, "local")
+    assert expected in str(err.value)
+
+
+def test_at_most_a_hundred_latency_bounds():
+    bounds = ", ".join(str(5 + i) for i in range(20000))
+    with pytest.raises(ConfigError, match="latencyBoundsMs: holds 20000 bounds; at most 100"):
+        _from_stack_file(f"  stagewise:analysis: {{latencyBoundsMs: [{bounds}]}}", "local")
+
+
+def test_a_url_with_credentials_is_never_echoed():
+    with pytest.raises(ConfigError) as err:
+        _from_stack_file("  stagewise:analysis: {url: 'http://ci:hunter2@prom:9090/a b'}", "local")
+    assert "hunter2" not in str(err.value) and "***@prom" in str(err.value)

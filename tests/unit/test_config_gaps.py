@@ -26,7 +26,7 @@ from stagewise.core.config import parse
             ["stagewise:release.green", "'1.5.0 ; rm -rf /'", "not an image tag", "at most 128"],
         ),
         ("release.blue", "-1", ["stagewise:release.blue", "'-1'", "not an image tag"]),
-        ("traffic.ttl", True, ["stagewise:traffic.ttl", "True", "a whole number"]),
+        ("traffic.ttl", True, ["stagewise:traffic.ttl", "got true (a boolean)", "a whole number"]),
         ("autoscale.maximum", False, ["stagewise:autoscale.maximum", "a whole number"]),
         ("featureFlags", {"new checkout": True}, ["stagewise:featureFlags", "'new checkout'", "letters, digits"]),
         ("featureFlags", {"$(reboot)": False}, ["stagewise:featureFlags", "'$(reboot)'", "app setting"]),
