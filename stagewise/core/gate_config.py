@@ -11,9 +11,10 @@ import string
 from datetime import timedelta
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field, PlainSerializer, field_validator, model_validator
+from pydantic import BeforeValidator, Field, PlainSerializer, ValidationInfo, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from stagewise.core import counter_selector
 from stagewise.core.config_types import Model
 from stagewise.core.redact import redact_url
 
@@ -64,16 +65,14 @@ Duration = Annotated[timedelta, BeforeValidator(parse_duration), PlainSerializer
 # (seconds) with `http.response.status_code`, and the resource attribute `service.version`.
 # Prometheus (its OTLP receiver, or the OpenTelemetry Collector's exporter) names them
 # http_server_request_duration_seconds{_bucket,_count}, http_response_status_code, service_version.
-# Placeholders: $version (the version's tag, quoted for the query language) and $window (the range,
-# e.g. 3600s). A version's requests are the series whose service_version equals its tag.
-PROMETHEUS_REQUESTS = "sum(increase(http_server_request_duration_seconds_count{service_version=$version}[$window]))"
+# A Prometheus template is a plain counter selector (stagewise.core.counter_selector): the gate reads
+# the raw samples of its series and counts exactly; $version (the version's tag) is the value of the
+# matcher on the version label. A version's requests are the series whose service_version is its tag.
+PROMETHEUS_REQUESTS = "http_server_request_duration_seconds_count{service_version=$version}"
 PROMETHEUS_ERRORS = (
-    "sum(increase(http_server_request_duration_seconds_count{service_version=$version,"
-    'http_response_status_code=~"5.."}[$window]))'
+    'http_server_request_duration_seconds_count{service_version=$version,http_response_status_code=~"5.."}'
 )
-PROMETHEUS_DURATION_BUCKETS = (
-    "sum by (le) (increase(http_server_request_duration_seconds_bucket{service_version=$version}[$window]))"
-)
+PROMETHEUS_DURATION_BUCKETS = "http_server_request_duration_seconds_bucket{service_version=$version}"
 
 # Application Insights: by default the very queries the rollout alerts run
 # (stagewise.core.alert_rules.per_version_query over the stack's health-probe path): one row per
@@ -86,7 +85,7 @@ PROMETHEUS_DURATION_BUCKETS = (
 # of milliseconds it took the application to handle the request". The distro reads service.version
 # from OTEL_RESOURCE_ATTRIBUTES (azure-monitor-docs opentelemetry-configuration.md: "Set Resource
 # attributes using the `OTEL_RESOURCE_ATTRIBUTES` and/or `OTEL_SERVICE_NAME` environment variables").
-PROMETHEUS_PLACEHOLDERS = frozenset({"version", "window"})
+PROMETHEUS_PLACEHOLDERS = frozenset({"version"})
 APPINSIGHTS_PLACEHOLDERS = frozenset({"thresholdMs"})
 
 
@@ -115,12 +114,19 @@ _Model = Model
 
 
 PROMETHEUS_QUERY_KEYS = ("requests", "errors", "durationBuckets")
+_SUFFIXES = {
+    "requests": counter_selector.COUNTER_SUFFIXES,
+    "errors": counter_selector.COUNTER_SUFFIXES,
+    "durationBuckets": (counter_selector.BUCKET_SUFFIX,),
+}
 APPINSIGHTS_QUERY_KEYS = ("errorShare", "p95", "slowerThan")
 
 
 class Queries(_Model):
-    """Query templates. Prometheus: instant PromQL queries, each returning one number
-    (durationBuckets: one per `le`, cumulative, in seconds). Application Insights: KQL."""
+    """Query templates. Prometheus: one plain counter selector each (requests and errors: a `_count`
+    or `_total` counter; durationBuckets: the histogram's `_bucket` series, in seconds), which the
+    gate reads sample by sample; anything that cannot give exact counts is refused with why.
+    Application Insights: KQL."""
 
     requests: str = PROMETHEUS_REQUESTS
     errors: str = PROMETHEUS_ERRORS
@@ -133,8 +139,20 @@ class Queries(_Model):
 
     @field_validator("requests", "errors", "duration_buckets")
     @classmethod
-    def _promql(cls, template: str) -> str:
-        return _checked(template, {"version", "window"}, PROMETHEUS_PLACEHOLDERS)
+    def _promql(cls, template: str, info: ValidationInfo) -> str:
+        key = to_camel(info.field_name or "")
+        if "$window" in template:
+            raise ValueError(
+                f"queries.{key} uses $window: the gate reads every raw sample of the selector and counts each "
+                "step itself, so a template takes no range; write the counter selector alone, e.g. "
+                + (PROMETHEUS_DURATION_BUCKETS if key == "durationBuckets" else PROMETHEUS_REQUESTS)
+            )
+        _checked(template, {"version"}, PROMETHEUS_PLACEHOLDERS)
+        try:
+            counter_selector.parse(template, _SUFFIXES[key])
+        except counter_selector.SelectorError as error:
+            raise ValueError(f"queries.{key} cannot give exact counts: it {error}") from None
+        return template
 
     @field_validator("error_share", "p95")
     @classmethod

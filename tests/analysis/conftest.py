@@ -24,6 +24,14 @@ def prometheus(tmp_path_factory):
     server.stop()
 
 
+@pytest.fixture(autouse=True)
+def settled_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test its own cache of settled steps: none sees what another read."""
+    folder = tmp_path_factory.mktemp("cache")
+    monkeypatch.setenv("STAGEWISE_CACHE", str(folder))
+    return folder / "gate"
+
+
 @pytest.fixture
 def gate_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Gate:
     shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")

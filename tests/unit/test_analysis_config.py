@@ -180,7 +180,7 @@ def test_durations(text, seconds):
             ["stagewise:analysis.queries.p95", "'$' that starts no placeholder"],
         ),
         (
-            {"analysis": {"queries": {"requests": "sum(up{version=$version}[$window])"}}},
+            {"analysis": {"queries": {"requests": "requests_total{version=$version}"}}},
             ["stagewise:analysis", "queries.requests is not a appinsights query", "errorShare, p95, slowerThan"],
         ),
         ({"analysis": {"queries": {"sumary": "x"}}}, ["stagewise:analysis.queries.sumary: unknown key"]),
@@ -235,8 +235,54 @@ def test_bad_gate_config_is_refused_with_key_value_and_what_is_allowed(change, e
 
 
 def test_a_prometheus_query_template_is_checked_too():
-    raw = with_analysis("local", queries={"errors": "sum(increase(x{v=$version}[5m]))"})
-    assert "stagewise:analysis.queries.errors: must use $window" in problems(raw)
+    raw = with_analysis("local", queries={"errors": "x_count{v=$version, code=~$version}"})
+    assert "stagewise:analysis.queries.errors" in problems(raw)
+    assert "$version other than as the value of one = matcher" in problems(raw)
+
+
+@pytest.mark.parametrize(
+    ("key", "template", "why"),
+    [
+        (
+            "requests",
+            "sum(increase(http_server_request_duration_seconds_count{service_version=$version}[$window]))",
+            "uses $window: the gate reads every raw sample of the selector and counts each step itself",
+        ),
+        (
+            "errors",
+            'sum(rate(x_count{v=$version,code=~"5.."}[1m]))',
+            "cannot give exact counts: it applies sum() to the counter: the gate reads each series' raw samples",
+        ),
+        (
+            "durationBuckets",
+            "sum by (le) (x_bucket{v=$version})",
+            "cannot give exact counts: it applies sum() to the counter",
+        ),
+        ("requests", "up{job=$version}", "cannot give exact counts: it selects up, which is not a counter"),
+        ("durationBuckets", "x_count{v=$version}", "selects x_count, which is not a counter of this kind"),
+        ("requests", "x_count{v=$version}[5m]", "has '[5m]' after the selector"),
+        ("requests", "x_count{v=$version} offset 1m", "has 'offset 1m' after the selector"),
+        ("requests", 'x_count{v="1.0"}', "must use $version"),
+        ("durationBuckets", 'x_bucket{v=$version, le="0.5"}', "matches le: the gate asks for the bucket bounds"),
+    ],
+    ids=["increase", "rate", "sum-by-le", "gauge", "count-as-buckets", "range", "offset", "no-version", "le"],
+)
+def test_a_prometheus_template_that_cannot_give_exact_counts_is_refused_with_why(key, template, why):
+    message = problems(with_analysis("local", queries={key: template}))
+    assert f"stagewise:analysis.queries.{key}" in message and why in message, message
+
+
+def test_plain_counter_selectors_are_accepted():
+    parse(
+        with_analysis(
+            "local",
+            queries={
+                "requests": 'app_requests_total{job="checkout", version=$version}',
+                "errors": 'app_requests_total{job="checkout", version=$version, code=~"5.."}',
+                "durationBuckets": "app_latency_seconds_bucket{version=$version}",
+            },
+        )
+    )
 
 
 def test_shipped_stacks_parse_with_a_gate():

@@ -1,31 +1,70 @@
 """The Prometheus provider over Prometheus's HTTP API.
 
-The gate's evidence comes from range queries (GET /api/v1/query_range): each query template with
-$window set to the evidence step, evaluated at every step from the stage's start, so each point is
-that step's increase; the gate adds them up. Latency is counted at the histogram's own bucket
-bounds (`le`), never interpolated inside a bucket.
+The gate's evidence is exact counts. Each query template is a plain counter selector
+(stagewise.core.counter_selector); the provider reads the raw samples of every series it selects
+(an instant query of the selector with a range, GET /api/v1/query, which returns each sample with
+its own timestamp) and differences them per series on this side:
+
+- the events between two samples of a series belong to the step of the later sample (step i holds
+  the samples in (start + i * step, start + (i + 1) * step]), so each event is counted once, in
+  the step whose end its sample precedes, wherever the scrapes sit relative to the grid;
+- a drop is a counter reset: the increment is the new value (the counter restarted from 0);
+- a series' baseline is its last sample at or before the stage's start (looked for LOOKBACK back);
+  a series with none there was born later and counts from 0.
+
+No increase() or rate(): those extrapolate to the window's edges (about step / (step - scrape
+interval) too much), which breaks the sequential test's guarantee. Both versions, the requests,
+the errors and the bucket bounds the gate uses are read in one request when the templates allow it
+(a regex on the version label, the families told apart on this side).
+
+Only settled steps are returned: a step settles SETTLE after its end, when every scrape timestamped
+inside it has been appended. Settled steps are kept (in memory and in `settled.SettledCache` on
+disk), so a look reads only the samples after the last settled step, at minute 1 as at hour 48.
+
+Missing or bad data is reported in `Steps.problems`, never zero-filled: a version without any
+requests series, a histogram missing for a version that served requests, a bound missing from a
+histogram, a NaN, infinite or negative sample.
 
 `version_metrics` and `slower_than` (instant queries over a whole window, the p95 and slow counts
-interpolated the way PromQL's histogram_quantile does) serve the rollout report.
+interpolated the way PromQL's histogram_quantile does) serve the rollout report; they wrap the
+same selectors in increase(), which is fine for a report's figures and never reaches the gate.
 """
 
 from __future__ import annotations
 
+import json
 import math
-import string
+import re
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
 
 import requests
 
+from stagewise.core import counter_selector
+from stagewise.core.counter_selector import Matcher, Selector
 from stagewise.core.gate_config import Queries
-from stagewise.tools.analysis.provider import ProviderError, Steps, Window, quoted
+from stagewise.tools.analysis.provider import DataProblem, ProviderError, Steps, Window
+from stagewise.tools.analysis.settled import SettledCache
 from stagewise.tools.analysis.verdict import Counts, VersionMetrics
 
 Buckets = list[tuple[float, float]]
 """(upper bound in seconds, cumulative count), ascending, the last one +Inf."""
+
+Family = Literal["requests", "errors", "latency"]
+
+SETTLE = timedelta(minutes=1)
+"""A step is judged this long after its end: two scrape intervals at the 30 s the docs allow, so the
+last scrape timestamped inside the step (appended when it completes, within its scrape timeout) is in."""
+
+LOOKBACK = timedelta(minutes=10)
+"""How far before the stage's start a series' baseline sample is looked for: twice Prometheus's
+5-minute staleness, beyond which Prometheus itself treats a series as gone."""
+
+CHUNK = timedelta(minutes=30)
+"""The most time one request reads raw samples for (a first look at hour 48 reads in parts, and
+each part's steps are kept as soon as it is read, so a look cut short by the timeout still advances)."""
 
 
 def quantile(q: float, buckets: Buckets) -> float | None:
@@ -81,33 +120,65 @@ class PrometheusProvider:
         queries: Queries | None = None,
         timeout: timedelta = timedelta(seconds=10),
         session: requests.Session | None = None,
+        bounds_ms: tuple[float, ...] | None = None,
+        cache: SettledCache | None = None,
+        settle: timedelta = SETTLE,
+        clock: Any = time.time,
     ):
+        """`bounds_ms`: the latency bounds the checks count at (stagewise:analysis.latencyBoundsMs);
+        only those `le` series are read, and one missing is a problem. None: every bound the data has.
+        `cache`: where settled steps are kept across processes (default: SettledCache.default())."""
         self.url = url.rstrip("/")
         self.queries = queries or Queries()
         self.timeout = timeout.total_seconds()
         self.session = session or requests.Session()
         self.name = f"prometheus {self.url}"
+        self.bounds = None if bounds_ms is None else tuple(sorted({b / 1000.0 for b in bounds_ms}))
+        self.cache = SettledCache.default() if cache is None else cache
+        self.settle = settle
+        self.clock = clock
+        self.requests_selector = counter_selector.parse(self.queries.requests, counter_selector.COUNTER_SUFFIXES)
+        self.errors_selector = counter_selector.parse(self.queries.errors, counter_selector.COUNTER_SUFFIXES)
+        self.buckets_selector = counter_selector.parse(self.queries.duration_buckets, (counter_selector.BUCKET_SUFFIX,))
         self._buckets: dict[tuple[str, Window], Buckets] = {}
-        self._settled: dict[tuple[str, datetime, timedelta], _Increments] = {}
+        self._kept: dict[tuple[str, datetime, timedelta], _Version] = {}
+        self._deadline: float | None = None
+        self.requests_made = 0
+        """HTTP requests sent so far (the benchmark and tests count them)."""
 
-    def _render(self, template: str, version: str, window: Window) -> str:
-        seconds = max(int(window.length.total_seconds()), 1)
-        return string.Template(template).substitute(version=quoted(version), window=f"{seconds}s")
+    # -- HTTP --------------------------------------------------------------------------------------
 
     def _get(self, path: str, promql: str, params: dict[str, str]) -> tuple[dict[str, Any], dict[str, Any]]:
-        """The `data` of a successful answer and the whole answer; ProviderError with the reason otherwise."""
+        """The `data` of a successful answer and the whole answer; ProviderError with the reason otherwise.
+
+        Within a look (`steps_for`) every request shares one deadline, the configured timeout: the
+        server is told what is left, and the answer is read in parts, each bounded by what is left."""
+        deadline = self._deadline if self._deadline is not None else time.monotonic() + self.timeout
+        left = deadline - time.monotonic()
+        late = ProviderError(f"Prometheus at {self.url} did not answer within {self.timeout:g} s")
+        if left <= 0:
+            raise late
+        self.requests_made += 1
         try:
             response = self.session.get(
                 f"{self.url}{path}",
-                params={"query": promql, **params, "timeout": f"{self.timeout:g}s"},
-                timeout=self.timeout,
+                params={"query": promql, **params, "timeout": f"{max(int(left * 1000), 1)}ms"},
+                timeout=left,
+                stream=True,
             )
+            parts = []
+            for part in response.iter_content(1 << 16):
+                parts.append(part)
+                if time.monotonic() > deadline:
+                    response.close()
+                    raise late
+            content = b"".join(parts)
         except requests.Timeout:
-            raise ProviderError(f"Prometheus at {self.url} did not answer within {self.timeout:g} s") from None
+            raise late from None
         except requests.RequestException as error:
             raise ProviderError(f"Prometheus at {self.url} is unreachable: {_short(error)}") from None
         try:
-            body = response.json()
+            body = json.loads(content)
             if not isinstance(body, dict):
                 raise ValueError(body)
         except ValueError:
@@ -136,15 +207,43 @@ class PrometheusProvider:
                 f"Prometheus at {self.url} answered in an unexpected shape: {str(body)[:200]}"
             ) from None
 
-    def _number(self, template: str, version: str, window: Window) -> float:
-        promql = self._render(template, version, window)
-        values = [v for _, v in self.query(promql, window) if not math.isnan(v)]
+    def raw_samples(
+        self, selector: str, after_ms: int, until_ms: int
+    ) -> list[tuple[dict[str, str], list[tuple[int, str]]]]:
+        """Every raw sample of the selector's series timestamped in (after_ms, until_ms]: labels and
+        (timestamp ms, value as Prometheus wrote it). Prometheus 2 includes the range's start, 3 does
+        not; the samples at it are dropped here either way."""
+        promql = f"{selector}[{until_ms - after_ms}ms]"
+        data, body = self._get("/api/v1/query", promql, {"time": f"{until_ms / 1000:.3f}"})
+        if data.get("resultType") != "matrix":
+            raise ProviderError(f"the query returned a {data.get('resultType')}, not a range vector: {promql}")
+        found = []
+        try:
+            for series in data["result"]:
+                labels = series["metric"]
+                samples = [(int(round(float(t) * 1000)), str(v)) for t, v in series["values"]]
+                found.append((labels, [(t, v) for t, v in samples if after_ms < t <= until_ms]))
+        except (KeyError, IndexError, TypeError, ValueError):
+            raise ProviderError(
+                f"Prometheus at {self.url} answered in an unexpected shape: {str(body)[:200]}"
+            ) from None
+        return found
+
+    # -- the rollout report's figures ---------------------------------------------------------------
+
+    def _increase(self, selector: Selector, version: str, window: Window, by_le: bool = False) -> str:
+        seconds = max(int(window.length.total_seconds()), 1)
+        inner = f"increase({selector.render((version,))}[{seconds}s])"
+        return f"sum by (le) ({inner})" if by_le else f"sum({inner})"
+
+    def _number(self, selector: Selector, version: str, window: Window) -> float:
+        values = [v for _, v in self.query(self._increase(selector, version, window), window) if not math.isnan(v)]
         return sum(values)
 
     def buckets(self, version: str, window: Window) -> Buckets:
         key = (version, window)
         if key not in self._buckets:
-            promql = self._render(self.queries.duration_buckets, version, window)
+            promql = self._increase(self.buckets_selector, version, window, by_le=True)
             found: dict[float, float] = {}
             for labels, value in self.query(promql, window):
                 if "le" not in labels:
@@ -155,139 +254,311 @@ class PrometheusProvider:
         return self._buckets[key]
 
     def version_metrics(self, version: str, window: Window) -> VersionMetrics:
-        total = self._number(self.queries.requests, version, window)
-        errors = self._number(self.queries.errors, version, window)
+        total = self._number(self.requests_selector, version, window)
+        errors = self._number(self.errors_selector, version, window)
         p95 = quantile(0.95, self.buckets(version, window)) if total > 0 else None
         return VersionMetrics(version, total, errors, None if p95 is None else p95 * 1000.0)
 
     def slower_than(self, version: str, window: Window, threshold_ms: float) -> float:
         return count_above(threshold_ms / 1000.0, self.buckets(version, window))
 
-    def query_range(
-        self, promql: str, start: datetime, steps: int, step: timedelta
-    ) -> list[tuple[dict[str, str], list[float]]]:
-        """A range query at start + step, start + 2 step, ... (`steps` points): each series' labels
-        and its value at every point (0 where it has none). Asked in parts of at most MAX_POINTS."""
-        seconds = step.total_seconds()
-        first = start.timestamp() + seconds
-        found: dict[tuple[tuple[str, str], ...], tuple[dict[str, str], list[float]]] = {}
-        for offset in range(0, max(steps, 0), MAX_POINTS):
-            count = min(MAX_POINTS, steps - offset)
-            begin = first + offset * seconds
-            data, body = self._get(
-                "/api/v1/query_range",
-                promql,
-                {"start": f"{begin:.3f}", "end": f"{begin + (count - 1) * seconds:.3f}", "step": f"{seconds:g}s"},
-            )
-            if data.get("resultType") != "matrix":
-                raise ProviderError(
-                    f"the range query returned a {data.get('resultType')}, not a range vector: {promql}"
-                )
-            try:
-                for series in data["result"]:
-                    labels = series.get("metric", {})
-                    _, values = found.setdefault(tuple(sorted(labels.items())), (labels, [0.0] * steps))
-                    for stamp, text in series["values"]:
-                        index = int(round((float(stamp) - first) / seconds))
-                        value = float(text)
-                        if 0 <= index < steps and not math.isnan(value):
-                            values[index] = value
-            except (KeyError, IndexError, TypeError, ValueError, AttributeError):
-                raise ProviderError(
-                    f"Prometheus at {self.url} answered in an unexpected shape: {str(body)[:200]}"
-                ) from None
-        return list(found.values())
+    # -- the gate's evidence ------------------------------------------------------------------------
 
     def steps(self, version: str, start: datetime, steps: int, step: timedelta) -> Steps:
-        """Each step's increase of the requests, errors and duration buckets, added up from the start.
+        """`version`'s settled steps; see steps_for."""
+        return self.steps_for((version,), start, steps, step)[version]
 
-        Steps that ended SETTLED ago or more are kept and not asked for again, so a watch's look
-        reads only the newest steps: every look judges the same counts for a step."""
+    def steps_for(self, versions: tuple[str, ...], start: datetime, steps: int, step: timedelta) -> dict[str, Steps]:
+        """Each version's exact counts at each settled step of the first `steps` from `start`.
+
+        Only settled steps are returned (SETTLE after their end; every step when judging the past),
+        so `counts` may be shorter than `steps`, the same length for every version asked together:
+        the gate judges only settled steps. Settled steps are kept, and only the samples after the
+        last one are read: in one request for all `versions` (more when a look reads a long stretch,
+        or the templates cannot share one). The whole look shares one deadline, the timeout."""
+        step_ms = int(step.total_seconds() * 1000)
+        start_ms = int(round(start.timestamp() * 1000))
+        now_ms = int(self.clock() * 1000)
+        settled = max(0, min(steps, (now_ms - int(self.settle.total_seconds() * 1000) - start_ms) // step_ms))
+        kept = {v: self._version(v, start, step) for v in versions}
+        behind = [v for v in versions if kept[v].settled < settled]
+        if behind:
+            self._deadline = time.monotonic() + self.timeout
+            try:
+                self._read(behind, kept, start_ms, step_ms, settled, start, step)
+            finally:
+                self._deadline = None
+        expected = self.bounds
+        if expected is None:
+            expected = tuple(sorted({b for v in versions for h in kept[v].hists.values() for b in h}))
+        return {v: kept[v].steps(v, settled, expected, self._requests_text(v)) for v in versions}
+
+    def _requests_text(self, version: str) -> str:
+        return self.requests_selector.render((version,))
+
+    def _key(self, version: str, start: datetime, step: timedelta) -> dict[str, Any]:
+        return {
+            "source": self.url,
+            "queries": [self.queries.requests, self.queries.errors, self.queries.duration_buckets],
+            "bounds": None if self.bounds is None else list(self.bounds),
+            "version": version,
+            "start": start.astimezone(UTC).isoformat(),
+            "step": step.total_seconds(),
+            "lookback": LOOKBACK.total_seconds(),
+        }
+
+    def _version(self, version: str, start: datetime, step: timedelta) -> _Version:
         key = (version, start, step)
-        kept = self._settled.get(key, _Increments())
-        have = min(len(kept.requests), steps)
-        fresh = self._increments(version, start + have * step, steps - have, step)
-        merged = kept.head(have).extended(fresh)
-        settled = int((time.time() - SETTLED.total_seconds() - start.timestamp()) // step.total_seconds())
-        if settled > have:
-            self._settled[key] = merged.head(min(settled, steps))
-        if steps > 0 and not any(merged.requests):
-            self._check_step(version, start, steps, step)
-        bounds = tuple(sorted(merged.per_bound))
-        counts, total, bad, below = [], 0.0, 0.0, [0.0] * len(bounds)
-        for i in range(steps):
-            total += merged.requests[i]
-            bad += merged.errors[i]
-            below = [b + merged.per_bound[bound][i] for b, bound in zip(below, bounds)]
-            counts.append(Counts(total, min(bad, total), tuple(_monotonic([min(b, total) for b in below]))))
-        return Steps(bounds, tuple(counts))
+        if key not in self._kept:
+            stored = self.cache.load(self._key(version, start, step))
+            self._kept[key] = _Version.restore(stored) if stored else _Version()
+        return self._kept[key]
 
-    def _check_step(self, version: str, start: datetime, steps: int, step: timedelta) -> None:
-        """No requests in any step: make sure that is so over the whole window too. increase() needs
-        two samples inside its range, so a step no longer than the scrape interval reads nothing."""
-        whole = self._number(self.queries.requests, version, Window(start, start + steps * step))
-        if whole > 0:
-            raise ProviderError(
-                f"version {version} served {whole:.0f} requests since the stage began, but none shows in "
-                f"any {step.total_seconds():g}s step: each step's increase() needs two scrapes inside it; "
-                "set stagewise:analysis.step to at least twice Prometheus's scrape interval"
-            )
+    def _selectors(self, versions: tuple[str, ...]) -> list[str]:
+        """The fewest selectors whose series include every family's, for all versions."""
+        r, e, b = self.requests_selector, self.errors_selector, self.buckets_selector
+        le = self._le_matcher()
+        out = [r.render(versions)]
+        if not (e.name == r.name and e.version_label == r.version_label and set(r.matchers) <= set(e.matchers)):
+            out.append(e.render(versions))
+        if b.version_label == r.version_label and set(b.matchers) == set(r.matchers):
+            # One request: the name as a regex, and le (absent on the counter, so "" matches it).
+            names = Matcher("__name__", "=~", f"{_re(r.name)}|{_re(b.name)}")
+            both = Selector("", (names, *r.matchers), r.version_label)
+            extra = () if le is None else (Matcher("le", "=~", le.value + "|"),)
+            out[0] = both.render(versions, extra)
+        else:
+            out.append(b.render(versions, () if le is None else (le,)))
+        return out
 
-    def _increments(self, version: str, start: datetime, steps: int, step: timedelta) -> _Increments:
-        """The increase in each of `steps` steps from `start` (range queries, $window = the step)."""
-        window = Window(start, start + step)
+    def _le_matcher(self) -> Matcher | None:
+        if self.bounds is None:
+            return None
+        # `le` is text: exporters write 1 as "1" or "1.0"; both are asked for, and compared as numbers here.
+        forms = sorted({text for bound in self.bounds for text in _le_texts(bound)})
+        return Matcher("le", "=~", "|".join(_re(t) for t in forms))
 
-        def each(template: str) -> list[tuple[dict[str, str], list[float]]]:
-            return self.query_range(self._render(template, version, window), start, steps, step)
+    def _read(
+        self,
+        versions: list[str],
+        kept: dict[str, _Version],
+        start_ms: int,
+        step_ms: int,
+        settled: int,
+        start: datetime,
+        step: timedelta,
+    ) -> None:
+        begin = min(kept[v].settled for v in versions)
+        after = start_ms - int(LOOKBACK.total_seconds() * 1000) if begin == 0 else start_ms + begin * step_ms
+        chunk_steps = max(1, int(CHUNK.total_seconds() * 1000) // step_ms)
+        selectors = self._selectors(tuple(versions))
+        upto = begin
+        while upto < settled:
+            upto = min(settled, upto + chunk_steps)
+            until = start_ms + upto * step_ms
+            series = [s for selector in selectors for s in self.raw_samples(selector, after, until)]
+            for version in versions:
+                kept[version].add(version, series, self, start_ms, step_ms, upto)
+                self.cache.save(self._key(version, start, step), kept[version].dump())
+            after = until
 
-        if steps <= 0:
-            return _Increments()
-        found = _Increments(
-            _summed([v for _, v in each(self.queries.requests)], steps),
-            _summed([v for _, v in each(self.queries.errors)], steps),
-        )
-        promql = self._render(self.queries.duration_buckets, version, window)
-        for labels, values in each(self.queries.duration_buckets):
-            if "le" not in labels:
-                raise ProviderError(f"the duration buckets query must return one series per `le` label: {promql}")
-            bound = float(labels["le"])
-            if not math.isinf(bound):
-                found.per_bound[bound] = _summed([found.per_bound.get(bound, [0.0] * steps), values], steps)
-        return found
+    def classify(self, labels: dict[str, str], version: str) -> tuple[bool, bool, float | None]:
+        """Whether a series counts `version`'s requests, its errors, and its bucket bound (None: not a bucket)."""
+        r, e, b = self.requests_selector, self.errors_selector, self.buckets_selector
+        is_requests = labels.get(r.version_label) == version and r.matches(labels)
+        is_errors = labels.get(e.version_label) == version and e.matches(labels)
+        bound = None
+        if labels.get(b.version_label) == version and b.matches(labels) and "le" in labels:
+            try:
+                value = float(labels["le"])
+            except ValueError:
+                value = math.nan
+            if math.isfinite(value) and (self.bounds is None or any(math.isclose(value, x) for x in self.bounds)):
+                bound = next((x for x in self.bounds or () if math.isclose(value, x)), value)
+        return is_requests, is_errors, bound
 
 
-MAX_POINTS = 10_000
-"""Points per range query: Prometheus refuses more than 11,000 per series (a stage of 8 days at 1m)."""
-
-SETTLED = timedelta(minutes=2)
-"""A step that ended this long ago is in Prometheus for good (scrapes every 15 to 60 s)."""
+MAX_PROBLEMS = 20
+"""Problems kept per version: the first ones say what is wrong; a thousand more add nothing."""
 
 
 @dataclass
-class _Increments:
-    """Per-step increases of one version: requests, errors, and the requests at or below each bound."""
+class _Version:
+    """One version's settled evidence: cumulative counts per settled step, and each series' last sample."""
 
-    requests: list[float] = field(default_factory=list)
-    errors: list[float] = field(default_factory=list)
-    per_bound: dict[float, list[float]] = field(default_factory=dict)
+    settled: int = 0
+    rows: list[tuple[float, float, dict[float, float]]] = field(default_factory=list)
+    series: dict[str, tuple[int, float]] = field(default_factory=dict)
+    hists: dict[str, set[float]] = field(default_factory=dict)
+    problems: dict[str, Family] = field(default_factory=dict)
+    requests_seen: bool = False
 
-    def head(self, steps: int) -> _Increments:
-        return _Increments(
-            self.requests[:steps], self.errors[:steps], {b: v[:steps] for b, v in self.per_bound.items()}
-        )
+    def add(
+        self,
+        version: str,
+        found: list[tuple[dict[str, str], list[tuple[int, str]]]],
+        provider: PrometheusProvider,
+        start_ms: int,
+        step_ms: int,
+        upto: int,
+    ) -> None:
+        """Count the samples up to step `upto`'s end into the steps after the settled ones."""
+        if upto <= self.settled:
+            return
+        first = self.settled
+        after_ms = start_ms + first * step_ms
+        new = upto - first
+        requests_in = [0.0] * new
+        errors_in = [0.0] * new
+        bounds_in: dict[float, list[float]] = {}
+        done: set[str] = set()
+        for labels, samples in found:
+            is_requests, is_errors, bound = provider.classify(labels, version)
+            if not (is_requests or is_errors or bound is not None):
+                continue
+            name = _series_text(labels)
+            if name in done:
+                continue  # a series two selectors both returned: counted once
+            done.add(name)
+            if is_requests:
+                self.requests_seen = True
+            if bound is not None:
+                self.hists.setdefault(_series_text({k: v for k, v in labels.items() if k != "le"}), set()).add(bound)
+            last = self.series.get(name)
+            for stamp, text in samples:
+                if last is not None and stamp <= last[0]:
+                    continue  # read before (the baseline, or a stretch another version needed again)
+                value = _value(text)
+                if not math.isfinite(value) or value < 0:
+                    for family, hit in (
+                        ("requests", is_requests),
+                        ("errors", is_errors),
+                        ("latency", bound is not None),
+                    ):
+                        if hit and len(self.problems) < MAX_PROBLEMS:
+                            when = datetime.fromtimestamp(stamp / 1000, UTC).isoformat().replace("+00:00", "Z")
+                            self.problems.setdefault(
+                                f"version {version}: {name} has the sample {text} at {when}, "
+                                "which no counter can hold (not counted)",
+                                family,  # type: ignore[arg-type]
+                            )
+                    continue
+                if stamp <= start_ms:
+                    last = (stamp, value)  # the baseline: the last sample at or before the stage's start
+                    continue
+                if stamp <= after_ms:
+                    last = (stamp, value)  # already counted in a settled step (read again with a chunk)
+                    continue
+                increment = value if last is None or value < last[1] else value - last[1]
+                last = (stamp, value)
+                index = -(-(stamp - start_ms) // step_ms) - 1 - first
+                if index >= new:
+                    break
+                if is_requests:
+                    requests_in[index] += increment
+                if is_errors:
+                    errors_in[index] += increment
+                if bound is not None:
+                    bounds_in.setdefault(bound, [0.0] * new)[index] += increment
+            if last is not None:
+                self.series[name] = last
+        total_r, total_e, per = self.rows[-1] if self.rows else (0.0, 0.0, {})
+        per = dict(per)
+        for i in range(new):
+            total_r += requests_in[i]
+            total_e += errors_in[i]
+            for bound, values in bounds_in.items():
+                per[bound] = per.get(bound, 0.0) + values[i]
+            self.rows.append((total_r, total_e, dict(per)))
+        self.settled = upto
 
-    def extended(self, more: _Increments) -> _Increments:
-        have, new = len(self.requests), len(more.requests)
-        bounds = set(self.per_bound) | set(more.per_bound)
-        return _Increments(
-            self.requests + more.requests,
-            self.errors + more.errors,
-            {b: self.per_bound.get(b, [0.0] * have) + more.per_bound.get(b, [0.0] * new) for b in bounds},
-        )
+    def steps(self, version: str, settled: int, expected: tuple[float, ...], requests_text: str) -> Steps:
+        rows = self.rows[:settled]
+        problems = [DataProblem(family, reason) for reason, family in self.problems.items()]
+        if not self.requests_seen and settled > 0:
+            problems.append(
+                DataProblem(
+                    "requests",
+                    f"version {version}: no series matches {requests_text} since the stage began: it served "
+                    "no requests, or Prometheus does not scrape it (or the version label is not set)",
+                )
+            )
+        served = bool(rows) and rows[-1][0] > 0
+        missing: set[float] = set()
+        if not self.hists:
+            if served:
+                problems.append(
+                    DataProblem(
+                        "latency",
+                        f"version {version} served {rows[-1][0]:.0f} requests but has no latency histogram "
+                        "series (the durationBuckets query found none)",
+                    )
+                )
+            bounds: tuple[float, ...] = ()
+        else:
+            for hist, have in sorted(self.hists.items()):
+                lacking = [b for b in expected if not any(math.isclose(b, h) for h in have)]
+                missing.update(lacking)
+                if lacking:
+                    listed = ", ".join(f"{b * 1000:g} ms" for b in lacking)
+                    problems.append(
+                        DataProblem(
+                            "latency",
+                            f"version {version}: {hist} has no bucket at {listed} (le), which the latency checks "
+                            "count at",
+                        )
+                    )
+            bounds = tuple(b for b in expected if b not in missing)
+        counts = tuple(Counts(r, e, tuple(per.get(b, 0.0) for b in bounds)) for r, e, per in rows)
+        return Steps(bounds, counts, tuple(problems))
+
+    def dump(self) -> dict[str, Any]:
+        return {
+            "settled": self.settled,
+            "rows": [[r, e, sorted(per.items())] for r, e, per in self.rows],
+            "series": self.series,
+            "hists": {h: sorted(b) for h, b in self.hists.items()},
+            "problems": list(self.problems.items()),
+            "requestsSeen": self.requests_seen,
+        }
+
+    @classmethod
+    def restore(cls, stored: dict[str, Any]) -> _Version:
+        try:
+            return cls(
+                int(stored["settled"]),
+                [(float(r), float(e), {float(b): float(v) for b, v in per}) for r, e, per in stored["rows"]],
+                {str(k): (int(t), float(v)) for k, (t, v) in stored["series"].items()},
+                {str(h): {float(b) for b in bs} for h, bs in stored["hists"].items()},
+                {str(reason): family for reason, family in stored["problems"]},
+                bool(stored["requestsSeen"]),
+            )
+        except (KeyError, TypeError, ValueError):
+            return cls()  # a cache file this code did not write: start over
 
 
-def _summed(rows: list[list[float]], steps: int) -> list[float]:
-    return [sum(row[i] for row in rows) for i in range(steps)]
+def _le_texts(bound: float) -> tuple[str, ...]:
+    """How exporters write a bound: 0.25, 1 or 1.0, 10 or 10.0."""
+    texts = (f"{bound:g}", repr(bound))
+    return (*texts, f"{bound:.1f}") if bound == int(bound) else texts
+
+
+def _value(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return math.nan
+
+
+def _re(text: str) -> str:
+    return re.escape(text)
+
+
+def _series_text(labels: dict[str, str]) -> str:
+    """A series as PromQL writes it, its values quoted (and escaped: they come from outside)."""
+    name = labels.get("__name__", "")
+    rest = ",".join(f"{k}={json.dumps(v)}" for k, v in sorted(labels.items()) if k != "__name__")
+    return f"{name}{{{rest}}}"
 
 
 def _short(error: Exception) -> str:
