@@ -379,7 +379,7 @@ class PrometheusProvider:
 
 
 MAX_PROBLEMS = 20
-"""Problems kept per version: the first ones say what is wrong; a thousand more add nothing."""
+"""Series with bad samples reported per version: the first ones say what is wrong; more add nothing."""
 
 
 @dataclass
@@ -390,7 +390,8 @@ class _Version:
     rows: list[tuple[float, float, dict[float, float]]] = field(default_factory=list)
     series: dict[str, tuple[int, float]] = field(default_factory=dict)
     hists: dict[str, set[float]] = field(default_factory=dict)
-    problems: dict[str, Family] = field(default_factory=dict)
+    problems: dict[str, tuple[Family, str]] = field(default_factory=dict)
+    """(family, reason) by family and series: the first bad sample of each series is reported."""
     requests_seen: bool = False
 
     def add(
@@ -435,12 +436,12 @@ class _Version:
                         ("errors", is_errors),
                         ("latency", bound is not None),
                     ):
-                        if hit and len(self.problems) < MAX_PROBLEMS:
+                        if hit and len(self.problems) < MAX_PROBLEMS and f"{family} {name}" not in self.problems:
                             when = datetime.fromtimestamp(stamp / 1000, UTC).isoformat().replace("+00:00", "Z")
-                            self.problems.setdefault(
-                                f"version {version}: {name} has the sample {text} at {when}, "
-                                "which no counter can hold (not counted)",
-                                family,  # type: ignore[arg-type]
+                            self.problems[f"{family} {name}"] = (
+                                family,  # type: ignore[assignment]
+                                f"version {version}: {name} has the sample {text} at {when}, which no counter "
+                                "can hold (not counted; the first such sample of the series)",
                             )
                     continue
                 if stamp <= start_ms:
@@ -474,7 +475,7 @@ class _Version:
 
     def steps(self, version: str, settled: int, expected: tuple[float, ...], requests_text: str) -> Steps:
         rows = self.rows[:settled]
-        problems = [DataProblem(family, reason) for reason, family in self.problems.items()]
+        problems = [DataProblem(family, reason) for family, reason in self.problems.values()]
         if not self.requests_seen and settled > 0:
             problems.append(
                 DataProblem(
@@ -518,7 +519,7 @@ class _Version:
             "rows": [[r, e, sorted(per.items())] for r, e, per in self.rows],
             "series": self.series,
             "hists": {h: sorted(b) for h, b in self.hists.items()},
-            "problems": list(self.problems.items()),
+            "problems": [[key, family, reason] for key, (family, reason) in self.problems.items()],
             "requestsSeen": self.requests_seen,
         }
 
@@ -530,7 +531,7 @@ class _Version:
                 [(float(r), float(e), {float(b): float(v) for b, v in per}) for r, e, per in stored["rows"]],
                 {str(k): (int(t), float(v)) for k, (t, v) in stored["series"].items()},
                 {str(h): {float(b) for b in bs} for h, bs in stored["hists"].items()},
-                {str(reason): family for reason, family in stored["problems"]},
+                {str(key): (family, str(reason)) for key, family, reason in stored["problems"]},
                 bool(stored["requestsSeen"]),
             )
         except (KeyError, TypeError, ValueError):
