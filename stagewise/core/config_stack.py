@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from stagewise.core import app_environment, limits, naming, rollout, tiers
+from stagewise.core.config_rollout import NotifyConfig, RolloutConfig
 from stagewise.core.config_sections import (
     AlertsConfig,
     AppServiceConfig,
@@ -59,6 +60,9 @@ class StackConfig(Model):
     protect: bool
     kubernetes: KubernetesConfig
     analysis: AnalysisConfig
+    # Not named `rollout`: that would hide the rollout module from the annotations below.
+    rollout_rules: RolloutConfig = Field(RolloutConfig(), alias="rollout", description="deploy windows, deadlines")
+    notify: NotifyConfig = NotifyConfig()
     name_seed: str = Field(
         "",
         pattern=r"^[a-z0-9]{0,16}$",
@@ -192,6 +196,15 @@ class StackConfig(Model):
             rollout.check(self.rollout_release, self.catalog)
         except rollout.RolloutError as err:
             raise ValueError(f"release: {err}") from None
+        return self
+
+    @model_validator(mode="after")
+    def _deadlines_name_stages(self) -> StackConfig:
+        for stage in self.rollout_rules.deadlines.stages:
+            if stage not in self.catalog.names:
+                raise ValueError(
+                    f"rollout.deadlines.stages: {stage!r} is not a stage (stages: {', '.join(self.catalog.names)})"
+                )
         return self
 
     @model_validator(mode="after")

@@ -36,11 +36,11 @@ def parse_duration(text: object) -> timedelta:
     """'30m', '24h', '1h30m', '45s', '2d' -> timedelta. Anything else is refused with the grammar."""
     if isinstance(text, timedelta):
         return text
+    if isinstance(text, str) and len(text) > 40:
+        raise ValueError(f"{text[:40]!r}... is not a duration of at most {DURATION_MAX.days}d")
     match = _DURATION.match(text) if isinstance(text, str) else None
     if not match or not text:
         raise ValueError(f"{text!r} is not a duration; use a number with d, h, m or s, e.g. 30m, 24h, 1h30m")
-    if len(text) > 40:
-        raise ValueError(f"{text[:40]!r}... is not a duration of at most {DURATION_MAX.days}d")
     total = sum(int(g or 0) * size for g, size in zip(match.groups(), _UNITS.values()))
     if total > DURATION_MAX.total_seconds():
         raise ValueError(f"{text!r} is longer than the {DURATION_MAX.days}d a duration may be")
@@ -169,6 +169,14 @@ class Queries(_Model):
         return {to_camel(name) for name in self.model_fields_set}
 
 
+PROMOTE_MARGIN = 2.0
+"""Promote needs evidence that the candidate is no worse than this multiple of live's error rate and
+share of slow requests (or below the warning levels). Above both tolerances (errorRateRatio,
+slowRequestsRatio), so a candidate cannot be within them and past the margin at once."""
+FALSE_ABORT_RATE_FLOOR = 0.001
+"""Below 0.1 % a rollout's budget, split over four stages and four checks, asks for e-values of
+tens of thousands: a 5x regression at 10 req/s would go unseen for hours."""
+
 P95_TAIL = 0.05
 """A p95 above a latency means more than this share of requests are slower than it."""
 
@@ -223,7 +231,9 @@ class AnalysisConfig(_Model):
         ge=1, description="candidate requests needed before promote, unless the stage sets its own"
     )
     error_rate_warning: float = Field(gt=0, le=100, description="HTTP 5xx share, percent: warns")
-    error_rate_abort: float = Field(gt=0, le=100, description="HTTP 5xx share, percent: aborts when shown above")
+    error_rate_abort: float = Field(
+        gt=0, lt=100, description="HTTP 5xx share, percent: aborts when shown above (below 100: no rate is above it)"
+    )
     latency_p95_warning_ms: float = Field(gt=0, description="p95 response time: warns")
     latency_p95_abort_ms: float = Field(gt=0, description="p95 response time: aborts when shown above")
     error_rate_ratio: float = Field(ge=1, description="candidate error rate may be at most this multiple of live's")
@@ -231,9 +241,22 @@ class AnalysisConfig(_Model):
         ge=1, description="candidate share of slow requests may be at most this multiple of live's"
     )
     false_abort_rate: float = Field(
-        gt=0,
+        ge=FALSE_ABORT_RATE_FLOOR,
         le=0.1,
-        description="chance of aborting a candidate within every limit, over the whole stage and all looks",
+        description=(
+            "the rollout's false-decision budget: chance of aborting a candidate within every limit, or of "
+            "promoting one past promoteMargin, over all its stages and looks"
+        ),
+    )
+    promote_margin: float = Field(
+        PROMOTE_MARGIN,
+        gt=1,
+        le=100,
+        description="promote needs evidence the candidate is no worse than this multiple of live (errors, slow share)",
+    )
+    no_traffic_deadline: Duration = Field(
+        timedelta(minutes=30),
+        description="how long the candidate may serve no requests at a stage before the rollout is stuck",
     )
     step: Duration = Field(timedelta(minutes=1), description="the evidence grid: counts read per step")
     latency_bounds_ms: tuple[float, ...] = Field(
@@ -282,6 +305,15 @@ class AnalysisConfig(_Model):
             raise ValueError(
                 f"errorRateWarning ({self.error_rate_warning}) must be below errorRateAbort ({self.error_rate_abort})"
             )
+        for key, tolerance in (
+            ("errorRateRatio", self.error_rate_ratio),
+            ("slowRequestsRatio", self.slow_requests_ratio),
+        ):
+            if self.promote_margin <= tolerance:
+                raise ValueError(
+                    f"promoteMargin ({self.promote_margin:g}) must be above {key} ({tolerance:g}): a candidate "
+                    "within the tolerance must not also count as past the margin"
+                )
         if self.latency_p95_warning_ms >= self.latency_p95_abort_ms:
             raise ValueError(
                 f"latencyP95WarningMs ({self.latency_p95_warning_ms}) must be below "

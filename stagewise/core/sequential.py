@@ -99,6 +99,9 @@ class EProcess:
     multipliers: tuple[float, ...] = ODDS_MULTIPLIERS
     prior: tuple[float, ...] | None = None
     """Weights of the multipliers (default: PRIOR for the default multipliers, else equal)."""
+    change_points: bool = True
+    """Also weigh the windows starting at steps 1, 2, 4, ... (a regression that starts late). A
+    test of non-inferiority judges the whole stage only: a healthy candidate is healthy throughout."""
 
     def __post_init__(self) -> None:
         self._log_k = np.log(np.asarray(self.multipliers, dtype=float))
@@ -114,9 +117,9 @@ class EProcess:
     def update(self, x: float, m: float, odds0: float) -> float:
         """Add one step: x bad events of m, null odds odds0 (> 0). Returns E_t."""
         step, changed = self.steps, False
-        if begins_window(step):
+        if begins_window(step) if self.change_points else step == 0:
             self._log = np.vstack([self._log, np.zeros((1, len(self.multipliers)))])
-            self._weights = np.append(self._weights, change_point_weight(step))
+            self._weights = np.append(self._weights, change_point_weight(step) if self.change_points else 1.0)
             changed = True
         if m > 0 and odds0 > 0 and math.isfinite(odds0):
             self._log += x * self._log_k + m * (math.log1p(odds0) - np.log1p(self._k * odds0))
@@ -124,7 +127,7 @@ class EProcess:
         self.steps += 1
         if changed:  # a step without events leaves every window's likelihood ratio as it was
             mixed = float(self._weights @ (np.exp(np.minimum(self._log, 700.0)) @ self._prior))
-            self.value = mixed + _weight_after(len(self._weights))
+            self.value = mixed + (_weight_after(len(self._weights)) if self.change_points else 0.0)
         if self.value > self.peak:
             self.peak, self.peak_step = self.value, self.steps
         return self.value
@@ -132,6 +135,33 @@ class EProcess:
     @property
     def p_value(self) -> float:
         return min(1.0, 1.0 / self.peak)
+
+
+NON_INFERIORITY_MULTIPLIERS: tuple[float, ...] = (0.8, 0.65, 0.5, 0.35, 0.2, 0.1, 0.03)
+"""The alternatives of a non-inferiority test (multipliers below 1 of the null's odds, the margin):
+from a candidate just inside the margin, through one exactly as good as live (0.5 at a margin of 2x),
+to one with next to no bad events (what a floor shows)."""
+NON_INFERIORITY_PRIOR: tuple[float, ...] = (0.1, 0.15, 0.3, 0.15, 0.1, 0.1, 0.1)
+"""Their weights: most on 0.5, a candidate as good as live at the default margin of 2x."""
+
+
+def non_inferiority() -> EProcess:
+    """An e-process for "the bad events' odds are at least odds0" (the candidate is past the margin):
+    the same likelihood ratios with multipliers k < 1, whose product is a supermartingale when the
+    odds are at or above odds0 (each step's expected ratio, ((1 - theta (1 - k)) / (1 - theta0 (1 - k)))
+    ** m, is at most 1 for theta >= theta0). Whole stage only."""
+    return EProcess(NON_INFERIORITY_MULTIPLIERS, NON_INFERIORITY_PRIOR, change_points=False)
+
+
+def stage_budgets(total: float, stages: int) -> tuple[float, ...]:
+    """The rollout's false-decision budget split over its `stages` stages with traffic, in order: half
+    to the first, a quarter to the second, ..., the last two equal, so they sum to `total`. The first
+    stage, with the least traffic exposed, is where a bad version should be caught, and gets the most;
+    each later stage still gets at least total / 2 ** (stages - 1)."""
+    if stages <= 0:
+        return ()
+    shares = [total / 2 ** (i + 1) for i in range(stages - 1)]
+    return (*shares, total - sum(shares))
 
 
 def _prior(multipliers: tuple[float, ...], prior: tuple[float, ...] | None) -> tuple[float, ...]:

@@ -9,29 +9,31 @@ analyze and watch: 0 promote, 3 hold, 4 abort.
 
 from __future__ import annotations
 
-import difflib
 import json
-from datetime import UTC
+from datetime import UTC, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 from rich.text import Text
 
 from stagewise.core import limits, rollout, tiers
+from stagewise.core.gate_config import parse_duration
 from stagewise.formats import stackfile
-from stagewise.tools import git
+from stagewise.tools import git, validation, window_guard
 from stagewise.tools import history as history_lib
 from stagewise.tools.app import StackOption, app
 from stagewise.tools.planning import PlanError, UnknownStack, compute_plan
 from stagewise.tools.render import history_line, markdown, print_plan, printable
 from stagewise.tools.session import (
     EXIT_CHANGES,
+    EXIT_ERROR,
     EXIT_OK,
     CliError,
     apply,
+    did_you_mean,
     editing,
+    err,
     find_root,
     load,
     out,
@@ -40,6 +42,7 @@ from stagewise.tools.session import (
     stack_name,
     unknown_stack,
 )
+from stagewise.tools.window_guard import OutsideWindowOption
 
 # Changing the release.
 
@@ -48,17 +51,16 @@ from stagewise.tools.session import (
 def deploy(
     tag: Annotated[str, typer.Argument(help="Image tag for the candidate colour.")],
     stack: StackOption = None,
+    outside_window: OutsideWindowOption = False,
 ) -> None:
     """Put TAG on the candidate colour (at stage idle: it gets no traffic yet)."""
     with reported():
         if not limits.IMAGE_TAG.match(tag):
             raise CliError(f"{tag!r} is not an image tag (letters, digits, '_', '.', '-'; at most 128)")
         with editing(stack) as loaded:
-            apply(
-                loaded,
-                f"deploy {tag} to {loaded.release.candidate}",
-                rollout.deploy(loaded.release, loaded.catalog, tag),
-            )
+            after = rollout.deploy(loaded.release, loaded.catalog, tag)
+            record = window_guard.check(loaded.config, "deploy", outside_window)
+            apply(loaded, f"deploy {tag} to {loaded.release.candidate}", after, record=record)
 
 
 @app.command()
@@ -69,14 +71,14 @@ def promote(
         bool, typer.Option("--older", help="Allow moving traffic towards an older version than the live one.")
     ] = False,
     stack: StackOption = None,
+    outside_window: OutsideWindowOption = False,
 ) -> None:
     """Move the candidate to the next stage (or to --to). Production refuses to skip a stage unless --force,
     and to move traffic towards a version older than the live one unless --older."""
     with reported(), editing(stack) as loaded:
         catalog, release = loaded.catalog, loaded.release
         if to is not None and to not in catalog.names:
-            close = difflib.get_close_matches(to, catalog.names, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            hint = did_you_mean(to, catalog.names)
             raise CliError(f"unknown stage {to!r}{hint} (stages of {loaded.stack}: {', '.join(catalog.names)})")
         relaxed = not tiers.promotion_guarded(loaded.config.environment)
         after = rollout.promote(release, catalog, to, skip_stages=force or relaxed, allow_older=allow_older or relaxed)
@@ -85,7 +87,8 @@ def promote(
         candidate, live = release.version(release.candidate), release.version(release.live)
         if rollout.older(candidate, live):
             notes.append(f"warning: traffic moves towards the older version {candidate} (live: {live})")
-        apply(loaded, f"promote {release.stage} -> {after.stage}", after, notes)
+        record = window_guard.check(loaded.config, "promote", outside_window)
+        apply(loaded, f"promote {release.stage} -> {after.stage}", after, notes, record)
 
 
 @app.command()
@@ -105,51 +108,60 @@ def abort(stack: StackOption = None) -> None:
 
 
 @app.command()
-def finish(stack: StackOption = None) -> None:
+def finish(stack: StackOption = None, outside_window: OutsideWindowOption = False) -> None:
     """At 100 %: make the candidate the live colour and return to stage idle (no resource changes)."""
     with reported(), editing(stack) as loaded:
         after = rollout.finish(loaded.release, loaded.catalog)
-        apply(loaded, f"finish: {after.live} is live", after)
+        record = window_guard.check(loaded.config, "finish", outside_window)
+        apply(loaded, f"finish: {after.live} is live", after, record=record)
 
 
 # Reading the state.
 
 
-def _next_step(release: rollout.Release, catalog: rollout.Catalog) -> str:
-    upcoming = rollout.next_stage(release, catalog)
-    if rollout.at_rest(release):
-        return "stagewise deploy <tag>"
-    if upcoming is None:
-        return "stagewise finish"
-    return f"stagewise promote  (to {upcoming.name}, {upcoming.share} %)"
-
-
 @app.command()
-def status(stack: StackOption = None) -> None:
-    """Live colour, versions, stage, traffic per colour, the next stage, uncommitted changes."""
+def status(
+    stack: StackOption = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the status as JSON (schema stagewise.status/v1).")
+    ] = False,
+    watch: Annotated[bool, typer.Option("--watch", "-w", help="Refresh in place until Ctrl-C.")] = False,
+    interval: Annotated[str, typer.Option("--interval", help="Time between refreshes with --watch.")] = "10s",
+    offline: Annotated[
+        bool, typer.Option("--offline", help="The stack file only: no engine state, no metrics.")
+    ] = False,
+) -> None:
+    """Where the rollout stands: the stack file's stage and versions, the traffic the last pulumi up applied,
+    the gate's evidence and verdict, time in the stage, and the next command."""
+    from stagewise.tools import status as status_lib
+
     with reported():
-        loaded = load(stack)
-        release, catalog = loaded.release, loaded.catalog
-        shares = rollout.traffic(release, catalog)
-        table = Table(title=f"{loaded.stack} ({loaded.config.environment})", title_justify="left")
-        for column in ("colour", "role", "version", "traffic"):
-            table.add_column(column, justify="right" if column == "traffic" else "left")
-        for colour in rollout.COLOURS:
-            role = "live" if colour == release.live else "candidate"
-            table.add_row(colour, role, release.version(colour) or "(none)", f"{shares[colour]} %")
-        out.print(table)
-        position = catalog.index(release.stage)
-        upcoming = rollout.next_stage(release, catalog)
-        out.print(f"stage: {release.stage} ({position} of {len(catalog.stages) - 1}: {' > '.join(catalog.names)})")
-        out.print(f"next stage: {f'{upcoming.name} ({upcoming.share} %)' if upcoming else 'none (last stage)'}")
-        out.print(f"next step: {_next_step(release, catalog)} --stack {loaded.stack}")
-        state = git.file_status(loaded.root, loaded.source)
-        changes = {"clean": "none", "modified": "yes (not committed)", "untracked": "yes (file not committed)"}
-        out.print(f"uncommitted changes to {loaded.source}: {changes.get(state, state)}")
+        if watch and as_json:
+            raise CliError("choose one of --watch and --json")
+        if watch and offline:
+            raise CliError("--watch shows the live state; --offline reads only the stack file, use one of them")
+        try:
+            every = parse_duration(interval)
+        except ValueError as error:
+            raise CliError(f"--interval: {error}") from None
+        if every < timedelta(seconds=1):
+            raise CliError(f"--interval {interval} must be at least 1s")
+        providers: dict[str, Any] = {}
+        if watch:
+            status_lib.watch(lambda: load(stack), every.total_seconds(), providers)
+            return
+        document = status_lib.snapshot(load(stack), live=not offline, providers=providers)
+    if as_json:
+        typer.echo(json.dumps(document, indent=2))
+    else:
+        out.print(status_lib.render(document))
 
 
 @app.command()
-def history(stack: StackOption = None) -> None:
+def history(
+    stack: StackOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the steps as JSON.")] = False,
+) -> None:
     """Each stage change of the stack, from git log of its stack file."""
     with reported():
         root = find_root()
@@ -160,14 +172,80 @@ def history(stack: StackOption = None) -> None:
             raise unknown_stack(root, name)
         texts = git.contents(root, commits, path.name)
         steps = history_lib.steps(zip(commits, texts), history_lib.default_catalog(read_project_text(root)))
-        if not steps:
-            out.print(f"{name}: no committed rollout steps in {path.name}.")
-            return
-        out.print(Text(f"{name}: rollout history of {path.name}, oldest first", style="bold"))
-        for step in steps:
-            when = step.meta.date.replace("T", " ")[:16]
-            out.print(Text(printable(f"{step.meta.sha[:8]}  {when}  {step.meta.author}"), style="yellow"))
-            out.print(Text(printable(f"    {step.action}: {history_line(step)}")))
+    if as_json:
+        typer.echo(json.dumps({"stack": name, "file": path.name, "steps": [_step_dict(s) for s in steps]}, indent=2))
+        return
+    if not steps:
+        out.print(f"{name}: no committed rollout steps in {path.name}.")
+        return
+    out.print(Text(f"{name}: rollout history of {path.name}, oldest first", style="bold"))
+    for step in steps:
+        when = step.meta.date.replace("T", " ")[:16]
+        out.print(Text(printable(f"{step.meta.sha[:8]}  {when}  {step.meta.author}"), style="yellow"))
+        out.print(Text(printable(f"    {step.action}: {history_line(step)}")))
+
+
+def _view_dict(view: history_lib.ReleaseView | None) -> dict[str, Any] | None:
+    if view is None:
+        return None
+    return {
+        "stage": view.stage,
+        "weight": view.share,
+        "live": view.live,
+        "blue": view.blue,
+        "green": view.green,
+        "traffic": view.traffic,
+        "problem": view.problem,
+    }
+
+
+def _step_dict(step: history_lib.Step[git.Commit]) -> dict[str, Any]:
+    meta = step.meta
+    return {
+        "action": step.action,
+        "commit": {
+            "sha": meta.sha,
+            "author": meta.author,
+            "date": meta.date,
+            "committed": meta.committed or None,
+            "subject": meta.subject,
+        },
+        "before": _view_dict(step.before),
+        "after": _view_dict(step.after),
+    }
+
+
+@app.command()
+def validate(
+    file: Annotated[
+        Path | None,
+        typer.Argument(help="A stack file (default: the --stack's Pulumi.<stack>.yaml).", show_default=False),
+    ] = None,
+    stack: StackOption = None,
+) -> None:
+    """Check a stack file as the program and every command would: YAML, every config key, the release
+    against its stages. Prints every problem found, one per line."""
+    with reported():
+        if file is not None and stack is not None:
+            raise CliError("give a FILE or --stack, not both")
+        root = find_root()
+        if file is None:
+            name = stack_name(root, stack)
+            path = stackfile.stack_path(root, name)
+            if not path.exists() and not path.is_symlink():
+                raise unknown_stack(root, name)
+        else:
+            path = file
+        problems = validation.problems(root, path)
+    if problems:
+        err.print(Text("error: ", style="bold red") + Text(f"{path.name}: {len(problems)} problem(s):"))
+        for problem in problems:
+            first, *rest = problem.splitlines() or [""]
+            err.print(Text(f"  - {printable(first)}"))
+            for line in rest:
+                err.print(Text(f"    {printable(line)}"))
+        raise typer.Exit(EXIT_ERROR)
+    out.print(f"{path.name}: valid")
 
 
 @app.command()

@@ -82,10 +82,24 @@ def stack_name(root: Path, stack: str | None) -> str:
     return name
 
 
+def closest(name: str, names: Sequence[str]) -> str | None:
+    """The name a typo most likely meant: the one it begins (`prod` -> `production`), else the most
+    similar by difflib's ratio (`canery` -> `canary`), else None."""
+    starting = [n for n in names if n.startswith(name)] if name else []
+    if len(starting) == 1:
+        return starting[0]
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.5)
+    return close[0] if close else None
+
+
+def did_you_mean(name: str, names: Sequence[str]) -> str:
+    close = closest(name, names)
+    return f"; did you mean {close!r}?" if close else ""
+
+
 def unknown_stack(root: Path, stack: str) -> CliError:
     known = stack_names(root)
-    close = difflib.get_close_matches(stack, known, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
+    hint = did_you_mean(stack, known)
     return CliError(
         f"unknown stack {stack!r}: there is no Pulumi.{stack}.yaml in {root}{hint} "
         f"(stacks here: {', '.join(known) or 'none'})"
@@ -146,7 +160,11 @@ def editing(stack_option: str | None) -> Iterator[Loaded]:
         yield _loaded(root, stack, snapshot)
 
 
-def apply(loaded: Loaded, command: str, after: rollout.Release, notes: Sequence[str] = ()) -> None:
+def apply(
+    loaded: Loaded, command: str, after: rollout.Release, notes: Sequence[str] = (), record: str | None = None
+) -> None:
+    """Write `after` and say what changed. `record`: what the suggested commit message must carry (an
+    override such as --outside-window)."""
     before = loaded.release
     values = {key: getattr(after, key) for key in stackedit.OWNED_KEYS if getattr(after, key) != getattr(before, key)}
     if not values:
@@ -175,3 +193,6 @@ def apply(loaded: Loaded, command: str, after: rollout.Release, notes: Sequence[
         f"Next: review with `stagewise plan --stack {loaded.stack}` or `pulumi preview --stack {loaded.stack}`, "
         f"then commit {loaded.source}."
     )
+    if record:
+        message = f"{loaded.stack}: {command} ({record})".replace('"', "'")
+        out.print(f'  the commit records it: git commit -m "{message}" -- {loaded.source}')

@@ -49,6 +49,10 @@ class Repo:
     def run(self, *args: str) -> Any:
         return CliRunner().invoke(cli.app, list(args), env={"COLUMNS": "200"})
 
+    def run_input(self, stdin: bytes, *args: str) -> Any:
+        """The CLI run with `stdin` as its standard input."""
+        return CliRunner().invoke(cli.app, list(args), input=stdin, env={"COLUMNS": "200"})
+
     def file(self, stack: str) -> Path:
         return self.path / f"Pulumi.{stack}.yaml"
 

@@ -15,7 +15,7 @@ def test_after_finish_status_offers_deploy_not_promote(repo):
     _finish_a_rollout(repo)
     result = repo.run("status", "--stack", "production")
     assert result.exit_code == 0, result.output
-    assert "next step: stagewise deploy <tag> --stack production" in result.stdout
+    assert 'next step: stagewise deploy --stack production "${TAG:?set TAG to the version to deploy}"' in result.stdout
     assert "next step: stagewise promote" not in result.stdout
 
 
@@ -33,7 +33,7 @@ def test_promote_towards_an_older_version_needs_the_explicit_flag(repo):
 def test_a_newer_candidate_is_promoted_as_before(repo):
     repo.set_release("production", blue="1.4.2", green="1.10.0", live="blue", stage="idle")
     result = repo.run("status", "--stack", "production")
-    assert "next step: stagewise promote  (to canary, 5 %)" in result.stdout
+    assert "next step: stagewise promote --stack production  # to canary, 5 %" in result.stdout
     assert repo.run("promote", "--stack", "production").exit_code == 0
 
 

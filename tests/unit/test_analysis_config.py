@@ -114,8 +114,8 @@ def test_durations(text, seconds):
             ["stagewise:analysis", "latencyP95WarningMs (500.0) must be below latencyP95AbortMs (400.0)"],
         ),
         (
-            {"analysis": {"errorRateAbort": 101}},
-            ["stagewise:analysis.errorRateAbort", "less than or equal to 100", "101"],
+            {"analysis": {"errorRateAbort": 100}},
+            ["stagewise:analysis.errorRateAbort", "less than 100", "100"],
         ),
         (
             {"analysis": {"slowRequestsRatio": 0.9}},
@@ -125,7 +125,14 @@ def test_durations(text, seconds):
             {"analysis": {"errorRateRatio": 0.5}},
             ["stagewise:analysis.errorRateRatio", "greater than or equal to 1", "0.5"],
         ),
-        ({"analysis": {"falseAbortRate": 0}}, ["stagewise:analysis.falseAbortRate", "greater than 0", "0"]),
+        (
+            {"analysis": {"falseAbortRate": 0.0001}},
+            ["stagewise:analysis.falseAbortRate", "greater than or equal to 0.001", "0.0001"],
+        ),
+        (
+            {"analysis": {"promoteMargin": 1.4}},
+            ["stagewise:analysis", "promoteMargin (1.4) must be above slowRequestsRatio (1.5)"],
+        ),
         ({"analysis": {"falseAbortRate": 0.2}}, ["stagewise:analysis.falseAbortRate", "less than or equal to 0.1"]),
         (
             {"analysis": {"errorRateIncreasePoints": 3}},
@@ -200,10 +207,11 @@ def test_durations(text, seconds):
         "appinsights-off-azure",
         "error-warning-above-abort",
         "p95-warning-above-abort",
-        "error-abort-above-100",
+        "error-abort-100",
         "slow-ratio-below-1",
         "error-ratio-below-1",
-        "false-abort-rate-0",
+        "false-abort-rate-below-floor",
+        "promote-margin-within-tolerance",
         "false-abort-rate-above-0.1",
         "retired-points",
         "retired-p95-ratio",

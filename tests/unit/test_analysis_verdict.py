@@ -4,6 +4,7 @@ hold otherwise; every verdict the same however often it is asked."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -69,9 +70,29 @@ def statuses(result) -> dict[str, str]:
     return {c.name: c.status for c in result.checks}
 
 
-def test_healthy_and_baked_promotes_with_every_check_passing():
-    result = verdict(steady(30, 0.008), 40)
+def test_healthy_and_baked_promotes_with_every_check_passing_once_shown_no_worse_than_live():
+    result = verdict(steady(30, 0.008), 80)
     assert result.verdict == "promote" and set(statuses(result).values()) == {"pass"}
+    assert all(e.reached for e in result.evidence)
+
+
+def test_healthy_and_baked_but_not_yet_shown_no_worse_holds_and_says_how_many_requests_it_needs():
+    result = verdict(steady(30, 0.008), 40)
+    assert (result.verdict, result.hold_reason) == ("hold", "evidence")
+    errors = {e.name: e for e in result.evidence}["errors_not_worse"]
+    assert not errors.reached and errors.needs is not None and 0 < errors.needs < 1200
+    assert f"needs about {errors.needs:.0f} more candidate requests" in result.reason
+    # The extrapolation is in the right range: the evidence is there after about that many more.
+    later = verdict(steady(30, 0.008), 40 + math.ceil(2 * errors.needs / 30))
+    assert later.verdict == "promote"
+
+
+def test_a_candidate_at_the_promote_margin_is_never_promoted_however_long_it_bakes():
+    # Twice live's error rate, exactly the margin: the non-inferiority evidence never builds.
+    result = verdict(steady(30, 0.02), 600)
+    assert result.verdict != "promote"
+    errors = {e.name: e for e in result.evidence}["errors_not_worse"]
+    assert errors.e_value < 1.0
 
 
 def test_a_provider_problem_holds():
@@ -194,10 +215,13 @@ def test_warning_levels_warn_without_blocking_promote():
     assert result.verdict == "promote" and statuses(result)["error_rate"] == "warn"
 
 
-def test_relative_checks_are_skipped_when_live_served_nothing():
-    result = verdict(steady(30, 0.01), 40, live=steady(0, 0.0))
-    assert result.verdict == "promote"
-    assert statuses(result)["error_rate_vs_live"] == statuses(result)["p95_vs_live"] == "skipped"
+def test_relative_checks_are_skipped_when_live_served_nothing_and_the_floors_decide_promote():
+    # At 100 %: no live to compare with, so promote needs the candidate shown below the warning levels.
+    below = verdict(steady(30, 0.001), 80, live=steady(0, 0.0))
+    assert below.verdict == "promote"
+    assert statuses(below)["error_rate_vs_live"] == statuses(below)["p95_vs_live"] == "skipped"
+    at_warning = verdict(steady(30, 0.01), 80, live=steady(0, 0.0))
+    assert (at_warning.verdict, at_warning.hold_reason) == ("hold", "evidence")
 
 
 def test_each_check_says_what_it_could_detect_and_more_traffic_sees_smaller_regressions():
@@ -227,4 +251,4 @@ def test_without_latency_buckets_the_latency_checks_are_skipped_and_the_error_ch
     samples = [Sample(60.0 * i, Counts(570.0 * i, 5.7 * i), Counts(30.0 * i, 15.0 * i)) for i in range(1, 4)]
     result = judge(LIMITS, (), STEP, samples, timedelta(minutes=3))
     assert result.verdict == "abort" and statuses(result)["error_rate"] == "fail"
-    assert statuses(result)["p95"] == statuses(result)["p95_vs_live"] == "skipped"
+    assert statuses(result)["p95"] == "no_data" and statuses(result)["p95_vs_live"] == "skipped"

@@ -141,3 +141,70 @@ def test_more_events_detect_smaller_regressions_and_none_detect_nothing():
     found = [detectable_odds(m, 0.05, 200.0) for m in (100, 1000, 10_000)]
     assert found[0] > found[1] > found[2]
     assert detectable_odds(0, 0.05, 200.0) is None and detectable_odds(1, 0.05, 200.0) is None
+
+
+# Non-inferiority: the same likelihood ratios with alternatives below the null (k < 1).
+
+
+@pytest.mark.parametrize("theta", [0.10, 0.15, 0.3])
+def test_a_non_inferiority_step_is_a_supermartingale_increment_at_and_past_the_margin(theta):
+    # The null is theta >= theta0 (the candidate past the margin): E[LR] is exactly 1 at the
+    # boundary and below 1 beyond it, for every alternative k < 1.
+    m, theta0 = 30, 0.10
+    odds0 = theta0 / (1 - theta0)
+    xs = np.arange(m + 1)
+    for k in sequential.NON_INFERIORITY_MULTIPLIERS:
+        lr = np.exp([sequential.log_likelihood_ratio(x, m, odds0, k) for x in xs])
+        expectation = float(np.sum(stats.binom.pmf(xs, m, theta) * lr))
+        if theta == theta0:
+            assert expectation == pytest.approx(1.0, rel=1e-9)
+        else:
+            assert expectation < 1.0
+
+
+def test_the_non_inferiority_prior_sums_to_one_and_judges_the_whole_stage_only():
+    assert sum(sequential.NON_INFERIORITY_PRIOR) == pytest.approx(1.0)
+    assert all(k < 1 for k in sequential.NON_INFERIORITY_MULTIPLIERS)
+    process = sequential.non_inferiority()
+    for _ in range(3):
+        process.update(0, 100, 0.1)
+    # One window, from step 0: the mixture of the three steps' ratios, nothing kept aside for later starts.
+    expected = sum(
+        w * math.exp(3 * sequential.log_likelihood_ratio(0, 100, 0.1, k))
+        for w, k in zip(sequential.NON_INFERIORITY_PRIOR, sequential.NON_INFERIORITY_MULTIPLIERS)
+    )
+    assert process.value == pytest.approx(expected, rel=1e-12)
+
+
+def test_non_inferiority_at_the_margin_is_shown_at_most_alpha_of_the_time_under_many_looks():
+    # The candidate exactly at the margin (10 % of the events are its own, the null's boundary),
+    # looked at after each of 100 steps: a false "no worse" at most alpha (plus 3 standard errors).
+    level, runs = 0.1, 400
+    rng = np.random.default_rng(11)
+    shown = 0
+    for _ in range(runs):
+        process = sequential.non_inferiority()
+        for _ in range(100):
+            m = rng.poisson(30)
+            if process.update(rng.binomial(m, 0.10), m, 0.10 / 0.90) >= 1 / level:
+                shown += 1
+                break
+    assert shown / runs <= level + 3 * math.sqrt(level * (1 - level) / runs), shown / runs
+
+
+def test_a_candidate_well_inside_the_margin_is_shown_no_worse():
+    rng = np.random.default_rng(5)
+    process = sequential.non_inferiority()
+    for _ in range(100):
+        m = rng.poisson(30)
+        process.update(rng.binomial(m, 0.05), m, 0.10 / 0.90)  # half the margin: as good as live at 2x
+    assert process.value >= 1 / 0.01
+
+
+@pytest.mark.parametrize(
+    ("stages", "expected"),
+    [(1, (0.02,)), (2, (0.01, 0.01)), (4, (0.01, 0.005, 0.0025, 0.0025))],
+)
+def test_the_rollout_budget_is_split_over_its_stages_halving_and_summing_to_the_whole(stages, expected):
+    budgets = sequential.stage_budgets(0.02, stages)
+    assert budgets == pytest.approx(expected) and sum(budgets) == pytest.approx(0.02)

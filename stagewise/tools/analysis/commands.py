@@ -19,24 +19,28 @@ from rich.table import Table
 from rich.text import Text
 
 from stagewise.core import rollout
+from stagewise.core.config import StackConfig
 from stagewise.core.gate_config import format_duration, parse_duration
-from stagewise.tools import processes
+from stagewise.tools import processes, window_guard
 from stagewise.tools.analysis import gate
 from stagewise.tools.analysis import replay as replay_lib
 from stagewise.tools.analysis.provider import MetricsProvider
 from stagewise.tools.app import StackOption, app
+from stagewise.tools.render import printable
 from stagewise.tools.session import CliError, Loaded, apply, err, load, out, reported
 
 _STATUS_STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red", "wait": "yellow", "skipped": "dim"}
 _VERDICT_STYLE = {"promote": "bold green", "hold": "bold yellow", "abort": "bold red"}
 
 
-def stack_provider(loaded: Loaded) -> MetricsProvider:
-    """The stack's metrics provider; Application Insights' resource ID from the stack's output unless set."""
-    settings = loaded.config.analysis
+def stack_provider(loaded: Loaded, config: StackConfig | None = None) -> MetricsProvider:
+    """The stack's metrics provider (as `config` sets it, default the working tree's); Application
+    Insights' resource ID from the stack's output unless set."""
+    config = config or loaded.config
+    settings = config.analysis
     needs_lookup = settings.provider == "appinsights" and not settings.resource_id
     insights = processes.insights_id(loaded.root, loaded.stack) if needs_lookup else None
-    return gate.provider_for(settings, insights, loaded.config.traffic.probe.path)
+    return gate.provider_for(settings, insights, config.traffic.probe.path)
 
 
 def _now() -> datetime:
@@ -46,19 +50,29 @@ def _now() -> datetime:
 def run_once(
     stack: str | None, at: datetime | None, providers: dict[str, MetricsProvider] | None = None
 ) -> tuple[Loaded, gate.Analysis]:
-    """One analysis. `providers`: kept across a watch's looks, so that each look reads only the
-    evidence steps it has not read yet."""
+    """One analysis, with the gate's config as the commit that began the stage set it (an edit made
+    mid-stage applies from the next stage). `providers`: kept across a watch's looks, so that each
+    look reads only the evidence steps it has not read yet."""
     loaded = load(stack)
     try:
+        if at is not None and at > _now() + timedelta(seconds=1):
+            raise gate.GateError(f"--at {at.isoformat()} is in the future; the gate judges what has happened")
         start = gate.stage_start(loaded.root, loaded.source, loaded.catalog, at, loaded.release)
         gate.require_traffic(start, loaded.catalog)
+        config = gate.config_at(loaded.root, loaded.source, start)
         kept = {} if providers is None else providers
-        key = loaded.config.analysis.model_dump_json()
+        key = config.analysis.model_dump_json()
         if key not in kept:
-            kept[key] = stack_provider(loaded)
-        return loaded, gate.analyze(loaded.config, loaded.stack, start, kept[key], at or _now())
+            kept[key] = stack_provider(loaded, config)
+        analysis = gate.analyze(config, loaded.stack, start, kept[key], at or _now(), cache=cache_folder(loaded.root))
+        return loaded, analysis
     except gate.GateError as error:
         raise CliError(str(error)) from None
+
+
+def cache_folder(root: Path) -> Path:
+    """Where the gate keeps what it has judged between processes (ignored by git)."""
+    return root / ".stagewise" / "cache"
 
 
 def carry_out(loaded: Loaded, analysis: gate.Analysis) -> dict[str, Any] | None:
@@ -72,6 +86,11 @@ def carry_out(loaded: Loaded, analysis: gate.Analysis) -> dict[str, Any] | None:
         after, command = rollout.finish(release, catalog), "finish"
     else:
         after, command = rollout.promote(release, catalog), "promote"
+    # Deploy windows (stagewise:rollout.windows): an automatic promote or finish waits for one; abort never does.
+    refusal = window_guard.closed(loaded.config, command) if command != "abort" else None
+    if refusal is not None:
+        err.print(f"analysis: {analysis.verdict}, not applied: {refusal}")
+        return None
     title = f"{command} {release.stage} -> {after.stage}" if command != "finish" else f"finish: {after.live} is live"
     apply(loaded, f"{title} (analysis: {analysis.verdict})", after, [analysis.result.reason])
     return {"command": command, "from": release.stage, "to": after.stage, "live": after.live}
@@ -230,13 +249,9 @@ def replay(
         loaded = load(stack)
         chosen = _replay_stage(loaded, stage)
         try:
-            text = file.read_text()
-        except OSError as error:
-            raise CliError(f"cannot read {file}: {error.strerror or error}") from None
-        try:
-            recording = replay_lib.load(text)
+            recording = replay_lib.read(file)
         except replay_lib.ReplayError as error:
-            raise CliError(f"{file}: {error}") from None
+            raise CliError(f"{replay_lib.source_name(file)}: {error}") from None
         gate_limits = gate.limits(loaded.config, chosen.name)
         results = [replay_lib.replay(gate_limits, recording, rollout) for rollout in recording.rollouts]
     if as_json:
@@ -265,7 +280,9 @@ def replay(
     for r in results:
         at = "-" if r.t is None else format_duration(timedelta(seconds=r.t))
         verdict = r.verdict.verdict
-        table.add_row(r.name, Text(verdict, style=_VERDICT_STYLE[verdict]), at, str(r.looks), r.verdict.reason)
+        # A name is the file's text: shown escaped, never as markup or terminal control.
+        name = Text(printable(r.name))
+        table.add_row(name, Text(verdict, style=_VERDICT_STYLE[verdict]), at, str(r.looks), Text(r.verdict.reason))
     out.print(table)
 
 

@@ -12,16 +12,20 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from stagewise.core import rollout
-from stagewise.core.config import StackConfig
+from stagewise.core import rollout, sequential, stackconfig
+from stagewise.core.config import ConfigError, StackConfig
 from stagewise.core.gate_config import AnalysisConfig, format_duration
 from stagewise.tools import git, history
+from stagewise.tools.analysis import kept
 from stagewise.tools.analysis.provider import MetricsProvider, ProviderError, Steps
-from stagewise.tools.analysis.verdict import Counts, Limits, Sample, Verdict, VersionMetrics, judge, totals
+from stagewise.tools.analysis.verdict import Counts, Judge, Limits, Sample, Verdict, VersionMetrics, totals
+from stagewise.tools.analysis.verdict import no_metrics as judge_problem
 
 SCHEMA = "stagewise.analysis/v1"
 EXIT_CODES = {"promote": 0, "hold": 3, "abort": 4}
 """Exit code per verdict (1 stays "refused or broken", 2 is the plan's "has changes")."""
+EXIT_STUCK = 5
+"""A hold past its deadline: the candidate has had no traffic for longer than noTrafficDeadline."""
 
 
 class GateError(ValueError):
@@ -76,6 +80,21 @@ def stage_start(
     return StageStart(step.meta.sha, parse_time(step.meta.committed), step.meta.subject, release)
 
 
+def config_at(root: Path, stack_file: str, start: StageStart) -> StackConfig:
+    """The stack's config as the commit that began the stage left it (project defaults included)."""
+    project, stack = git.show(root, start.commit, "Pulumi.yaml"), git.show(root, start.commit, stack_file)
+    if project is None or stack is None:
+        raise GateError(f"commit {start.commit[:8]} that began the stage has no Pulumi.yaml or {stack_file}")
+    try:
+        return stackconfig.config_from_texts(project, stack, stack_file)
+    except ConfigError as error:
+        raise GateError(
+            f"the config of commit {start.commit[:8]}, which began the stage, is refused now: "
+            + "; ".join(error.problems)
+            + "; the gate judges a stage by the config it began with, so set the stage again with a valid one"
+        ) from None
+
+
 def provider_for(
     settings: AnalysisConfig, resource_id: str | None = None, health_path: str = "/health"
 ) -> MetricsProvider:
@@ -107,8 +126,11 @@ def require_traffic(start: StageStart, catalog: rollout.Catalog) -> rollout.Stag
 
 
 def limits(cfg: StackConfig, stage: str) -> Limits:
+    """The stage's limits, its part of the rollout's budget among them (stages with traffic, in order)."""
     gate = cfg.analysis
     own = next((s for s in cfg.stages if s.name == stage), None)
+    judged = [s.name for s in cfg.catalog.stages if s.share > 0]
+    budgets = sequential.stage_budgets(gate.false_abort_rate, len(judged))
     return Limits(
         bake=own.bake if own and own.bake is not None else gate.bake,
         min_requests=own.min_requests if own and own.min_requests is not None else gate.min_requests,
@@ -119,6 +141,9 @@ def limits(cfg: StackConfig, stage: str) -> Limits:
         error_rate_ratio=gate.error_rate_ratio,
         slow_requests_ratio=gate.slow_requests_ratio,
         false_abort_rate=gate.false_abort_rate,
+        stage_budget=budgets[judged.index(stage)] if stage in judged else None,
+        promote_margin=gate.promote_margin,
+        no_traffic_deadline=gate.no_traffic_deadline,
     )
 
 
@@ -145,7 +170,7 @@ class Analysis:
 
     @property
     def exit_code(self) -> int:
-        return EXIT_CODES[self.result.verdict]
+        return EXIT_STUCK if self.result.stuck else EXIT_CODES[self.result.verdict]
 
     def to_dict(self) -> dict[str, Any]:
         release = self.start.release
@@ -173,6 +198,8 @@ class Analysis:
                 "step": format_duration(self.step),
                 "steps": self.steps,
                 "falseAbortRate": self.limits.false_abort_rate,
+                "stageBudget": self.limits.budget,
+                "promoteMargin": self.limits.promote_margin,
                 "decidedAt": None
                 if self.result.decided_at is None
                 else _iso(self.start.at + timedelta(seconds=self.result.decided_at)),
@@ -182,6 +209,8 @@ class Analysis:
                 "live": _version(release.live, release.version(release.live), self.live),
             },
             "checks": [c.to_dict() for c in self.result.checks],
+            "promoteEvidence": [e.to_dict() for e in self.result.evidence],
+            "stuck": self.result.stuck,
         }
 
 
@@ -220,8 +249,19 @@ def evidence(live: Steps, candidate: Steps, step: timedelta) -> tuple[tuple[floa
     return bounds, [Sample((i + 1) * seconds, on(live, i), on(candidate, i)) for i in range(len(candidate.counts))]
 
 
-def analyze(cfg: StackConfig, stack: str, start: StageStart, provider: MetricsProvider, at: datetime) -> Analysis:
-    """Read both versions' evidence on the grid from the stage's start up to `at`, and judge."""
+def analyze(
+    cfg: StackConfig,
+    stack: str,
+    start: StageStart,
+    provider: MetricsProvider,
+    at: datetime,
+    *,
+    cache: Path | None = None,
+) -> Analysis:
+    """Read both versions' settled evidence on the grid from the stage's start up to `at`, and judge.
+
+    The Judge is kept (in memory, and in `cache` between processes) and takes only the steps it has
+    not taken yet: each settled step is judged once, whoever looks and however often."""
     release, catalog = start.release, cfg.catalog
     stage = require_traffic(start, catalog)
     gate = limits(cfg, stage.name)
@@ -233,6 +273,7 @@ def analyze(cfg: StackConfig, stack: str, start: StageStart, provider: MetricsPr
     candidate = live = None
     problem: str | None = None
     result: Verdict
+    judged = 0
     if at <= start.at:
         problem = f"--at {_iso(at)} is not after the stage began ({_iso(start.at)}, commit {start.commit[:8]})"
     elif steps == 0:
@@ -250,13 +291,31 @@ def analyze(cfg: StackConfig, stack: str, start: StageStart, provider: MetricsPr
             problem = str(error)
         else:
             bounds, samples = evidence(live_steps, candidate_steps, step)
-            result = judge(
-                gate, bounds, step.total_seconds(), samples, at - start.at, candidate=f"version {candidate_version}"
-            )
-            candidate = totals(candidate_version, samples[-1].candidate, bounds)
-            live = totals(live_version, samples[-1].live, bounds)
+            problems = [(p.series, p.reason) for p in (*candidate_steps.problems, *live_steps.problems)]
+            name = kept.key(stack, start.commit, candidate_version, live_version, gate, step, bounds, stage.share)
+            judge = kept.load(cache, name)
+            fresh = judge is None or judge.steps > len(samples)
+            if judge is None or fresh:
+                judge = Judge(
+                    gate,
+                    bounds,
+                    step.total_seconds(),
+                    f"version {candidate_version}",
+                    live=f"live version {live_version}",
+                    weight=stage.share,
+                )
+            for sample in samples[judge.steps :]:
+                judge.add(sample, problems)
+            judge.reported = dict(problems)
+            if judge.steps == len(samples):
+                kept.save(cache, name, judge)
+            judged = judge.steps
+            result = judge.verdict(at - start.at)
+            if samples:
+                candidate = totals(candidate_version, samples[-1].candidate, bounds)
+                live = totals(live_version, samples[-1].live, bounds)
     if problem is not None:
-        result = judge(gate, (), step.total_seconds(), [], at - start.at, problem=problem)
+        result = judge_problem(problem)
     return Analysis(
         stack,
         cfg.environment,
@@ -271,5 +330,5 @@ def analyze(cfg: StackConfig, stack: str, start: StageStart, provider: MetricsPr
         result,
         cfg.analysis.auto_promote,
         step,
-        steps,
+        judged,
     )

@@ -14,17 +14,34 @@ Pure apart from reading the file. The input format is fixed, so other tools can 
 Counts are cumulative since the stage began; `errors` are HTTP 5xx responses; `buckets[i]` counts
 the requests at or below bounds[i] (+Inf is `requests`). Each rollout is judged at each sample in
 turn, as `watch` would have, and its result is the first promote or abort, or hold if none came.
+
+`read` takes a regular file of at most MAX_BYTES of UTF-8 JSON, or `-` for standard input; a FIFO, a
+device or a directory is refused before anything is read from it (a FIFO would block, /dev/zero never
+ends). Numbers are counts and times a float holds exactly: at most COUNT_MAX, and step and t at most
+gate_config.DURATION_MAX.
 """
 
 from __future__ import annotations
 
 import json
-import math
+import os
+import stat
+import sys
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from pathlib import Path
+from typing import Any, BinaryIO
 
+from stagewise.core.gate_config import DURATION_MAX
 from stagewise.tools.analysis.verdict import Counts, Judge, Limits, Sample, Verdict
+
+MAX_BYTES = 64 * 1024 * 1024
+"""The largest recording read: 200 rollouts of two days at one sample a minute take about 30 MB."""
+
+COUNT_MAX = 2**53
+"""The largest count read: above it a float no longer holds every whole number."""
+
+STDIN = "-"
 
 
 class ReplayError(ValueError):
@@ -53,12 +70,25 @@ class Result:
     looks: int
 
 
-def _number(value: Any, where: str, *, positive: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ReplayError(f"{where}: {value!r} is not a number")
+def _shown(value: Any) -> str:
+    """A value from the file for a message: never more than a line of it."""
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:37]}..."
+
+
+def _number(value: Any, where: str, *, positive: bool = False, most: float = COUNT_MAX) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ReplayError(f"{where}: {_shown(value)} is not a number")
+    if isinstance(value, int) and abs(value) > most or isinstance(value, float) and not abs(value) <= most:
+        raise ReplayError(f"{where}: {_shown(value)} is not a number from 0 to {most:.0f}")
     if value < 0 or (positive and value == 0):
         raise ReplayError(f"{where}: {value!r} must be {'above' if positive else 'at least'} 0")
     return float(value)
+
+
+def _seconds(value: Any, where: str) -> float:
+    """A time in seconds: above 0, at most gate_config.DURATION_MAX."""
+    return _number(value, where, positive=True, most=DURATION_MAX.total_seconds())
 
 
 def _fields(value: dict[str, Any], prefix: str, allowed: tuple[str, ...], required: tuple[str, ...]) -> None:
@@ -116,7 +146,7 @@ def parse(data: Any) -> Recording:
         raise ReplayError("the file must hold one JSON object with step, bounds and rollouts")
     fields = ("step", "bounds", "rollouts")
     _fields(data, "", fields, fields)
-    step = _number(data["step"], "step", positive=True)
+    step = _seconds(data["step"], "step")
     raw_bounds = data["bounds"]
     if not isinstance(raw_bounds, list) or not raw_bounds:
         raise ReplayError("bounds: must be a non-empty list of bucket bounds, seconds")
@@ -147,7 +177,7 @@ def parse(data: Any) -> Recording:
             if not isinstance(sample, dict):
                 raise ReplayError(f"{where}: must be an object with t, live and candidate")
             _fields(sample, f"{where}: ", ("t", "live", "candidate"), ("t",))
-            t = _number(sample["t"], f"{where}: t", positive=True)
+            t = _seconds(sample["t"], f"{where}: t")
             if abs(t / step - round(t / step)) > 1e-9:
                 raise ReplayError(f"{where}: t: {sample['t']!r} is not a multiple of step ({data['step']!r})")
             if samples and t <= samples[-1].t:
@@ -168,7 +198,53 @@ def load(text: str) -> Recording:
         data = json.loads(text)
     except json.JSONDecodeError as error:
         raise ReplayError(f"not JSON: {error.msg} at line {error.lineno}, column {error.colno}") from None
+    except RecursionError:
+        raise ReplayError(
+            "not a recording: nested more deeply than JSON can be read (the format nests 5 deep)"
+        ) from None
+    except ValueError as error:  # an integer of thousands of digits
+        raise ReplayError(f"not a recording: {error}") from None
     return parse(data)
+
+
+def source_name(path: Path | str) -> str:
+    """How a message names what `read` read."""
+    return "standard input" if str(path) == STDIN else str(path)
+
+
+def read_bytes(path: Path | str, stdin: BinaryIO | None = None) -> bytes:
+    """At most MAX_BYTES of a regular file, or of standard input for `-`; ReplayError for anything else."""
+    if str(path) == STDIN:
+        data = (stdin or sys.stdin.buffer).read(MAX_BYTES + 1)
+    else:
+        try:
+            # Non-blocking, so that opening a FIFO does not wait for a writer; refused just below.
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+        except OSError as error:
+            raise ReplayError(f"cannot read: {error.strerror or error}") from None
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            os.close(fd)
+            kind = "a FIFO" if stat.S_ISFIFO(mode) else "a directory" if stat.S_ISDIR(mode) else "a device"
+            raise ReplayError(f"is {kind}, not a regular file: give a recording's file, or - for standard input")
+        with os.fdopen(fd, "rb") as file:
+            try:
+                data = file.read(MAX_BYTES + 1)
+            except OSError as error:
+                raise ReplayError(f"cannot read: {error.strerror or error}") from None
+    if len(data) > MAX_BYTES:
+        raise ReplayError(f"is larger than the {MAX_BYTES // 2**20} MiB a recording may be")
+    return data
+
+
+def read(path: Path | str, stdin: BinaryIO | None = None) -> Recording:
+    """The recording in a file, or on standard input for `-`: ReplayError names what is wrong."""
+    data = read_bytes(path, stdin)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ReplayError(f"is not UTF-8 text (byte {data[error.start]:#04x} at offset {error.start})") from None
+    return load(text)
 
 
 def replay(limits: Limits, recording: Recording, rollout: Rollout) -> Result:
