@@ -16,7 +16,8 @@ from scenarios import SCENARIOS, STAGE, Gate, at
 from stagewise.core.gate_config import PROMETHEUS_DURATION_BUCKETS
 from stagewise.tools.analysis import gate
 from stagewise.tools.analysis.prometheus import PrometheusProvider
-from stagewise.tools.analysis.provider import ProviderError, Window
+from stagewise.tools.analysis.provider import Window
+from stagewise.tools.analysis.settled import SettledCache
 
 TWO_HOURS = 2 * 3600
 
@@ -42,8 +43,8 @@ def test_healthy_candidate_is_promoted(prometheus, gate_repo):
     code, report = analyze(gate_repo, stack)
     assert (code, report["verdict"]) == (0, "promote"), report["reason"]
     candidate = report["versions"]["candidate"]
-    # 1 request/s for two hours, as PromQL's increase() extrapolates it.
-    assert candidate["version"] == "2.0.0-healthy" and 7000 < candidate["requests"] < 7400
+    # 1 request/s for two hours, counted exactly from the samples.
+    assert candidate["version"] == "2.0.0-healthy" and candidate["requests"] == 7200
     assert report["versions"]["live"]["requests"] > 5 * candidate["requests"] * 0.9
     assert {c["status"] for c in report["checks"]} == {"pass"}
     assert report["stage"]["since"] == at(0) and report["window"]["end"] == at(TWO_HOURS)
@@ -139,11 +140,8 @@ def test_p95_matches_promql_histogram_quantile(prometheus):
     for name in ("healthy", "slow", "slower"):
         version = SCENARIOS[name].candidate_version
         ours = provider.version_metrics(version, window).p95_ms
-        promql = (
-            "histogram_quantile(0.95, "
-            + PROMETHEUS_DURATION_BUCKETS.replace("$version", f'"{version}"').replace("$window", f"{TWO_HOURS}s")
-            + ")"
-        )
+        selector = PROMETHEUS_DURATION_BUCKETS.replace("$version", f'"{version}"')
+        promql = f"histogram_quantile(0.95, sum by (le) (increase({selector}[{TWO_HOURS}s])))"
         answer = requests.get(
             f"{prometheus.url}/api/v1/query", params={"query": promql, "time": STAGE + TWO_HOURS}, timeout=10
         ).json()
@@ -187,37 +185,32 @@ def test_watch_gives_up_at_its_timeout_with_hold(prometheus, gate_repo):
 
 
 def test_the_evidence_grid_adds_up_to_the_window_and_counts_at_the_histograms_bounds(prometheus):
-    # Range queries, one point per minute from the stage's start, each that minute's increase.
+    # Raw samples differenced per series, each step's events in the step of the sample that shows them.
     provider = PrometheusProvider(prometheus.url)
     start = gate.parse_time(at(0))
     steps = provider.steps(SCENARIOS["slow"].candidate_version, start, 120, timedelta(minutes=1))
-    whole = provider.version_metrics(SCENARIOS["slow"].candidate_version, Window(start, gate.parse_time(at(7200))))
-    assert len(steps.counts) == 120 and steps.bounds == promdata.BUCKETS
-    assert steps.counts[-1].requests == pytest.approx(whole.requests, rel=0.02)
+    assert len(steps.counts) == 120 and steps.bounds == promdata.BUCKETS and steps.problems == ()
+    assert steps.counts[-1].requests == 7200  # 1 request/s for two hours, exactly
     requests_so_far = [c.requests for c in steps.counts]
-    assert requests_so_far == sorted(requests_so_far) and 55 < requests_so_far[0] < 65  # 1 request/s
+    assert requests_so_far == [60.0 * (i + 1) for i in range(120)]
     # 15 % of requests take 3 s: exactly those are above the 2.5 s bound, none is interpolated.
     last = steps.counts[-1]
     above = last.requests - last.buckets[promdata.BUCKETS.index(2.5)]
     assert above / last.requests == pytest.approx(0.15, abs=0.01)
 
 
-def test_a_watch_reads_only_the_steps_it_has_not_read_and_judges_the_same_counts(prometheus, monkeypatch):
-    provider = PrometheusProvider(prometheus.url)
-    asked: list[int] = []
-    real = provider.query_range
-
-    def counting(promql, start, steps, step):
-        asked.append(steps)
-        return real(promql, start, steps, step)
-
-    monkeypatch.setattr(provider, "query_range", counting)
+def test_a_watch_reads_only_the_steps_it_has_not_read_and_judges_the_same_counts(prometheus):
+    provider = PrometheusProvider(prometheus.url, cache=SettledCache(None))
     start, version = gate.parse_time(at(0)), SCENARIOS["healthy"].candidate_version
     provider.steps(version, start, 60, timedelta(minutes=1))
+    asked = provider.requests_made
     later = provider.steps(version, start, 62, timedelta(minutes=1))
-    # Three queries (requests, errors, buckets) for all 60 steps, then three for the 2 new ones.
-    assert asked == [60, 60, 60, 2, 2, 2]
-    assert later == PrometheusProvider(prometheus.url).steps(version, start, 62, timedelta(minutes=1))
+    # One request per 30 minutes (CHUNK) for the first 60 steps (requests, errors and buckets together),
+    # then one for the 2 new ones.
+    assert asked == 2 and provider.requests_made == 3
+    assert later == PrometheusProvider(prometheus.url, cache=SettledCache(None)).steps(
+        version, start, 62, timedelta(minutes=1)
+    )
 
 
 @pytest.mark.parametrize("name", ["errors", "slower", "healthy"])
@@ -255,25 +248,24 @@ def test_replay_of_the_recorded_grid_decides_when_and_as_analyze_does(prometheus
     assert before["verdict"] == "hold"
 
 
-def test_a_long_stage_is_read_in_parts_prometheus_accepts(prometheus, monkeypatch):
-    # Prometheus refuses more than 11,000 points per series (8 days of 1-minute steps): the provider
-    # asks in parts, and the parts add up to the same evidence.
+def test_a_long_stage_is_read_in_parts_and_the_parts_add_up(prometheus, monkeypatch):
+    # A first look far into a stage reads the raw samples in parts (CHUNK each), keeping each.
     from stagewise.tools.analysis import prometheus as module
 
     start, version = gate.parse_time(at(0)), SCENARIOS["errors"].candidate_version
     whole = PrometheusProvider(prometheus.url).steps(version, start, 20, timedelta(minutes=1))
-    monkeypatch.setattr(module, "MAX_POINTS", 7)
-    assert PrometheusProvider(prometheus.url).steps(version, start, 20, timedelta(minutes=1)) == whole
+    monkeypatch.setattr(module, "CHUNK", timedelta(minutes=7))
+    parts = PrometheusProvider(prometheus.url, cache=SettledCache(None))
+    assert parts.steps(version, start, 20, timedelta(minutes=1)) == whole and parts.requests_made == 3
 
 
-def test_a_step_too_short_for_the_scrape_interval_is_a_provider_error_not_silence(prometheus):
-    # The test data is scraped every 15 s: a 10 s step holds at most one sample, and increase()
-    # reads nothing. Judging that as "no traffic" would hold a failing candidate for ever.
+def test_a_step_shorter_than_the_scrape_interval_still_counts_every_request(prometheus):
+    # The test data is scraped every 15 s: a 10 s step holds one sample or none, and each request is
+    # counted once, in the step of the first sample that shows it (increase() read nothing here).
     provider = PrometheusProvider(prometheus.url)
     start = gate.parse_time(at(0))
-    with pytest.raises(ProviderError, match="none shows in any 10s step: each step's increase.. needs two scrapes"):
-        provider.steps(SCENARIOS["errors"].candidate_version, start, 30, timedelta(seconds=10))
-    # A version that served nothing is still just that.
-    assert (
-        provider.steps(SCENARIOS["silent"].candidate_version, start, 30, timedelta(seconds=10)).counts[-1].requests == 0
-    )
+    short = provider.steps(SCENARIOS["errors"].candidate_version, start, 30, timedelta(seconds=10))
+    assert short.counts[-1].requests == 300 and short.problems == ()
+    assert {c.requests for c in short.counts} <= {15.0 * i for i in range(21)}
+    silent = provider.steps(SCENARIOS["silent"].candidate_version, start, 30, timedelta(seconds=10))
+    assert silent.counts[-1].requests == 0 and [p.series for p in silent.problems] == ["requests"]
