@@ -19,6 +19,8 @@ from stagewise.core import alert_rules
 from stagewise.core.gate_config import Queries
 from stagewise.tools.analysis.appinsights import AppInsightsProvider, KqlQueries
 from stagewise.tools.analysis.provider import ProviderError, Window
+from stagewise.tools.analysis.settled import SettledCache
+from stagewise.tools.analysis.verdict import Counts
 
 RESOURCE = "/subscriptions/0000/resourceGroups/rg-production/providers/Microsoft.Insights/components/env-insights"
 WINDOW = Window(datetime(2026, 11, 22, 10, tzinfo=UTC), datetime(2026, 11, 22, 12, tzinfo=UTC))
@@ -182,21 +184,33 @@ def test_a_stack_may_override_a_query():
     assert json.loads(adapter.sent[1].body)["query"] == custom.p95
 
 
-def test_the_evidence_is_counted_per_step_from_the_stage_start_at_exact_bounds():
-    columns = [("step", "datetime"), ("requests", "long"), ("errors", "long"), ("le0", "long"), ("le1", "long")]
-    # Steps 0 and 2 served requests; step 1 none (no row); a row outside the grid is ignored.
-    rows = [
-        ["2026-11-22T10:00:00Z", 100, 2, 90, 99],
-        ["2026-11-22T10:02:00Z", 50, 5, 40, 50],
-        ["2026-11-22T09:59:00Z", 999, 999, 0, 0],
-    ]
-    adapter = Recorded((200, table(columns, rows)))
+def client_for(adapter: Recorded) -> LogsQueryClient:
     session = requests.Session()
     session.mount("https://", adapter)
-    client = LogsQueryClient(Token(), transport=RequestsTransport(session=session, session_owner=False), retry_total=0)
-    source = AppInsightsProvider(RESOURCE, client=client, bounds_ms=(2000, 100))
+    return LogsQueryClient(Token(), transport=RequestsTransport(session=session, session_owner=False), retry_total=0)
+
+
+STEP_COLUMNS = [
+    ("application_Version", "string"),
+    ("step", "datetime"),
+    ("requests", "long"),
+    ("errors", "long"),
+    ("le0", "long"),
+    ("le1", "long"),
+]
+
+
+def test_the_evidence_is_counted_per_step_from_the_stage_start_at_exact_bounds():
+    # Steps 0 and 2 served requests; step 1 none (no row); a row outside the grid is ignored.
+    rows = [
+        ["1.5.0", "2026-11-22T10:00:00Z", 100, 2, 90, 99],
+        ["1.5.0", "2026-11-22T10:02:00Z", 50, 5, 40, 50],
+        ["1.5.0", "2026-11-22T09:59:00Z", 999, 999, 0, 0],
+    ]
+    adapter = Recorded((200, table(STEP_COLUMNS, rows)))
+    source = AppInsightsProvider(RESOURCE, client=client_for(adapter), bounds_ms=(2000, 100), cache=SettledCache(None))
     steps = source.steps("1.5.0", WINDOW.start, 3, timedelta(minutes=1))
-    assert steps.bounds == (0.1, 2.0)
+    assert steps.bounds == (0.1, 2.0) and steps.problems == ()
     assert [(c.requests, c.errors, c.buckets) for c in steps.counts] == [
         (100, 2, (90, 99)),
         (100, 2, (90, 99)),
@@ -209,4 +223,52 @@ def test_the_evidence_is_counted_per_step_from_the_stage_start_at_exact_bounds()
     assert query.startswith(alert_rules.per_version_query("error_share").split(" | summarize")[0])
     assert 'application_Version == "1.5.0"' in query
     assert "le0 = countif(duration <= 100), le1 = countif(duration <= 2000)" in query
-    assert "by step = bin_at(timestamp, 60s, datetime(2026-11-22T10:00:00.000000Z))" in query
+    assert "by application_Version, step = bin_at(timestamp, 60s, datetime(2026-11-22T10:00:00.000000Z))" in query
+
+
+def test_both_versions_in_one_query_and_a_look_asks_only_for_the_steps_since_the_last_settled_one(tmp_path):
+    start = WINDOW.start
+    now = start.timestamp() + 10 * 60 + 5 * 60  # 15 minutes in: 10 steps settled (SETTLE is 5 minutes)
+    first = [[v, f"2026-11-22T10:0{i}:00Z", 10, 1, 9, 10] for v in ("1.5.0", "1.4.2") for i in range(10)]
+    later = [[v, "2026-11-22T10:10:00Z", 20, 0, 20, 20] for v in ("1.5.0", "1.4.2")]
+    adapter = Recorded((200, table(STEP_COLUMNS, first)), (200, table(STEP_COLUMNS, later)))
+    clock = [now]
+    source = AppInsightsProvider(
+        RESOURCE,
+        client=client_for(adapter),
+        bounds_ms=(100, 2000),
+        cache=SettledCache(tmp_path),
+        clock=lambda: clock[0],
+    )
+    found = source.steps_for(("1.5.0", "1.4.2"), start, 14, timedelta(minutes=1))
+    # Steps 10 to 13 have not settled: not returned, for either version.
+    assert [len(s.counts) for s in found.values()] == [10, 10]
+    query = json.loads(adapter.sent[0].body)["query"]
+    assert 'application_Version in ("1.5.0", "1.4.2")' in query
+    clock[0] += 60
+    again = source.steps_for(("1.5.0", "1.4.2"), start, 15, timedelta(minutes=1))
+    assert again["1.5.0"].counts[-1] == Counts(120, 10, (110, 120)) and len(again["1.4.2"].counts) == 11
+    # The second look asked for one step, not for every request since the stage began.
+    assert json.loads(adapter.sent[1].body)["timespan"] == "2026-11-22T10:10:00.000Z/2026-11-22T10:11:00.000Z"
+    assert "where timestamp >= datetime(2026-11-22T10:10:00.000000Z)" in json.loads(adapter.sent[1].body)["query"]
+    # Another process reads the settled steps from the cache: no query at all.
+    restarted = AppInsightsProvider(
+        RESOURCE,
+        client=client_for(Recorded()),
+        bounds_ms=(100, 2000),
+        cache=SettledCache(tmp_path),
+        clock=lambda: clock[0],
+    )
+    assert restarted.steps_for(("1.5.0", "1.4.2"), start, 15, timedelta(minutes=1)) == again
+    assert restarted.queries_made == 0
+
+
+def test_a_cell_that_is_not_a_count_is_a_problem_not_a_zero():
+    rows = [["1.5.0", "2026-11-22T10:00:00Z", 100, None, 90, 99], ["1.5.0", "2026-11-22T10:01:00Z", 100, 2, -5, 99]]
+    adapter = Recorded((200, table(STEP_COLUMNS, rows)))
+    source = AppInsightsProvider(RESOURCE, client=client_for(adapter), bounds_ms=(100, 2000), cache=SettledCache(None))
+    problems = source.steps("1.5.0", WINDOW.start, 2, timedelta(minutes=1)).problems
+    assert [(p.series, p.reason) for p in problems] == [
+        ("errors", "version 1.5.0: column errors of step 0 (2026-11-22T10:00:00+00:00) is null"),
+        ("latency", "version 1.5.0: column le0 of step 1 (2026-11-22T10:01:00+00:00) is -5, not a count (not counted)"),
+    ]
