@@ -74,7 +74,17 @@ class MetricsProvider(Protocol):
         ...
 
     def steps(self, version: str, start: datetime, steps: int, step: timedelta) -> Steps:
-        """`version`'s counts at each of `steps` steps from `start`; raises ProviderError."""
+        """`version`'s counts at each settled step of the first `steps` from `start`; raises ProviderError."""
+        ...
+
+    def steps_for(self, versions: tuple[str, ...], start: datetime, steps: int, step: timedelta) -> dict[str, Steps]:
+        """Each version's counts at each settled step of the first `steps` from `start`, read together
+        (one request where the source allows), every version with the same number of steps.
+
+        Only settled steps are returned (each source says when a step settles: all its data has
+        arrived), so the counts may be fewer than `steps`: the gate judges only settled steps, and a
+        step's counts never change once returned. Raises ProviderError; the whole call shares one
+        deadline, the configured timeout."""
         ...
 
 
