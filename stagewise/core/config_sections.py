@@ -24,6 +24,7 @@ from stagewise.core.config_types import (
     ImageTag,
     IpRanges,
     KubernetesName,
+    Labels,
     Model,
     Percent,
     Port,
@@ -288,9 +289,7 @@ class KubernetesConfig(Model):
     memory_request: Quantity
     port: Port = Field(description="the port the app listens on: stagewise:port, which sets it")
     hostname: str
-    node_selector: dict[str, str] = Field(
-        description="node labels the pods must run on (the local stack: the real node)"
-    )
+    node_selector: Labels = Field(description="node labels the pods must run on (the local stack: the real node)")
 
     @model_validator(mode="after")
     def _kubeconfig_inside_project(self) -> KubernetesConfig:

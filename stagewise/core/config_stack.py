@@ -134,6 +134,29 @@ class StackConfig(Model):
         return raw
 
     @model_validator(mode="after")
+    def _keys_mean_something_on_the_platform(self) -> StackConfig:
+        # A key the stack's program never reads would be ignored in silence (infra/azure.py builds the
+        # regions' networks only for a firewalled vault; infra/kubernetes.py reads nodeSelector; the
+        # local stack makes no Azure registry).
+        if self.is_azure and self.kubernetes.node_selector:
+            raise ValueError(
+                f"kubernetes.nodeSelector: the {self.environment} stack runs on Azure App Service, which has no "
+                f"nodes to select; it is read by the local stack only: remove it"
+            )
+        if not self.is_azure and self.registry.create_acr:
+            raise ValueError(
+                f"registry.createAcr: the {self.environment} stack runs on Kubernetes and makes no Azure Container "
+                f"Registry; give registry.server (or an image its cluster can pull): remove createAcr"
+            )
+        with_space = [r.name for r in self.regions if r.address_space]
+        if with_space and (not self.is_azure or self.vault.network_default_action != "Deny"):
+            raise ValueError(
+                f"regions.addressSpace (region {with_space[0]!r}): the {self.environment} stack builds no virtual "
+                f"network (one is built per region only when vault.networkDefaultAction is Deny): remove it"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _ports_agree(self) -> StackConfig:
         # Compared as read (8080 and "8080" are one port); only a stack that sets both can differ.
         if "port" in self.model_fields_set and self.kubernetes.port != self.port:

@@ -205,6 +205,22 @@ Quantity = Annotated[str, AfterValidator(_quantity)]
 # --- addresses ------------------------------------------------------------------------------------
 
 
+# Ranges a virtual network cannot hold. Azure's Virtual Network FAQ ("What address ranges can I use in
+# my virtual networks?", azure-docs articles/virtual-network/virtual-networks-faq.md): "you can't add
+# the following address ranges: 224.0.0.0/4 (multicast), 255.255.255.255/32 (broadcast), 127.0.0.0/8
+# (loopback), 169.254.0.0/16 (link local), 168.63.129.16/32 (internal DNS)". 0.0.0.0/8 is not in that
+# list: it is "this network", which RFC 6890 marks not forwardable (the FAQ: other ranges "might work
+# but have undesirable side effects"), so a network there could not be reached either.
+RESERVED_RANGES: dict[str, str] = {
+    "224.0.0.0/4": "multicast (Azure's Virtual Network FAQ)",
+    "255.255.255.255/32": "broadcast (Azure's Virtual Network FAQ)",
+    "127.0.0.0/8": "loopback (Azure's Virtual Network FAQ)",
+    "169.254.0.0/16": "link local (Azure's Virtual Network FAQ)",
+    "168.63.129.16/32": "Azure's internal DNS, DHCP and health probes (Azure's Virtual Network FAQ)",
+    "0.0.0.0/8": "'this network', not forwardable (RFC 6890)",
+}
+
+
 def _ipv4_range(space: str | None) -> str | None:
     if space is None:
         return None
@@ -214,6 +230,12 @@ def _ipv4_range(space: str | None) -> str | None:
         raise ValueError(f"{space!r} is not an IPv4 range with its base address (like 10.1.0.0/16)") from None
     if not 8 <= network.prefixlen <= 24:
         raise ValueError(f"{space!r}: the prefix must be /8../24, room for a /24 integration subnet")
+    for reserved, why in RESERVED_RANGES.items():
+        if network.overlaps(ipaddress.IPv4Network(reserved)):
+            raise ValueError(
+                f"{space!r} overlaps {reserved}, {why}, which a virtual network cannot hold; use a private range "
+                f"(10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16 or 100.64.0.0/10)"
+            )
     return space
 
 
@@ -226,6 +248,34 @@ def _ip_or_range(ip: str) -> None:
         ipaddress.IPv4Network(ip, strict=False)
     except ValueError:
         raise ValueError(f"{ip!r} is not an IPv4 address or CIDR range") from None
+
+
+# Kubernetes label syntax (kubernetes.io docs, "Labels and Selectors", Syntax and character set): a
+# key is an optional DNS-subdomain prefix (at most 253 characters) and '/', then a name of at most 63
+# characters, alphanumeric at both ends, with '-', '_' and '.' between; a value is empty or the same as a
+# name. The API server refuses a pod whose nodeSelector breaks it.
+_LABEL_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
+_LABEL_PREFIX = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+def _labels(labels: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+    for label, value in labels.items():
+        prefix, _, name = label.rpartition("/")
+        if not _LABEL_NAME.match(name) or "/" in label and not (len(prefix) <= 253 and _LABEL_PREFIX.match(prefix)):
+            raise ValueError(
+                f"{key(info.field_name)} key {label!r} is not a Kubernetes label key: an optional DNS prefix and '/', "
+                f"then 1-63 letters, digits, '-', '_' or '.', beginning and ending with a letter or digit"
+            )
+        if value and not _LABEL_NAME.match(value):
+            raise ValueError(
+                f"{key(info.field_name)} value {value!r} (of {label!r}) is not a Kubernetes label value: empty, or "
+                f"at most 63 letters, digits, '-', '_' or '.', beginning and ending with a letter or digit"
+            )
+    return labels
+
+
+Labels = Annotated[dict[str, str], AfterValidator(_labels)]
+"""Kubernetes labels (a node selector) the API server accepts."""
 
 
 IpRanges = Annotated[list[str], AfterValidator(_each(_ip_or_range))]

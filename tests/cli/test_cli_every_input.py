@@ -74,6 +74,39 @@ CONFIG_CASES = [
         "{url: 'http://ci:hunter2@prom:9090/a b'}",
         "http://***@prom:9090/a b",
     ),
+    # What Azure or the API server would refuse later.
+    *(
+        case(
+            f"address-space-{space}",
+            "production",
+            "regions",
+            f"[{{name: westeurope, weight: 60, addressSpace: '{space}'}}, {{name: northeurope, weight: 40}}]",
+            f"regions[0].addressSpace: '{space}' overlaps",
+            "private range",
+        )
+        for space in ("224.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16", "0.0.0.0/8", "168.63.0.0/16")
+    ),
+    *(
+        case(
+            f"node-selector-{i}",
+            "local",
+            "kubernetes",
+            f"{{app: demo, hostname: demo.stagewise.localhost, nodeSelector: {selector}}}",
+            "stagewise:kubernetes.nodeSelector",
+            "is not a Kubernetes label",
+        )
+        for i, selector in enumerate(["{'bad key!': real}", "{'': real}", "{k: " + "v" * 64 + "}"])
+    ),
+    # Keys that mean nothing on the stack's platform.
+    case("node-selector-on-dev", "dev", "kubernetes", "{nodeSelector: {a: b}}", "the dev stack runs on Azure"),
+    case("create-acr-on-local", "local", "registry", "{createAcr: true}", "registry.createAcr: the local stack"),
+    case(
+        "address-space-on-dev",
+        "dev",
+        "regions",
+        "[{name: westeurope, weight: 100, addressSpace: 10.9.0.0/16}]",
+        "the dev stack builds no virtual network",
+    ),
     # Compared after coercion: a real difference is still named.
     Case(
         "ports-differ",

@@ -386,3 +386,63 @@ def test_a_url_with_credentials_is_never_echoed():
     with pytest.raises(ConfigError) as err:
         _from_stack_file("  stagewise:analysis: {url: 'http://ci:hunter2@prom:9090/a b'}", "local")
     assert "hunter2" not in str(err.value) and "***@prom" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "space, reserved",
+    [
+        ("224.0.0.0/8", "224.0.0.0/4, multicast"),
+        ("127.0.0.0/8", "127.0.0.0/8, loopback"),
+        ("169.254.0.0/16", "169.254.0.0/16, link local"),
+        ("0.0.0.0/8", "0.0.0.0/8, 'this network'"),
+        ("168.63.0.0/16", "168.63.129.16/32, Azure's internal DNS"),
+        ("255.255.255.0/24", "255.255.255.255/32, broadcast"),
+    ],
+)
+def test_address_spaces_azure_reserves_are_refused(space, reserved):
+    regions = [{"name": "westeurope", "weight": 100, "addressSpace": space}]
+    message = problems({**valid(), "regions": regions})
+    assert f"stagewise:regions[0].addressSpace: {space!r} overlaps {reserved}" in message
+    assert "private range" in message
+
+
+@pytest.mark.parametrize(
+    "selector, expected",
+    [
+        ({"bad key!": "x"}, "key 'bad key!' is not a Kubernetes label key"),
+        ({"": "x"}, "key '' is not a Kubernetes label key"),
+        ({"Example.com/x": "y"}, "key 'Example.com/x' is not a Kubernetes label key"),
+        ({"k": "v" * 64}, "is not a Kubernetes label value"),
+        ({"k": "-v"}, "value '-v' (of 'k') is not a Kubernetes label value"),
+    ],
+    ids=["space-and-bang", "empty-key", "upper-case-prefix", "64-characters", "leading-dash"],
+)
+def test_node_selectors_the_api_server_refuses_are_refused(selector, expected):
+    message = problems({**valid(), "environment": "local", "kubernetes": {"nodeSelector": selector}})
+    assert "stagewise:kubernetes.nodeSelector" in message and expected in message
+
+
+def test_node_selectors_the_api_server_takes_are_taken():
+    selector = {"stagewise.dev/data-plane": "real", "kubernetes.io/os": "linux", "tier": "", "a_b.c-d": "X1"}
+    cfg = parse({**valid(), "environment": "local", "kubernetes": {"nodeSelector": selector}})
+    assert cfg.kubernetes.node_selector == selector
+
+
+@pytest.mark.parametrize(
+    "environment, change, expected",
+    [
+        ("dev", {"kubernetes": {"nodeSelector": {"a": "b"}}}, "kubernetes.nodeSelector: the dev stack runs on Azure"),
+        ("local", {"registry": {"createAcr": True}}, "registry.createAcr: the local stack runs on Kubernetes"),
+        (
+            "dev",
+            {"regions": [{"name": "westeurope", "weight": 100, "addressSpace": "10.9.0.0/16"}]},
+            "regions.addressSpace (region 'westeurope'): the dev stack builds no virtual network",
+        ),
+    ],
+    ids=["node-selector-on-dev", "create-acr-on-local", "address-space-on-dev"],
+)
+def test_keys_meaningless_on_the_stacks_platform_are_refused(environment, change, expected):
+    raw = {**valid(), "environment": environment, **change}
+    if environment == "local":
+        raw["release"] = {**raw["release"], "image": "demo"}
+    assert expected in problems(raw)
