@@ -3,15 +3,20 @@
 
 from __future__ import annotations
 
+import json
 import math
 import threading
-from datetime import UTC, datetime
+import time
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
+from stagewise.core import counter_selector
+from stagewise.core.gate_config import Queries
 from stagewise.tools.analysis.prometheus import PrometheusProvider, count_above, quantile
 from stagewise.tools.analysis.provider import ProviderError, Window
+from stagewise.tools.analysis.settled import SettledCache
 
 INF = math.inf
 # 100 observations: 50 up to 0.1 s, 40 in 0.1..0.5 s, 10 in 0.5..1 s.
@@ -98,3 +103,131 @@ def test_a_misbehaving_server_is_a_provider_error(server, status, body, message)
     provider = PrometheusProvider(server(status, body))
     with pytest.raises(ProviderError, match=message.replace("(", r"\(").replace(")", r"\)").replace("?", r"\?")):
         provider.version_metrics("1.0.0", WINDOW)
+
+
+# -- the gate's evidence: plain counter selectors, read sample by sample ----------------------------
+
+SELECTOR = 'http_server_request_duration_seconds_count{service_version=$version, http_response_status_code=~"5.."}'
+
+
+def test_a_counter_selector_is_parsed_into_its_name_matchers_and_version_label():
+    selector = counter_selector.parse(SELECTOR, counter_selector.COUNTER_SUFFIXES)
+    assert selector.name == "http_server_request_duration_seconds_count"
+    assert selector.version_label == "service_version"
+    assert selector.matchers == (counter_selector.Matcher("http_response_status_code", "=~", "5.."),)
+    # Both versions in one selector: a regex on the version label, each version escaped.
+    assert selector.render(("1.0.0", "2.0.0-rc.1")) == (
+        'http_server_request_duration_seconds_count{http_response_status_code=~"5..",'
+        'service_version=~"1\\\\.0\\\\.0|2\\\\.0\\\\.0\\\\-rc\\\\.1"}'
+    )
+
+
+@pytest.mark.parametrize(
+    ("labels", "expected"),
+    [
+        ({"__name__": "http_server_request_duration_seconds_count", "http_response_status_code": "503"}, True),
+        ({"__name__": "http_server_request_duration_seconds_count", "http_response_status_code": "5000"}, False),
+        ({"__name__": "http_server_request_duration_seconds_count", "http_response_status_code": "200"}, False),
+        ({"__name__": "http_server_request_duration_seconds_count"}, False),
+        ({"__name__": "other_count", "http_response_status_code": "500"}, False),
+    ],
+)
+def test_a_series_is_matched_as_prometheus_matches_it_anchored(labels, expected):
+    selector = counter_selector.parse(SELECTOR, counter_selector.COUNTER_SUFFIXES)
+    assert selector.matches(labels) is expected
+
+
+def test_string_literals_with_escapes_and_other_quotes_are_read():
+    selector = counter_selector.parse(
+        "x_total{a='it\\'s', b=`raw\\d`, c=\"q\\\"\", v=$version,}", counter_selector.COUNTER_SUFFIXES
+    )
+    assert [m.value for m in selector.matchers] == ["it's", "raw\\d", 'q"']
+
+
+def test_the_provider_reads_both_versions_and_all_families_with_one_selector_when_it_can():
+    provider = PrometheusProvider("http://127.0.0.1:9", bounds_ms=(100, 2500), cache=SettledCache(None))
+    (only,) = provider._selectors(("1.0.0", "2.0.0"))
+    assert only.startswith(
+        '{__name__=~"http_server_request_duration_seconds_count|http_server_request_duration_seconds_bucket"'
+    )
+    assert 'le=~"0\\\\.1|2\\\\.5|"' in only
+    custom = Queries(requests="a_total{v=$version}", errors='b_total{v=$version, code="500"}')
+    assert len(PrometheusProvider("http://127.0.0.1:9", custom, cache=SettledCache(None))._selectors(("1",))) == 3
+
+
+class Slow(BaseHTTPRequestHandler):
+    """Answers a range selector with one sample, after `delay` seconds."""
+
+    delay = 0.0
+    answered = 0
+
+    def do_GET(self):  # noqa: N802
+        time.sleep(self.delay)
+        type(self).answered += 1
+        body = {
+            "status": "success",
+            "data": {
+                "resultType": "matrix",
+                "result": [
+                    {
+                        "metric": {
+                            "__name__": "http_server_request_duration_seconds_count",
+                            "service_version": "1.0.0",
+                        },
+                        "values": [[1767225600 + 30, "3"]],
+                    }
+                ],
+            },
+        }
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(json.dumps(body).encode())
+
+    def log_message(self, *args):
+        pass
+
+
+def test_the_timeout_bounds_the_whole_look_not_each_request(monkeypatch):
+    from stagewise.tools.analysis import prometheus as module
+
+    handler = type("Handler", (Slow,), {"delay": 0.4, "answered": 0})
+    httpd = HTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setattr(module, "CHUNK", timedelta(minutes=1))  # one request per step
+        start = datetime(2026, 1, 1, tzinfo=UTC)
+        provider = PrometheusProvider(
+            f"http://127.0.0.1:{httpd.server_port}", timeout=timedelta(seconds=1), cache=SettledCache(None)
+        )
+        began = time.monotonic()
+        with pytest.raises(ProviderError, match="did not answer within 1 s"):
+            provider.steps("1.0.0", start, 10, timedelta(minutes=1))
+        # Each request took 0.4 s, well inside 1 s; the look stopped at its deadline, after 2 or 3.
+        assert time.monotonic() - began < 1.5 and handler.answered <= 3
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.mark.parametrize("value", ["NaN", "+Inf", "-1"])
+def test_a_sample_no_counter_can_hold_is_a_problem(server, value):
+    body = {
+        "status": "success",
+        "data": {
+            "resultType": "matrix",
+            "result": [
+                {
+                    "metric": {"__name__": "http_server_request_duration_seconds_count", "service_version": "1.0.0"},
+                    "values": [[1767225600 + 30, "5"], [1767225600 + 60, value]],
+                }
+            ],
+        },
+    }
+    provider = PrometheusProvider(server(200, json.dumps(body).encode()), cache=SettledCache(None))
+    found = provider.steps("1.0.0", datetime(2026, 1, 1, tzinfo=UTC), 1, timedelta(minutes=1))
+    # The bad sample, and (this server has no buckets) the histogram that is missing.
+    assert [p.series for p in found.problems] == ["requests", "latency"]
+    assert f"has the sample {value} at 2026-01-01T00:01:00Z" in found.problems[0].reason
+    assert "served 5 requests but has no latency histogram" in found.problems[1].reason
+    assert found.counts[0].requests == 5  # the first sample counted from 0 (born in the step); the bad one not
