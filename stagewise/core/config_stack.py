@@ -265,6 +265,17 @@ class StackConfig(Model):
         return self
 
     @model_validator(mode="after")
+    def _metrics_credentials_are_secrets(self) -> StackConfig:
+        for field in ("bearer_token_secret", "basic_auth_password_secret"):
+            name = getattr(self.analysis, field)
+            if name is not None and name not in self.secrets:
+                raise ValueError(
+                    f"analysis.{key(field)}: {name!r} is not an entry of stagewise:secrets "
+                    f"(entries: {', '.join(sorted(self.secrets)) or 'none'})"
+                )
+        return self
+
+    @model_validator(mode="after")
     def _image_has_a_pull_path(self) -> StackConfig:
         image, registry = self.release.image, self.registry
         host = naming.image_registry(image)

@@ -16,7 +16,7 @@ from pydantic.alias_generators import to_camel
 
 from stagewise.core import counter_selector
 from stagewise.core.config_types import Model
-from stagewise.core.redact import redact_url
+from stagewise.core.redact import has_credentials, redact_url
 
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 _UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
@@ -222,7 +222,16 @@ class AnalysisConfig(_Model):
     """`stagewise:analysis`: where the metrics come from and the limits a candidate must meet."""
 
     provider: Literal["prometheus", "appinsights"]
-    url: str | None = Field(None, description="Prometheus base URL (prometheus only)")
+    url: str | None = Field(None, description="Prometheus base URL (prometheus only), without credentials")
+    bearer_token_secret: str | None = Field(
+        None, description="stagewise:secrets entry holding a bearer token sent to Prometheus (prometheus only)"
+    )
+    basic_auth_user: str | None = Field(
+        None, description="user name for Prometheus basic auth, with basicAuthPasswordSecret (prometheus only)"
+    )
+    basic_auth_password_secret: str | None = Field(
+        None, description="stagewise:secrets entry holding the basic-auth password (prometheus only)"
+    )
     resource_id: str | None = Field(
         None, description="Application Insights resource ID (appinsights only; default: the stack's insights_id output)"
     )
@@ -282,7 +291,26 @@ class AnalysisConfig(_Model):
     def _http_url(cls, url: str | None) -> str | None:
         if url is not None and not re.match(r"^https?://[^/\s]+\S*$", url):
             raise ValueError(f"{redact_url(url)!r} is not an http:// or https:// URL without spaces")
+        if url is not None and has_credentials(url):
+            # A URL is printed in reasons, JSON and the reports CI posts; a stack secret is not.
+            raise ValueError(
+                f"{redact_url(url)!r} carries credentials, which would be printed wherever the URL is: store them "
+                f"in stagewise:secrets and name the entry in bearerTokenSecret, or basicAuthUser with "
+                f"basicAuthPasswordSecret"
+            )
         return url.rstrip("/") if url else url
+
+    @model_validator(mode="after")
+    def _one_way_to_sign_in(self) -> AnalysisConfig:
+        basic = (self.basic_auth_user, self.basic_auth_password_secret)
+        given = [k for k, v in (("bearerTokenSecret", self.bearer_token_secret), ("basicAuthUser", basic[0])) if v]
+        if (given or basic[1]) and self.provider != "prometheus":
+            raise ValueError(f"{(given or ['basicAuthPasswordSecret'])[0]} is for provider prometheus")
+        if len(given) == 2:
+            raise ValueError("bearerTokenSecret and basicAuthUser: Prometheus takes one way to sign in; give one")
+        if (basic[0] is None) != (basic[1] is None):
+            raise ValueError("basicAuthUser and basicAuthPasswordSecret go together: give both, or neither")
+        return self
 
     @field_validator("latency_bounds_ms")
     @classmethod

@@ -49,3 +49,8 @@ def _userinfo_hidden(text: str) -> str:
 def redact_text(text: str) -> str:
     """Every URL inside `text` redacted (redact_url): for messages that quote an error or a reason."""
     return _URL_IN_TEXT.sub(lambda match: redact_url(match.group(0)), text)
+
+
+def has_credentials(url: str) -> bool:
+    """Whether `url` carries what redact_url hides (a user, a password, a token in its query)."""
+    return redact_url(url) != url

@@ -446,3 +446,57 @@ def test_keys_meaningless_on_the_stacks_platform_are_refused(environment, change
     if environment == "local":
         raw["release"] = {**raw["release"], "image": "demo"}
     assert expected in problems(raw)
+
+
+@pytest.mark.parametrize(
+    "url", ["http://ci:hunter2@prom:9090", "https://prom.example.com/?access_token=hunter2", "http://hunter2@prom"]
+)
+def test_credentials_in_the_metrics_url_are_refused_and_never_echoed(url):
+    with pytest.raises(ConfigError) as err:
+        _from_stack_file(f"  stagewise:analysis: {{url: '{url}'}}", "local")
+    message = str(err.value)
+    assert "hunter2" not in message and "***" in message
+    assert "carries credentials" in message and "bearerTokenSecret" in message
+
+
+def test_prometheus_signs_in_with_a_stack_secret():
+    cfg = _from_stack_file("  stagewise:analysis: {bearerTokenSecret: jwt-secret}", "local")
+    assert cfg.analysis.bearer_token_secret == "jwt-secret"
+    cfg = _from_stack_file("  stagewise:analysis: {basicAuthUser: ci, basicAuthPasswordSecret: jwt-secret}", "local")
+    assert (cfg.analysis.basic_auth_user, cfg.analysis.basic_auth_password_secret) == ("ci", "jwt-secret")
+
+
+@pytest.mark.parametrize(
+    "analysis, expected",
+    [
+        ("{bearerTokenSecret: nope}", "analysis.bearerTokenSecret: 'nope' is not an entry of stagewise:secrets"),
+        ("{basicAuthUser: ci}", "basicAuthUser and basicAuthPasswordSecret go together"),
+        (
+            "{bearerTokenSecret: jwt-secret, basicAuthUser: ci, basicAuthPasswordSecret: jwt-secret}",
+            "Prometheus takes one way to sign in",
+        ),
+    ],
+    ids=["not-a-secret", "user-alone", "both-ways"],
+)
+def test_metrics_credentials_rules(analysis, expected):
+    with pytest.raises(ConfigError) as err:
+        _from_stack_file(f"  stagewise:analysis: {analysis}", "local")
+    assert expected in str(err.value)
+
+
+def test_metrics_credentials_are_for_prometheus_only():
+    with pytest.raises(ConfigError, match="bearerTokenSecret is for provider prometheus"):
+        _from_stack_file("  stagewise:analysis: {bearerTokenSecret: jwt-secret}")
+
+
+def test_redaction_hides_user_password_and_tokens_and_keeps_the_rest():
+    from stagewise.core.redact import redact_text, redact_url
+
+    assert redact_url("http://u:p@prom:9090/api?q=up") == "http://***@prom:9090/api?q=up"
+    assert (
+        redact_url("https://h/x?access_token=t&api_key=k&step=60") == "https://h/x?access_token=***&api_key=***&step=60"
+    )
+    assert redact_url("http://127.0.0.1:9090") == "http://127.0.0.1:9090"
+    assert (
+        redact_text("GET http://u:p@h:1/x failed; retry http://h/y") == "GET http://***@h:1/x failed; retry http://h/y"
+    )
