@@ -7,6 +7,7 @@
 #
 # stdout: the path of the binary (nothing else). stderr: progress.
 # Usage: "$(scripts/actionlint.sh)" .github/workflows/*.yml
+#        scripts/actionlint.sh --cached   the path only if it is built already; exit 1 otherwise
 set -euo pipefail
 
 LOG_TAG=actionlint
@@ -20,6 +21,10 @@ BIN="$DIR/actionlint"
 if [[ -x "$BIN" ]] && "$BIN" -version >/dev/null 2>&1; then
   printf '%s\n' "$BIN"
   exit 0
+fi
+if [[ ${1:-} == --cached ]]; then
+  echo "actionlint $VERSION is not built yet (scripts/actionlint.sh builds it)" >&2
+  exit 1
 fi
 
 need go "'go' is not on PATH; install Go 1.24+ to build actionlint $VERSION"
