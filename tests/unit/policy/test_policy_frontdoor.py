@@ -11,7 +11,7 @@ from stagewise.policy.inputs import UNKNOWN_VALUES
 from stagewise.policy.settings import Settings
 from stagewise.policy.webapps import webapp_image_pull_path, webapp_no_slot_traffic_rule
 
-UNKNOWN = next(iter(UNKNOWN_VALUES))
+UNKNOWN = min(UNKNOWN_VALUES)  # one of them, the same in every process (a set's order is not)
 S = Settings()
 WEB_APP = "azure-native:web:WebApp"
 REFERENCE = "@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/x/)"
