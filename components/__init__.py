@@ -11,6 +11,7 @@ from .cluster_environment import ClusterEnvironment, ClusterEnvironmentArgs
 from .container_registry import ContainerRegistry, ContainerRegistryArgs
 from .environment import Environment, EnvironmentArgs
 from .front_door import FrontDoor, FrontDoorArgs
+from .front_door_profile import FrontDoorProfile, FrontDoorProfileArgs
 from .grant_propagation import GrantPropagation, GrantPropagationArgs
 from .reference_check import ReferenceCheck, ReferenceCheckArgs
 from .region_network import RegionNetwork, RegionNetworkArgs
@@ -35,6 +36,8 @@ __all__ = [
     "EnvironmentArgs",
     "FrontDoor",
     "FrontDoorArgs",
+    "FrontDoorProfile",
+    "FrontDoorProfileArgs",
     "GrantPropagation",
     "GrantPropagationArgs",
     "ImagePull",

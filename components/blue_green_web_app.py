@@ -82,6 +82,16 @@ class BlueGreenWebAppArgs:
     """The identity's role assignments (vault, registry) and the wait until they take effect
     (components/grant_propagation.py): every site and slot is created after them, so that no reference is
     resolved (and cached for up to 24 hours), and no image pulled, before the identity may."""
+    front_door_id: pulumi.Input[str]
+    """The stack's Front Door profile's ID (its frontDoorId), the X-Azure-FDID value the only allowed clients send:
+    site and slot answer nothing else (frontdoor/origin-security.md)."""
+    parked: dict[Colour, bool] = field(default_factory=lambda: {"blue": False, "green": False})
+    """Colour -> parked (stagewise.core.origins.parked): no share of traffic and no version of its own. A parked colour
+    admits no request at all, Front Door's included, so its origin fails the health probes at every edge within a few
+    probe intervals, whatever configuration that edge holds: the fast path of an abort."""
+    scm_allowed_ips: Sequence[str] = ()
+    """IPv4 addresses or CIDR ranges allowed to the SCM (Kudu) site of site and slot (stagewise:appService.scmAllowedIps);
+    none: the SCM site denies everyone."""
     subnet_id: pulumi.Input[str] | None = None
     """Regional VNet integration subnet (delegated to Microsoft.Web/serverFarms); None: no integration."""
     service_name: str = "app"
@@ -119,9 +129,45 @@ def app_settings(args: BlueGreenWebAppArgs, colour: Colour) -> list[web.NameValu
     return pairs
 
 
+def front_door_only(front_door_id: pulumi.Input[str]) -> list[web.IpSecurityRestrictionArgs]:
+    """The one rule that lets requests in: from Front Door's backend addresses AND carrying this profile's ID.
+    The service tag alone admits every Front Door profile, "other Azure customers use the same IP addresses"
+    (frontdoor/origin-security.md); "Restrict access to a specific Azure Front Door instance with a service tag
+    rule and X-Azure-FDID header restriction" (app-service/overview-access-restrictions.md)."""
+    return [
+        web.IpSecurityRestrictionArgs(
+            name="front-door",
+            action=limits.ACCESS_ALLOW,
+            tag=limits.SERVICE_TAG,
+            ip_address=limits.AFD_BACKEND_SERVICE_TAG,
+            headers={limits.AFD_ID_HEADER: [front_door_id]},
+            priority=100,
+        )
+    ]
+
+
+def scm_rules(addresses: Sequence[str]) -> list[web.IpSecurityRestrictionArgs]:
+    """The deployers' addresses, one allow rule each; anything else meets the SCM site's default action (Deny)."""
+    return [
+        web.IpSecurityRestrictionArgs(
+            name=f"deployer-{index}", action=limits.ACCESS_ALLOW, ip_address=naming.cidr(address), priority=100 + index
+        )
+        for index, address in enumerate(addresses)
+    ]
+
+
 def site_config(args: BlueGreenWebAppArgs, colour: Colour) -> web.SiteConfigArgs:
     pull_identity = args.image_pull.identity_client_id if args.image_pull else None
     return web.SiteConfigArgs(
+        # Only Front Door reaches the app (default action Deny), and the SCM site has rules of its own: "The advanced
+        # tools site, which is also known as scm or kudu, has an individual rules collection", unless it "use[s] the
+        # rules configured for the main site" (app-service/overview-access-restrictions.md), which we never do: Front
+        # Door has no business on it.
+        ip_security_restrictions=[] if args.parked[colour] else front_door_only(args.front_door_id),
+        ip_security_restrictions_default_action=limits.ACCESS_DENY,
+        scm_ip_security_restrictions=scm_rules(args.scm_allowed_ips),
+        scm_ip_security_restrictions_default_action=limits.ACCESS_DENY,
+        scm_ip_security_restrictions_use_main=False,
         linux_fx_version=f"DOCKER|{naming.container_image(args.image, args.image_tags[colour])}",
         min_tls_version=tiers.MIN_TLS_VERSION,
         ftps_state="Disabled",
@@ -203,6 +249,28 @@ class BlueGreenWebApp(pulumi.ComponentResource):
         slot = web.WebAppSlot(
             f"{name}-{GREEN_SLOT}", name=app.name, slot=GREEN_SLOT, site_config=site_config(args, "green"), **site
         )
+        # Basic (publishing-credential) authentication off, for SCM and FTP, on site and slot: each flag is its own
+        # resource (app-service/configure-basic-auth-disable.md: "basicPublishingCredentialsPolicies/ftp" and
+        # ".../scm"). Deployments sign in with Microsoft Entra ID instead.
+        for policy, site_resource, slot_resource in (
+            ("scm", web.WebAppScmAllowed, web.WebAppScmAllowedSlot),
+            ("ftp", web.WebAppFtpAllowed, web.WebAppFtpAllowedSlot),
+        ):
+            site_resource(
+                f"{name}-{policy}-basic-auth",
+                name=app.name,
+                resource_group_name=args.resource_group_name,
+                allow=False,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            slot_resource(
+                f"{name}-{GREEN_SLOT}-{policy}-basic-auth",
+                name=app.name,
+                slot=GREEN_SLOT,
+                resource_group_name=args.resource_group_name,
+                allow=False,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[slot]),
+            )
         web.WebAppSlotConfigurationNames(
             f"{name}-sticky",
             name=app.name,

@@ -23,24 +23,27 @@ import pulumi
 from pulumi_azure_native import cdn
 
 from stagewise.core import limits
-from stagewise.core.rollout import COLOURS, Colour, Endpoint
-
-SKU = "Standard_AzureFrontDoor"
+from stagewise.core.origins import Origin
+from stagewise.core.rollout import COLOURS, Colour
 
 
 @dataclass(kw_only=True)
 class FrontDoorArgs:
     resource_group_name: pulumi.Input[str]
+    profile_name: pulumi.Input[str]
+    """The stack's Front Door profile (components/front_door_profile.py), created before the sites admit it."""
     endpoint_name: str
     """The endpoint's name; Front Door adds a hash to make its host name <name>-<hash>.z01.azurefd.net."""
     hosts: Mapping[str, Mapping[Colour, pulumi.Input[str]]]
     """Region -> colour -> the default host name of that region's site (blue) or slot (green)."""
-    origins: dict[str, dict[Colour, Endpoint]]
-    """Region -> colour -> weight and state (stagewise.core.rollout.origin_weights)."""
+    origins: dict[str, dict[Colour, Origin]]
+    """Region -> colour -> weight, state and priority (stagewise.core.origins.origins)."""
     probe_path: str
     """The health probe's path (stagewise:traffic.probe.path)."""
     probe_interval: int
     """Seconds between health probes (stagewise:traffic.probe.interval)."""
+    session_affinity: bool
+    """Keep a client on the origin that served it first (stagewise:traffic.sessionAffinity)."""
     tags: dict[str, str] = field(default_factory=dict)
 
 
@@ -55,22 +58,16 @@ class FrontDoor(pulumi.ComponentResource):
             raise ValueError("origins: at least one must be enabled, or the endpoint serves nothing")
         if any(not limits.AFD_MIN_WEIGHT <= o.weight <= limits.AFD_MAX_WEIGHT for o in weights):
             raise ValueError(f"origin weights must be {limits.AFD_MIN_WEIGHT}..{limits.AFD_MAX_WEIGHT}")
+        if any(not limits.AFD_MIN_PRIORITY <= o.priority <= limits.AFD_MAX_PRIORITY for o in weights):
+            raise ValueError(f"origin priorities must be {limits.AFD_MIN_PRIORITY}..{limits.AFD_MAX_PRIORITY}")
         if not 1 <= args.probe_interval <= 255:
             raise ValueError(f"probe_interval ({args.probe_interval}) must be 1..255 seconds")
         super().__init__("stagewise:front_door:FrontDoor", name, None, opts)
 
-        profile = cdn.Profile(
-            f"{name}-profile",
-            resource_group_name=args.resource_group_name,
-            location="global",
-            sku=cdn.SkuArgs(name=SKU),
-            tags=args.tags,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
         endpoint = cdn.AFDEndpoint(
             f"{name}-endpoint",
             endpoint_name=args.endpoint_name,
-            profile_name=profile.name,
+            profile_name=args.profile_name,
             resource_group_name=args.resource_group_name,
             location="global",
             enabled_state="Enabled",
@@ -80,7 +77,7 @@ class FrontDoor(pulumi.ComponentResource):
         group = cdn.AFDOriginGroup(
             f"{name}-origins",
             origin_group_name="app",
-            profile_name=profile.name,
+            profile_name=args.profile_name,
             resource_group_name=args.resource_group_name,
             load_balancing_settings=cdn.LoadBalancingSettingsParametersArgs(
                 # frontdoor/blue-green-deployment.md's values: sample size 4, 3 successful, and "Set the latency
@@ -98,7 +95,11 @@ class FrontDoor(pulumi.ComponentResource):
                 probe_request_type="GET",
                 probe_interval_in_seconds=args.probe_interval,
             ),
-            session_affinity_state="Disabled",
+            # blue-green-deployment.md: "When in doubt, have session affinity enabled": a client stays on the origin
+            # (region and colour) that served its first request, so a stage is a share of users and one page load
+            # does not mix two versions. Front Door keeps affinity with a cookie; a client without it (and every
+            # first request) is shared by weight (frontdoor/routing-methods.md, "Session affinity").
+            session_affinity_state="Enabled" if args.session_affinity else "Disabled",
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.origins: dict[str, dict[Colour, cdn.AFDOrigin]] = {}
@@ -110,7 +111,7 @@ class FrontDoor(pulumi.ComponentResource):
                     f"{name}-{region}-{colour}",
                     origin_name=f"{region}-{colour}",
                     origin_group_name=group.name,
-                    profile_name=profile.name,
+                    profile_name=args.profile_name,
                     resource_group_name=args.resource_group_name,
                     # App Service picks the app by the Host header; the origin's own host name, with a
                     # certificate that matches it ("a subject name matching the origin hostname",
@@ -119,7 +120,9 @@ class FrontDoor(pulumi.ComponentResource):
                     origin_host_header=host,
                     http_port=80,
                     https_port=443,
-                    priority=1,
+                    # A colour at 0 % with a version of its own is a fallback at a lower priority, never disabled
+                    # (stagewise.core.origins): Front Door fails over to it when the primaries fail their probes.
+                    priority=by_colour[colour].priority,
                     weight=by_colour[colour].weight,
                     enabled_state="Enabled" if by_colour[colour].enabled else "Disabled",
                     enforce_certificate_name_check=True,
@@ -130,7 +133,7 @@ class FrontDoor(pulumi.ComponentResource):
             f"{name}-route",
             route_name="app",
             endpoint_name=endpoint.name,
-            profile_name=profile.name,
+            profile_name=args.profile_name,
             resource_group_name=args.resource_group_name,
             origin_group=cdn.ResourceReferenceArgs(id=group.id),
             supported_protocols=["Http", "Https"],

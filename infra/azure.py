@@ -18,12 +18,13 @@ from stagewise.components.blue_green_web_app import BlueGreenWebApp, BlueGreenWe
 from stagewise.components.container_registry import ContainerRegistry, ContainerRegistryArgs
 from stagewise.components.environment import Environment, EnvironmentArgs
 from stagewise.components.front_door import FrontDoor, FrontDoorArgs
+from stagewise.components.front_door_profile import FrontDoorProfile, FrontDoorProfileArgs
 from stagewise.components.grant_propagation import GrantPropagation, GrantPropagationArgs
 from stagewise.components.reference_check import ReferenceCheck, ReferenceCheckArgs
 from stagewise.components.region_network import RegionNetwork, RegionNetworkArgs
 from stagewise.components.rollout_alerts import RolloutAlerts, RolloutAlertsArgs
 from stagewise.components.secret_vault import SecretVault, SecretVaultArgs
-from stagewise.core import alert_rules, naming, rollout
+from stagewise.core import alert_rules, naming, origins, rollout
 from stagewise.core.config import StackConfig, address_spaces, integration_subnet
 
 
@@ -115,6 +116,9 @@ def build(cfg: StackConfig, project: str, stack: str) -> dict[str, pulumi.Input]
         )
     # Sites are created only once the grants are effective, not merely created.
     propagation = GrantPropagation("grants", GrantPropagationArgs(grants=grants))
+    # The profile before the sites: they admit only requests that carry its ID (X-Azure-FDID).
+    profile = FrontDoorProfile("edge", FrontDoorProfileArgs(resource_group_name=env.resource_group_name, tags=tags))
+    parked = origins.parked(release, cfg.catalog)
     stamps: dict[str, BlueGreenWebApp] = {}
     for region in cfg.regions:
         stamps[region.name] = BlueGreenWebApp(
@@ -137,6 +141,9 @@ def build(cfg: StackConfig, project: str, stack: str) -> dict[str, pulumi.Input]
                 identity_id=identity.id,
                 grants=[*grants, propagation.wait],
                 subnet_id=networks[region.name].subnet_id if firewalled else None,
+                front_door_id=profile.front_door_id,
+                parked=parked,
+                scm_allowed_ips=cfg.app_service.scm_allowed_ips,
                 insights_connection_string=env.insights_connection_string,
                 tags=tags,
             ),
@@ -176,11 +183,13 @@ def build(cfg: StackConfig, project: str, stack: str) -> dict[str, pulumi.Input]
         "edge",
         FrontDoorArgs(
             resource_group_name=env.resource_group_name,
+            profile_name=profile.profile_name,
             endpoint_name=naming.dns_label(project, stack, "edge", seed=seed),
             hosts={name: stamp.hostnames for name, stamp in stamps.items()},
-            origins=rollout.origin_weights({region.name: region.weight for region in cfg.regions}, shares),
+            origins=origins.origins({region.name: region.weight for region in cfg.regions}, release, cfg.catalog),
             probe_path=probe.path,
             probe_interval=probe.interval,
+            session_affinity=cfg.traffic.session_affinity,
             tags=tags,
         ),
     )
@@ -217,6 +226,6 @@ def build(cfg: StackConfig, project: str, stack: str) -> dict[str, pulumi.Input]
         # Front Door's endpoint host name: what clients can really reach over https (docs/azure-request-path.md).
         "url": pulumi.Output.concat("https://", edge.host_name),
         "vault_uri": vault.vault_uri,
-        "hostnames": {name: stamp.hostnames for name, stamp in stamps.items()},
+        # No site's or slot's own host name: they answer only Front Door (docs/azure-request-path.md, section 7).
         "traffic": shares,
     }

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from stagewise.policy import (
+    access,
     frontdoor,
     keyvault,
     kubernetes,
@@ -26,6 +27,7 @@ from stagewise.policy.record import OnStack, PolicyRecord, StackRule, Twin
 RECORDS: tuple[PolicyRecord, ...] = (
     *keyvault.POLICIES,
     *webapps.POLICIES,
+    *access.POLICIES,
     *vnet_integration.POLICIES,
     *frontdoor.POLICIES,
     *traffic_manager.POLICIES,

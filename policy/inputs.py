@@ -117,3 +117,17 @@ def sources(
 
 def known(value: Any) -> bool:
     return value is not MISSING and not is_unknown(value)
+
+
+def app_keys(resource: StackResource, slot: Any) -> set[tuple[str, str]]:
+    """The (site, slot) a site, a slot, or a resource attached to one (a VNet connection, a publishing-credentials
+    policy) names: by the resource its `name` came from (a site's own URN for a site) and by the name's value, so
+    a reference and a literal name both match. `slot` is the slot's name, or MISSING for the site itself."""
+    slot_key = str(slot) if known(slot) else ""
+    sites = set(resource.property_dependencies.get("name", ()))
+    if resource.type == "azure-native:web:WebApp":
+        sites.add(resource.urn)
+    name = dig(resource.props, "name")
+    if known(name):
+        sites.add(f"name:{name}")
+    return {(site, slot_key) for site in sites}

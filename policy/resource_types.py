@@ -50,3 +50,10 @@ FRONT_DOOR_ORIGIN = ("azure-native:cdn:AFDOrigin",)
 
 
 FRONT_DOOR_ORIGIN_GROUP = ("azure-native:cdn:AFDOriginGroup",)
+
+
+# Basic (publishing-credential) authentication policies per site and per slot, by flag (scm, ftp).
+PUBLISHING_POLICIES = {
+    "scm": ("azure-native:web:WebAppScmAllowed", "azure-native:web:WebAppScmAllowedSlot"),
+    "ftp": ("azure-native:web:WebAppFtpAllowed", "azure-native:web:WebAppFtpAllowedSlot"),
+}

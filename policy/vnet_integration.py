@@ -8,7 +8,17 @@ from typing import Any
 
 from stagewise.core import config
 from stagewise.core.limits import APP_SERVICE_DELEGATION
-from stagewise.policy.inputs import MISSING, StackResource, StackViolation, by_urn, dig, is_unknown, known, sources
+from stagewise.policy.inputs import (
+    MISSING,
+    StackResource,
+    StackViolation,
+    app_keys,
+    by_urn,
+    dig,
+    is_unknown,
+    known,
+    sources,
+)
 from stagewise.policy.record import OnStack, PolicyRecord, ResourcesOnly, Validation
 from stagewise.policy.resource_types import SUBNET, WEB_APPS
 
@@ -133,19 +143,6 @@ CONNECTIONS = (
 )
 
 
-def _app_keys(resource: StackResource, slot: Any) -> set[tuple[str, str]]:
-    """The (site, slot) a site, slot or connection names: by the resource its `name` came from (a site's own
-    URN for a site) and by the name's value, so a reference and a literal name both match."""
-    slot_key = str(slot) if known(slot) else ""
-    sites = set(resource.property_dependencies.get("name", ()))
-    if resource.type == "azure-native:web:WebApp":
-        sites.add(resource.urn)
-    name = dig(resource.props, "name")
-    if known(name):
-        sites.add(f"name:{name}")
-    return {(site, slot_key) for site in sites}
-
-
 def webapp_one_vnet_integration(resources: Sequence[StackResource]) -> list[StackViolation]:
     """One VNet integration mechanism per site or slot: `virtualNetworkSubnetId`, never also a
     WebAppSwiftVirtualNetworkConnection(Slot). pulumi-azure-native reads the `networkConfig/virtualNetwork`
@@ -157,12 +154,12 @@ def webapp_one_vnet_integration(resources: Sequence[StackResource]) -> list[Stac
     for app in (r for r in resources if r.type in WEB_APPS):
         if known(dig(app.props, "virtualNetworkSubnetId")) or app.property_dependencies.get("virtualNetworkSubnetId"):
             slot = dig(app.props, "slot") if app.type == "azure-native:web:WebAppSlot" else MISSING
-            for key in _app_keys(app, slot):
+            for key in app_keys(app, slot):
                 integrated[key] = app
     violations = []
     for connection in sorted((r for r in resources if r.type in CONNECTIONS), key=lambda r: r.name):
         slot = dig(connection.props, "slot") if connection.type == CONNECTIONS[1] else MISSING
-        apps = {integrated[k].urn: integrated[k] for k in _app_keys(connection, slot) if k in integrated}
+        apps = {integrated[k].urn: integrated[k] for k in app_keys(connection, slot) if k in integrated}
         for app in apps.values():
             violations.append(
                 StackViolation(

@@ -173,3 +173,25 @@ sensitivity to 500 milliseconds (half a second) or higher to ensure both origins
 might be faster than the other". A site and its slot share their plan's instances, so colour shares
 always take effect; region weights take effect between regions within this much of each other, as seen
 from the Front Door edge (docs/azure-request-path.md, open questions)."""
+
+# Only Front Door reaches the apps. frontdoor/origin-security.md: use "two approaches together", the
+# AzureFrontDoor.Backend service tag ("other Azure customers use the same IP addresses") and the X-Azure-FDID
+# header checked against "your Front Door profile's" identifier (the profile's frontDoorId). App Service does
+# both in one access restriction rule: "Restrict access to a specific Azure Front Door instance with a service
+# tag rule and X-Azure-FDID header restriction" (app-service/overview-access-restrictions.md); header values
+# match exactly (Microsoft.Web IpSecurityRestriction.headers).
+AFD_BACKEND_SERVICE_TAG = "AzureFrontDoor.Backend"
+AFD_ID_HEADER = "x-azure-fdid"
+SERVICE_TAG = "ServiceTag"
+"""IpSecurityRestriction.tag of a rule whose ipAddress is a service tag."""
+ACCESS_DENY, ACCESS_ALLOW = "Deny", "Allow"
+
+# Basic (publishing-credential) authentication: "For FTP deployment, basic authentication is controlled by the
+# basicPublishingCredentialsPolicies/ftp flag", for the others (Kudu/SCM, Web Deploy, local Git) "by the
+# basicPublishingCredentialsPolicies/scm flag" (app-service/configure-basic-auth-disable.md). Each flag is its
+# own resource per site and per slot (azure-native web: WebAppScmAllowed(Slot), WebAppFtpAllowed(Slot)).
+PUBLISHING_POLICIES = ("scm", "ftp")
+
+# Front Door origin priority (Microsoft.Cdn AFDOrigin.priority, as pulumi-azure-native documents it): "Higher
+# priorities will not be used for load balancing if any lower priority origin is healthy. Must be between 1 and 5".
+AFD_MIN_PRIORITY, AFD_MAX_PRIORITY = 1, 5

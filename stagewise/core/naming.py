@@ -10,6 +10,7 @@ names of stacks created before the seed existed.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import re
 
 from stagewise.core import limits, tiers
@@ -131,3 +132,10 @@ def otel_env(service: str, version: str) -> dict[str, str]:
 def service_name(image: str) -> str:
     """The app's OpenTelemetry service name: its image's name, the same on both colours and platforms."""
     return image.rsplit("/", 1)[-1]
+
+
+def cidr(address: str) -> str:
+    """An IPv4 address or range as CIDR: an App Service access restriction's ipAddress is "pure ipv4 address
+    (required SubnetMask property) or CIDR notation" (Microsoft.Web IpSecurityRestriction), so a bare
+    address becomes a /32."""
+    return str(ipaddress.IPv4Network(address, strict=False))

@@ -93,6 +93,8 @@ def _computed(type_: str, name: str) -> dict[str, Any]:
         return {"properties": {"vaultUri": f"https://{name}.vault.azure.net/"}}
     if type_ == "azure-native:trafficmanager:Profile":
         return {"dnsConfig": {"fqdn": f"{name}.trafficmanager.net"}}
+    if type_ == "azure-native:cdn:Profile":
+        return {"frontDoorId": f"{name}-fdid"}
     if type_ == "azure-native:cdn:AFDEndpoint":
         return {"hostName": f"{name}-hash.z01.azurefd.net"}
     if type_ == "azure-native:managedidentity:UserAssignedIdentity":

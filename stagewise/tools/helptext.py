@@ -38,7 +38,13 @@ EPILOGS: dict[str, tuple[list[str], list[str]]] = {
     ),
     "watch": (
         ["stagewise watch --stack local --interval 30s --timeout 2h --apply"],
-        ["0 promote", "3 hold at --timeout", "4 abort", "6 stuck past a stage deadline", "1 refused or broken"],
+        [
+            "0 promote",
+            "3 hold at --timeout",
+            "4 abort",
+            "5 stuck (a stagewise:rollout.deadlines deadline passed, or the gate's own stuck)",
+            "1 refused or broken",
+        ],
     ),
     "replay": (["stagewise replay recorded.json --stack production"], ["0 judged", "1 refused or broken"]),
     "validate": (

@@ -17,12 +17,12 @@ OPS: tuple[Op, ...] = ("create", "update", "replace", "delete")
 
 # The properties that carry traffic (colour shares and region weights), per resource type ("" = the
 # whole resource). A stage change must touch these and nothing else: on Azure each region's two Front
-# Door origins (site and slot), their weight and state only, so that no site setting changes and nothing
+# Door origins (site and slot), their weight, state and priority only, so that no site setting changes and nothing
 # restarts (docs/azure-request-path.md); on Kubernetes the HTTPRoute. A site is never a traffic resource:
 # its slot traffic rule is configuration, and a configuration change restarts the app. (A Traffic Manager
 # endpoint's weight and state stay listed for stacks that still have one.)
 TRAFFIC_PROPERTIES: dict[str, tuple[str, ...]] = {
-    "azure-native:cdn:AFDOrigin": ("weight", "enabledState"),
+    "azure-native:cdn:AFDOrigin": ("weight", "enabledState", "priority"),
     "azure-native:trafficmanager:Endpoint": ("weight", "endpointStatus"),
     "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute": ("",),
 }

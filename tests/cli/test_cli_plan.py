@@ -65,7 +65,7 @@ def assert_only_traffic_updates(data: dict, repo, stack: str) -> None:
         assert change["op"] == "update" and change["type"] in plan.TRAFFIC_TYPES, change
         assert change["type"] not in ("azure-native:web:WebApp", "azure-native:web:WebAppSlot"), change
         if change["type"] == "azure-native:cdn:AFDOrigin":
-            assert {d["path"] for d in change["diff"]} <= {"weight", "enabledState"}, change
+            assert {d["path"] for d in change["diff"]} <= {"weight", "enabledState", "priority"}, change
     assert data["trafficOnly"] is True
 
 

@@ -130,8 +130,9 @@ def test_origin_weights_carry_each_colours_share_and_no_site_holds_a_rule(case):
     sites = evaluation.of_type("azure-native:web:WebApp")
     assert sites
     assert all(site.inputs["siteConfig"]["experiments"] == {"rampUpRules": []} for site in sites)
-    # Two Front Door origins per region, each weight valid, a colour at 0 % disabled, and within each
-    # region the weights split the traffic as the stage says (to the rounding of 1..1000).
+    # Two Front Door origins per region, each weight valid; a colour with traffic is a primary (priority 1), a colour
+    # at 0 % a fallback (priority 2), disabled only without a version; within each region the weights split the
+    # traffic as the stage says (to the rounding of 1..1000).
     origins = {o.inputs["originName"]: o.inputs for o in evaluation.of_type("azure-native:cdn:AFDOrigin")}
     assert len(origins) == 2 * len(sites)
     assert all(limits.AFD_MIN_WEIGHT <= o["weight"] <= limits.AFD_MAX_WEIGHT for o in origins.values())
@@ -140,7 +141,9 @@ def test_origin_weights_carry_each_colours_share_and_no_site_holds_a_rule(case):
         region = site.inputs["location"]
         by_colour = {c: origins[f"{region}-{c}"] for c in ("blue", "green")}
         for colour, origin in by_colour.items():
-            assert (origin["enabledState"] == "Enabled") == (traffic[colour] > 0)
+            assert origin["priority"] == (1 if traffic[colour] > 0 else 2)
+            if traffic[colour] > 0:
+                assert origin["enabledState"] == "Enabled"
         if all(traffic[c] > 0 for c in by_colour):
             blue, green = by_colour["blue"]["weight"], by_colour["green"]["weight"]
             assert abs(100 * green / (blue + green) - traffic["green"]) < 1

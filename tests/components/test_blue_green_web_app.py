@@ -22,6 +22,7 @@ def app_args(**overrides) -> BlueGreenWebAppArgs:
         key_vault_references={"JWT_SECRET": REFERENCE},
         insights_connection_string="InstrumentationKey=abc",
         identity_id="identity-id",
+        front_door_id="fdid-1",
     )
     return BlueGreenWebAppArgs(**{**values, **overrides})
 
@@ -135,6 +136,55 @@ def test_regional_vnet_integration_on_site_and_slot(record):
         assert "vnetRouteAllEnabled" not in site.inputs["siteConfig"]
     without = record(lambda: BlueGreenWebApp("web", app_args()) and None)
     assert "virtualNetworkSubnetId" not in only(without, "azure-native:web:WebApp").inputs
+
+
+FRONT_DOOR_RULE = {
+    "name": "front-door",
+    "action": "Allow",
+    "tag": "ServiceTag",
+    "ipAddress": "AzureFrontDoor.Backend",
+    "headers": {"x-azure-fdid": ["fdid-1"]},
+    "priority": 100,
+}
+
+
+@pytest.mark.parametrize("type_", ["azure-native:web:WebApp", "azure-native:web:WebAppSlot"])
+def test_only_this_front_door_reaches_site_and_slot(record, type_):
+    ev = record(lambda: BlueGreenWebApp("web", app_args()) and None)
+    config = only(ev, type_).inputs["siteConfig"]
+    # The service tag AND this profile's ID (frontdoor/origin-security.md), everything else denied.
+    assert config["ipSecurityRestrictions"] == [FRONT_DOOR_RULE]
+    assert config["ipSecurityRestrictionsDefaultAction"] == "Deny"
+
+
+@pytest.mark.parametrize(
+    ("addresses", "rules"), [((), []), (("203.0.113.7", "198.51.100.0/24"), ["203.0.113.7/32", "198.51.100.0/24"])]
+)
+def test_the_scm_site_admits_only_the_deployers(record, addresses, rules):
+    ev = record(lambda: BlueGreenWebApp("web", app_args(scm_allowed_ips=addresses)) and None)
+    for type_ in ("azure-native:web:WebApp", "azure-native:web:WebAppSlot"):
+        config = only(ev, type_).inputs["siteConfig"]
+        assert config["scmIpSecurityRestrictionsUseMain"] is False
+        assert config["scmIpSecurityRestrictionsDefaultAction"] == "Deny"
+        assert [r["ipAddress"] for r in config["scmIpSecurityRestrictions"]] == rules
+        assert all(r["action"] == "Allow" and "tag" not in r for r in config["scmIpSecurityRestrictions"])
+
+
+def test_basic_publishing_credentials_are_off_for_scm_and_ftp_on_site_and_slot(record):
+    ev = record(lambda: BlueGreenWebApp("web", app_args()) and None)
+    for kind in ("WebAppScmAllowed", "WebAppFtpAllowed"):
+        site = only(ev, f"azure-native:web:{kind}")
+        slot = only(ev, f"azure-native:web:{kind}Slot")
+        assert site.inputs == {"name": "app-prod-westeurope", "resourceGroupName": "rg", "allow": False}
+        assert slot.inputs == {**site.inputs, "slot": "green"}
+
+
+def test_a_parked_colour_admits_no_request_at_all(record):
+    # The abort's fast path: the parked colour's probes fail at every edge, whatever configuration it holds.
+    ev = record(lambda: BlueGreenWebApp("web", app_args(parked={"blue": False, "green": True})) and None)
+    assert only(ev, "azure-native:web:WebApp").inputs["siteConfig"]["ipSecurityRestrictions"] == [FRONT_DOOR_RULE]
+    slot = only(ev, "azure-native:web:WebAppSlot").inputs["siteConfig"]
+    assert slot["ipSecurityRestrictions"] == [] and slot["ipSecurityRestrictionsDefaultAction"] == "Deny"
 
 
 def test_sites_wait_for_the_grants(record):

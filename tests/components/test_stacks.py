@@ -40,12 +40,17 @@ COMMON = {
     "ActionGroup": 1,
     "ScheduledQueryRule": 4,
 }
-# Once per region: the stamp, its two Front Door origins (site and slot) and the health alerts of both colours.
+# Once per region: the stamp (basic publishing credentials off for SCM and FTP on site and slot), its two Front Door
+# origins (site and slot) and the health alerts of both colours.
 PER_REGION = {
     "AppServicePlan": 1,
     "WebApp": 1,
     "WebAppSlot": 1,
     "WebAppSlotConfigurationNames": 1,
+    "WebAppScmAllowed": 1,
+    "WebAppScmAllowedSlot": 1,
+    "WebAppFtpAllowed": 1,
+    "WebAppFtpAllowedSlot": 1,
     "AFDOrigin": 2,
     "MetricAlert": 2,
 }
@@ -338,3 +343,79 @@ def test_front_door_probes_every_origin_over_https_whatever_the_old_probe_protoc
         "successfulSamplesRequired": 3,
         "additionalLatencyInMilliseconds": 500,
     }
+
+
+def at(stage: str, green: str = "1.5.0") -> Evaluation:
+    """Production at another stage (and green version), as the stack file would say it."""
+    text = (ROOT / "Pulumi.production.yaml").read_text()
+    text = text.replace("stage: quarter", f"stage: {stage}").replace("green: 1.5.0", f"green: {green}")
+    return evaluate_stack(PROJECT, text, "production")
+
+
+def test_production_sites_slots_and_scm_sites_answer_only_front_door_and_the_deployers():
+    ev = evaluate("production")
+    (profile,) = ev.of_type("azure-native:cdn:Profile")
+    sites = ev.of_type("azure-native:web:WebApp") + ev.of_type("azure-native:web:WebAppSlot")
+    assert len(sites) == 4
+    for site in sites:
+        config = site.inputs["siteConfig"]
+        (rule,) = config["ipSecurityRestrictions"]
+        # This profile's own ID, read from the profile (a dependency, so the profile exists first).
+        assert rule["headers"] == {"x-azure-fdid": [f"{profile.name}-fdid"]}
+        assert (rule["tag"], rule["ipAddress"], rule["action"]) == ("ServiceTag", "AzureFrontDoor.Backend", "Allow")
+        assert profile.urn in site.dependencies
+        assert config["ipSecurityRestrictionsDefaultAction"] == config["scmIpSecurityRestrictionsDefaultAction"]
+        assert config["scmIpSecurityRestrictionsDefaultAction"] == "Deny"
+        assert config["scmIpSecurityRestrictionsUseMain"] is False
+    policies = [r for r in ev.resources if r.type.split(":")[-1].startswith(("WebAppScmAllowed", "WebAppFtpAllowed"))]
+    assert len(policies) == 8 and all(p.inputs["allow"] is False for p in policies)
+
+
+def test_stack_outputs_publish_no_direct_host_name():
+    for stack in ("dev", "staging", "production"):
+        outputs = repr(evaluate(stack).outputs)
+        assert "azurewebsites.net" not in outputs and "hostnames" not in outputs
+
+
+def test_session_affinity_is_on_by_default_and_can_be_turned_off():
+    (group,) = evaluate("production").of_type("azure-native:cdn:AFDOriginGroup")
+    assert group.inputs["sessionAffinityState"] == "Enabled"
+    text = (
+        (ROOT / "Pulumi.production.yaml")
+        .read_text()
+        .replace("    ttl: 30\n", "    ttl: 30\n    sessionAffinity: false\n")
+    )
+    (group,) = evaluate_stack(PROJECT, text, "production").of_type("azure-native:cdn:AFDOriginGroup")
+    assert group.inputs["sessionAffinityState"] == "Disabled"
+
+
+def state(ev: Evaluation) -> dict[str, tuple[int, str, int]]:
+    return {n: (o.inputs["priority"], o.inputs["enabledState"], o.inputs["weight"]) for n, o in origins(ev).items()}
+
+
+def test_a_zero_percent_colour_with_a_version_is_an_enabled_fallback_at_a_lower_priority():
+    # At 100 % to green, blue (1.4.2) gets nothing but stays enabled at priority 2: Front Door fails over to it
+    # when green fails its probes.
+    assert state(at("full")) == {
+        "westeurope-blue": (2, "Enabled", 1000),
+        "westeurope-green": (1, "Enabled", 1000),
+        "northeurope-blue": (2, "Enabled", 667),
+        "northeurope-green": (1, "Enabled", 667),
+    }
+
+
+def test_after_an_abort_the_candidate_is_parked_and_admits_nothing():
+    # What `abort` leaves: idle, the candidate on the live version. Its slot admits no request, so an edge that still
+    # routes to it (its configuration not yet propagated) sees its probes fail and drops it within a few probe
+    # intervals; its origin stays an enabled fallback, so no edge is ever left without an enabled origin.
+    ev = at("idle", green="1.4.2")
+    assert {n: s[:2] for n, s in state(ev).items()} == {
+        "westeurope-blue": (1, "Enabled"),
+        "westeurope-green": (2, "Enabled"),
+        "northeurope-blue": (1, "Enabled"),
+        "northeurope-green": (2, "Enabled"),
+    }
+    for slot in ev.of_type("azure-native:web:WebAppSlot"):
+        assert slot.inputs["siteConfig"]["ipSecurityRestrictions"] == []
+    for site in ev.of_type("azure-native:web:WebApp"):
+        assert len(site.inputs["siteConfig"]["ipSecurityRestrictions"]) == 1

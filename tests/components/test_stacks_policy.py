@@ -294,3 +294,54 @@ def test_regions_whose_networks_overlap_are_blocked():
         "network-address-spaces-apart: virtual networks 'net-northeurope-vnet' (10.0.128.0/17) and "
         "'net-westeurope-vnet' (10.0.0.0/16) overlap"
     )
+
+
+def with_site_config(ev, name: str, **config):
+    site = one(ev, name)
+    return changed(ev, name, inputs={**site.inputs, "siteConfig": {**site.inputs["siteConfig"], **config}})
+
+
+@pytest.mark.parametrize("name", ["web-westeurope-app", "web-northeurope-green"])
+def test_a_site_or_slot_open_to_more_than_this_front_door_is_blocked(name):
+    ev = production()
+    (rule,) = one(ev, name).inputs["siteConfig"]["ipSecurityRestrictions"]
+    # The service tag without the profile's ID admits every Front Door profile in Azure.
+    ev = with_site_config(ev, name, ipSecurityRestrictions=[{k: v for k, v in rule.items() if k != "headers"}])
+    found = violations(ev)
+    assert len(found) == 1 and found[0].startswith(f"{name}: webapp-front-door-only: ")
+    ev = with_site_config(production(), name, ipSecurityRestrictionsDefaultAction="Allow")
+    found = violations(ev)
+    assert len(found) == 1 and "ipSecurityRestrictionsDefaultAction to 'Deny'" in found[0]
+
+
+def test_an_scm_site_on_the_main_rules_or_open_is_blocked():
+    ev = with_site_config(production(), "web-westeurope-green", scmIpSecurityRestrictionsUseMain=True)
+    found = violations(ev)
+    assert len(found) == 1 and found[0].startswith("web-westeurope-green: webapp-scm-restricted: ")
+    ev = with_site_config(production(), "web-westeurope-app", scmIpSecurityRestrictionsDefaultAction="Allow")
+    found = violations(ev)
+    assert len(found) == 1 and "scmIpSecurityRestrictionsDefaultAction to 'Deny'" in found[0]
+
+
+@pytest.mark.parametrize(
+    ("removed", "app"),
+    [
+        ("web-westeurope-scm-basic-auth", "web-westeurope-app"),
+        ("web-northeurope-green-ftp-basic-auth", "web-northeurope-green"),
+    ],
+)
+def test_a_site_or_slot_that_keeps_basic_authentication_is_blocked(removed, app):
+    ev = production()
+    ev.resources[:] = [r for r in ev.resources if r.name != removed]
+    found = violations(ev)
+    assert len(found) == 1 and found[0].startswith(f"webapp-basic-auth-off: web app {app!r} leaves ")
+
+
+def test_basic_authentication_turned_back_on_is_blocked():
+    ev = production()
+    flag = one(ev, "web-westeurope-green-scm-basic-auth")
+    ev = changed(ev, flag.name, inputs={**flag.inputs, "allow": True})
+    found = sorted(violations(ev))
+    assert len(found) == 2
+    assert found[0].startswith("webapp-basic-auth-off: SCM basic authentication must be off")
+    assert found[1].startswith("webapp-basic-auth-off: web app 'web-westeurope-green' leaves SCM")

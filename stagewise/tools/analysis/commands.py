@@ -21,7 +21,7 @@ from rich.text import Text
 from stagewise.core import rollout
 from stagewise.core.config import StackConfig
 from stagewise.core.gate_config import format_duration, parse_duration
-from stagewise.tools import processes, window_guard
+from stagewise.tools import processes, rollout_watch, window_guard
 from stagewise.tools.analysis import gate
 from stagewise.tools.analysis import replay as replay_lib
 from stagewise.tools.analysis.provider import MetricsProvider
@@ -214,8 +214,13 @@ def watch(
             raise CliError(f"--interval {interval} must be at least 1s")
         deadline = time.monotonic() + limit.total_seconds()
         providers: dict[str, MetricsProvider] = {}
+        watcher: rollout_watch.Watcher | None = None
         while True:
             loaded, analysis = run_once(stack, None, providers)
+            # Stage deadlines and notifications (stagewise/tools/rollout_watch.py): they read the look's JSON only.
+            watcher = watcher or rollout_watch.Watcher.start(loaded)
+            if (stuck := watcher.look(loaded, analysis.to_dict())) is not None:
+                break
             if analysis.verdict != "hold" or time.monotonic() + every.total_seconds() > deadline:
                 break
             err.print(
@@ -223,10 +228,12 @@ def watch(
                 f"next analysis in {format_duration(every)}"
             )
             time.sleep(every.total_seconds())
-        if analysis.verdict == "hold":
+        if analysis.verdict == "hold" and stuck is None:
             err.print(f"watch: timeout {format_duration(limit)} reached; the verdict is still hold")
         _emit(loaded, analysis, as_json, apply)
-    raise typer.Exit(analysis.exit_code)
+        assert watcher is not None
+        code = watcher.end(stack, analysis.to_dict(), stuck, apply)
+    raise typer.Exit(analysis.exit_code if code is None else code)
 
 
 @app.command()

@@ -76,6 +76,17 @@ def compliant_webapp() -> dict:
             "minTlsVersion": "1.2",
             "ftpsState": "Disabled",
             "appSettings": [{"name": "JWT_SECRET", "value": REFERENCE}],
+            "ipSecurityRestrictions": [
+                {
+                    "action": "Allow",
+                    "tag": "ServiceTag",
+                    "ipAddress": "AzureFrontDoor.Backend",
+                    "headers": {"x-azure-fdid": ["00000000-0000-0000-0000-000000000001"]},
+                }
+            ],
+            "ipSecurityRestrictionsDefaultAction": "Deny",
+            "scmIpSecurityRestrictionsDefaultAction": "Deny",
+            "scmIpSecurityRestrictionsUseMain": False,
         },
         "tags": TAGS,
     }
@@ -120,6 +131,8 @@ def test_non_compliant_web_app_and_slot_violate_each_web_policy(resource_type):
         "webapp-ftps-disabled",
         "webapp-managed-identity",
         "webapp-no-plaintext-secrets",
+        "webapp-front-door-only",
+        "webapp-scm-restricted",
     }
 
 
@@ -323,6 +336,9 @@ def test_every_stack_rule_is_a_mandatory_stack_policy():
         "frontdoor-origin-weight",
         "frontdoor-weights-take-effect",
         "frontdoor-origin-host-header",
+        "webapp-front-door-only",
+        "webapp-scm-restricted",
+        "webapp-basic-auth-off",
     ],
 )
 def test_each_platform_policy_names_its_microsoft_doc(name):
@@ -355,6 +371,9 @@ def test_stack_policy_sees_dependencies_the_engine_sends():
                 {"siteIds": [UNKNOWN_STRING], "settings": ["JWT_SECRET"]},
                 {"siteIds": [site]},
             ),
+            # Basic authentication off on the site (policy webapp-basic-auth-off), both flags naming it.
+            (f"{site}-scm", "azure-native:web:WebAppScmAllowed", {"name": "site", "allow": False}, {"name": [site]}),
+            (f"{site}-ftp", "azure-native:web:WebAppFtpAllowed", {"name": "site", "allow": False}, {"name": [site]}),
         )
         made.resources[2].dependencies.extend(site_dependencies)
         made.resources[3].dependencies.append(grant)
