@@ -156,3 +156,44 @@ def expected(generated: list[Generated], version: str, start: float, step: float
         [int(x) for x in np.cumsum(errors)],
         {bound: [int(x) for x in np.cumsum(values)] for bound, values in buckets.items()},
     )
+
+
+@dataclass(frozen=True)
+class Scraped:
+    """A pod's counters as its scrapes see them, drawn per scrape interval (Poisson requests, binomial
+    errors, multinomial latency buckets): the same distribution as `generate`'s single requests,
+    cheap enough for hundreds of simulated rollouts."""
+
+    version: str
+    name: str
+    born: float
+    end: float
+    rps: float
+    interval: float
+    offset: float
+    error_share: float
+    bucket_shares: tuple[float, ...]  # share of requests in each bucket of `bounds`, the rest above
+    bounds: tuple[float, ...]
+
+
+def scraped_openmetrics(pods: list[Scraped], rng: np.random.Generator) -> str:
+    lines = [f"# TYPE {METRIC} histogram", f"# UNIT {METRIC} seconds"]
+    for pod in pods:
+        stamps = np.arange(pod.born + pod.offset, pod.end, pod.interval)
+        gaps = np.diff(np.concatenate([[pod.born], stamps]))
+        served = rng.poisson(pod.rps * gaps)
+        failed = rng.binomial(served, pod.error_share)
+        shares = np.array([*pod.bucket_shares, 1.0 - sum(pod.bucket_shares)])
+        for code, counts in (("200", served - failed), ("500", failed)):
+            labels = f'http_response_status_code="{code}",instance="{pod.name}",service_version="{pod.version}"'
+            per_bucket = np.array([rng.multinomial(n, shares) for n in counts]).reshape(len(counts), len(shares))
+            total = np.cumsum(counts)
+            below = np.cumsum(np.cumsum(per_bucket, axis=1), axis=0)
+            lines += [f"{METRIC}_count{{{labels}}} {v} {t:.3f}" for t, v in zip(stamps, total)]
+            for i, bound in enumerate(pod.bounds):
+                lines += [
+                    f'{METRIC}_bucket{{{labels},le="{bound!r}"}} {v} {t:.3f}' for t, v in zip(stamps, below[:, i])
+                ]
+            lines += [f'{METRIC}_bucket{{{labels},le="+Inf"}} {v} {t:.3f}' for t, v in zip(stamps, total)]
+    lines.append("# EOF")
+    return "\n".join(lines) + "\n"
