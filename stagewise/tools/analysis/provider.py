@@ -63,7 +63,7 @@ class MetricsProvider(Protocol):
     """Requests, errors and latency of one version over a window, and per step of the evidence grid."""
 
     name: str
-    """Shown in the evidence, e.g. 'prometheus http://127.0.0.1:9090'."""
+    """Shown in the evidence, e.g. 'prometheus http://prometheus.example:9090'."""
 
     def version_metrics(self, version: str, window: Window) -> VersionMetrics:
         """Requests, HTTP 5xx errors and p95 (ms) of `version`; raises ProviderError."""
