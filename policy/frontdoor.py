@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from stagewise.core import config, rollout
-from stagewise.core.limits import AFD_MAX_WEIGHT, AFD_MIN_WEIGHT
+from stagewise.core import config, origins, rollout
+from stagewise.core.limits import AFD_MAX_PRIORITY, AFD_MAX_WEIGHT, AFD_MIN_PRIORITY, AFD_MIN_WEIGHT
 from stagewise.policy.inputs import MISSING, as_int, dig, is_unknown, known, shown
 from stagewise.policy.record import PolicyRecord, ResourcesOnly, Validation, each
 from stagewise.policy.resource_types import FRONT_DOOR_ORIGIN, FRONT_DOOR_ORIGIN_GROUP
@@ -40,6 +40,35 @@ FRONTDOOR_ORIGIN_WEIGHT = PolicyRecord(
             config.StageConfig.model_fields["weight"],
             rollout.origin_weights,
         ),
+    ),
+)
+
+
+def frontdoor_origin_priority(props: Mapping[str, Any], settings: Settings) -> list[str]:
+    """Microsoft.Cdn AFDOrigin.priority: "Higher priorities will not be used for load balancing if any lower priority
+    origin is healthy. Must be between 1 and 5"."""
+    value = dig(props, "priority")
+    if value is MISSING or is_unknown(value):
+        return []  # Front Door's default priority is 1
+    priority = as_int(value) if not isinstance(value, str) else None
+    if priority is not None and AFD_MIN_PRIORITY <= priority <= AFD_MAX_PRIORITY:
+        return []
+    return [
+        f"Front Door origin priority must be an integer {AFD_MIN_PRIORITY}..{AFD_MAX_PRIORITY}; a fallback origin (a "
+        f"colour at 0 % with a version) takes the next priority after the primaries (got {shown(value)})"
+    ]
+
+
+FRONTDOOR_ORIGIN_PRIORITY = PolicyRecord(
+    name="frontdoor-origin-priority",
+    description="Front Door origin priorities are integers 1..5 (Microsoft.Cdn AFDOrigin.priority: 'Must be between 1 "
+    "and 5'); a lower value is served first, the next one only 'If these primary origins become unavailable' "
+    "(frontdoor/routing-methods.md, 'Priority-based traffic-routing').",
+    check=each(FRONT_DOOR_ORIGIN, frontdoor_origin_priority),
+    rule="`priority`, when set, is an integer 1..5",
+    twin=Validation(
+        "origins.origins gives a colour with traffic priority 1 and a colour at 0 % priority 2",
+        (origins.origins,),
     ),
 )
 
@@ -97,6 +126,7 @@ FRONTDOOR_ORIGIN_HOST_HEADER = PolicyRecord(
 
 POLICIES: tuple[PolicyRecord, ...] = (
     FRONTDOOR_ORIGIN_WEIGHT,
+    FRONTDOOR_ORIGIN_PRIORITY,
     FRONTDOOR_WEIGHTS_TAKE_EFFECT,
     FRONTDOOR_ORIGIN_HOST_HEADER,
 )

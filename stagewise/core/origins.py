@@ -6,9 +6,10 @@ shares among them by weight (frontdoor/routing-methods.md, "Overall decision flo
 
 - a colour with a share of traffic is a **primary** origin (priority 1), weighted by its region's part times its
   share (stagewise.core.rollout.origin_weights);
-- a colour at 0 % that runs a version of its own stays an enabled **fallback** (priority 2): Front Door sends it
-  nothing while a primary is healthy and fails over to it when every primary fails its probes ("automated instant
-  global failover", frontdoor/routing-methods.md), without waiting for a configuration change to propagate;
+- a colour at 0 % that runs a version of its own stays an enabled **fallback** (priority 2): Front Door "routes
+  traffic to the origins with the highest priority (lowest priority value). If these primary origins become
+  unavailable, it routes traffic to the secondary origins" (frontdoor/routing-methods.md, "Priority-based
+  traffic-routing"), on its probes, without waiting for a configuration change to propagate;
 - a colour at 0 % with no version of its own (the other colour's, as `abort` leaves the candidate) is **parked**:
   its origin stays an enabled fallback, but its site or slot admits no request at all (its access restrictions
   lose the Front Door rule), so at every edge, whatever configuration the edge holds, its probes fail and it

@@ -345,3 +345,11 @@ def test_basic_authentication_turned_back_on_is_blocked():
     assert len(found) == 2
     assert found[0].startswith("webapp-basic-auth-off: SCM basic authentication must be off")
     assert found[1].startswith("webapp-basic-auth-off: web app 'web-westeurope-green' leaves SCM")
+
+
+def test_an_origin_priority_outside_front_doors_range_is_blocked():
+    ev = production()
+    origin = one(ev, "edge-westeurope-green")
+    ev = changed(ev, origin.name, inputs={**origin.inputs, "priority": 0})
+    found = violations(ev)
+    assert len(found) == 1 and found[0].startswith("edge-westeurope-green: frontdoor-origin-priority: ")

@@ -4,6 +4,7 @@ import pytest
 
 from stagewise.policy.frontdoor import (
     frontdoor_origin_host_header,
+    frontdoor_origin_priority,
     frontdoor_origin_weight,
     frontdoor_weights_take_effect,
 )
@@ -26,6 +27,17 @@ def test_origin_weight(weight, ok):
 
 def test_origin_weight_absent_or_unknown_is_not_judged():
     assert frontdoor_origin_weight({}, S) == frontdoor_origin_weight({"weight": UNKNOWN}, S) == []
+
+
+@pytest.mark.parametrize(("priority", "ok"), [(1, True), (2, True), (5, True), (0, False), (6, False), ("2", False)])
+def test_origin_priority(priority, ok):
+    found = frontdoor_origin_priority({"priority": priority}, S)
+    assert (found == []) is ok
+    assert ok or "priority must be an integer 1..5" in found[0]
+
+
+def test_origin_priority_absent_or_unknown_is_not_judged():
+    assert frontdoor_origin_priority({}, S) == frontdoor_origin_priority({"priority": UNKNOWN}, S) == []
 
 
 @pytest.mark.parametrize(("latency", "ok"), [(500, True), (1, True), (0, False), (None, False)])

@@ -334,6 +334,7 @@ def test_every_stack_rule_is_a_mandatory_stack_policy():
         "webapp-waits-for-effective-grants",
         "webapp-references-checked",
         "frontdoor-origin-weight",
+        "frontdoor-origin-priority",
         "frontdoor-weights-take-effect",
         "frontdoor-origin-host-header",
         "webapp-front-door-only",
