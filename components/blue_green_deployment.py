@@ -13,8 +13,8 @@ import pulumi_kubernetes as k8s
 
 from stagewise.core import app_environment, naming, tiers
 from stagewise.core.rollout import COLOURS, Colour
+from stagewise.formats import facts
 
-PART_OF = "stagewise"
 SERVICE_PORT = 80
 
 
@@ -71,7 +71,7 @@ class BlueGreenDeployment(pulumi.ComponentResource):
             raise ValueError(f"need 1 <= min_replicas ({args.min_replicas}) <= max_replicas ({args.max_replicas})")
         super().__init__("stagewise:blue_green_deployment:BlueGreenDeployment", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        common = {"app.kubernetes.io/part-of": PART_OF, tiers.ENVIRONMENT_LABEL: args.environment}
+        common = {facts.PART_OF_LABEL: facts.PART_OF, tiers.ENVIRONMENT_LABEL: args.environment}
 
         def meta(object_name: str, labels: dict[str, str] | None = None) -> k8s.meta.v1.ObjectMetaArgs:
             return k8s.meta.v1.ObjectMetaArgs(

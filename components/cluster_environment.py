@@ -9,6 +9,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from stagewise.core import tiers
+from stagewise.formats import facts
 
 
 @dataclass
@@ -26,7 +27,7 @@ class ClusterEnvironmentArgs:
 class ClusterEnvironment(pulumi.ComponentResource):
     def __init__(self, name: str, args: ClusterEnvironmentArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("stagewise:cluster_environment:ClusterEnvironment", name, None, opts)
-        labels = {"app.kubernetes.io/part-of": "stagewise", tiers.ENVIRONMENT_LABEL: args.environment}
+        labels = {facts.PART_OF_LABEL: facts.PART_OF, tiers.ENVIRONMENT_LABEL: args.environment}
         namespace = k8s.core.v1.Namespace(
             f"{name}-namespace",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=args.namespace, labels=labels),
@@ -41,7 +42,7 @@ class ClusterEnvironment(pulumi.ComponentResource):
             ),
             spec={
                 "gatewayClassName": args.gateway_class,
-                "listeners": [{"name": "http", "protocol": "HTTP", "port": 80, "hostname": args.hostname}],
+                "listeners": [{"name": "http", "protocol": "HTTP", "port": facts.GATEWAY_PORT, "hostname": args.hostname}],
             },
             opts=pulumi.ResourceOptions(parent=self),
         )
