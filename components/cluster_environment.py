@@ -42,7 +42,9 @@ class ClusterEnvironment(pulumi.ComponentResource):
             ),
             spec={
                 "gatewayClassName": args.gateway_class,
-                "listeners": [{"name": "http", "protocol": "HTTP", "port": facts.GATEWAY_PORT, "hostname": args.hostname}],
+                "listeners": [
+                    {"name": "http", "protocol": "HTTP", "port": facts.GATEWAY_PORT, "hostname": args.hostname}
+                ],
             },
             opts=pulumi.ResourceOptions(parent=self),
         )
