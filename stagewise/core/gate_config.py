@@ -17,6 +17,7 @@ from pydantic.alias_generators import to_camel
 from stagewise.core import counter_selector
 from stagewise.core.config_types import Model
 from stagewise.core.redact import has_credentials, redact_url
+from stagewise.formats import facts
 
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 _UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
@@ -324,7 +325,7 @@ class AnalysisConfig(_Model):
     @model_validator(mode="after")
     def _consistent(self) -> AnalysisConfig:
         if self.provider == "prometheus" and not self.url:
-            raise ValueError("provider prometheus needs url (e.g. http://127.0.0.1:9090)")
+            raise ValueError(f"provider prometheus needs url (e.g. {facts.PROMETHEUS_URL})")
         if self.provider == "appinsights" and self.url:
             raise ValueError("url is for provider prometheus; appinsights reads the stack's Application Insights")
         if self.provider == "prometheus" and self.resource_id:
@@ -374,36 +375,3 @@ class AnalysisConfig(_Model):
                 f"timeout ({format_duration(self.timeout)}) must be between 1s and {format_duration(QUERY_TIMEOUT_MAX)}"
             )
         return self
-
-
-# Tier defaults, from the rollout plans we serve: error rate above 1 % warns and above 5 % rolls
-# back; p95 above 500 ms warns and above 2 s rolls back (2.5 s on Prometheus: the histogram's
-# nearest bound at or above it); minimum time per stage alpha 48 h, beta 24 h; minimum sample 50,
-# 100, 250 requests. The plans' "3 to 5 points below the baseline" and "latency at most 15 % above
-# it" become ratios to live (docs/stage-gates.md): errors at most 1.25 x live's (errors are rare, so a
-# tighter tolerance is what lets a 5x regression show within minutes at 10 req/s) and slow requests
-# at most 1.5 x live's (the share above the slow bound moves more than the p95 does: +15 % on the
-# p95 is about x1.5 there). falseAbortRate 2 %: the gate-quality bar, met by the guarantee itself;
-# 1 % would cost a median 2 more minutes on a 5x error regression at 10 req/s (bench/gate_quality.py).
-COMMON_DEFAULTS: dict[str, object] = {
-    "errorRateWarning": 1.0,
-    "errorRateAbort": 5.0,
-    "latencyP95WarningMs": 500,
-    "latencyP95AbortMs": 2000,
-    "errorRateRatio": 1.25,
-    "slowRequestsRatio": 1.5,
-    "falseAbortRate": 0.02,
-}
-TIER_DEFAULTS: dict[str, dict[str, object]] = {
-    "dev": {"provider": "appinsights", "bake": "30m", "minRequests": 50, "autoPromote": True},
-    "staging": {"provider": "appinsights", "bake": "24h", "minRequests": 100},
-    "production": {"provider": "appinsights", "bake": "48h", "minRequests": 250},
-    "local": {
-        "provider": "prometheus",
-        "url": "http://127.0.0.1:9090",
-        "latencyP95AbortMs": 2500,
-        "bake": "5m",
-        "minRequests": 50,
-        "autoPromote": True,
-    },
-}

@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from stagewise.formats import facts
+
 STACK = "local"
-PASSPHRASE = "stagewise-local"  # the local stack's passphrase: its secrets are local dummies (README)
+PASSPHRASE = facts.LOCAL_PASSPHRASE
 BOT = ("github-actions[bot]", "41898282+github-actions[bot]@users.noreply.github.com")
 PEOPLE = ("Stagewise Demo", "demo@stagewise.invalid")
 # The lines of Pulumi.local.yaml a copy rewrites: they must stay as written there.
