@@ -4,8 +4,8 @@
 #   scripts/dataplane.sh install   Debian's containerd, runc and CNI plugins (root; once)
 #   scripts/dataplane.sh build     kubelet (with the control plane), Traefik, the demo app's images
 #   scripts/dataplane.sh start     containerd + a real kubelet joining the local control plane, the
-#                                  images imported, Traefik (Gateway API) on 127.0.0.1:80, and
-#                                  Prometheus on 127.0.0.1:9090 scraping the pods
+#                                  images imported, Traefik (Gateway API) on the gateway port, and
+#                                  Prometheus scraping the pods (addresses: stagewise/formats/facts.py)
 #   scripts/dataplane.sh stop      stop every process it started and undo every change to the host
 #                                  (sysctls, iptables chains, mounts, network namespaces, addresses,
 #                                  links, directories); safe to run twice
@@ -21,7 +21,7 @@ LOG_TAG=dataplane
 . "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 
 NODE_DIR="$STAGEWISE_ROOT/.cluster/node"
-KUBECONFIG_PATH="$STAGEWISE_ROOT/.cluster/kubeconfig"
+KUBECONFIG_PATH="$STAGEWISE_ROOT/$FACT_KUBECONFIG"
 # Runtime files live under /run: unix socket paths are limited to 108 bytes, a checkout's path is not.
 RUN_DIR=/run/stagewise-node
 CONTAINERD_SOCK="$RUN_DIR/containerd.sock"
@@ -34,11 +34,12 @@ BRIDGE=sw-cni0
 CNI_BIN_DIR=/usr/lib/cni
 KUBELET_PORT=10250
 GATEWAY_ADDRESS=127.0.0.1
-GATEWAY_PORT=80 # the Gateway listener's port (components/cluster_environment.py); Traefik's entrypoint must equal it
-GATEWAY_CLASS=stagewise # stagewise:kubernetes.gatewayClass's default
+GATEWAY_PORT=$FACT_GATEWAY_PORT # the Gateway listener's port too: Traefik's entrypoint must equal it
+GATEWAY_CLASS=$FACT_GATEWAY_CLASS
 TRAEFIK_ADMIN_PORT=${STAGEWISE_TRAEFIK_ADMIN_PORT:-9000}
-PROMETHEUS_PORT=${STAGEWISE_PROMETHEUS_PORT:-9090} # the local tier's stagewise:analysis.url
-NODE_LABEL="stagewise.dev/data-plane=real"
+PROMETHEUS_HOST=$FACT_PROMETHEUS_HOST
+PROMETHEUS_PORT=${STAGEWISE_PROMETHEUS_PORT:-$FACT_PROMETHEUS_PORT} # the local tier's stagewise:analysis.url
+NODE_LABEL=$FACT_NODE_LABEL
 
 # The sysctls the kubelet and the CNI bridge set (kubelet: container_manager_linux.go setupKernelTunables;
 # bridge plugin: ip forwarding for its gateway). Restored by stop to what start found.
@@ -465,7 +466,7 @@ apiVersion: gateway.networking.k8s.io/v1
 kind: GatewayClass
 metadata:
   name: $GATEWAY_CLASS
-  labels: {app.kubernetes.io/part-of: stagewise}
+  labels: {$FACT_PART_OF_LABEL: $FACT_PART_OF}
 spec:
   controllerName: traefik.io/gateway-controller
   description: Traefik on this machine, $GATEWAY_ADDRESS:$GATEWAY_PORT
@@ -489,11 +490,12 @@ start_prometheus() {
 	local bin_dir
 	bin_dir=$(bash "$STAGEWISE_SCRIPTS/prometheus.sh")
 	launch targets python3 "$STAGEWISE_SCRIPTS/dataplane/prometheus_targets.py" --kubectl "$(tool_path kubectl)" \
-		--kubeconfig "$KUBECONFIG_PATH" --node "$NODE_NAME" --out "$NODE_DIR/prometheus/targets/pods.json"
+		--kubeconfig "$KUBECONFIG_PATH" --selector "$FACT_POD_SELECTOR" --node "$NODE_NAME" \
+		--out "$NODE_DIR/prometheus/targets/pods.json"
 	launch prometheus "$bin_dir/prometheus" --config.file="$NODE_DIR/prometheus.yml" \
 		--storage.tsdb.path="$NODE_DIR/prometheus/data" --storage.tsdb.retention.time=7d \
-		--web.listen-address="127.0.0.1:$PROMETHEUS_PORT"
-	wait_until "prometheus ready" 60 curl -fsS "http://127.0.0.1:$PROMETHEUS_PORT/-/ready" ||
+		--web.listen-address="$PROMETHEUS_HOST:$PROMETHEUS_PORT"
+	wait_until "prometheus ready" 60 curl -fsS "http://$PROMETHEUS_HOST:$PROMETHEUS_PORT/-/ready" ||
 		die_with_log "$(log_file prometheus)" "prometheus did not start"
 }
 
@@ -512,7 +514,7 @@ cmd_start() {
 	start_kubelet
 	start_gateway
 	start_prometheus
-	log "data plane ready in $((SECONDS - start))s: gateway http://$GATEWAY_ADDRESS:$GATEWAY_PORT, prometheus http://127.0.0.1:$PROMETHEUS_PORT"
+	log "data plane ready in $((SECONDS - start))s: gateway http://$GATEWAY_ADDRESS:$GATEWAY_PORT, prometheus http://$PROMETHEUS_HOST:$PROMETHEUS_PORT"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -563,7 +565,7 @@ cmd_status() {
 		fi
 	done
 	((ok == 0)) && node_ready && curl -fsS "http://127.0.0.1:$TRAEFIK_ADMIN_PORT/ping" >/dev/null &&
-		curl -fsS "http://127.0.0.1:$PROMETHEUS_PORT/-/ready" >/dev/null
+		curl -fsS "http://$PROMETHEUS_HOST:$PROMETHEUS_PORT/-/ready" >/dev/null
 }
 
 main() {

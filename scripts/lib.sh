@@ -5,12 +5,19 @@
 #   LOG_TAG=cluster   # the [tag] of its log lines
 #   . "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 #
-# Sourcing it only defines things (no `set`, no trap, nothing written). The versions come from
-# scripts/versions.sh. scripts/env.sh, which users source into their own shell, reads the paths
+# Sourcing it only defines things (no `set`, no trap, nothing written). The facts shared with the
+# Python code come from stagewise/formats/facts.py, as FACT_<NAME>; the versions from scripts/versions.sh. scripts/env.sh, which users source into their own shell, reads the paths
 # it needs through a separate bash (print_env), so that none of these helpers lands in that shell.
 
 STAGEWISE_SCRIPTS=$(CDPATH='' cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
 STAGEWISE_ROOT=$(dirname -- "$STAGEWISE_SCRIPTS")
+# Run as a plain file by the system's python3: no virtualenv is needed yet.
+_stagewise_facts=$(python3 "$STAGEWISE_ROOT/stagewise/formats/facts.py" env) || {
+	echo "cannot read the shared facts: python3 $STAGEWISE_ROOT/stagewise/formats/facts.py env failed" >&2
+	exit 1
+}
+eval "$_stagewise_facts"
+unset _stagewise_facts
 # shellcheck source=versions.sh
 . "$STAGEWISE_SCRIPTS/versions.sh"
 

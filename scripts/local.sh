@@ -12,7 +12,7 @@ set -euo pipefail
 . "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 use_toolchain
 export PULUMI_BACKEND_URL="file://$STAGEWISE_ROOT/.state"
-export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE:-stagewise-local}"
+export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE:-$FACT_LOCAL_PASSPHRASE}"
 STACK=local
 
 select_stack() {

@@ -5,13 +5,15 @@
 # A pin written ${STAGEWISE_<NAME>:-...} may be overridden from the environment.
 
 # --- Pulumi engine (scripts/toolchain.sh) ---------------------------------------------------------
-# These move together with pyproject.toml (pulumi==3.250.0, pulumi-kubernetes==4.32.0).
+# Built at the versions of the Python SDKs in pyproject.toml, which stagewise/formats/facts.py holds
+# (read by scripts/lib.sh before this file). The two pseudo-versions below name commits of those
+# releases: they move with them.
 
-# Pulumi CLI: module github.com/pulumi/pulumi/pkg/v3, tag pkg/v3.250.0.
-PULUMI_VERSION=v3.250.0
+# Pulumi CLI: module github.com/pulumi/pulumi/pkg/v3, tag pkg/$PULUMI_VERSION.
+PULUMI_VERSION=v${FACT_PULUMI_VERSION:?read stagewise/formats/facts.py first (scripts/lib.sh does)}
 
 # Python language host. Its module is never tagged; the pseudo-version below is the commit of the
-# pkg/v3.250.0 tag (2a4b8a65a11e, committed 2026-07-02T05:29:04Z).
+# CLI's tag (2a4b8a65a11e, committed 2026-07-02T05:29:04Z).
 LANGHOST_MODULE=github.com/pulumi/pulumi/sdk/python/cmd/pulumi-language-python/v3
 LANGHOST_MODULE_VERSION=v3.0.0-20260702052904-2a4b8a65a11e
 # The module proxy refuses that pseudo-version (and every other version of the module tried), so
@@ -22,13 +24,13 @@ LANGHOST_MODULE_VERSION=v3.0.0-20260702052904-2a4b8a65a11e
 LANGHOST_FALLBACK_SDK_VERSION=v3.79.0
 
 # Kubernetes provider plugin, registered under the Python SDK's version.
-K8S_PROVIDER_VERSION=v4.32.0
+K8S_PROVIDER_VERSION=v${FACT_PULUMI_KUBERNETES_VERSION:?read stagewise/formats/facts.py first (scripts/lib.sh does)}
 K8S_PROVIDER_MODULE=github.com/pulumi/pulumi-kubernetes/provider/v4
-# The provider module is never tagged. The module proxy refuses the pseudo-versions of the v4.32.0
-# release tried (commit a03ff6ba58d2, and 45c441756ffb of the sdk/v4.32.0 tag), so this pins the
+# The provider module is never tagged. The module proxy refuses the pseudo-versions of the SDK's
+# release tried (commit a03ff6ba58d2, and 45c441756ffb of its sdk/v4 tag), so this pins the
 # only provider source found that it serves: the commit crd2pulumi pins for pulumi-kubernetes
 # v4.25.0. Its schema lacks ~45 of the SDK's newer resource types (none of the core workload ones).
-# Override with STAGEWISE_K8S_PROVIDER_MODULE_VERSION once the v4.32.0 commit resolves.
+# Override with STAGEWISE_K8S_PROVIDER_MODULE_VERSION once the release's commit resolves.
 K8S_PROVIDER_MODULE_VERSION=${STAGEWISE_K8S_PROVIDER_MODULE_VERSION:-v4.0.0-20260115033456-f47bc2d6f199}
 
 # --- Local control plane (scripts/cluster.sh) -----------------------------------------------------

@@ -1,7 +1,7 @@
 """Keeps Prometheus's file_sd targets equal to the stagewise pods running on the local node.
 
 Debian's Prometheus is built without Kubernetes service discovery, so this does its part: every
-two seconds it lists the pods of ours on the node (label app.kubernetes.io/part-of=stagewise), and
+two seconds it lists the pods of ours on the node (--selector: the pod label of stagewise/formats/facts.py), and
 writes one target per ready-or-not running pod (its IP and the container port named `http`), with
 the namespace, pod, app and colour as labels. The file is replaced atomically; Prometheus picks it
 up by inotify. Standard library only: it runs beside the data plane, outside the project's venv.
@@ -17,8 +17,6 @@ import subprocess
 import sys
 import tempfile
 import time
-
-SELECTOR = "app.kubernetes.io/part-of=stagewise"
 
 
 def targets(pods: dict) -> list[dict]:
@@ -62,6 +60,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kubectl", required=True)
     parser.add_argument("--kubeconfig", required=True)
+    parser.add_argument("--selector", required=True, help="the label selector of our pods")
     parser.add_argument("--node", required=True)
     parser.add_argument("--out", required=True)
     parser.add_argument("--every", type=float, default=2.0)
@@ -76,7 +75,7 @@ def main() -> int:
         "pods",
         "--all-namespaces",
         "-l",
-        SELECTOR,
+        args.selector,
         "--field-selector",
         f"spec.nodeName={args.node}",
         "-o",
