@@ -33,6 +33,7 @@ EPILOGS: dict[str, tuple[list[str], list[str]]] = {
             "0 promote (with --apply outside a deploy window: nothing written, said on stderr)",
             "3 hold",
             "4 abort",
+            "5 stuck (a hold past the gate's no-traffic deadline)",
             "1 refused or broken",
         ],
     ),

@@ -160,10 +160,10 @@ def applied_traffic(export: dict[str, Any]) -> tuple[dict[str, int] | None, str 
     return None, when
 
 
-def applied_view(loaded: Loaded, export: Callable[[Path, str], dict[str, Any]] = pulumi_export) -> dict[str, Any]:
+def applied_view(loaded: Loaded, export: Callable[[Path, str], dict[str, Any]] | None = None) -> dict[str, Any]:
     wanted = rollout.traffic(loaded.release, loaded.catalog)
     try:
-        traffic, when = applied_traffic(export(loaded.root, loaded.stack))
+        traffic, when = applied_traffic((export or pulumi_export)(loaded.root, loaded.stack))
     except SourceError as error:
         return {"source": "pulumi stack export", "traffic": None, "at": None, "differs": None, "error": str(error)}
     return {
@@ -188,11 +188,11 @@ def gate_analysis(stack: str, providers: dict[str, Any]) -> dict[str, Any]:
     return analysis.to_dict()
 
 
-def gate_view(loaded: Loaded, providers: dict[str, Any], analyze: Analyze = gate_analysis) -> dict[str, Any]:
+def gate_view(loaded: Loaded, providers: dict[str, Any], analyze: Analyze | None = None) -> dict[str, Any]:
     if rollout.traffic(loaded.release, loaded.catalog)[loaded.release.candidate] == 0:
         return {"analysis": None, "error": None, "skipped": f"stage {loaded.release.stage} sends no traffic to judge"}
     try:
-        return {"analysis": analyze(loaded.stack, providers), "error": None, "skipped": None}
+        return {"analysis": (analyze or gate_analysis)(loaded.stack, providers), "error": None, "skipped": None}
     except CliError as error:
         return {"analysis": None, "error": str(error), "skipped": None}
     except Exception as error:  # an unreachable source must not end a watch: shown, and tried again
@@ -248,8 +248,8 @@ def snapshot(
     live: bool,
     providers: dict[str, Any],
     tracker: Tracker | None = None,
-    export: Callable[[Path, str], dict[str, Any]] = pulumi_export,
-    analyze: Analyze = gate_analysis,
+    export: Callable[[Path, str], dict[str, Any]] | None = None,
+    analyze: Analyze | None = None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """The whole status document. `live` False: the stack file only (no process, no network)."""
@@ -380,6 +380,7 @@ def _gate_parts(gate: dict[str, Any], recent: list[dict[str, Any]]) -> list[Rend
             )
         parts.append(checks)
     held = f" ({a['holdReason']})" if a["holdReason"] else ""
+    held += " STUCK" if a.get("stuck") is True else ""  # issue 23's field, when the gate gives it
     parts.append(
         Text(f"verdict: {a['verdict']}{held}: {printable(a['reason'])}", style=_VERDICT_STYLE.get(a["verdict"], ""))
     )
@@ -399,7 +400,7 @@ def watch(
     A stack file that cannot be read, or a source that cannot be reached, is shown in place and tried again."""
     tracker = Tracker()
     done = 0
-    with Live(console=console or out, auto_refresh=False, transient=False) as live:
+    with Live(console=console or out, auto_refresh=False, vertical_overflow="visible") as live:
         try:
             while looks is None or done < looks:
                 moment = datetime.now(UTC).replace(microsecond=0)
