@@ -1,13 +1,24 @@
-"""How long `stagewise analyze` takes against a real Prometheus, by the number of series per version.
+"""What one look of the gate costs against a real Prometheus, at minute 1 and at hour 48 of a stage,
+with 1 and 100 series per version.
 
-Run: .venv/bin/python bench/analyze_bench.py [--series 1,100,1000] [--repeat 10]
+Run: .venv/bin/python bench/analyze_bench.py [--series 1,100] [--repeat 5]
 
-For each count N, a fresh Prometheus (Debian's, scripts/prometheus.sh) holds one hour of
-request-duration histograms for a live and a candidate version, each split into N series (an
-extra `instance` label, as N pods would report), loaded with promtool's backfill. The analysis
-then runs in process: the same provider queries and verdict as the CLI, over the whole hour.
-"first look": a fresh provider reads all 60 evidence steps (range queries). "watch look": the
-provider has looked 3 minutes earlier, as `watch` keeps it, and reads only the 3 new steps.
+For each count N, a fresh Prometheus (Debian's, scripts/prometheus.sh) holds request-duration
+histograms for a live and a candidate version, each split into N series (an `instance` label, as N
+pods report), every pod scraped every 15 s at an offset of its own, loaded with promtool's backfill.
+The stage lasts 48 h; to keep the backfill small, the pods report during its first 15 minutes and
+its last 15 minutes (Prometheus answers a look at hour 48 from the blocks of that hour either way;
+`--full` backfills all 48 h instead, feasible for N = 1).
+
+Looks (each `gate.analyze` with the local stack's config, as `analyze` and `watch` run it: the
+provider's read of the settled steps, the evidence, the Judge; the provider's own read is shown too):
+
+- minute 1, first look: a new process, nothing cached; reads the baseline before the stage and step 1.
+- minute 2, watch look: the provider and Judge kept from the look a minute earlier.
+- hour 48, watch look: the same, 2,879 steps settled and kept; it reads one new step.
+- hour 48, new process: a provider and Judge restored from the disk cache (settled steps, each
+  series' last sample), as the next CI job starts; it reads one new step.
+
 Prints figures only; asserts nothing about time.
 """
 
@@ -19,101 +30,150 @@ import sys
 import tempfile
 import time
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "analysis"))
 
-import promdata  # noqa: E402
+import offgrid  # noqa: E402
 import promserver  # noqa: E402
 
 from stagewise.core import stackconfig  # noqa: E402
-from stagewise.tools.analysis import gate, verdict  # noqa: E402
+from stagewise.tools.analysis import gate, prometheus  # noqa: E402
 from stagewise.tools.analysis.prometheus import PrometheusProvider  # noqa: E402
-from stagewise.tools.analysis.provider import Window  # noqa: E402
+from stagewise.tools.analysis.settled import SettledCache  # noqa: E402
 
-STEP = 60.0
 HOUR = 3600.0
+STAGE_HOURS = 48
+REPORTED = 15 * 60.0  # seconds of samples at each end of the stage (unless --full)
 CONFIG = stackconfig.config_from_texts(
     (ROOT / "Pulumi.yaml").read_text(), (ROOT / "Pulumi.local.yaml").read_text(), "Pulumi.local.yaml"
 )
 VERSIONS = {CONFIG.rollout_release.live: "1.0.0", CONFIG.rollout_release.candidate: "2.0.0"}
+BOUNDS = tuple(b / 1000 for b in CONFIG.analysis.latency_bounds_ms)
+STEP = CONFIG.analysis.step
 
 
-def traffics(series: int, start: float, end: float) -> list[promdata.Traffic]:
+def pods(series: int, start: float, full: bool, rng: np.random.Generator) -> list[offgrid.Scraped]:
+    end = start + STAGE_HOURS * HOUR
+    windows = (
+        [(start - HOUR, end + 120)] if full else [(start - REPORTED, start + REPORTED), (end - REPORTED, end + 120)]
+    )
+    shares = tuple([0.0, 0.0, 0.0, 0.5, 0.3, 0.1] + [0.01] * 8)  # most requests between 25 and 100 ms
     out = []
-    for version, errors in (("1.0.0", 0.002), ("2.0.0", 0.003)):
+    for version, rps, errors in (("1.0.0", 2.0, 0.002), ("2.0.0", 0.5, 0.003)):
         for i in range(series):
-            out.append(
-                promdata.Traffic(
-                    version,
-                    start,
-                    end,
-                    rps=2.0,
-                    error_share=errors,
-                    latencies=((0.04, 0.9), (0.2, 0.1)),
-                    step=STEP,
-                    extra_labels=(("instance", f"pod-{i}"),),
+            offset = float(rng.uniform(0, 15))
+            # A pod that stops reporting and reports again later restarted: its counters start over.
+            for born, stop in windows:
+                out.append(
+                    offgrid.Scraped(
+                        version, f"pod-{i}", born, stop, rps, 15.0, offset, errors, shares[: len(BOUNDS)], BOUNDS
+                    )
                 )
-            )
     return out
 
 
-def measure(series: int, repeat: int, bin_dir: Path) -> tuple[float, float, float, float, float, verdict.Verdict]:
-    end = (time.time() // HOUR) * HOUR - HOUR
-    start = end - HOUR
+def timed(look) -> float:
+    began = time.perf_counter()
+    look()
+    return (time.perf_counter() - began) * 1000
+
+
+def measure(series: int, repeat: int, full: bool, bin_dir: Path) -> dict[str, list[float]]:
+    start = (time.time() // HOUR) * HOUR - (STAGE_HOURS + 2) * HOUR
+    stage = gate.StageStart(
+        "bench", datetime.fromtimestamp(start, UTC), "bench", replace(CONFIG.rollout_release, **VERSIONS)
+    )
+    settle = prometheus.SETTLE.total_seconds()
+    figures: dict[str, list[float]] = {}
+    rng = np.random.default_rng(series)
     with tempfile.TemporaryDirectory(prefix="analyze-bench-") as folder:
         work = Path(folder)
         began = time.perf_counter()
-        promserver.backfill(bin_dir, promdata.openmetrics(traffics(series, start, end)), work / "data")
-        load = time.perf_counter() - began
+        promserver.backfill(bin_dir, offgrid.scraped_openmetrics(pods(series, start, full, rng), rng), work / "data")
+        figures["backfill s"] = [time.perf_counter() - began]
         server = promserver.start(bin_dir, work / "data", work)
         try:
-            window = Window(datetime.fromtimestamp(start, UTC), datetime.fromtimestamp(end, UTC))
-            # The local stack's own config and tier limits, at a stage with candidate traffic: the same
-            # queries and verdict `stagewise analyze` runs.
-            stage = gate.StageStart("bench", window.start, "bench", replace(CONFIG.rollout_release, **VERSIONS))
-            times, watch_looks, result = [], [], None
-            earlier = window.end - timedelta(minutes=3)
-            for _ in range(repeat):
-                provider = PrometheusProvider(server.url)  # no cache carried over between runs
-                began = time.perf_counter()
-                result = gate.analyze(CONFIG, "local", stage, provider, window.end).result
-                times.append(time.perf_counter() - began)
-                watching = PrometheusProvider(server.url)
-                gate.analyze(CONFIG, "local", stage, watching, earlier)
-                began = time.perf_counter()
-                gate.analyze(CONFIG, "local", stage, watching, window.end)
-                watch_looks.append(time.perf_counter() - began)
+            for run in range(repeat):
+                cache = work / f"cache-{run}"
+
+                def provider(now: float, disk: Path | None = cache) -> PrometheusProvider:
+                    return PrometheusProvider(
+                        server.url,
+                        CONFIG.analysis.queries,
+                        CONFIG.analysis.timeout,
+                        bounds_ms=CONFIG.analysis.latency_bounds_ms,
+                        cache=SettledCache(disk),
+                        clock=lambda: now + settle,
+                    )
+
+                def look(source: PrometheusProvider, at: float, judges: Path) -> None:
+                    source.clock = lambda: at + settle
+                    gate.analyze(CONFIG, "local", stage, source, datetime.fromtimestamp(at, UTC), cache=judges)
+
+                judges = work / f"judges-{run}"
+                minute1 = start + 60
+                watching = provider(minute1)
+                figures.setdefault("minute 1, first look", []).append(timed(lambda: look(watching, minute1, judges)))
+                figures.setdefault("minute 2, watch look", []).append(
+                    timed(lambda: look(watching, minute1 + 60, judges))
+                )
+                reader = provider(minute1 + 60, None)
+                figures.setdefault("minute 2, provider read", []).append(
+                    timed(lambda: reader.steps_for(("2.0.0", "1.0.0"), stage.at, 2, STEP))
+                )
+                hour48 = start + STAGE_HOURS * HOUR
+                look(watching, hour48 - 60, judges)  # the watch so far: fills the caches up to the step before
+                figures.setdefault("hour 48, watch look", []).append(timed(lambda: look(watching, hour48, judges)))
+                steps = int(STAGE_HOURS * HOUR // STEP.total_seconds())
+                kept = provider(hour48 - 60)
+                kept.steps_for(("2.0.0", "1.0.0"), stage.at, steps - 1, STEP)
+                figures.setdefault("hour 48, provider read", []).append(
+                    timed(
+                        lambda: (
+                            setattr(kept, "clock", lambda: hour48 + settle),
+                            kept.steps_for(("2.0.0", "1.0.0"), stage.at, steps, STEP),
+                        )
+                    )
+                )
+                # A new process: provider and Judge restored from disk; the step after the kept ones is new.
+                restarted = provider(hour48 + 60)
+                figures.setdefault("hour 48, new process", []).append(
+                    timed(lambda: look(restarted, hour48 + 60, judges))
+                )
         finally:
             server.stop()
-    times.sort()
-    p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
-    assert result is not None
-    return load, statistics.median(times), p95, max(times), statistics.median(watch_looks), result
+    return figures
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--series", default="1,100,1000")
-    parser.add_argument("--repeat", type=int, default=10)
+    parser.add_argument("--series", default="1,100")
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--full", action="store_true", help="backfill all 48 h (large for 100 series)")
     args = parser.parse_args()
     bin_dir = promserver.binaries()
-    print(f"analyze against Prometheus, one hour of data at {STEP:g} s steps, {args.repeat} runs each")
     print(
-        f"{'series/version':>15} {'samples':>10} {'backfill s':>11} {'first look: median ms':>22} {'p95 ms':>8} "
-        f"{'max ms':>8} {'watch look: median ms':>22}  verdict"
+        f"one look of the gate against Prometheus ({'all 48 h of samples' if args.full else 'samples at both ends'} "
+        f"of a 48 h stage, {STEP.total_seconds():g} s steps, scrapes every 15 s off the grid), "
+        f"median of {args.repeat} runs, ms"
     )
+    names: list[str] = []
+    rows = []
     for count in (int(n) for n in args.series.split(",")):
-        # Per series: 2 status codes x (15 buckets + count + sum) x 61 points.
-        samples = 2 * count * 2 * 17 * int(HOUR / STEP + 1)
-        load, median, p95, worst, watch_look, result = measure(count, args.repeat, bin_dir)
-        print(
-            f"{count:>15} {samples:>10} {load:>11.1f} {median * 1000:>22.1f} {p95 * 1000:>8.1f} {worst * 1000:>8.1f}"
-            f" {watch_look * 1000:>22.1f}  {result.verdict}"
-        )
+        figures = measure(count, args.repeat, args.full, bin_dir)
+        names = [n for n in figures if n != "backfill s"]
+        rows.append((count, figures))
+    print(f"{'series/version':>15} " + " ".join(f"{n:>24}" for n in names) + f" {'backfill s':>11}")
+    for count, figures in rows:
+        cells = " ".join(f"{statistics.median(figures[n]):>24.1f}" for n in names)
+        print(f"{count:>15} {cells} {figures['backfill s'][0]:>11.1f}")
+    print("a look: gate.analyze (settled steps read, evidence, Judge); provider read: steps_for alone")
 
 
 if __name__ == "__main__":

@@ -186,7 +186,7 @@ def scraped_openmetrics(pods: list[Scraped], rng: np.random.Generator) -> str:
         shares = np.array([*pod.bucket_shares, 1.0 - sum(pod.bucket_shares)])
         for code, counts in (("200", served - failed), ("500", failed)):
             labels = f'http_response_status_code="{code}",instance="{pod.name}",service_version="{pod.version}"'
-            per_bucket = np.array([rng.multinomial(n, shares) for n in counts]).reshape(len(counts), len(shares))
+            per_bucket = rng.multinomial(counts, shares).reshape(len(counts), len(shares))
             total = np.cumsum(counts)
             below = np.cumsum(np.cumsum(per_bucket, axis=1), axis=0)
             lines += [f"{METRIC}_count{{{labels}}} {v} {t:.3f}" for t, v in zip(stamps, total)]

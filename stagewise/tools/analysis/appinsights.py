@@ -243,7 +243,10 @@ class AppInsightsProvider:
                     per_step[version][index] = values
             for version in behind:
                 kept[version].extend(per_step[version][kept[version].settled - begin :], settled)
-                self.cache.save(self._key(version, start, step), kept[version].dump())
+                self.cache.save(
+                    self._key(version, start, step), kept[version].dump(), kept[version].rows, kept[version].on_disk
+                )
+                kept[version].on_disk = len(kept[version].rows)
         bounds = tuple(b / 1000.0 for b in self.bounds_ms)
         return {v: kept[v].steps(bounds, settled) for v in versions}
 
@@ -260,7 +263,7 @@ class AppInsightsProvider:
         key = (version, start, step)
         if key not in self._kept:
             stored = self.cache.load(self._key(version, start, step))
-            self._kept[key] = _Kept.restore(stored) if stored else _Kept()
+            self._kept[key] = _Kept.restore(*stored) if stored else _Kept()
         return self._kept[key]
 
 
@@ -271,6 +274,7 @@ class _Kept:
     settled: int = 0
     rows: list[list[float]] = field(default_factory=list)
     problems: dict[str, tuple[Literal["requests", "errors", "latency"], str]] = field(default_factory=dict)
+    on_disk: int = field(default=0, compare=False)
 
     def extend(self, per_step: list[list[float]], settled: int) -> None:
         running = self.rows[-1] if self.rows else None
@@ -284,19 +288,16 @@ class _Kept:
         return Steps(bounds, counts, tuple(DataProblem(f, reason) for f, reason in self.problems.values()))
 
     def dump(self) -> dict[str, Any]:
-        return {
-            "settled": self.settled,
-            "rows": self.rows,
-            "problems": [[k, f, r] for k, (f, r) in self.problems.items()],
-        }
+        return {"settled": self.settled, "problems": [[k, f, r] for k, (f, r) in self.problems.items()]}
 
     @classmethod
-    def restore(cls, stored: dict[str, Any]) -> _Kept:
+    def restore(cls, stored: dict[str, Any], rows: list[list[float]]) -> _Kept:
         try:
             return cls(
                 int(stored["settled"]),
-                [[float(x) for x in row] for row in stored["rows"]],
+                [[float(x) for x in row] for row in rows],
                 {str(k): (f, str(r)) for k, f, r in stored["problems"]},
+                len(rows),
             )
         except (KeyError, TypeError, ValueError):
             return cls()

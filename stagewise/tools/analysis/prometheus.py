@@ -285,9 +285,12 @@ class PrometheusProvider:
         if behind:
             self._deadline = time.monotonic() + self.timeout
             try:
-                self._read(behind, kept, start_ms, step_ms, settled, start, step)
+                self._read(behind, kept, start_ms, step_ms, settled)
             finally:
                 self._deadline = None
+                # Kept even when the deadline cut the look short: the next look goes on from there.
+                for version in behind:
+                    kept[version].save(self.cache, self._key(version, start, step))
         expected = self.bounds
         if expected is None:
             expected = tuple(sorted({b for v in versions for h in kept[v].hists.values() for b in h}))
@@ -311,7 +314,7 @@ class PrometheusProvider:
         key = (version, start, step)
         if key not in self._kept:
             stored = self.cache.load(self._key(version, start, step))
-            self._kept[key] = _Version.restore(stored) if stored else _Version()
+            self._kept[key] = _Version.restore(*stored) if stored else _Version()
         return self._kept[key]
 
     def _selectors(self, versions: tuple[str, ...]) -> list[str]:
@@ -345,8 +348,6 @@ class PrometheusProvider:
         start_ms: int,
         step_ms: int,
         settled: int,
-        start: datetime,
-        step: timedelta,
     ) -> None:
         begin = min(kept[v].settled for v in versions)
         after = start_ms - int(LOOKBACK.total_seconds() * 1000) if begin == 0 else start_ms + begin * step_ms
@@ -359,7 +360,6 @@ class PrometheusProvider:
             series = [s for selector in selectors for s in self.raw_samples(selector, after, until)]
             for version in versions:
                 kept[version].add(version, series, self, start_ms, step_ms, upto)
-                self.cache.save(self._key(version, start, step), kept[version].dump())
             after = until
 
     def classify(self, labels: dict[str, str], version: str) -> tuple[bool, bool, float | None]:
@@ -387,12 +387,17 @@ class _Version:
     """One version's settled evidence: cumulative counts per settled step, and each series' last sample."""
 
     settled: int = 0
-    rows: list[tuple[float, float, dict[float, float]]] = field(default_factory=list)
+    rows: list[list[float]] = field(default_factory=list)
+    """Per settled step, cumulative: requests, errors, then the requests at or below each of `order`."""
+    order: list[float] = field(default_factory=list)
+    """Bounds in the order first seen (a row shorter than it: 0 at the bounds seen later, truly)."""
     series: dict[str, tuple[int, float]] = field(default_factory=dict)
     hists: dict[str, set[float]] = field(default_factory=dict)
     problems: dict[str, tuple[Family, str]] = field(default_factory=dict)
     """(family, reason) by family and series: the first bad sample of each series is reported."""
     requests_seen: bool = False
+    on_disk: int = field(default=0, compare=False)
+    _counts: tuple[tuple[float, ...], list[Counts]] = field(default_factory=lambda: ((), []), compare=False)
 
     def add(
         self,
@@ -463,14 +468,19 @@ class _Version:
                     bounds_in.setdefault(bound, [0.0] * new)[index] += increment
             if last is not None:
                 self.series[name] = last
-        total_r, total_e, per = self.rows[-1] if self.rows else (0.0, 0.0, {})
-        per = dict(per)
+        for bound in bounds_in:
+            if bound not in self.order:
+                self.order.append(bound)
+        where = [2 + self.order.index(bound) for bound in bounds_in]
+        running = list(self.rows[-1]) if self.rows else [0.0, 0.0]
+        running += [0.0] * (2 + len(self.order) - len(running))
+        increments = list(bounds_in.values())
         for i in range(new):
-            total_r += requests_in[i]
-            total_e += errors_in[i]
-            for bound, values in bounds_in.items():
-                per[bound] = per.get(bound, 0.0) + values[i]
-            self.rows.append((total_r, total_e, dict(per)))
+            running[0] += requests_in[i]
+            running[1] += errors_in[i]
+            for at, values in zip(where, increments):
+                running[at] += values[i]
+            self.rows.append(list(running))
         self.settled = upto
 
     def steps(self, version: str, settled: int, expected: tuple[float, ...], requests_text: str) -> Steps:
@@ -510,13 +520,27 @@ class _Version:
                         )
                     )
             bounds = tuple(b for b in expected if b not in missing)
-        counts = tuple(Counts(r, e, tuple(per.get(b, 0.0) for b in bounds)) for r, e, per in rows)
-        return Steps(bounds, counts, tuple(problems))
+        return Steps(bounds, self.counts(bounds, settled), tuple(problems))
+
+    def counts(self, bounds: tuple[float, ...], settled: int) -> tuple[Counts, ...]:
+        """Counts per settled step on `bounds`, made once per step (a look at hour 48 makes one)."""
+        made, counts = self._counts
+        if made != bounds:
+            counts = []
+            self._counts = (bounds, counts)
+        where = [2 + self.order.index(b) if b in self.order else -1 for b in bounds]
+        for row in self.rows[len(counts) : settled]:
+            counts.append(Counts(row[0], row[1], tuple(row[i] if 0 <= i < len(row) else 0.0 for i in where)))
+        return tuple(counts[:settled])
+
+    def save(self, cache: SettledCache, key: dict[str, Any]) -> None:
+        cache.save(key, self.dump(), self.rows, self.on_disk)
+        self.on_disk = len(self.rows)
 
     def dump(self) -> dict[str, Any]:
         return {
             "settled": self.settled,
-            "rows": [[r, e, sorted(per.items())] for r, e, per in self.rows],
+            "order": self.order,
             "series": self.series,
             "hists": {h: sorted(b) for h, b in self.hists.items()},
             "problems": [[key, family, reason] for key, (family, reason) in self.problems.items()],
@@ -524,15 +548,17 @@ class _Version:
         }
 
     @classmethod
-    def restore(cls, stored: dict[str, Any]) -> _Version:
+    def restore(cls, stored: dict[str, Any], rows: list[list[float]]) -> _Version:
         try:
             return cls(
                 int(stored["settled"]),
-                [(float(r), float(e), {float(b): float(v) for b, v in per}) for r, e, per in stored["rows"]],
+                [[float(x) for x in row] for row in rows],
+                [float(b) for b in stored["order"]],
                 {str(k): (int(t), float(v)) for k, (t, v) in stored["series"].items()},
                 {str(h): {float(b) for b in bs} for h, bs in stored["hists"].items()},
                 {str(key): (family, str(reason)) for key, family, reason in stored["problems"]},
                 bool(stored["requestsSeen"]),
+                len(rows),
             )
         except (KeyError, TypeError, ValueError):
             return cls()  # a cache file this code did not write: start over
