@@ -174,6 +174,8 @@ PROMOTE_MARGIN = 2.0
 """Promote needs evidence that the candidate is no worse than this multiple of live's error rate and
 share of slow requests (or below the warning levels). Above both tolerances (errorRateRatio,
 slowRequestsRatio), so a candidate cannot be within them and past the margin at once."""
+MARGIN_OVER_TOLERANCE = 1.5
+"""promoteMargin's default where a tolerance is 4/3 or more: this multiple of the larger tolerance."""
 FALSE_ABORT_RATE_FLOOR = 0.001
 """Below 0.1 % a rollout's budget, split over four stages and four checks, asks for e-values of
 tens of thousands: a 5x regression at 10 req/s would go unseen for hours."""
@@ -258,11 +260,14 @@ class AnalysisConfig(_Model):
             "promoting one past promoteMargin, over all its stages and looks"
         ),
     )
-    promote_margin: float = Field(
-        PROMOTE_MARGIN,
+    promote_margin: float | None = Field(
+        None,
         gt=1,
         le=100,
-        description="promote needs evidence the candidate is no worse than this multiple of live (errors, slow share)",
+        description=(
+            "promote needs evidence the candidate is no worse than this multiple of live (errors, slow share); "
+            "default 2, or 1.5 x the larger tolerance when that is more"
+        ),
     )
     no_traffic_deadline: Duration = Field(
         timedelta(minutes=30),
@@ -322,6 +327,14 @@ class AnalysisConfig(_Model):
             raise ValueError(f"{list(bounds)} must be positive and strictly increasing, in ms")
         return bounds
 
+    @property
+    def margin(self) -> float:
+        """promoteMargin as set, else PROMOTE_MARGIN, or 1.5 x the larger tolerance when that is more
+        (the margin must stay above both tolerances)."""
+        if self.promote_margin is not None:
+            return self.promote_margin
+        return max(PROMOTE_MARGIN, MARGIN_OVER_TOLERANCE * max(self.error_rate_ratio, self.slow_requests_ratio))
+
     @model_validator(mode="after")
     def _consistent(self) -> AnalysisConfig:
         if self.provider == "prometheus" and not self.url:
@@ -338,7 +351,7 @@ class AnalysisConfig(_Model):
             ("errorRateRatio", self.error_rate_ratio),
             ("slowRequestsRatio", self.slow_requests_ratio),
         ):
-            if self.promote_margin <= tolerance:
+            if self.promote_margin is not None and self.promote_margin <= tolerance:
                 raise ValueError(
                     f"promoteMargin ({self.promote_margin:g}) must be above {key} ({tolerance:g}): a candidate "
                     "within the tolerance must not also count as past the margin"

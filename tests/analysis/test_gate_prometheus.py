@@ -14,7 +14,7 @@ import requests
 from scenarios import SCENARIOS, STAGE, Gate, at
 
 from stagewise.core.gate_config import PROMETHEUS_DURATION_BUCKETS
-from stagewise.tools.analysis import gate
+from stagewise.tools.analysis import commands, gate
 from stagewise.tools.analysis.prometheus import PrometheusProvider
 from stagewise.tools.analysis.provider import Window
 from stagewise.tools.analysis.settled import SettledCache
@@ -27,10 +27,10 @@ SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "docs" / "analysis.sc
 
 def analyze(repo: Gate, stack: str, when: float = TWO_HOURS) -> tuple[int, dict]:
     result = repo.run("analyze", "--stack", stack, "--json", "--at", at(when))
-    assert result.exit_code in gate.EXIT_CODES.values(), result.output
+    assert result.exit_code in (*gate.EXIT_CODES.values(), gate.EXIT_STUCK), result.output
     report = json.loads(result.stdout)
     jsonschema.validate(report, SCHEMA)  # the documented schema
-    assert gate.EXIT_CODES[report["verdict"]] == result.exit_code
+    assert (gate.EXIT_STUCK if report["stuck"] else gate.EXIT_CODES[report["verdict"]]) == result.exit_code
     return result.exit_code, report
 
 
@@ -76,7 +76,9 @@ def test_worse_than_live_beyond_the_relative_limit_aborts(prometheus, gate_repo)
 
 def test_worse_than_live_with_too_few_requests_holds(prometheus, gate_repo):
     code, report = analyze(gate_repo, gate_repo.stack(SCENARIOS["worse-few"], prometheus.url))
-    assert (code, report["verdict"], report["holdReason"]) == (3, "hold", "samples")
+    # 0.005 req/s against live's 5 is 0.1 % of the requests where the stage sends 10 %: the hold
+    # names the share first (is the stage applied?), before the missing requests it causes.
+    assert (code, report["verdict"], report["holdReason"]) == (3, "hold", "traffic_share")
     assert report["versions"]["candidate"]["requests"] < 50
     # Over its tolerance as measured, but 36 requests are no evidence yet: no abort, and the check
     # says which regression they could show.
@@ -118,10 +120,20 @@ def test_a_query_prometheus_refuses_holds_and_names_the_query(prometheus, gate_r
     assert "Prometheus refused the query (bad_data" in report["reason"]
 
 
-def test_no_candidate_traffic_holds(prometheus, gate_repo):
-    code, report = analyze(gate_repo, gate_repo.stack(SCENARIOS["silent"], prometheus.url))
-    assert (code, report["verdict"], report["holdReason"]) == (3, "hold", "no_candidate_traffic")
+def test_no_candidate_traffic_holds_and_is_stuck_past_its_deadline(prometheus, gate_repo):
+    stack = gate_repo.stack(SCENARIOS["silent"], prometheus.url)
+    code, report = analyze(gate_repo, stack, 20 * 60)
+    assert (code, report["verdict"], report["holdReason"], report["stuck"]) == (
+        3,
+        "hold",
+        "no_candidate_traffic",
+        False,
+    )
     assert "2.0.0-silent served no requests" in report["reason"]
+    # noTrafficDeadline (30m by default) passed: still a hold, never a promote, and reported as stuck.
+    code, report = analyze(gate_repo, stack)
+    assert (code, report["verdict"], report["holdReason"], report["stuck"]) == (5, "hold", "no_candidate_traffic", True)
+    assert "stuck: no candidate traffic for 2h00m" in report["reason"]
 
 
 def test_human_output_shows_the_evidence(prometheus, gate_repo):
@@ -168,7 +180,7 @@ def test_hold_changes_nothing(prometheus, gate_repo):
     stack = gate_repo.stack(SCENARIOS["silent"], prometheus.url)
     before = (gate_repo.path / f"Pulumi.{stack}.yaml").read_bytes()
     result = gate_repo.run("analyze", "--stack", stack, "--apply")
-    assert result.exit_code == 3 and "no candidate traffic" in result.output
+    assert result.exit_code == gate.EXIT_STUCK and "no candidate traffic" in result.output and "STUCK" in result.output
     assert (gate_repo.path / f"Pulumi.{stack}.yaml").read_bytes() == before
 
 
@@ -178,10 +190,18 @@ def test_watch_stops_at_the_first_verdict_other_than_hold(prometheus, gate_repo)
     assert result.exit_code == 4 and json.loads(result.stdout)["verdict"] == "abort"
 
 
-def test_watch_gives_up_at_its_timeout_with_hold(prometheus, gate_repo):
-    stack = gate_repo.stack(SCENARIOS["silent"], prometheus.url)
+def test_watch_gives_up_at_its_timeout_with_hold(prometheus, gate_repo, monkeypatch):
+    # As of two hours into the stage (while the recorded traffic flows), the few candidate requests hold.
+    monkeypatch.setattr(commands, "_now", lambda: gate.parse_time(at(TWO_HOURS)))
+    stack = gate_repo.stack(SCENARIOS["worse-few"], prometheus.url)
     result = gate_repo.run("watch", "--stack", stack, "--interval", "1s", "--timeout", "3s")
     assert result.exit_code == 3 and "timeout 3s reached" in result.output
+
+
+def test_watch_stops_at_once_when_the_rollout_is_stuck(prometheus, gate_repo):
+    stack = gate_repo.stack(SCENARIOS["silent"], prometheus.url)
+    result = gate_repo.run("watch", "--stack", stack, "--interval", "1s", "--timeout", "1m", "--json")
+    assert result.exit_code == gate.EXIT_STUCK and json.loads(result.stdout)["stuck"] is True
 
 
 def test_the_evidence_grid_adds_up_to_the_window_and_counts_at_the_histograms_bounds(prometheus):

@@ -29,7 +29,15 @@ from stagewise.tools.app import StackOption, app
 from stagewise.tools.render import printable
 from stagewise.tools.session import CliError, Loaded, apply, err, load, out, reported
 
-_STATUS_STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red", "wait": "yellow", "skipped": "dim"}
+_STATUS_STYLE = {
+    "pass": "green",
+    "warn": "yellow",
+    "fail": "bold red",
+    "wait": "yellow",
+    "skipped": "dim",
+    "no_data": "bold yellow",
+    "outage": "bold yellow",
+}
 _VERDICT_STYLE = {"promote": "bold green", "hold": "bold yellow", "abort": "bold red"}
 
 
@@ -110,7 +118,8 @@ def _print(analysis: gate.Analysis) -> None:
     evidence = data["evidence"]
     out.print(
         f"window: {data['window']['start']} .. {data['window']['end']}, from {data['provider']}; "
-        f"{evidence['steps']} steps of {evidence['step']}, falseAbortRate {evidence['falseAbortRate']:g}"
+        f"{evidence['steps']} steps of {evidence['step']}, falseAbortRate {evidence['falseAbortRate']:g} for the "
+        f"rollout ({evidence['stageBudget']:.3g} at this stage), promoteMargin {evidence['promoteMargin']:g}"
     )
     table = Table(title_justify="left")
     for column in ("role", "colour", "version", "requests", "errors", "error rate", "p95"):
@@ -127,7 +136,13 @@ def _print(analysis: gate.Analysis) -> None:
         )
     out.print(table)
     _print_checks(data["checks"])
+    for e in data["promoteEvidence"]:
+        needs = "" if e["reached"] else f", {_needs(e['needsRequests'])}"
+        out.print(
+            f"promote evidence {e['name']} ({e['description']}): e-value {e['eValue']:.3g} of {e['threshold']:g}{needs}"
+        )
     held = f" ({data['holdReason']})" if data["holdReason"] else ""
+    held += " STUCK" if data["stuck"] else ""
     out.print(
         Text(f"verdict: {analysis.verdict}{held}: {analysis.result.reason}", style=_VERDICT_STYLE[analysis.verdict])
     )
@@ -152,6 +167,10 @@ def _print_checks(checks: list[dict[str, Any]]) -> None:
             c["note"],
         )
     out.print(table)
+
+
+def _needs(requests: float | None) -> str:
+    return "no evidence yet" if requests is None else f"needs about {max(requests, 1):.0f} more candidate requests"
 
 
 def _num(value: float | None, fmt: str) -> str:
@@ -182,7 +201,7 @@ def analyze(
     stack: StackOption = None, as_json: JsonOption = False, at: AtOption = None, apply: ApplyOption = False
 ) -> None:
     """Judge the candidate against the live version since the stage began: promote, hold or abort.
-    Exit 0 promote, 3 hold, 4 abort, 1 error."""
+    Exit 0 promote, 3 hold, 4 abort, 5 stuck (no candidate traffic past noTrafficDeadline), 1 error."""
     with reported():
         if apply and at is not None:
             raise CliError("--apply acts on the stack as it is now; --at is for replays, use one of them")
@@ -221,7 +240,11 @@ def watch(
             watcher = watcher or rollout_watch.Watcher.start(loaded)
             if (stuck := watcher.look(loaded, analysis.to_dict())) is not None:
                 break
-            if analysis.verdict != "hold" or time.monotonic() + every.total_seconds() > deadline:
+            if (
+                analysis.verdict != "hold"
+                or analysis.result.stuck
+                or time.monotonic() + every.total_seconds() > deadline
+            ):
                 break
             err.print(
                 f"{_now():%H:%M:%S} hold ({analysis.result.hold_reason}): {analysis.result.reason}; "

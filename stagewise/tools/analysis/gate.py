@@ -142,7 +142,7 @@ def limits(cfg: StackConfig, stage: str) -> Limits:
         slow_requests_ratio=gate.slow_requests_ratio,
         false_abort_rate=gate.false_abort_rate,
         stage_budget=budgets[judged.index(stage)] if stage in judged else None,
-        promote_margin=gate.promote_margin,
+        promote_margin=gate.margin,
         no_traffic_deadline=gate.no_traffic_deadline,
     )
 
