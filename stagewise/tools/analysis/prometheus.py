@@ -142,6 +142,7 @@ class PrometheusProvider:
         self.buckets_selector = counter_selector.parse(self.queries.duration_buckets, (counter_selector.BUCKET_SUFFIX,))
         self._buckets: dict[tuple[str, Window], Buckets] = {}
         self._kept: dict[tuple[str, datetime, timedelta], _Version] = {}
+        self._kinds: dict[str, _Kind] = {}
         self._deadline: float | None = None
         self.requests_made = 0
         """HTTP requests sent so far (the benchmark and tests count them)."""
@@ -209,20 +210,23 @@ class PrometheusProvider:
 
     def raw_samples(
         self, selector: str, after_ms: int, until_ms: int
-    ) -> list[tuple[dict[str, str], list[tuple[int, str]]]]:
+    ) -> list[tuple[dict[str, str], list[tuple[float, str]]]]:
         """Every raw sample of the selector's series timestamped in (after_ms, until_ms]: labels and
-        (timestamp ms, value as Prometheus wrote it). Prometheus 2 includes the range's start, 3 does
-        not; the samples at it are dropped here either way."""
+        (timestamp in seconds, value as Prometheus wrote it). Prometheus 2 includes the range's start,
+        3 does not; the samples at it are dropped here either way."""
         promql = f"{selector}[{until_ms - after_ms}ms]"
         data, body = self._get("/api/v1/query", promql, {"time": f"{until_ms / 1000:.3f}"})
         if data.get("resultType") != "matrix":
             raise ProviderError(f"the query returned a {data.get('resultType')}, not a range vector: {promql}")
         found = []
+        # Both sides are the double nearest a whole number of ms: compared exactly.
+        after, until = after_ms / 1000, until_ms / 1000
         try:
             for series in data["result"]:
-                labels = series["metric"]
-                samples = [(int(round(float(t) * 1000)), str(v)) for t, v in series["values"]]
-                found.append((labels, [(t, v) for t, v in samples if after_ms < t <= until_ms]))
+                values = series["values"]
+                if values and not after < float(values[0][0]):
+                    values = [(t, v) for t, v in values if after < float(t) <= until]
+                found.append((series["metric"], values))
         except (KeyError, IndexError, TypeError, ValueError):
             raise ProviderError(
                 f"Prometheus at {self.url} answered in an unexpected shape: {str(body)[:200]}"
@@ -357,15 +361,26 @@ class PrometheusProvider:
         while upto < settled:
             upto = min(settled, upto + chunk_steps)
             until = start_ms + upto * step_ms
-            series = [s for selector in selectors for s in self.raw_samples(selector, after, until)]
+            mine: dict[str, list[tuple[str, _Kind, list[tuple[float, str]]]]] = {v: [] for v in versions}
+            seen: set[str] = set()
+            for selector in selectors:
+                for labels, samples in self.raw_samples(selector, after, until):
+                    name = _series_id(labels)
+                    if name in seen:
+                        continue  # a series two selectors both returned: counted once
+                    seen.add(name)
+                    kind = self._kinds.get(name) or self._kinds.setdefault(name, self.classify(labels))
+                    if kind.version in mine:
+                        mine[kind.version].append((name, kind, samples))
             for version in versions:
-                kept[version].add(version, series, self, start_ms, step_ms, upto)
+                kept[version].add(version, mine[version], start_ms, step_ms, upto)
             after = until
 
-    def classify(self, labels: dict[str, str], version: str) -> tuple[bool, bool, float | None]:
-        """Whether a series counts `version`'s requests, its errors, and its bucket bound (None: not a bucket)."""
+    def classify(self, labels: dict[str, str]) -> _Kind:
+        """Which version a series counts for, and in which families (a bucket: at which bound)."""
         r, e, b = self.requests_selector, self.errors_selector, self.buckets_selector
-        is_requests = labels.get(r.version_label) == version and r.matches(labels)
+        version = labels.get(r.version_label)
+        is_requests = r.matches(labels)
         is_errors = labels.get(e.version_label) == version and e.matches(labels)
         bound = None
         if labels.get(b.version_label) == version and b.matches(labels) and "le" in labels:
@@ -375,7 +390,22 @@ class PrometheusProvider:
                 value = math.nan
             if math.isfinite(value) and (self.bounds is None or any(math.isclose(value, x) for x in self.bounds)):
                 bound = next((x for x in self.bounds or () if math.isclose(value, x)), value)
-        return is_requests, is_errors, bound
+        if not (is_requests or is_errors or bound is not None):
+            return _Kind(None, False, False, None, "", "")
+        histogram = "" if bound is None else _series_text({k: v for k, v in labels.items() if k != "le"})
+        return _Kind(version, is_requests, is_errors, bound, histogram, _series_text(labels))
+
+
+@dataclass(frozen=True)
+class _Kind:
+    """What a series is: its version, its families, its bound and histogram (buckets), and its text."""
+
+    version: str | None
+    requests: bool
+    errors: bool
+    bound: float | None
+    histogram: str
+    text: str
 
 
 MAX_PROBLEMS = 20
@@ -402,8 +432,7 @@ class _Version:
     def add(
         self,
         version: str,
-        found: list[tuple[dict[str, str], list[tuple[int, str]]]],
-        provider: PrometheusProvider,
+        found: list[tuple[str, _Kind, list[tuple[float, str]]]],
         start_ms: int,
         step_ms: int,
         upto: int,
@@ -417,21 +446,15 @@ class _Version:
         requests_in = [0.0] * new
         errors_in = [0.0] * new
         bounds_in: dict[float, list[float]] = {}
-        done: set[str] = set()
-        for labels, samples in found:
-            is_requests, is_errors, bound = provider.classify(labels, version)
-            if not (is_requests or is_errors or bound is not None):
-                continue
-            name = _series_text(labels)
-            if name in done:
-                continue  # a series two selectors both returned: counted once
-            done.add(name)
+        for name, kind, samples in found:
+            is_requests, is_errors, bound = kind.requests, kind.errors, kind.bound
             if is_requests:
                 self.requests_seen = True
-            if bound is not None:
-                self.hists.setdefault(_series_text({k: v for k, v in labels.items() if k != "le"}), set()).add(bound)
+            if bound is not None and bound not in self.hists.setdefault(kind.histogram, set()):
+                self.hists[kind.histogram].add(bound)
             last = self.series.get(name)
-            for stamp, text in samples:
+            for seconds, text in samples:
+                stamp = int(round(float(seconds) * 1000))
                 if last is not None and stamp <= last[0]:
                     continue  # read before (the baseline, or a stretch another version needed again)
                 value = _value(text)
@@ -441,11 +464,11 @@ class _Version:
                         ("errors", is_errors),
                         ("latency", bound is not None),
                     ):
-                        if hit and len(self.problems) < MAX_PROBLEMS and f"{family} {name}" not in self.problems:
+                        if hit and len(self.problems) < MAX_PROBLEMS and f"{family} {kind.text}" not in self.problems:
                             when = datetime.fromtimestamp(stamp / 1000, UTC).isoformat().replace("+00:00", "Z")
-                            self.problems[f"{family} {name}"] = (
+                            self.problems[f"{family} {kind.text}"] = (
                                 family,  # type: ignore[assignment]
-                                f"version {version}: {name} has the sample {text} at {when}, which no counter "
+                                f"version {version}: {kind.text} has the sample {text} at {when}, which no counter "
                                 "can hold (not counted; the first such sample of the series)",
                             )
                     continue
@@ -579,6 +602,11 @@ def _value(text: str) -> float:
 
 def _re(text: str) -> str:
     return re.escape(text)
+
+
+def _series_id(labels: dict[str, str]) -> str:
+    """A series' identity, cheap to make: its labels in order, joined by characters no label holds."""
+    return "\x1e".join(f"{k}\x1f{v}" for k, v in sorted(labels.items()))
 
 
 def _series_text(labels: dict[str, str]) -> str:
