@@ -6,7 +6,7 @@
 #   make down    stop everything `make local` started and undo every change it made to the host
 # The inner loop, which needs only the virtualenv (no Go build, no cluster, no root):
 #   make check   ruff, mypy and the tests of the `check` lane (unit, components under mocks, CLI, policy)
-.PHONY: setup lint toolchain cluster prometheus dataplane local demo down test check bench
+.PHONY: setup lint lint-python lint-shell toolchain cluster prometheus dataplane local demo down test check bench
 
 VENV := .venv
 
@@ -18,15 +18,21 @@ $(VENV)/.installed: pyproject.toml
 	$(VENV)/bin/pip install --quiet -e '.[dev]'
 	touch $@
 
-# ruff (lint and format) and mypy over the packages: part of `make test`.
-lint: setup
+# Part of `make test`: ruff (lint and format) and mypy over the packages; shellcheck and shfmt over
+# the scripts (Debian's packages, installed if missing).
+lint: lint-python lint-shell
+
+lint-python: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
+lint-shell:
+	bash scripts/lint-shell.sh
+
 # The tests that need only the virtualenv (tests/conftest.py gives each folder its lane); actionlint's
 # tests skip, saying why, until scripts/actionlint.sh has built it. About a minute on a warm virtualenv.
-check: lint
+check: lint-python
 	STAGEWISE_LANE=check $(VENV)/bin/python -m pytest -q -m check -n auto
 
 # The Pulumi CLI, its Python language host and the Kubernetes provider, built from Go modules.

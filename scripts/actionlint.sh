@@ -19,12 +19,12 @@ DIR="$(tool_dir actionlint)"
 BIN="$DIR/actionlint"
 
 if [[ -x "$BIN" ]] && "$BIN" -version >/dev/null 2>&1; then
-  printf '%s\n' "$BIN"
-  exit 0
+	printf '%s\n' "$BIN"
+	exit 0
 fi
 if [[ ${1:-} == --cached ]]; then
-  echo "actionlint $VERSION is not built yet (scripts/actionlint.sh builds it)" >&2
-  exit 1
+	echo "actionlint $VERSION is not built yet (scripts/actionlint.sh builds it)" >&2
+	exit 1
 fi
 
 need go "'go' is not on PATH; install Go 1.24+ to build actionlint $VERSION"
@@ -40,17 +40,17 @@ start=$SECONDS
 # Outside any module: the version suffix makes `go install` resolve the module itself.
 # The build must not leave build metadata from a surrounding checkout, hence -buildvcs=false.
 (cd "$STAGE" && GOBIN="$STAGE" GOFLAGS="${GOFLAGS:-} -buildvcs=false" \
-  go install "github.com/rhysd/actionlint/cmd/actionlint@$VERSION") >&2
+	go install "github.com/rhysd/actionlint/cmd/actionlint@$VERSION") >&2
 "$STAGE/actionlint" -version >/dev/null
 
 chmod 755 "$STAGE"
 # A cached directory that failed the check above (e.g. an interrupted copy) is replaced.
 if [[ -d "$DIR" ]] && ! "$BIN" -version >/dev/null 2>&1; then
-  rm -rf "$DIR"
+	rm -rf "$DIR"
 fi
 if ! mv -T "$STAGE" "$DIR" 2>/dev/null; then
-  # Another run finished first; its binary is as good as ours.
-  "$BIN" -version >/dev/null 2>&1 || die "could not install into $DIR"
+	# Another run finished first; its binary is as good as ours.
+	"$BIN" -version >/dev/null 2>&1 || die "could not install into $DIR"
 fi
 log "built in $((SECONDS - start)) s: $BIN"
 printf '%s\n' "$BIN"

@@ -21,7 +21,6 @@ LOG_TAG=dataplane
 . "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 
 NODE_DIR="$STAGEWISE_ROOT/.cluster/node"
-KUBECONFIG_PATH="$STAGEWISE_ROOT/$FACT_KUBECONFIG"
 # Runtime files live under /run: unix socket paths are limited to 108 bytes, a checkout's path is not.
 RUN_DIR=/run/stagewise-node
 CONTAINERD_SOCK="$RUN_DIR/containerd.sock"
@@ -52,6 +51,13 @@ HOST_DIRS=(/var/lib/kubelet /var/log/pods /var/log/containers /var/lib/cni /etc/
 
 PROCESSES=(containerd kubelet traefik prometheus targets)
 
+# What scripts/dataplane/host.py records and compares: the sysctls and the directories above.
+HOST_ARGS=()
+for _arg in "${SYSCTLS[@]}"; do HOST_ARGS+=(--sysctl "$_arg"); done
+HOST_DIR_ARGS=()
+for _arg in "${HOST_DIRS[@]}" /run/containerd; do HOST_DIR_ARGS+=(--dir "$_arg"); done
+unset _arg
+
 # ---------------------------------------------------------------------------------------------
 # install / build
 # ---------------------------------------------------------------------------------------------
@@ -67,20 +73,9 @@ cmd_install() {
 		log "containerd, runc and the CNI plugins are installed"
 		return 0
 	fi
-	[[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null ||
-		die "missing ${missing[*]}: install Debian's packages (apt-get install --no-install-recommends ${missing[*]}) as root"
-	log "installing Debian's ${missing[*]}"
-	export DEBIAN_FRONTEND=noninteractive
-	# The packages' maintainer scripts would start containerd through the init system: keep them from it.
-	local policy=/usr/sbin/policy-rc.d
-	if [[ ! -e $policy ]]; then
-		printf '#!/bin/sh\nexit 101\n' >"$policy"
-		chmod +x "$policy"
-		trap 'rm -f /usr/sbin/policy-rc.d' EXIT
-	fi
-	apt-get install -y --no-install-recommends "${missing[@]}" >&2 ||
-		{ apt-get update >&2 && apt-get install -y --no-install-recommends "${missing[@]}" >&2; } ||
-		die "apt-get install ${missing[*]} failed"
+	# Their maintainer scripts would start containerd through the init system: debian_install keeps
+	# them from it.
+	debian_install "${missing[@]}"
 }
 
 build_traefik() {
@@ -158,182 +153,81 @@ launch() {
 }
 
 stop_process() {
-	local name=$1 pid n
+	local name=$1 pid
 	pid=$(running "$name") || {
 		rm -f "$(pid_file "$name")"
 		return 0
 	}
-	kill -TERM "$pid" 2>/dev/null || true
-	for n in $(seq 1 40); do
-		kill -0 "$pid" 2>/dev/null || break
-		((n == 30)) && kill -KILL "$pid" 2>/dev/null
-		sleep 0.25
-	done
-	kill -0 "$pid" 2>/dev/null && die "$name (pid $pid) did not stop"
+	stop_pids 8 "$pid" || die "$name (pid $pid) did not stop"
 	rm -f "$(pid_file "$name")"
 	log "$name: stopped (pid $pid)"
 }
 
-wait_until() { # DESCRIPTION TIMEOUT COMMAND...
-	local what=$1 timeout=$2 start=$SECONDS
-	shift 2
-	until "$@" >/dev/null 2>&1; do
-		((SECONDS - start < timeout)) || return 1
-		sleep 0.5
-	done
-	log "$what ($((SECONDS - start))s)"
-}
-
-kc() { "$(tool_path kubectl)" --kubeconfig "$KUBECONFIG_PATH" --request-timeout=10s "$@"; }
 ctr_() { ctr --address "$CONTAINERD_SOCK" --namespace k8s.io "$@"; }
 
 # ---------------------------------------------------------------------------------------------
 # the host: what start may change, recorded before and restored by stop
 # ---------------------------------------------------------------------------------------------
 
-# iptables_rules: every chain and rule of every table, IPv4 and IPv6, without counters, one per line
-# as "<tool> <table> <chain or rule as iptables-save prints it>".
-iptables_rules() {
-	local tool
-	for tool in iptables ip6tables; do
-		command -v "$tool-save" >/dev/null || continue
-		"$tool-save" 2>/dev/null | awk -v tool="$tool" '
-			/^\*/ { table = substr($0, 2); next }
-			/^(#|COMMIT)/ { next }
-			{ sub(/ \[[0-9]*:[0-9]*\]$/, ""); print tool, table, $0 }'
-	done
-}
+# The snapshot, the record and the restore plan are scripts/dataplane/host.py's: it reads the
+# commands' output (iptables-save, ip, /proc/mounts, ...) and prints the plan as bash lines, which
+# run_plan runs here, in order.
+host_py() { python3 "$STAGEWISE_SCRIPTS/dataplane/host.py" "$@"; }
 
-# cgroup_dirs: the kubelet's cgroups in every cgroup v1 hierarchy (kubepods, and the pods' and
-# containers' below it, which runc makes). Other cgroups on the host come and go with other programs:
-# they are neither compared nor touched.
-cgroup_dirs() {
-	local mount
-	for mount in $(awk '$3 == "cgroup" {print $2}' /proc/mounts); do
-		find "$mount" -mindepth 1 -maxdepth 1 -type d -name 'kubepods*' -exec find {} -type d \; 2>/dev/null
-	done | sort
-}
-
-our_mounts() { # mount points under the directories the node uses, deepest first
-	awk '{print $5}' /proc/self/mountinfo | grep -E "^($NODE_DIR|/var/lib/kubelet|/run/netns|/run/containerd|$RUN_DIR)(/|$)" |
-		awk '{print length, $0}' | sort -rn | cut -d' ' -f2- || true
+# run_plan LINES: each line a bash command that logs its own failure.
+run_plan() {
+	local line
+	while IFS= read -r line; do
+		[[ -n $line ]] || continue
+		eval "$line" || log "failed: $line"
+	done <<<"$1"
 }
 
 # host-state: a snapshot of everything the data plane may change, for a before/after comparison.
 cmd_host_state() {
-	local d
-	echo "## sysctls"
-	for d in "${SYSCTLS[@]}"; do echo "$d = $(sysctl -n "$d" 2>/dev/null || echo absent)"; done
-	echo "## iptables"
-	iptables_rules
-	echo "## addresses"
-	ip -o addr show | awk '{print $2, $3, $4}'
-	echo "## links"
-	ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//'
-	echo "## network namespaces"
-	ip netns list 2>/dev/null || true
-	echo "## mounts"
-	awk '{for (i = 7; i <= NF; i++) if ($i == "-") {print $5, $(i + 1); break}}' /proc/self/mountinfo | sort
-	echo "## directories"
-	for d in "${HOST_DIRS[@]}" /run/containerd; do [[ -e $d ]] && echo "$d" || true; done
-	echo "## cgroups"
-	cgroup_dirs
-	echo "## processes"
 	local p
-	for p in "${PROCESSES[@]}"; do running "$p" >/dev/null && echo "$p" || true; done
+	host_py snapshot "${HOST_ARGS[@]}" "${HOST_DIR_ARGS[@]}"
+	echo "## processes"
+	for p in "${PROCESSES[@]}"; do
+		if running "$p" >/dev/null; then echo "$p"; fi
+	done
+	# Every process of these names, ours or not (pgrep prints PIDs, not names).
+	# shellcheck disable=SC2009
 	ps -eo comm= | grep -xE 'containerd|containerd-shim.*|kubelet|traefik|prometheus|runc' || true
 	echo "## listening"
 	ss -Htln | awk '{print $4}' | sort
 }
 
 record_host() {
-	local before=$NODE_DIR/host-before d
+	local before=$NODE_DIR/host-before
 	if [[ -d $before ]]; then
 		log "host changes of an earlier start are still recorded ($before): keeping that record"
 		return 0
 	fi
-	mkdir -p "$before.tmp"
-	for d in "${SYSCTLS[@]}"; do printf '%s %s\n' "$d" "$(sysctl -n "$d" 2>/dev/null || echo absent)"; done >"$before.tmp/sysctls"
-	iptables_rules >"$before.tmp/iptables"
-	ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | sort >"$before.tmp/links"
-	for d in "${HOST_DIRS[@]}" /run/containerd; do [[ -e $d ]] && echo "$d" || true; done >"$before.tmp/dirs"
-	ip netns list 2>/dev/null | awk '{print $1}' | sort >"$before.tmp/netns"
-	cgroup_dirs >"$before.tmp/cgroups"
-	ip -o addr show dev lo | awk '{print $4}' | sort >"$before.tmp/lo-addresses"
-	mv "$before.tmp" "$before"
+	host_py record "$before" "${HOST_ARGS[@]}" "${HOST_DIR_ARGS[@]}" || die "recording the host before start failed"
 }
 
-# restore_iptables: delete the rules added since the record (newest first), then the chains added.
-restore_iptables() {
-	local before=$1 line tool table rule
-	local -a added
-	mapfile -t added < <(iptables_rules | grep -vxFf "$before" || true)
-	# Rules first: a chain can only go once nothing jumps to it.
-	for ((i = ${#added[@]} - 1; i >= 0; i--)); do
-		read -r tool table rule <<<"${added[i]}"
-		[[ $rule == -A* ]] || continue
-		# shellcheck disable=SC2086 # a saved rule is a list of arguments, quoted as iptables-save prints it
-		eval "$tool -w -t $table -D ${rule#-A }" 2>/dev/null || log "could not delete $tool -t $table rule: $rule"
-	done
-	for line in "${added[@]}"; do
-		read -r tool table rule <<<"$line"
-		[[ $rule == :* ]] || continue
-		rule=${rule%% *}
-		"$tool" -w -t "$table" -F "${rule:1}" 2>/dev/null || true
-		"$tool" -w -t "$table" -X "${rule:1}" 2>/dev/null || log "could not delete $tool -t $table chain ${rule:1}"
-	done
-	# A table that did not exist before was made by the node's first rule in it (the kubelet's canary
-	# chains). With the nf_tables backend it is an nft table of its own, left with its built-in chains
-	# once empty: delete it when nothing but those chains, at policy ACCEPT, is left in it.
-	iptables -V 2>/dev/null | grep -q nf_tables || return 0
-	local family left
-	left=$(iptables_rules)
-	[[ -n $left ]] || return 0
-	for line in $(awk '{print $1 "/" $2}' <<<"$left" | sort -u); do
-		tool=${line%/*} table=${line#*/}
-		grep -q "^$tool $table " "$before" && continue
-		grep "^$tool $table " <<<"$left" | grep -qvE "^$tool $table :[A-Z]+ ACCEPT$" && continue
-		family=ip
-		[[ $tool == ip6tables ]] && family=ip6
-		nft delete table "$family" "$table" 2>/dev/null || log "could not delete the nft table $family $table"
-	done
-}
-
+# restore_host: back to the record (sysctls, iptables rules and chains, links, the node address,
+# network namespaces, cgroups, directories), then the nft tables the node's first rules made.
 restore_host() {
-	local before=$NODE_DIR/host-before name value d link
+	local before=$NODE_DIR/host-before plan
 	[[ -d $before ]] || return 0
-	while read -r name value; do
-		[[ $value == absent ]] && continue
-		[[ "$(sysctl -n "$name" 2>/dev/null)" == "$value" ]] || sysctl -qw "$name=$value" >/dev/null ||
-			log "could not restore $name to $value"
-	done <"$before/sysctls"
-	restore_iptables "$before/iptables"
-	# Links: the bridge and any veth left behind.
-	for link in $(ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | grep -vxFf "$before/links" || true); do
-		ip link delete "$link" 2>/dev/null || log "could not delete link $link"
-	done
-	if ! grep -qx "$NODE_IP/32" "$before/lo-addresses"; then
-		ip addr del "$NODE_IP/32" dev lo 2>/dev/null || true
-	fi
-	for d in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -vxFf "$before/netns" || true); do
-		umount "/run/netns/$d" 2>/dev/null || umount -l "/run/netns/$d" 2>/dev/null || true
-		ip netns delete "$d" 2>/dev/null || rm -f "/run/netns/$d"
-	done
-	# cgroups the kubelet and runc made, deepest first (a cgroup directory goes only when empty).
-	local -a cgroups
-	mapfile -t cgroups < <(cgroup_dirs | grep -vxFf "$before/cgroups" | awk '{print length, $0}' | sort -rn | cut -d' ' -f2- || true)
-	for d in "${cgroups[@]}"; do rmdir "$d" 2>/dev/null || log "could not remove cgroup $d"; done
-	for d in "${HOST_DIRS[@]}" /run/containerd; do
-		grep -qxF "$d" "$before/dirs" || rm -rf "$d"
-	done
+	plan=$(host_py plan "$before" --node-ip "$NODE_IP" "${HOST_DIR_ARGS[@]}") || die "planning the host's restore failed"
+	run_plan "$plan"
+	plan=$(host_py plan-tables "$before") || die "planning the removal of empty nft tables failed"
+	run_plan "$plan"
 	rm -rf "$before"
 }
 
+# unmount_ours: the mounts under the directories the node uses, deepest first.
 unmount_ours() {
-	local m
-	for m in $(our_mounts); do
+	local m mounts
+	mounts=$(host_py mounts "$NODE_DIR" /var/lib/kubelet /run/netns /run/containerd "$RUN_DIR") ||
+		die "listing the node's mounts failed"
+	while IFS= read -r m; do
+		[[ -n $m ]] || continue
 		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || log "could not unmount $m"
-	done
+	done <<<"$mounts"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -448,7 +342,7 @@ import_images() {
 	log "images: $(ctr_ images ls -q | grep -vc '^sha256:') in containerd (none pulled)"
 }
 
-node_ready() {
+real_node_ready() {
 	[[ "$(kc get node "$NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" == True ]]
 }
 
@@ -457,7 +351,7 @@ start_kubelet() {
 	launch kubelet "$(tool_path kubelet)" --config "$NODE_DIR/kubelet.yaml" --kubeconfig "$KUBECONFIG_PATH" \
 		--root-dir "$NODE_DIR/kubelet" --cert-dir "$NODE_DIR/kubelet/pki" --hostname-override "$NODE_NAME" \
 		--node-ip "$NODE_IP" --node-labels "$NODE_LABEL" --v=1
-	wait_until "node $NODE_NAME Ready" 120 node_ready || die_with_log "$(log_file kubelet)" "the kubelet's node did not become Ready"
+	wait_until "node $NODE_NAME Ready" 120 real_node_ready || die_with_log "$(log_file kubelet)" "the kubelet's node did not become Ready"
 }
 
 start_gateway() {
@@ -564,7 +458,7 @@ cmd_status() {
 			ok=1
 		fi
 	done
-	((ok == 0)) && node_ready && curl -fsS "http://127.0.0.1:$TRAEFIK_ADMIN_PORT/ping" >/dev/null &&
+	((ok == 0)) && real_node_ready && curl -fsS "http://127.0.0.1:$TRAEFIK_ADMIN_PORT/ping" >/dev/null &&
 		curl -fsS "http://$PROMETHEUS_HOST:$PROMETHEUS_PORT/-/ready" >/dev/null
 }
 

@@ -1,6 +1,8 @@
 # shellcheck shell=bash
-# Helpers the bash scripts share: the repository's paths, the version and cache directory of every
-# built tool, logging, a background runner with a heartbeat, and Go module downloads.
+# Helpers the bash scripts share: the repository's paths and shared facts, the version and cache
+# directory of every built tool, logging, kubectl against the local cluster, waiting for a condition,
+# stopping processes by PID, Debian packages, a background runner with a heartbeat, and Go module
+# downloads.
 #
 #   LOG_TAG=cluster   # the [tag] of its log lines
 #   . "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
@@ -77,6 +79,79 @@ die_with_log() {
 	log "---- last lines of $1 ----"
 	tail -n 40 "$1" >&2 || true
 	die "$2 (full log: $1)"
+}
+
+# --- the local cluster ----------------------------------------------------------------------------
+
+# The kubeconfig scripts/cluster.sh writes.
+KUBECONFIG_PATH=$STAGEWISE_ROOT/$FACT_KUBECONFIG
+
+# kc ARGS...: the pinned kubectl against the local cluster, with a short request timeout.
+kc() { "$(tool_path kubectl)" --kubeconfig "$KUBECONFIG_PATH" --request-timeout=10s "$@"; }
+
+# --- waiting and stopping -------------------------------------------------------------------------
+
+# wait_until DESCRIPTION TIMEOUT COMMAND...: runs COMMAND (its output discarded) every half second
+# until it succeeds, then logs DESCRIPTION with the time it took; says every 15 s that it is still
+# waiting. Returns 1 once TIMEOUT seconds have passed.
+wait_until() {
+	local what=$1 timeout=$2 start=$SECONDS last=$SECONDS
+	shift 2
+	until "$@" >/dev/null 2>&1; do
+		((SECONDS - start < timeout)) || return 1
+		if ((SECONDS - last >= 15)); then
+			log "  ... waiting for $what ($((SECONDS - start))s)"
+			last=$SECONDS
+		fi
+		sleep 0.5
+	done
+	log "$what ($((SECONDS - start))s)"
+}
+
+# stop_pids GRACE PID...: TERM to every PID, KILL to those still alive after GRACE seconds; returns 1
+# if one is alive 2 s after that.
+stop_pids() {
+	local grace=$1 pid ticks=0
+	local -a alive
+	shift
+	kill -TERM "$@" 2>/dev/null || true
+	while :; do
+		alive=()
+		for pid in "$@"; do
+			if kill -0 "$pid" 2>/dev/null; then alive+=("$pid"); fi
+		done
+		((${#alive[@]})) || return 0
+		((ticks < (grace + 2) * 4)) || return 1
+		if ((ticks == grace * 4)); then kill -KILL "${alive[@]}" 2>/dev/null || true; fi
+		sleep 0.25
+		ticks=$((ticks + 1))
+	done
+}
+
+# --- Debian packages ------------------------------------------------------------------------------
+
+# debian_install PACKAGE...: installs Debian's packages (root and apt-get needed; the index is
+# updated only if the first try fails). Their maintainer scripts are kept from starting services.
+debian_install() {
+	local policy=/usr/sbin/policy-rc.d ours=0 rc=0
+	if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
+		die "missing $*: install Debian's packages (apt-get install --no-install-recommends $*) as root"
+	fi
+	log "installing Debian's $*"
+	if [[ ! -e $policy ]]; then
+		printf '#!/bin/sh\nexit 101\n' >"$policy"
+		chmod +x "$policy"
+		ours=1
+		trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+	fi
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@" >&2 ||
+		{ DEBIAN_FRONTEND=noninteractive apt-get update >&2 &&
+			DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@" >&2; } || rc=$?
+	if ((ours)); then
+		rm -f "$policy"
+		trap - EXIT
+	fi
+	((rc == 0)) || die "apt-get install $* failed"
 }
 
 # --- slow commands --------------------------------------------------------------------------------

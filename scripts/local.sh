@@ -16,53 +16,56 @@ export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE:-$FACT_LOCAL_PASSPHR
 STACK=local
 
 select_stack() {
-  mkdir -p .state
-  pulumi stack select "$STACK" 2>/dev/null || pulumi stack init "$STACK"
+	mkdir -p .state
+	pulumi stack select "$STACK" 2>/dev/null || pulumi stack init "$STACK"
 }
 
 # url: where the local stack answers, from its stack outputs (the route's host on the gateway).
 url() { pulumi stack output url --stack "$STACK"; }
 
 case "${1:-up}" in
-  up)
-    bash scripts/dataplane.sh start
-    select_stack
-    pulumi up --stack "$STACK" --yes --skip-preview
-    echo
-    KUBECONFIG="$(bash scripts/cluster.sh kubeconfig)"
-    export KUBECONFIG
-    namespace="$(pulumi stack output namespace --stack "$STACK")"
-    for colour in blue green; do
-      bash scripts/cluster.sh kubectl -n "$namespace" rollout status "deployment/$(pulumi stack output deployments --stack "$STACK" --json | python3 -c "import json,sys; print(json.load(sys.stdin)['$colour'])")" --timeout=120s >/dev/null
-    done
-    bash scripts/cluster.sh kubectl -n "$namespace" get deployments,pods,httproutes -o wide
-    echo
-    bash scripts/cluster.sh kubectl -n "$namespace" get httproutes \
-      -o jsonpath='{range .items[*].spec.rules[*].backendRefs[*]}{.name}{"\t"}{.weight}{"\n"}{end}'
-    address="$(url)"
-    # The gateway programs a new route within seconds: wait until it answers.
-    for _ in $(seq 1 60); do
-      curl -fsS -o /dev/null "$address" && break
-      sleep 1
-    done
-    curl -fsS -o /dev/null "$address" || { echo "the gateway does not answer $address (log: .cluster/node/logs/traefik.log)" >&2; exit 1; }
-    echo
-    echo "Next: stagewise promote --stack local && pulumi up --stack local  (after '. scripts/env.sh' with the state and passphrase above)"
-    echo "      make demo    plays a whole rollout against real traffic"
-    echo
-    echo "The local stack answers at: $address"
-    echo "  curl -i $address     (X-App-Version names the version that served the request)"
-    ;;
-  down)
-    if bash scripts/cluster.sh status >/dev/null 2>&1; then
-      select_stack
-      pulumi destroy --stack "$STACK" --yes --skip-preview
-    fi
-    bash scripts/dataplane.sh stop
-    bash scripts/cluster.sh stop
-    ;;
-  *)
-    echo "usage: scripts/local.sh up|down" >&2
-    exit 2
-    ;;
+up)
+	bash scripts/dataplane.sh start
+	select_stack
+	pulumi up --stack "$STACK" --yes --skip-preview
+	echo
+	KUBECONFIG="$(bash scripts/cluster.sh kubeconfig)"
+	export KUBECONFIG
+	namespace="$(pulumi stack output namespace --stack "$STACK")"
+	for colour in blue green; do
+		bash scripts/cluster.sh kubectl -n "$namespace" rollout status "deployment/$(pulumi stack output deployments --stack "$STACK" --json | python3 -c "import json,sys; print(json.load(sys.stdin)['$colour'])")" --timeout=120s >/dev/null
+	done
+	bash scripts/cluster.sh kubectl -n "$namespace" get deployments,pods,httproutes -o wide
+	echo
+	bash scripts/cluster.sh kubectl -n "$namespace" get httproutes \
+		-o jsonpath='{range .items[*].spec.rules[*].backendRefs[*]}{.name}{"\t"}{.weight}{"\n"}{end}'
+	address="$(url)"
+	# The gateway programs a new route within seconds: wait until it answers.
+	for _ in $(seq 1 60); do
+		curl -fsS -o /dev/null "$address" && break
+		sleep 1
+	done
+	curl -fsS -o /dev/null "$address" || {
+		echo "the gateway does not answer $address (log: .cluster/node/logs/traefik.log)" >&2
+		exit 1
+	}
+	echo
+	echo "Next: stagewise promote --stack local && pulumi up --stack local  (after '. scripts/env.sh' with the state and passphrase above)"
+	echo "      make demo    plays a whole rollout against real traffic"
+	echo
+	echo "The local stack answers at: $address"
+	echo "  curl -i $address     (X-App-Version names the version that served the request)"
+	;;
+down)
+	if bash scripts/cluster.sh status >/dev/null 2>&1; then
+		select_stack
+		pulumi destroy --stack "$STACK" --yes --skip-preview
+	fi
+	bash scripts/dataplane.sh stop
+	bash scripts/cluster.sh stop
+	;;
+*)
+	echo "usage: scripts/local.sh up|down" >&2
+	exit 2
+	;;
 esac

@@ -14,22 +14,7 @@ if command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1;
 	dirname "$(command -v prometheus)"
 	exit 0
 fi
-if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-	die "prometheus and promtool are missing; install Debian's prometheus package" \
-		"(apt-get install --no-install-recommends prometheus) as root, or put both on PATH"
-fi
-log "installing Debian's prometheus package"
-export DEBIAN_FRONTEND=noninteractive
-# The package's maintainer scripts would start a server through the init system: keep them from it.
-policy=/usr/sbin/policy-rc.d
-if [ ! -e "$policy" ]; then
-	printf '#!/bin/sh\nexit 101\n' >"$policy"
-	chmod +x "$policy"
-	trap 'rm -f "$policy"' EXIT
-fi
-if ! apt-get install -y --no-install-recommends prometheus >&2; then
-	apt-get update >&2
-	apt-get install -y --no-install-recommends prometheus >&2
-fi
+# Its maintainer scripts would start a server through the init system: debian_install keeps them from it.
+debian_install prometheus
 need prometheus "the prometheus package installed no prometheus binary"
 dirname "$(command -v prometheus)"
