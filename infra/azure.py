@@ -35,7 +35,7 @@ def build(cfg: StackConfig, project: str, stack: str) -> dict[str, pulumi.Input]
     client = authorization.get_client_config_output()
     release = cfg.rollout_release
     shares = rollout.traffic(release, cfg.catalog)
-    seed = cfg.name_seed
+    seed = cfg.name_seed or ""  # never None on Azure: the validator refuses a stack without one
     vault_name = naming.vault_name(project, stack, "secrets", cfg.vault.name_suffix, seed=seed)
     firewalled = cfg.vault.network_default_action == "Deny"
 

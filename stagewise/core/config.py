@@ -20,7 +20,7 @@ from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 
 from pydantic import TypeAdapter, ValidationError
 
-from stagewise.core import naming, rollout, tiers
+from stagewise.core import rollout, tiers
 from stagewise.core.config_sections import (
     AlertsConfig,
     AppServiceConfig,
@@ -141,15 +141,14 @@ def from_engine(values: Mapping[str, str], encrypted: Collection[str], installat
     """The stack's config from the engine's flat config (`namespace:key` -> text), as the program
     receives it: structured values arrive as JSON text and scalars as plain text. `encrypted` names
     the secrets the stack file stores encrypted (the engine hands them over decrypted, like the rest).
-    `installation` (stackfile.installation_key) gives nameSeed its default."""
+    `installation` (stackfile.installation_key) no longer gives nameSeed a default: a seed derived from the
+    secrets provider's salt moved with the provider, so an Azure stack writes its own in its stack file."""
     prefix = f"{NAMESPACE}:"
     raw = {}
     for key, value in values.items():
         if key.startswith(prefix):
             name = key[len(prefix) :]
             raw[name] = _engine_decode(name, value)
-    if installation and "nameSeed" not in raw:
-        raw["nameSeed"] = naming.installation_seed(installation)
     secrets = raw.get("secrets")
     if isinstance(secrets, dict):
         raw["secrets"] = {

@@ -63,11 +63,11 @@ class StackConfig(Model):
     # Not named `rollout`: that would hide the rollout module from the annotations below.
     rollout_rules: RolloutConfig = Field(RolloutConfig(), alias="rollout", description="deploy windows, deadlines")
     notify: NotifyConfig = NotifyConfig()
-    name_seed: str = Field(
-        "",
+    name_seed: str | None = Field(
+        None,
         pattern=r"^[a-z0-9]{0,16}$",
-        description="part of every globally unique name, unique to the installation; default: derived from the "
-        "stack file's encryptionsalt (or encryptedkey); '' keeps the names of stacks created before it existed",
+        description="part of every globally unique name, unique to the installation and written in the stack file "
+        "(required on Azure stacks); '' keeps the names of stacks created before it existed",
     )
 
     @field_validator("stages")
@@ -250,8 +250,22 @@ class StackConfig(Model):
             assert match, self.registry.acr_id
             return naming.acr_login_server(match["name"])
         if self.registry.create_acr:
-            return naming.acr_login_server(naming.registry_name(project, stack, self.name_seed))
+            return naming.acr_login_server(naming.registry_name(project, stack, self.name_seed or ""))
         return None
+
+    @model_validator(mode="after")
+    def _azure_stack_has_its_own_name_seed(self) -> StackConfig:
+        # Written in the stack file, never derived: a seed hashed from the secrets provider's salt moved with
+        # `pulumi stack change-secrets-provider` (every global name replaced, the protected vault included), and
+        # every clone that kept the shipped stack files shared it.
+        if self.is_azure and self.name_seed is None:
+            raise ValueError(
+                f"{key('name_seed')} is missing: an Azure stack needs a seed of its own in its stack file, so that its "
+                "globally unique names never move. A new stack: `pulumi config set stagewise:nameSeed "
+                f"{naming.NEW_SEED_COMMAND}`. A stack deployed before: the seed its names carry today, printed by "
+                "`python3 -m stagewise.core.naming Pulumi.<stack>.yaml` ('' if it predates nameSeed)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _registry_credentials_are_secrets(self) -> StackConfig:

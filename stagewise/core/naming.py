@@ -12,8 +12,12 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import re
+import secrets
+import sys
+from pathlib import Path
 
 from stagewise.core import limits, tiers
+from stagewise.formats.stackfile import StackText
 
 VAULT_DNS_SUFFIX = "vault.azure.net"
 SITES_DNS_SUFFIX = "azurewebsites.net"
@@ -37,9 +41,21 @@ def _seeded(*parts: str, seed: str = "") -> tuple[str, ...]:
 
 
 def installation_seed(installation_key: str) -> str:
-    """The default stagewise:nameSeed: a short hash of something unique to the installation (the stack
-    file's encryptionsalt or encryptedkey, made when the stack was created there)."""
+    """The stagewise:nameSeed that stacks deployed before the seed was written in their stack file were given: a
+    short hash of their stack file's encryptionsalt (or encryptedkey). It moved with the secrets provider, so it is
+    no longer a default; `python3 -m stagewise.core.naming <stack file>` prints it, to be written in the file."""
     return short_hash("installation", installation_key, length=8)
+
+
+def new_seed() -> str:
+    """A fresh stagewise:nameSeed: 8 random lower-case letters and digits, the first a letter so that YAML never
+    reads it as a number (`12e45678` is a float): two installations meet with odds of one in 2 * 10^12."""
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    return secrets.choice(letters) + "".join(secrets.choice(letters + "0123456789") for _ in range(7))
+
+
+NEW_SEED_COMMAND = "$(python3 -m stagewise.core.naming --new)"
+"""The shell words that give a fresh seed, as the validator's message quotes them."""
 
 
 def vault_name(project: str, stack: str, component: str, generation: str = "", seed: str = "") -> str:
@@ -139,3 +155,24 @@ def cidr(address: str) -> str:
     (required SubnetMask property) or CIDR notation" (Microsoft.Web IpSecurityRestriction), so a bare
     address becomes a /32."""
     return str(ipaddress.IPv4Network(address, strict=False))
+
+
+def main(argv: list[str]) -> int:
+    """`--new`: a fresh seed. `<stack file>`: the seed a stack deployed before carries (from its salt), to write in
+    that stack file before its secrets provider changes."""
+    if argv == ["--new"]:
+        print(new_seed())
+        return 0
+    if len(argv) == 1 and Path(argv[0]).is_file():
+        key = StackText.parse(Path(argv[0]).read_text(), Path(argv[0]).name).installation
+        if key is None:
+            print(f"{argv[0]}: no encryptionsalt or encryptedkey; its names carry no seed", file=sys.stderr)
+            return 1
+        print(installation_seed(key))
+        return 0
+    print("usage: python3 -m stagewise.core.naming --new | <Pulumi.<stack>.yaml>", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

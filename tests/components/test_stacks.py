@@ -302,10 +302,10 @@ def test_local_stack_without_a_cluster_names_the_kubeconfig_key():
         evaluate_stack(PROJECT, stack_text, "local")
 
 
-def test_globally_unique_names_carry_the_installation_seed_and_an_empty_seed_keeps_the_old_names():
+def test_globally_unique_names_carry_the_stacks_own_seed_and_an_empty_seed_keeps_the_old_names():
     text = (ROOT / "Pulumi.dev.yaml").read_text()
-    other_installation = text.replace("encryptionsalt: v1:BnCKd5kg2iw=", "encryptionsalt: v1:0therSalt0=")
-    pinned = text.replace("stagewise:environment: dev\n", "stagewise:environment: dev\n  stagewise:nameSeed: ''\n")
+    other_installation = text.replace("stagewise:nameSeed: af8b2b9c", "stagewise:nameSeed: q7other1")
+    pinned = text.replace("stagewise:nameSeed: af8b2b9c", "stagewise:nameSeed: ''")
 
     def names(stack_text: str) -> set[str]:
         ev = evaluate_stack(PROJECT, stack_text, "dev")
@@ -317,6 +317,32 @@ def test_globally_unique_names_carry_the_installation_seed_and_an_empty_seed_kee
     ours, theirs, legacy = names(text), names(other_installation), names(pinned)
     assert not ours & theirs and not ours & legacy
     assert naming.site_name("stagewise", "dev", "westeurope") in legacy
+
+
+KEY_VAULT_PROVIDER = (
+    "secretsprovider: azurekeyvault://stagewise-keys.vault.azure.net/keys/stagewise\n"
+    "encryptedkey: ZXhhbXBsZS1kYXRhLWtleS13cmFwcGVkLWJ5LWtleS12YXVsdA==\n"
+)
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "production"])
+def test_moving_to_another_secrets_provider_replaces_nothing(stack):
+    # README step 3: `pulumi stack change-secrets-provider` writes a new salt (or an encrypted key). The names come
+    # from the seed written in the stack file, so every resource keeps every input: no replacement, no update.
+    text = (ROOT / f"Pulumi.{stack}.yaml").read_text()
+    salt = next(line for line in text.splitlines() if line.startswith("encryptionsalt: "))
+    moved = text.replace(salt + "\n", KEY_VAULT_PROVIDER)
+    assert stackfile.StackText.parse(moved, "moved").installation != stackfile.StackText.parse(text, "t").installation
+
+    def resources(stack_text: str) -> dict[str, dict]:
+        ev = evaluate_stack(PROJECT, stack_text, stack)
+        return {r.urn: r.inputs for r in ev.resources if r.custom}
+
+    before, after = resources(text), resources(moved)
+    assert before == after
+    # The seed the names used to be derived from did move with the provider: that is what no longer matters.
+    old = naming.installation_seed
+    assert old(salt.split(": ", 1)[1]) != old(stackfile.StackText.parse(moved, "moved").installation or "")
 
 
 def test_production_log_alerts_judge_a_version_only_on_the_gates_request_count():

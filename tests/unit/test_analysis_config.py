@@ -14,6 +14,7 @@ from stagewise.core.gate_config import OTEL_LATENCY_BOUNDS_MS, format_duration, 
 def base(environment: str = "production") -> dict:
     raw = {
         "environment": environment,
+        "nameSeed": "t3stseed",
         "owner": "platform-team",
         "costCentre": "cc-1",
         "release": {"image": "demo", "blue": "1.4.2", "green": "1.5.0", "live": "blue", "stage": "canary"},

@@ -12,6 +12,7 @@ from stagewise.formats import stackfile
 def valid() -> dict:
     return {
         "environment": "production",
+        "nameSeed": "t3stseed",
         "owner": "platform-team",
         "costCentre": "cc-1",
         "release": {"image": "demo", "blue": "1.4.2", "green": "1.5.0", "live": "blue", "stage": "quarter"},
@@ -230,15 +231,29 @@ def test_vault_name_suffix_gives_a_new_vault_name():
     assert "stagewise:vault.nameSuffix" in problems(with_change("vault", {"nameSuffix": "Not-Valid"}))
 
 
-def test_the_name_seed_defaults_to_the_installation_and_an_explicit_one_wins():
-    from stagewise.core import naming
+def test_the_name_seed_is_the_stack_files_own_never_the_secrets_providers_salt():
     from stagewise.core.config import from_engine
     from stagewise.formats.stackfile import as_engine_config
 
     values = as_engine_config({f"stagewise:{k}": v for k, v in valid().items() if k != "secrets"})
-    assert from_engine(values, set(), "v1:salt=").name_seed == naming.installation_seed("v1:salt=")
-    assert from_engine(values, set()).name_seed == ""
+    # Whatever the salt, the seed is the one written in the stack file.
+    assert from_engine(values, set(), "v1:salt=").name_seed == from_engine(values, set(), "v1:other=").name_seed
+    assert from_engine(values, set(), "v1:salt=").name_seed == "t3stseed"
     assert from_engine({**values, "stagewise:nameSeed": ""}, set(), "v1:salt=").name_seed == ""
+
+
+@pytest.mark.parametrize("environment", ["dev", "staging", "production"])
+def test_an_azure_stack_without_a_name_seed_is_refused_with_how_to_get_one(environment):
+    raw = {k: v for k, v in valid().items() if k != "nameSeed"}
+    message = problems({**raw, "environment": environment})
+    assert "stagewise:nameSeed is missing: an Azure stack needs a seed of its own in its stack file" in message
+    assert "pulumi config set stagewise:nameSeed $(python3 -m stagewise.core.naming --new)" in message
+    assert "python3 -m stagewise.core.naming Pulumi.<stack>.yaml" in message
+
+
+def test_a_kubernetes_stack_needs_no_name_seed():
+    raw = {k: v for k, v in valid().items() if k not in ("nameSeed", "secrets")}
+    assert parse({**raw, "environment": "local"}).name_seed is None
 
 
 def test_a_name_seed_outside_lower_case_letters_and_digits_is_refused():

@@ -24,8 +24,9 @@ def test_production_creates_and_pulls_from_its_own_registry_by_default():
     cfg = parse(stack())
     assert cfg.registry.pull == "identity" and cfg.registry.create_acr
     assert cfg.login_server("stagewise", "production") == naming.acr_login_server(
-        naming.registry_name("stagewise", "production")
+        naming.registry_name("stagewise", "production", cfg.name_seed or "")
     )
+    assert cfg.name_seed  # the registry's global name carries the stack's own seed
 
 
 def test_an_existing_registry_by_id_replaces_the_tier_default_and_gives_its_login_server():

@@ -19,6 +19,7 @@ from stagewise.policy.settings import Settings
 def valid(environment: str) -> dict:
     return {
         "environment": environment,
+        "nameSeed": "t3stseed",
         "owner": "platform-team",
         "costCentre": "cc-1",
         "release": {"image": "demo", "blue": "1.4.2", "green": "1.5.0", "live": "blue", "stage": "quarter"},

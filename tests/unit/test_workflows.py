@@ -612,7 +612,7 @@ def test_the_stage_commit_the_act_job_compares_is_analyzes(tmp_path, monkeypatch
     shas = []
     for stage in ("idle", "canary", "canary"):
         (tmp_path / "Pulumi.dev.yaml").write_text(
-            "config:\n  stagewise:environment: dev\n  stagewise:owner: o\n  stagewise:costCentre: c\n"
+            "config:\n  stagewise:environment: dev\n  stagewise:nameSeed: t3stseed\n  stagewise:owner: o\n  stagewise:costCentre: c\n"
             "  stagewise:release:\n    image: demo\n    blue: 1.5.0\n    green: 1.6.0\n    live: blue\n"
             f"    stage: {stage}\n" + ("  stagewise:traffic:\n    ttl: 60\n" if len(shas) == 2 else "")
         )
@@ -636,7 +636,7 @@ def test_up_starts_the_gate_only_for_a_stage_with_candidate_traffic(tmp_path, mo
     monkeypatch.chdir(tmp_path)
     for stage, share in (("idle", 0), ("early", 20), ("full", 100)):
         (tmp_path / "Pulumi.dev.yaml").write_text(
-            "config:\n  stagewise:environment: dev\n  stagewise:owner: o\n  stagewise:costCentre: c\n"
+            "config:\n  stagewise:environment: dev\n  stagewise:nameSeed: t3stseed\n  stagewise:owner: o\n  stagewise:costCentre: c\n"
             "  stagewise:release:\n    image: demo\n    blue: 1.5.0\n    green: 1.6.0\n    live: blue\n"
             f"    stage: {stage}\n"
         )
