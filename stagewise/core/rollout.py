@@ -224,6 +224,12 @@ def promote(
     if not release.version(release.candidate):
         raise RolloutError(f"candidate colour {release.candidate!r} has no version; run deploy first")
     candidate, live = release.version(release.candidate), release.version(release.live)
+    if candidate == live:
+        # After abort the candidate runs the live version again: a stage would compare it with itself.
+        raise RolloutError(
+            f"the candidate {release.candidate} runs {candidate}, the version {release.live} runs live: a stage would "
+            f"compare a version with itself; run `stagewise deploy <new version>` first"
+        )
     if release.stage == IDLE and older(candidate, live) and not allow_older:
         raise RolloutError(
             f"the candidate {release.candidate} runs {candidate}, older than the live {live} (after finish the "
@@ -231,6 +237,21 @@ def promote(
             f"traffic towards {candidate} on purpose"
         )
     return replace(release, stage=catalog.stages[target].name)
+
+
+def committed_step(committed: str | None, after: Release, catalog: Catalog) -> None:
+    """A guarded stack moves at most one stage past its committed stage (`committed`, the stage in the
+    stack file at git HEAD; None when there is none), however the edits before the commit are split:
+    two promotes in a row must not land `quarter` to `full` in one reviewed change."""
+    if committed is None or committed not in catalog.names:
+        return
+    start, end = catalog.index(committed), catalog.index(after.stage)
+    if end > start + 1:
+        skipped = ", ".join(s.name for s in catalog.stages[start + 1 : end])
+        raise RolloutError(
+            f"the committed stage is {committed!r} (git HEAD) and {after.stage!r} would skip {skipped} in one "
+            f"commit: commit the promote to {catalog.stages[start + 1].name!r} first, or pass --force to skip stages"
+        )
 
 
 def rollback(release: Release, catalog: Catalog) -> Release:

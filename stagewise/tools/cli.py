@@ -31,6 +31,7 @@ from stagewise.tools.session import (
     EXIT_OK,
     CliError,
     apply,
+    committed_stage,
     did_you_mean,
     editing,
     err,
@@ -82,6 +83,8 @@ def promote(
             raise CliError(f"unknown stage {to!r}{hint} (stages of {loaded.stack}: {', '.join(catalog.names)})")
         relaxed = not tiers.promotion_guarded(loaded.config.environment)
         after = rollout.promote(release, catalog, to, skip_stages=force or relaxed, allow_older=allow_older or relaxed)
+        if not (force or relaxed):
+            rollout.committed_step(committed_stage(loaded), after, catalog)
         skipped = catalog.names[catalog.index(release.stage) + 1 : catalog.index(after.stage)]
         notes = [f"skipped: {', '.join(skipped)}"] if skipped else []
         candidate, live = release.version(release.candidate), release.version(release.live)

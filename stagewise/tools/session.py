@@ -132,6 +132,23 @@ class Loaded:
         return self.snapshot.path.name
 
 
+def committed_stage(loaded: Loaded) -> str | None:
+    """The stage of the stack file as last committed (git HEAD); None where there is none (no repository
+    or commit, a file not yet committed, or a committed text that does not read)."""
+    if not git.is_repository(loaded.root):
+        return None
+    try:
+        text = git.show(loaded.root, "HEAD", loaded.source)
+        if text == loaded.parsed.text:  # unchanged since the commit: already parsed
+            return loaded.release.stage
+        config = StackText.parse(text, loaded.source).config if text is not None else {}
+    except (git.GitError, UnicodeDecodeError, stackfile.StackFileError):
+        return None
+    release = config.get(RELEASE_KEY)
+    stage = release.get("stage") if isinstance(release, dict) else None
+    return stage if isinstance(stage, str) else None
+
+
 def stack_file(stack_option: str | None) -> tuple[Path, str, Path]:
     root = find_root()
     stack = stack_name(root, stack_option)

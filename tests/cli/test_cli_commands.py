@@ -71,6 +71,7 @@ def test_promote_then_rollback_restores_the_file_byte_for_byte_at_every_stage(re
     names = catalog_names(repo, stack)
     for stage in names[:-1]:
         repo.set_release(stack, stage=stage)
+        repo.commit(f"{stack} at {stage}")  # a guarded stack moves one stage past the committed one
         before = repo.read(stack)
         promoted = repo.run("promote", "--stack", stack)
         assert promoted.exit_code == 0, promoted.output

@@ -244,3 +244,29 @@ def test_rollout_names_reach_the_terminal_escaped(repo, name):
     assert not any(not c.isprintable() and c != "\n" for c in result.stdout), repr(result.stdout)
     if name.startswith("["):
         assert name in result.stdout  # shown as written, not taken as markup
+
+
+# --- production guards, however the edits are split ---------------------------------------------
+
+
+def test_a_second_promote_before_a_commit_is_refused_on_production(repo):
+    repo.set_release("production", stage="quarter", blue="1.4.2", green="1.5.0", live="blue")
+    repo.commit("production at quarter")
+    assert repo.run("promote", "--stack", "production").exit_code == 0
+    before = repo.read("production")
+    second = repo.run("promote", "--stack", "production")
+    assert second.exit_code == 1 and "Traceback" not in second.output
+    assert "the committed stage is 'quarter' (git HEAD) and 'full' would skip half in one commit" in second.output
+    assert repo.read("production") == before
+    assert repo.run("promote", "--stack", "production", "--force").exit_code == 0
+
+
+def test_a_promote_after_abort_asks_for_a_deploy_first(repo):
+    repo.set_release("production", stage="canary", blue="1.4.2", green="1.5.0", live="blue")
+    assert repo.run("abort", "--stack", "production").exit_code == 0
+    before = repo.read("production")
+    result = repo.run("promote", "--stack", "production")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "the candidate green runs 1.4.2, the version blue runs live" in result.output
+    assert "run `stagewise deploy <new version>` first" in result.output
+    assert repo.read("production") == before

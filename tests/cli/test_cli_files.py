@@ -135,33 +135,65 @@ COMMANDS = {
 
 
 def _serial_outcomes(release_: rollout.Release, catalog: rollout.Catalog, first: str, second: str):
-    """Final state and exit codes if `first` ran entirely before `second`."""
+    """Final state and exit codes if `first` ran entirely before `second` (on production: at most one
+    stage past the committed one, `release_`'s)."""
     codes, state = [], release_
     for name in (first, second):
         try:
-            state = COMMANDS[name](state, catalog)
+            after = COMMANDS[name](state, catalog)
+            if name == "promote":
+                rollout.committed_step(release_.stage, after, catalog)
+            state = after
             codes.append(0)
         except rollout.RolloutError:
             codes.append(1)
     return state, codes
 
 
-def _run_delayed(root: str, command: str, delays: tuple[float, float, float], results) -> None:
-    """A CLI command in its own process, slowed down at the three places where a race can hide."""
-    os.chdir(root)
-    start, after_read, before_rename = delays
-    real_edit, real_unchanged = stackedit.edit_release, safefile.unchanged_on_disk
+# Where the CLI's edit path can be slowed: after the file is read (the edit of its text) and between the
+# last check that it is unchanged and the rename. test_the_race_tests_delays_are_on_the_commands_path
+# fails if a command stops calling either, so that the race test cannot quietly stop probing.
+def _slowed(after_read: float, before_rename: float, calls: list[str] | None = None) -> None:
+    real_edit, real_unchanged = stackedit.edit, safefile.unchanged_on_disk
 
-    def slow_edit(text, values):
+    def slow_edit(text, document, values):
+        if calls is not None:
+            calls.append("edit")
         time.sleep(after_read)
-        return real_edit(text, values)
+        return real_edit(text, document, values)
 
     def slow_check(snapshot):
+        if calls is not None:
+            calls.append("unchanged_on_disk")
         unchanged = real_unchanged(snapshot)
         time.sleep(before_rename)
         return unchanged
 
-    stackedit.edit_release, safefile.unchanged_on_disk = slow_edit, slow_check
+    stackedit.edit, safefile.unchanged_on_disk = slow_edit, slow_check
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_the_race_tests_delays_are_on_the_commands_path(repo, monkeypatch, command):
+    monkeypatch.setattr(stackedit, "edit", stackedit.edit)
+    monkeypatch.setattr(safefile, "unchanged_on_disk", safefile.unchanged_on_disk)
+    repo.set_release("production", stage="canary", green="1.5.0", blue="1.4.2", live="blue")
+    repo.commit("production at canary")
+    calls: list[str] = []
+    _slowed(0.0, 0.0, calls)
+    args = [command] + (["9.9.9"] if command == "deploy" else []) + ["--stack", "production"]
+    if command == "deploy":
+        repo.run("abort", "--stack", "production")
+        calls.clear()
+    result = repo.run(*args)
+    assert result.exit_code == 0, result.output
+    assert calls == ["edit", "unchanged_on_disk"], calls
+
+
+def _run_delayed(root: str, command: str, delays: tuple[float, float, float], results) -> None:
+    """A CLI command in its own process, slowed down at the three places where a race can hide."""
+    os.chdir(root)
+    start, after_read, before_rename = delays
+    _slowed(after_read, before_rename)
     time.sleep(start)
     args = [command] + (["9.9.9"] if command == "deploy" else []) + ["--stack", "production"]
     outcome = CliRunner().invoke(cli.app, args)
@@ -189,6 +221,7 @@ delay = st.sampled_from([0.0, 0.01, 0.05, 0.1])
 )
 def test_two_writers_in_two_processes_never_lose_an_update(repo, start, pair, delays):
     repo.set_release("production", stage=start, green="1.5.0", blue="1.4.2", live="blue")
+    repo.commit(f"production at {start}")
     project = (repo.path / "Pulumi.yaml").read_text()
     config = stackconfig.config_from_texts(project, repo.file("production").read_text(), "Pulumi.production.yaml")
     if pair[0] == pair[1]:

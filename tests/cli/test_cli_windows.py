@@ -112,6 +112,6 @@ def test_the_gates_automatic_promote_waits_for_a_window_and_its_abort_does_not(r
     applied = commands.carry_out(session.load("production"), _verdict("abort"))  # type: ignore[arg-type]
     assert applied == {"command": "abort", "from": "canary", "to": "idle", "live": "blue"}
     windowed(MONDAY_MORNING)
-    repo.set_release("production", stage="canary")
+    repo.set_release("production", stage="canary", green="1.5.0")  # abort left green on the live version
     promoted = commands.carry_out(session.load("production"), _verdict("promote"))  # type: ignore[arg-type]
     assert promoted == {"command": "promote", "from": "canary", "to": "quarter", "live": "blue"}
