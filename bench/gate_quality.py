@@ -10,6 +10,12 @@ rollouts are written in replay's input format and judged by `stagewise replay --
 its own, as a user runs it), with dev's canary (bake 30m, minRequests 50) or production's canary
 (bake 48h: every one of the 120 looks can only abort, the longest watch for false aborts).
 
+`--source promql` (or `both`, one table) runs the same scenarios through PromQL instead: each
+rollout's pods scraped every 30 s off the evidence grid, backfilled into a real Prometheus
+(Debian's, scripts/prometheus.sh) and read back by the gate's Prometheus provider, exact counts per
+step, then judged by the same `stagewise replay` (bench/gate_quality_promql.py). `--promql-runs`
+sets its rollouts per scenario (default 50: each scenario is a backfill of its own).
+
 Prints, per scenario, the share aborted, promoted and still held after 2 hours, the median and
 90th-percentile time to abort, and the target the issue sets; then how many looks per second
 replay judges. Asserts nothing.
@@ -35,6 +41,9 @@ sys.path.insert(0, str(ROOT))
 from stagewise.tools import session  # noqa: E402
 from stagewise.tools.analysis import gate  # noqa: E402
 from stagewise.tools.analysis import replay as replay_lib  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "bench"))
+import gate_quality_promql  # noqa: E402
 
 BOUNDS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
 MEDIAN, SIGMA = 0.060, 0.5
@@ -192,34 +201,46 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=200, help="rollouts per scenario (default 200)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--scenario", default="", help="only the scenarios whose name contains this")
+    parser.add_argument(
+        "--source",
+        choices=("replay", "promql", "both"),
+        default="replay",
+        help="replay: exact per-minute counts; promql: the same through off-grid scrapes and Prometheus",
+    )
+    parser.add_argument("--promql-runs", type=int, default=50, help="rollouts per scenario through PromQL")
     args = parser.parse_args()
+    sources = ("replay", "promql") if args.source == "both" else (args.source,)
     rng = np.random.default_rng(args.seed)
     print(f"gate quality: {args.runs} simulated rollouts per scenario, 1-minute samples over 2 h, 5 % canary,")
     print("judged by `stagewise replay` with the tiers' defaults (dev canary: bake 30m; production canary: 48h)")
     header = (
-        f"{'scenario':<42} {'stack':<10} {'aborted':>8} {'promoted':>9} {'held':>6} {'median':>7} {'p90':>5} "
+        f"{'scenario':<42} {'source':<7} {'stack':<10} {'aborted':>8} {'promoted':>9} {'held':>6} {'median':>7} {'p90':>5} "
         f"{'promoted at':>11}  target"
     )
     print(header)
     print("-" * len(header))
     speed: tuple[float, float] | None = None
     with tempfile.TemporaryDirectory(prefix="gate-quality-") as folder:
-        for scenario in (s for s in scenarios() if args.scenario in s.name):
+        for scenario, source in ((s, k) for s in scenarios() if args.scenario in s.name for k in sources):
             path = Path(folder) / "recorded.json"
-            path.write_text(
-                json.dumps({"step": 60, "bounds": list(BOUNDS), "rollouts": simulate(scenario, args.runs, rng)})
-            )
+            if source == "replay":
+                recorded = simulate(scenario, args.runs, rng)
+            else:
+                recorded = gate_quality_promql.rollouts(
+                    scenario, args.promql_runs, rng, BOUNDS, bucket_shares, CANARY, MINUTES
+                )
+            path.write_text(json.dumps({"step": 60, "bounds": list(BOUNDS), "rollouts": recorded}))
             results = replay(path, scenario.stack)["rollouts"]
             verdicts = [r["verdict"] for r in results]
             aborts = [r["t"] for r in results if r["verdict"] == "abort"]
             promotes = [r["t"] for r in results if r["verdict"] == "promote"]
             share = {v: verdicts.count(v) / len(verdicts) for v in ("abort", "promote", "hold")}
             print(
-                f"{scenario.name:<42} {scenario.stack:<10} {share['abort']:>8.1%} {share['promote']:>9.1%} "
+                f"{scenario.name:<42} {source:<7} {scenario.stack:<10} {share['abort']:>8.1%} {share['promote']:>9.1%} "
                 f"{share['hold']:>6.1%} {minutes(aborts, 50):>7} {minutes(aborts, 90):>5} "
                 f"{minutes(promotes, 50):>11}  {scenario.target}"
             )
-            if speed is None and scenario.rps >= 1000:
+            if speed is None and scenario.rps >= 1000 and source == "replay":
                 speed = looks_per_second(path, scenario.stack)
     if speed is not None:
         print(
