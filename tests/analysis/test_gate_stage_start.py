@@ -6,7 +6,7 @@ import json
 
 from scenarios import BASE, HOUR, SCENARIOS, STAGE, at, git, stack_text
 
-from stagewise.tools.analysis import commands, gate
+from stagewise.tools.analysis import commands, gate, kept
 
 CLOSED = "http://127.0.0.1:9"
 
@@ -65,3 +65,36 @@ def test_promote_at_the_last_stage_applies_finish(prometheus, gate_repo, monkeyp
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["applied"] == {"command": "finish", "from": "full", "to": "idle", "live": "green"}
     assert "live: green" in (gate_repo.path / f"Pulumi.{stack}.yaml").read_text()
+
+
+def test_a_gate_config_edited_mid_stage_applies_from_the_next_stage(prometheus, gate_repo):
+    # An edit committed an hour into the stage raises the absolute error limit from 5 % to 50 %; the
+    # stage is still judged by the limits it began with.
+    scenario = SCENARIOS["errors"]
+    stack = gate_repo.stack(scenario, prometheus.url)
+    path = gate_repo.path / f"Pulumi.{stack}.yaml"
+    loose = "    errorRateAbort: 50\n    errorRateWarning: 40\n"
+    path.write_text(stack_text(scenario.live_version, scenario.candidate_version, "canary", prometheus.url, loose))
+    git(gate_repo.path, "commit", "-q", "-am", "loosen the gate", when=STAGE + HOUR)
+    result = gate_repo.run("analyze", "--stack", stack, "--json", "--at", at(2 * HOUR))
+    assert result.exit_code == 4, result.output
+    report = json.loads(result.stdout)
+    assert {c["name"]: c["limit"] for c in report["checks"]}["error_rate"] == 5.0  # the stage commit's default
+
+
+def test_a_moment_in_the_future_is_refused(gate_repo):
+    stack = gate_repo.stack(SCENARIOS["healthy"], CLOSED)
+    result = gate_repo.run("analyze", "--stack", stack, "--at", "2999-01-01T00:00:00Z")
+    assert result.exit_code == 1 and "is in the future" in result.output, result.output
+
+
+def test_a_second_process_goes_on_from_the_kept_judgement(prometheus, gate_repo, settled_cache):
+    # The first analyze judges the stage and keeps its Judge on disk; a later process (memory
+    # forgotten) reads it back and gives the same verdict from the same steps.
+    stack = gate_repo.stack(SCENARIOS["healthy"], prometheus.url)
+    first = gate_repo.run("analyze", "--stack", stack, "--json", "--at", at(HOUR))
+    kept.forget()
+    assert list((settled_cache / "judges").glob("judge-*.pickle")), "no judgement kept on disk"
+    again = gate_repo.run("analyze", "--stack", stack, "--json", "--at", at(HOUR))
+    assert json.loads(again.stdout)["checks"] == json.loads(first.stdout)["checks"]
+    assert json.loads(again.stdout)["promoteEvidence"] == json.loads(first.stdout)["promoteEvidence"]

@@ -252,3 +252,10 @@ def test_without_latency_buckets_the_latency_checks_are_skipped_and_the_error_ch
     result = judge(LIMITS, (), STEP, samples, timedelta(minutes=3))
     assert result.verdict == "abort" and statuses(result)["error_rate"] == "fail"
     assert statuses(result)["p95"] == "no_data" and statuses(result)["p95_vs_live"] == "skipped"
+
+
+@pytest.mark.parametrize("live_errors", [0.01, 0.0])
+def test_no_sentence_claims_too_little_traffic_at_3000_requests_a_minute(live_errors):
+    # 150 candidate requests a minute: traffic is not what limits the evidence, whatever live's errors.
+    result = verdict(steady(150, live_errors), 10, live=steady(2850, live_errors))
+    assert result.hold_reason == "bake" and "too little traffic" not in result.reason

@@ -22,7 +22,7 @@ from stagewise.core import rollout
 from stagewise.core.config import StackConfig
 from stagewise.core.gate_config import format_duration, parse_duration
 from stagewise.tools import processes, rollout_watch, window_guard
-from stagewise.tools.analysis import gate
+from stagewise.tools.analysis import gate, settled
 from stagewise.tools.analysis import replay as replay_lib
 from stagewise.tools.analysis.provider import MetricsProvider
 from stagewise.tools.app import StackOption, app
@@ -72,15 +72,15 @@ def run_once(
         key = config.analysis.model_dump_json()
         if key not in kept:
             kept[key] = stack_provider(loaded, config)
-        analysis = gate.analyze(config, loaded.stack, start, kept[key], at or _now(), cache=cache_folder(loaded.root))
+        analysis = gate.analyze(config, loaded.stack, start, kept[key], at or _now(), cache=cache_folder())
         return loaded, analysis
     except gate.GateError as error:
         raise CliError(str(error)) from None
 
 
-def cache_folder(root: Path) -> Path:
-    """Where the gate keeps what it has judged between processes (ignored by git)."""
-    return root / ".stagewise" / "cache"
+def cache_folder() -> Path:
+    """Where the gate keeps what it has judged between processes: beside the settled steps."""
+    return settled.default_folder() / "judges"
 
 
 def carry_out(loaded: Loaded, analysis: gate.Analysis) -> dict[str, Any] | None:

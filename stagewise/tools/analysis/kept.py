@@ -2,10 +2,11 @@
 
 A `Judge` has taken every settled step of a stage once; the next look (in this process or a later
 `stagewise analyze`) goes on from where it stopped instead of judging the stage again from step 0.
-Kept in memory within a process, and on disk under the project's `.stagewise/cache/` between them,
-one file per stack, stage commit, versions, limits, step and bounds: anything that changes what
-the steps mean starts a new Judge. The file is the project's own (written by this code, in the
-user's checkout), read with pickle; a file that does not load is ignored and replaced.
+Kept in memory within a process, and on disk between them beside the settled steps
+(`$STAGEWISE_CACHE/gate/`, outside the repository: stagewise.tools.analysis.settled), one file per
+stack, stage commit, versions, limits, step and bounds: anything that changes what the steps mean
+starts a new Judge. The file is this user's own cache, written by this code, and read with pickle;
+a file that does not load is ignored and replaced.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from stagewise.tools.analysis.verdict import Judge
 FORMAT = 1
 """Bumped when the Judge's state changes shape: files of another format are not read."""
 
-_memory: dict[str, Judge] = {}
+_memory: dict[tuple[Path | None, str], Judge] = {}
 
 
 def key(*parts: object) -> str:
@@ -33,8 +34,8 @@ def key(*parts: object) -> str:
 
 def load(folder: Path | None, name: str) -> Judge | None:
     """The Judge kept under `name`, from memory or from `folder`; None if there is none."""
-    if name in _memory:
-        return _memory[name]
+    if (folder, name) in _memory:
+        return _memory[folder, name]
     if folder is None:
         return None
     path = folder / f"judge-{name}.pickle"
@@ -45,14 +46,14 @@ def load(folder: Path | None, name: str) -> Judge | None:
         return None
     if not isinstance(found, Judge):
         return None
-    _memory[name] = found
+    _memory[folder, name] = found
     return found
 
 
 def save(folder: Path | None, name: str, judge: Judge) -> None:
     """Keep `judge` under `name`; on disk atomically (a reader sees the old state or the new, never
     half). A folder that cannot be written only costs the next process a full read."""
-    _memory[name] = judge
+    _memory[folder, name] = judge
     if folder is None:
         return
     with contextlib.suppress(OSError):

@@ -716,7 +716,7 @@ class Judge:
             k = sequential.detectable_odds(cand.requests, P95_TAIL / (1 - P95_TAIL), self.thresholds[name])
             detectable = None if k is None else 100.0 * _share(k, P95_TAIL)
             if detectable is not None:
-                notes.append(f"detectable: over {detectable:.3g} % slower than {bound_ms:g} ms")
+                notes.append(f"caught about half the time: over {detectable:.3g} % slower than {bound_ms:g} ms")
         return Check(
             name,
             description,
@@ -837,9 +837,11 @@ class Judge:
         level: float,
     ) -> str:
         if detectable is not None and detectable <= REGRESSION:
-            return f"a {REGRESSION:g}x regression of {what} would show: detectable from {detectable:.3g}x"
+            return (
+                f"a {REGRESSION:g}x regression of {what} would show: caught about half the time from {detectable:.3g}x"
+            )
         seconds = self.time_to_detect(cand_n, live_events, live_n, tolerance, level)
-        shown = "" if detectable is None else f"detectable so far: {detectable:.3g}x; "
+        shown = "" if detectable is None else f"caught about half the time so far: from {detectable:.3g}x; "
         if seconds is None:
             return f"{shown}too little traffic to tell a {REGRESSION:g}x regression of {what} from healthy"
         return f"{shown}a {REGRESSION:g}x regression of {what} needs about {_minutes(seconds)} at this traffic"
