@@ -6,7 +6,7 @@
 #   make down    stop everything `make local` started and undo every change it made to the host
 # The inner loop, which needs only the virtualenv (no Go build, no cluster, no root):
 #   make check   ruff, mypy and the tests of the `check` lane (unit, components under mocks, CLI, policy)
-.PHONY: setup lint lint-python lint-shell toolchain cluster prometheus dataplane local demo down test check bench
+.PHONY: setup lint lint-python lint-shell toolchain cluster prometheus browser dataplane local demo down test check bench
 
 VENV := .venv
 
@@ -46,6 +46,10 @@ cluster: toolchain
 prometheus:
 	bash scripts/prometheus.sh >/dev/null
 
+# Debian's chromium for the dashboard's browser test (tests/e2e/test_live_view.py); installed only if missing.
+browser:
+	bash scripts/browser.sh >/dev/null
+
 # The node that runs real containers (Debian's containerd, runc, CNI plugins; the kubelet), Traefik as
 # the gateway, and the demo app's images, built on this machine.
 dataplane: cluster prometheus
@@ -61,7 +65,7 @@ demo: local
 down:
 	bash scripts/local.sh down
 
-test: lint dataplane
+test: lint dataplane browser
 	bash scripts/test.sh
 
 bench: dataplane

@@ -55,6 +55,8 @@ up)
 	echo
 	echo "The local stack answers at: $address"
 	echo "  curl -i $address     (X-App-Version names the version that served the request)"
+	echo "Watch the rollout: stagewise status --watch --stack $STACK, or stagewise dashboard --stack $STACK"
+	echo "  (a page on http://127.0.0.1:$FACT_DASHBOARD_PORT/ with live charts; after '. scripts/env.sh')"
 	;;
 down)
 	if bash scripts/cluster.sh status >/dev/null 2>&1; then

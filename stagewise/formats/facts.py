@@ -37,6 +37,9 @@ PROMETHEUS_HOST = "127.0.0.1"
 PROMETHEUS_PORT = 9090
 PROMETHEUS_URL = f"http://{PROMETHEUS_HOST}:{PROMETHEUS_PORT}"
 
+# `stagewise dashboard`'s default port on 127.0.0.1 (scripts/local.sh prints the page's address).
+DASHBOARD_PORT = 8377
+
 # --- the local stack --------------------------------------------------------------------------
 
 # The local cluster's kubeconfig, from the project root (scripts/cluster.sh writes it).
@@ -64,6 +67,7 @@ SHARED = (
     "PROMETHEUS_HOST",
     "PROMETHEUS_PORT",
     "PROMETHEUS_URL",
+    "DASHBOARD_PORT",
     "KUBECONFIG",
     "LOCAL_PASSPHRASE",
     "PULUMI_VERSION",

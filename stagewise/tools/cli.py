@@ -310,5 +310,7 @@ def plan(
     raise typer.Exit(EXIT_OK if result.empty else EXIT_CHANGES)
 
 
-# Stage gates: `analyze` and `watch` live in stagewise/tools/analysis/commands.py and register on `app`.
+# Commands that live in modules of their own and register on `app`: the stage gate's `analyze`, `watch` and
+# `replay` (stagewise/tools/analysis/commands.py), and the live page `dashboard` (stagewise/tools/dashboard.py).
+from stagewise.tools import dashboard as _dashboard  # noqa: E402,F401
 from stagewise.tools.analysis import commands as _gate_commands  # noqa: E402,F401

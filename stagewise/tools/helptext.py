@@ -53,7 +53,7 @@ EPILOGS: dict[str, tuple[list[str], list[str]]] = {
         ["0 valid", "1 problems found (every one printed) or the file could not be read"],
     ),
     "dashboard": (
-        ["stagewise dashboard --stack local --port 8377"],
+        ["stagewise dashboard --stack local", "stagewise dashboard --stack production --port 0"],
         ["0 stopped with Ctrl-C", "1 refused or the port is taken"],
     ),
 }
