@@ -15,10 +15,9 @@ LOG_TAG=actionlint
 . "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 
 VERSION=$ACTIONLINT_VERSION
-DIR="$(tool_dir actionlint)"
-BIN="$DIR/actionlint"
+BIN=$(tool_path actionlint)
 
-if [[ -x "$BIN" ]] && "$BIN" -version >/dev/null 2>&1; then
+if tool_cached actionlint; then
 	printf '%s\n' "$BIN"
 	exit 0
 fi
@@ -30,8 +29,6 @@ fi
 need go "'go' is not on PATH; install Go 1.24+ to build actionlint $VERSION"
 
 mkdir -p "$CACHE_BIN"
-# Build into a private directory and rename it into place, so that concurrent runs
-# never see (or execute) a half-written binary.
 STAGE="$(mktemp -d "$CACHE_BIN/.actionlint-$VERSION.XXXXXX")"
 trap 'rm -rf "$STAGE"' EXIT
 
@@ -42,15 +39,7 @@ start=$SECONDS
 (cd "$STAGE" && GOBIN="$STAGE" GOFLAGS="${GOFLAGS:-} -buildvcs=false" \
 	go install "github.com/rhysd/actionlint/cmd/actionlint@$VERSION") >&2
 "$STAGE/actionlint" -version >/dev/null
-
-chmod 755 "$STAGE"
-# A cached directory that failed the check above (e.g. an interrupted copy) is replaced.
-if [[ -d "$DIR" ]] && ! "$BIN" -version >/dev/null 2>&1; then
-	rm -rf "$DIR"
-fi
-if ! mv -T "$STAGE" "$DIR" 2>/dev/null; then
-	# Another run finished first; its binary is as good as ours.
-	"$BIN" -version >/dev/null 2>&1 || die "could not install into $DIR"
-fi
+# Renamed into place: a concurrent run never sees (or executes) a half-written binary.
+install_tool actionlint "$STAGE/actionlint"
 log "built in $((SECONDS - start)) s: $BIN"
 printf '%s\n' "$BIN"

@@ -51,6 +51,39 @@ tool_version() {
 tool_dir() { printf '%s/%s-%s\n' "$CACHE_BIN" "$1" "$(tool_version "$1")"; }
 tool_path() { printf '%s/%s\n' "$(tool_dir "$1")" "$1"; }
 
+# --- built tools: one notion of "cached" ---------------------------------------------------------
+#
+# A built tool is cached when its binary is at `tool_path TOOL` and executable: install_tool puts it
+# there whole (under a temporary name in the same directory, then renamed), so a binary at that path
+# is a finished build of the pinned version. A tool whose build has inputs beyond its version (the
+# toolchain's wrapper modules) also needs its stamp, written after the binary, to name the same recipe.
+
+# tool_stamp TOOL: the file naming the recipe of TOOL's cached binary.
+tool_stamp() {
+	case $1 in
+	pulumi-resource-kubernetes) echo "$(tool_dir "$1")/.stamp" ;; # its first name: existing caches stay valid
+	*) echo "$(tool_dir "$1")/.$1.stamp" ;;
+	esac
+}
+
+# tool_cached TOOL [RECIPE]: whether TOOL's pinned build (of RECIPE, if given) is in the cache.
+tool_cached() {
+	[[ -x $(tool_path "$1") ]] || return 1
+	(($# < 2)) || [[ "$(cat "$(tool_stamp "$1")" 2>/dev/null)" == "$2" ]]
+}
+
+# install_tool TOOL FILE [RECIPE]: puts the built FILE into the cache as TOOL's binary, then RECIPE's
+# stamp. The old stamp goes first, so an interrupted install is never taken for the new recipe.
+install_tool() {
+	local dest
+	dest=$(tool_path "$1")
+	mkdir -p "$(dirname "$dest")"
+	rm -f "$(tool_stamp "$1")"
+	install -m 0755 "$2" "$dest.tmp.$$"
+	mv -f "$dest.tmp.$$" "$dest"
+	if (($# > 2)); then printf '%s\n' "$3" >"$(tool_stamp "$1")"; fi
+}
+
 # print_env: the assignments scripts/env.sh makes in the caller's shell.
 print_env() {
 	printf '%s=%q\n' STAGEWISE_CACHE "$STAGEWISE_CACHE" STAGEWISE_PULUMI_HOME "$STAGEWISE_PULUMI_HOME" \

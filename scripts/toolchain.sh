@@ -68,7 +68,7 @@ stamp_is() { [[ -f $1 && "$(cat "$1")" == "$2" ]]; }
 pulumi_stamp="github.com/pulumi/pulumi/pkg/v3@$PULUMI_VERSION tags=osusergo,grpcnotrace"
 
 build_pulumi() {
-	if [[ -x $PULUMI_BIN_DIR/pulumi ]] && stamp_is "$PULUMI_BIN_DIR/.pulumi.stamp" "$pulumi_stamp"; then
+	if tool_cached pulumi "$pulumi_stamp"; then
 		log "pulumi $PULUMI_VERSION: cached in $PULUMI_BIN_DIR"
 		return
 	fi
@@ -84,9 +84,7 @@ build_pulumi() {
 		go -C "$src" build -trimpath -tags osusergo,grpcnotrace \
 		-ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION" \
 		-o "$src/out/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
-	mkdir -p "$PULUMI_BIN_DIR"
-	install -m 0755 "$src/out/pulumi" "$PULUMI_BIN_DIR/pulumi"
-	printf '%s\n' "$pulumi_stamp" >"$PULUMI_BIN_DIR/.pulumi.stamp"
+	install_tool pulumi "$src/out/pulumi" "$pulumi_stamp"
 }
 
 # --- Python language host -------------------------------------------------------------------------
@@ -194,8 +192,7 @@ build_ported_langhost() {
 k8s_stamp="$K8S_PROVIDER_MODULE@$K8S_PROVIDER_MODULE_VERSION as $K8S_PROVIDER_VERSION"
 
 build_k8s_provider() {
-	if [[ -x $K8S_PROVIDER_BIN_DIR/pulumi-resource-kubernetes ]] &&
-		stamp_is "$K8S_PROVIDER_BIN_DIR/.stamp" "$k8s_stamp"; then
+	if tool_cached pulumi-resource-kubernetes "$k8s_stamp"; then
 		log "pulumi-resource-kubernetes $K8S_PROVIDER_VERSION: cached in $K8S_PROVIDER_BIN_DIR"
 		return
 	fi
@@ -224,9 +221,7 @@ build_k8s_provider() {
 		go -C "$src" build -trimpath \
 		-ldflags "-X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$version" \
 		-o "$src/out/pulumi-resource-kubernetes" .
-	mkdir -p "$K8S_PROVIDER_BIN_DIR"
-	install -m 0755 "$src/out/pulumi-resource-kubernetes" "$K8S_PROVIDER_BIN_DIR/pulumi-resource-kubernetes"
-	printf '%s\n' "$k8s_stamp" >"$K8S_PROVIDER_BIN_DIR/.stamp"
+	install_tool pulumi-resource-kubernetes "$src/out/pulumi-resource-kubernetes" "$k8s_stamp"
 }
 
 # register_k8s_provider PULUMI: installs the plugin into the toolchain's PULUMI_HOME, where the engine
