@@ -18,6 +18,7 @@ provider's read of the settled steps, the evidence, the Judge; the provider's ow
 - hour 48, watch look: the same, 2,879 steps settled and kept; it reads one new step.
 - hour 48, new process: a provider and Judge restored from the disk cache (settled steps, each
   series' last sample), as the next CI job starts; it reads one new step.
+- provider read: `steps_for` alone (both versions, one request), a provider kept in memory.
 
 Prints figures only; asserts nothing about time.
 """
@@ -131,7 +132,7 @@ def measure(series: int, repeat: int, full: bool, bin_dir: Path) -> dict[str, li
                 look(watching, hour48 - 60, judges)  # the watch so far: fills the caches up to the step before
                 figures.setdefault("hour 48, watch look", []).append(timed(lambda: look(watching, hour48, judges)))
                 steps = int(STAGE_HOURS * HOUR // STEP.total_seconds())
-                kept = provider(hour48 - 60)
+                kept = provider(hour48 - 60, None)  # its own memory only: the disk cache is ahead of it
                 kept.steps_for(("2.0.0", "1.0.0"), stage.at, steps - 1, STEP)
                 figures.setdefault("hour 48, provider read", []).append(
                     timed(

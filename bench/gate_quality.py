@@ -10,7 +10,7 @@ rollouts are written in replay's input format and judged by `stagewise replay --
 its own, as a user runs it), with dev's canary (bake 30m, minRequests 50) or production's canary
 (bake 48h: every one of the 120 looks can only abort, the longest watch for false aborts).
 
-`--source promql` (or `both`, one table) runs the same scenarios through PromQL instead: each
+By default (`--source both`) each scenario also runs through PromQL, in the same table: each
 rollout's pods scraped every 30 s off the evidence grid, backfilled into a real Prometheus
 (Debian's, scripts/prometheus.sh) and read back by the gate's Prometheus provider, exact counts per
 step, then judged by the same `stagewise replay` (bench/gate_quality_promql.py). `--promql-runs`
@@ -204,7 +204,7 @@ def main() -> None:
     parser.add_argument(
         "--source",
         choices=("replay", "promql", "both"),
-        default="replay",
+        default="both",
         help="replay: exact per-minute counts; promql: the same through off-grid scrapes and Prometheus",
     )
     parser.add_argument("--promql-runs", type=int, default=50, help="rollouts per scenario through PromQL")
