@@ -92,7 +92,10 @@ class FrontDoor(pulumi.ComponentResource):
                 # healthy. Any other status code is considered a failure" (frontdoor/health-probes.md), so an
                 # HTTP probe, answered with a redirect, would take every origin out.
                 probe_protocol="Https",
-                probe_request_type="GET",
+                # HEAD: "To lower the load and cost to your origins, use HEAD requests for health probes"
+                # (frontdoor/health-probes.md, "Supported HTTP methods for health probes"); each edge probes on its
+                # own, so the volume is many requests per interval. The app answers HEAD on its health path as GET.
+                probe_request_type="HEAD",
                 probe_interval_in_seconds=args.probe_interval,
             ),
             # blue-green-deployment.md: "When in doubt, have session affinity enabled": a client stays on the origin

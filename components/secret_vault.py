@@ -81,8 +81,10 @@ class SecretVault(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
+        self.secrets: list[keyvault.Secret] = []
+        """The secrets, which every app that references one depends on (docs/azure-request-path.md, section 5)."""
         for secret_name, value in args.secrets.items():
-            keyvault.Secret(
+            secret = keyvault.Secret(
                 f"{name}-{secret_name}",
                 secret_name=secret_name,
                 vault_name=vault.name,
@@ -96,6 +98,7 @@ class SecretVault(pulumi.ComponentResource):
                 # drops it from the stack; docs/azure-request-path.md says how to delete it by hand.
                 opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
             )
+            self.secrets.append(secret)
         role = pulumi.Output.concat(
             "/subscriptions/",
             args.subscription_id,

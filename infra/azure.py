@@ -139,7 +139,9 @@ def build(cfg: StackConfig, project: str, stack: str) -> dict[str, pulumi.Input]
                 feature_flags=cfg.feature_flags,
                 key_vault_references=references,
                 identity_id=identity.id,
-                grants=[*grants, propagation.wait],
+                # The secrets too: a reference to a secret not created yet does not resolve, and App Service keeps
+                # "the reference string" until it refetches, "every 24 hours" (app-service-key-vault-references.md).
+                grants=[*grants, propagation.wait, *vault.secrets],
                 subnet_id=networks[region.name].subnet_id if firewalled else None,
                 front_door_id=profile.front_door_id,
                 parked=parked,

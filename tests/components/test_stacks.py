@@ -445,3 +445,13 @@ def test_after_an_abort_the_candidate_is_parked_and_admits_nothing():
         assert slot.inputs["siteConfig"]["ipSecurityRestrictions"] == []
     for site in ev.of_type("azure-native:web:WebApp"):
         assert len(site.inputs["siteConfig"]["ipSecurityRestrictions"]) == 1
+
+
+def test_every_site_waits_for_the_secrets_it_references_and_probes_are_head():
+    ev = evaluate("production")
+    secrets = {s.urn for s in ev.of_type("azure-native:keyvault:Secret")}
+    assert len(secrets) == 4
+    for site in ev.of_type("azure-native:web:WebApp") + ev.of_type("azure-native:web:WebAppSlot"):
+        assert secrets <= set(site.dependencies), site.name
+    (group,) = ev.of_type("azure-native:cdn:AFDOriginGroup")
+    assert group.inputs["healthProbeSettings"]["probeRequestType"] == "HEAD"
