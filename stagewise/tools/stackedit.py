@@ -183,7 +183,9 @@ def edit(text: str, document: Any, values: dict[str, str]) -> tuple[str, Any]:
             _keep_comment_gap(release, key, old, release[key])
         else:
             _insert(release, key, scalar)
-    result = bom + _restore(lines, plain, _dump(yaml, tree).split("\n")[:-1])
+    dumped = _dump(yaml, tree).split("\n")[:-1]
+    _only_edited_lines_change(plain, dumped, values)
+    result = bom + _restore(lines, plain, dumped)
     expected = before.get("config") if isinstance(before, dict) else None
     if not isinstance(expected, dict) or not isinstance(expected.get(RELEASE_KEY), dict):
         raise EditError(f"the stack file has no {RELEASE_KEY} mapping under config to edit")
@@ -195,6 +197,23 @@ def edit(text: str, document: Any, values: dict[str, str]) -> tuple[str, Any]:
             f"nothing was written. Edit it by hand"
         )
     return result, edited
+
+
+def _only_edited_lines_change(plain: list[str], dumped: list[str], values: dict[str, str]) -> None:
+    """The minimal-edit promise: only the lines of the keys being set may change. An anchor on an edited
+    value (`stage: &s idle`, used elsewhere as `*s`) is where it breaks: the dumper moves the anchor to
+    the alias's line and rewrites it, so the edit is refused instead."""
+    own = re.compile(rf"^\s+({'|'.join(re.escape(key) for key in values)}):")
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, plain, dumped, autojunk=False).get_opcodes():
+        if op == "equal":
+            continue
+        for number, line in [(i + 1, plain[i]) for i in range(i1, i2)] + [(i1 + 1, dumped[j]) for j in range(j1, j2)]:
+            if not own.match(line):
+                raise EditError(
+                    f"editing {RELEASE_KEY} would rewrite line {number} ({line.strip()!r}) too: the file ties that "
+                    f"line to a value being edited (a YAML anchor or alias); nothing was written. Write the value "
+                    f"without the anchor or alias, or edit {RELEASE_KEY} by hand"
+                )
 
 
 def _rendered_length(value: Any) -> int:

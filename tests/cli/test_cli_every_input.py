@@ -270,3 +270,21 @@ def test_a_promote_after_abort_asks_for_a_deploy_first(repo):
     assert "the candidate green runs 1.4.2, the version blue runs live" in result.output
     assert "run `stagewise deploy <new version>` first" in result.output
     assert repo.read("production") == before
+
+
+def test_an_anchor_on_the_stage_is_refused_with_the_line_it_would_rewrite(repo):
+    path = repo.file("dev")
+    path.write_text(
+        path.read_text()
+        .replace("    stage: idle\n", "    stage: &s idle\n")
+        .replace("  stagewise:owner: platform-team\n", "")
+        .replace("  stagewise:featureFlags:\n", "  stagewise:owner: *s\n  stagewise:featureFlags:\n")
+    )
+    before = repo.read("dev")
+    result = repo.run("deploy", "2.0.0", "--stack", "dev")
+    assert result.exit_code == 0, result.output  # deploy writes green only: no tie to the anchor
+    after = repo.read("dev")
+    result = repo.run("promote", "--stack", "dev")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "would rewrite line" in result.output and "('stagewise:owner: *s')" in result.output
+    assert repo.read("dev") == after != before

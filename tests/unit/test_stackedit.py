@@ -211,3 +211,34 @@ def test_read_reports_a_missing_or_binary_file(tmp_path: Path):
     binary.write_bytes(b"\xff\xfe\x00")
     with pytest.raises(stackfile.StackFileError, match="UTF-8"):
         safefile.read(binary)
+
+
+def _anchored(text: str) -> str:
+    return text.replace("    stage: idle\n", "    stage: &s idle\n").replace(
+        "    new-checkout: true\n", "    new-checkout: true\n    other: *s\n"
+    )
+
+
+def test_an_anchor_on_an_edited_value_is_refused_not_moved_to_its_alias():
+    # The dumper would move `&s` to the alias's line and rewrite it: the minimal-edit promise would break.
+    text = _anchored((ROOT / "Pulumi.dev.yaml").read_text())
+    with pytest.raises(stackedit.EditError, match=r"would rewrite line \d+ \('other: \*s'\) too: .*anchor or alias"):
+        stackedit.edit_release(text, {"stage": "canary"})
+
+
+def test_anchors_elsewhere_leave_the_edit_minimal():
+    text = (
+        (ROOT / "Pulumi.dev.yaml")
+        .read_text()
+        .replace("    new-checkout: true\n", "    new-checkout: &on true\n    other: *on\n")
+    )
+    edited = stackedit.edit_release(text, {"stage": "canary"})
+    assert edited == text.replace("    stage: idle\n", "    stage: canary\n")
+    assert stackedit.edit_release(edited, {"stage": "idle"}) == text
+
+
+def test_an_anchored_release_used_elsewhere_is_refused():
+    text = (ROOT / "Pulumi.dev.yaml").read_text().replace("  stagewise:release:\n", "  stagewise:release: &r\n")
+    text = text.replace("  stagewise:featureFlags:\n", "  stagewise:copy: *r\n  stagewise:featureFlags:\n")
+    with pytest.raises(stackedit.EditError, match="would change other values too"):
+        stackedit.edit_release(text, {"stage": "canary"})
