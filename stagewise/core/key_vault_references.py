@@ -32,9 +32,10 @@ def unresolved(payload: Mapping[str, Any], settings: Collection[str]) -> dict[st
     `settings` whose reference the payload does not report as resolved."""
     reported: dict[str, Mapping[str, Any]] = {}
     for item in payload.get("value") or []:
-        if isinstance(item, Mapping) and isinstance(item.get("name"), str):
+        name = _setting(item) if isinstance(item, Mapping) else None
+        if name:
             properties = item.get("properties")
-            reported[item["name"]] = properties if isinstance(properties, Mapping) else {}
+            reported[name] = properties if isinstance(properties, Mapping) else {}
     problems = {}
     for name in sorted(settings):
         if name not in reported:
@@ -45,3 +46,13 @@ def unresolved(payload: Mapping[str, Any], settings: Collection[str]) -> dict[st
             details = reported[name].get("details")
             problems[name] = f"{status}: {details}" if details else str(status)
     return problems
+
+
+def _setting(item: Mapping[str, Any]) -> str | None:
+    """The app setting an item reports on: its `name`, or the last segment of its `id`
+    (.../config/configreferences/appsettings/<setting>) when the name is missing or is a path, as ARM
+    child names sometimes are ("<site>/<setting>")."""
+    for value in (item.get("name"), item.get("id")):
+        if isinstance(value, str) and value.strip("/"):
+            return value.rstrip("/").rsplit("/", 1)[-1]
+    return None

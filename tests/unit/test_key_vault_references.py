@@ -35,3 +35,16 @@ def test_urls_name_the_site_and_the_documented_operations():
         == f"https://management.azure.com{site}/config/configreferences/appsettings?api-version=2022-03-01"
     )
     assert kvr.refresh_url(site).endswith("/config/configreferences/appsettings/refresh?api-version=2022-03-01")
+
+
+def test_an_item_without_a_plain_name_is_read_by_the_last_segment_of_its_id():
+    site = "/subscriptions/s/resourceGroups/g/providers/Microsoft.Web/sites/app"
+    payload = {
+        "value": [
+            {"id": f"{site}/config/configreferences/appsettings/A", "properties": {"status": "Resolved"}},
+            {"name": "app/B", "properties": {"status": "Resolved"}},
+            {"id": f"{site}/config/configreferences/appsettings/C", "name": None, "properties": {"status": "Failed"}},
+            {"properties": {"status": "Resolved"}},
+        ]
+    }
+    assert kvr.unresolved(payload, ["A", "B", "C"]) == {"C": "Failed"}
