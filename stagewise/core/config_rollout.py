@@ -150,7 +150,7 @@ class RolloutConfig(Model):
     deadlines: DeadlinesConfig = DeadlinesConfig()
 
 
-NOTIFY_EVENTS = ("stage", "promote", "abort", "stuck", "no_metrics")
+NOTIFY_EVENTS = ("stage", "promote", "abort", "stuck", "no_metrics", "up")
 
 
 def _event(name: str) -> str:

@@ -52,6 +52,10 @@ EPILOGS: dict[str, tuple[list[str], list[str]]] = {
         ["stagewise validate --stack production", "stagewise validate Pulumi.staging.yaml"],
         ["0 valid", "1 problems found (every one printed) or the file could not be read"],
     ),
+    "notify": (
+        ['stagewise notify up-failed --stack production -m "pulumi up failed: see run 123"'],
+        ["0 sent, or reported on stderr where a target could not be reached", "1 refused (an unknown event, no stack)"],
+    ),
     "dashboard": (
         ["stagewise dashboard --stack local", "stagewise dashboard --stack production --port 0"],
         ["0 stopped with Ctrl-C", "1 refused or the port is taken"],

@@ -26,17 +26,30 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from stagewise.core.config_rollout import NotifyConfig, NotifyTarget
+import typer
+from rich.text import Text
+
+from stagewise.core.config_rollout import NOTIFY_EVENTS, NotifyConfig, NotifyTarget
 from stagewise.formats.keys import NAMESPACE
 from stagewise.formats.stackfile import SECRET_PLACEHOLDER
+from stagewise.tools.app import StackOption, app
 from stagewise.tools.render import printable
+from stagewise.tools.session import CliError, did_you_mean, err, load, out, reported
 
 SCHEMA = "stagewise.notification/v1"
-_COLOURS = {"promote": "2EB67D", "stage": "1D9BD1", "abort": "E01E5A", "stuck": "ECB22E", "no_metrics": "ECB22E"}
+_COLOURS = {
+    "promote": "2EB67D",
+    "stage": "1D9BD1",
+    "abort": "E01E5A",
+    "stuck": "ECB22E",
+    "no_metrics": "ECB22E",
+    "up": "1D9BD1",
+}
 _CONFIG_TIMEOUT_SECONDS = 30.0
 
 
@@ -258,3 +271,38 @@ def _without(url: str, message: str) -> str:
         if len(secret) > 3:
             cleaned = cleaned.replace(secret, "[url]")
     return printable(cleaned)
+
+
+# `stagewise notify`: for a pipeline step after `pulumi up` (applied or failed), or any other event.
+
+
+@app.command()
+def notify(
+    event: Annotated[str, typer.Argument(help="up-applied, up-failed, or an event: stage, promote, abort, stuck.")],
+    stack: StackOption = None,
+    message: Annotated[str, typer.Option("--message", "-m", help="What happened, in one line.")] = "",
+) -> None:
+    """Post an event to the stack's stagewise:notify targets (for a CI step after pulumi up). A target that
+    cannot be reached is reported on stderr and does not change the exit code."""
+    with reported():
+        kinds = {"up-applied": "up", "up-failed": "up", **{k: k for k in NOTIFY_EVENTS}}
+        if event not in kinds:
+            raise CliError(f"unknown event {event!r}{did_you_mean(event, list(kinds))} (events: {', '.join(kinds)})")
+        loaded = load(stack)
+        settings = loaded.config.notify
+        if not settings.targets:
+            out.print(f"{loaded.stack}: no stagewise:notify targets; nothing sent")
+            return
+        release = loaded.release
+        summary = {
+            "up-applied": f"pulumi up applied: stage {release.stage}",
+            "up-failed": f"pulumi up failed at stage {release.stage}",
+        }.get(event, f"{event} at stage {release.stage}")
+        at = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+        details = {"outcome": event.removeprefix("up-")} if event.startswith("up-") else {}
+        sender = Notifier(settings, loaded.root, loaded.stack, report=lambda line: err.print(Text(line)))
+        sender.send(
+            Event(kinds[event], loaded.stack, loaded.config.environment, release.stage, summary, message, at, details)
+        )
+        delivered = [d for d in sender.close() if d.ok]
+        out.print(f"{loaded.stack}: {event} sent to {len(delivered)} of {len(settings.targets)} target(s)")

@@ -264,3 +264,31 @@ def test_a_promote_applied_by_the_watch_is_notified_with_the_stage_change(repo, 
     assert sorted(generic) == ["promote", "stage"]
     assert generic["stage"]["summary"] == "stage canary -> early (candidate 20 %)"
     assert generic["stage"]["details"] == {"before": "canary", "after": "early"}
+
+
+# `stagewise notify`, for a pipeline step after `pulumi up`.
+
+
+def test_notify_command_posts_an_up_outcome(repo, receiver, notifying):
+    notifying()
+    result = repo.run("notify", "up-failed", "--stack", "local", "-m", "pulumi up failed: see run 123")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "local: up-failed sent to 2 of 3 target(s)\n"  # chat takes abort, stuck, stage only
+    generic = next(body for path, body in receiver.received if path == "/generic")
+    assert (generic["event"], generic["summary"]) == ("up", "pulumi up failed at stage canary")
+    assert generic["reason"] == "pulumi up failed: see run 123" and generic["details"] == {"outcome": "failed"}
+
+
+def test_notify_command_refuses_an_unknown_event_and_never_fails_on_delivery(repo, receiver, notifying):
+    notifying(urls=["http://127.0.0.1:9/hook"] * 3)
+    typo = repo.run("notify", "up-aplied", "--stack", "local")
+    assert typo.exit_code == 1 and "unknown event 'up-aplied'; did you mean 'up-applied'?" in typo.stderr
+    sent = repo.run("notify", "stuck", "--stack", "local")
+    assert sent.exit_code == 0
+    assert sent.stdout == "local: stuck sent to 0 of 3 target(s)\n"
+    assert sent.stderr.count("not delivered after 3 attempt(s)") == 3 and "127.0.0.1:9" not in sent.stderr
+
+
+def test_notify_command_without_targets(repo):
+    result = repo.run("notify", "up-applied", "--stack", "dev")
+    assert result.exit_code == 0 and result.stdout == "dev: no stagewise:notify targets; nothing sent\n"
