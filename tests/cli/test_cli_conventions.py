@@ -53,6 +53,14 @@ def test_a_stage_typo_suggests_the_closest(repo):
     assert "unknown stage 'canery'; did you mean 'canary'?" in result.stderr
 
 
+def test_a_stage_typo_in_replay_suggests_the_closest(repo, tmp_path):
+    recording = tmp_path / "recorded.json"
+    recording.write_text("{}")
+    result = repo.run("replay", str(recording), "--stage", "canery", "--stack", "production")
+    assert result.exit_code == 1
+    assert "unknown stage 'canery'; did you mean 'canary'?" in result.stderr
+
+
 # The next step, pasted into a shell.
 
 

@@ -27,7 +27,7 @@ from stagewise.tools.analysis import replay as replay_lib
 from stagewise.tools.analysis.provider import MetricsProvider
 from stagewise.tools.app import StackOption, app
 from stagewise.tools.render import printable
-from stagewise.tools.session import CliError, Loaded, apply, err, load, out, reported
+from stagewise.tools.session import CliError, Loaded, apply, did_you_mean, err, load, out, reported
 
 _STATUS_STYLE = {
     "pass": "green",
@@ -320,7 +320,8 @@ def _replay_stage(loaded: Loaded, name: str | None) -> rollout.Stage:
     catalog = loaded.catalog
     if name is not None:
         if name not in catalog.names:
-            raise CliError(f"unknown stage {name!r} (stages of {loaded.stack}: {', '.join(catalog.names)})")
+            hint = did_you_mean(name, catalog.names)
+            raise CliError(f"unknown stage {name!r}{hint} (stages of {loaded.stack}: {', '.join(catalog.names)})")
         chosen = catalog.get(name)
         if chosen.share == 0:
             raise CliError(f"stage {name!r} sends no traffic to the candidate: there is nothing to judge")
