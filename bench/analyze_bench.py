@@ -19,6 +19,9 @@ provider's read of the settled steps, the evidence, the Judge; the provider's ow
 - hour 48, new process: a provider and Judge restored from the disk cache (settled steps, each
   series' last sample), as the next CI job starts; it reads one new step.
 - provider read: `steps_for` alone (both versions, one request), a provider kept in memory.
+- our side: the same read answered by a loopback fake that replays Prometheus's recorded answer at
+  once, so the figure is the provider's own cost (HTTP on loopback, JSON, differencing), without
+  Prometheus's.
 
 Prints figures only; asserts nothing about time.
 """
@@ -29,12 +32,15 @@ import argparse
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import replace
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import numpy as np
+import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -77,6 +83,25 @@ def pods(series: int, start: float, full: bool, rng: np.random.Generator) -> lis
                     )
                 )
     return out
+
+
+def replaying(body: bytes) -> HTTPServer:
+    """A loopback server that answers every request with `body` (a recorded Prometheus answer)."""
+
+    class Answer(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Answer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
 
 
 def timed(look) -> float:
@@ -134,6 +159,27 @@ def measure(series: int, repeat: int, full: bool, bin_dir: Path) -> dict[str, li
                 steps = int(STAGE_HOURS * HOUR // STEP.total_seconds())
                 kept = provider(hour48 - 60, None)  # its own memory only: the disk cache is ahead of it
                 kept.steps_for(("2.0.0", "1.0.0"), stage.at, steps - 1, STEP)
+                # The answer Prometheus gives that read, recorded, then replayed by a loopback fake.
+                (selector,) = kept._selectors(("2.0.0", "1.0.0"))
+                until = int(start * 1000) + steps * int(STEP.total_seconds() * 1000)
+                recorded = requests.get(
+                    f"{server.url}/api/v1/query",
+                    params={
+                        "query": f"{selector}[{int(STEP.total_seconds() * 1000)}ms]",
+                        "time": f"{until / 1000:.3f}",
+                    },
+                    timeout=60,
+                ).content
+                ours = provider(hour48 - 60, None)
+                ours.steps_for(("2.0.0", "1.0.0"), stage.at, steps - 1, STEP)
+                fake = replaying(recorded)
+                ours.url = f"http://127.0.0.1:{fake.server_port}"
+                ours.clock = lambda: hour48 + settle
+                figures.setdefault("hour 48, our side", []).append(
+                    timed(lambda: ours.steps_for(("2.0.0", "1.0.0"), stage.at, steps, STEP))
+                )
+                fake.shutdown()
+                fake.server_close()
                 figures.setdefault("hour 48, provider read", []).append(
                     timed(
                         lambda: (
