@@ -285,8 +285,8 @@ def analyze(
         )
     else:
         try:
-            candidate_steps = provider.steps(candidate_version, start.at, steps, step)
-            live_steps = provider.steps(live_version, start.at, steps, step)
+            found = provider.steps_for((candidate_version, live_version), start.at, steps, step)
+            candidate_steps, live_steps = found[candidate_version], found[live_version]
         except ProviderError as error:
             problem = str(error)
         else:
