@@ -16,7 +16,7 @@ from stagewise.core.limits import (
     SECRETS_USER_ROLE,
 )
 from stagewise.core.naming import SITES_DNS_SUFFIX, image_registry
-from stagewise.core.tiers import MIN_TLS_VERSION, PRODUCTION
+from stagewise.core.tiers import MIN_TLS_VERSION
 from stagewise.policy.inputs import (
     MISSING,
     StackResource,
@@ -330,8 +330,9 @@ def webapp_image_pull_path(resource_type: str) -> Validator:
     """app-service/configure-custom-container.md: App Service pulls "Each time the app restarts" and on every
     new instance, so an image on a private registry needs a pull path for the life of the app: the managed
     identity ("acrUseManagedIdentityCreds", "acrUserManagedIdentityID") for Azure Container Registry, or
-    DOCKER_REGISTRY_SERVER_URL with its user name and password for any other registry. In production every
-    image is pulled with authentication (anonymous pulls are rate-limited)."""
+    DOCKER_REGISTRY_SERVER_URL with its user name and password for any other registry. In the tiers of
+    tiers.REGISTRY_PULL_RULE (staging, production) every image is pulled with authentication (anonymous pulls are
+    rate-limited)."""
 
     def validate(props: Mapping[str, Any], settings: Settings) -> list[str]:
         image = _image(props)
@@ -359,7 +360,7 @@ def webapp_image_pull_path(resource_type: str) -> Validator:
         tier = azure_tier(props)
         private = host is not None and host not in DOCKER_HUB_HOSTS
         if not private and not (
-            tier is not None and tier.name == PRODUCTION and not (with_identity or with_credentials)
+            tier is not None and tier.name in tiers.REGISTRY_PULL_RULE.tiers and not (with_identity or with_credentials)
         ):
             return []
         fix = (
@@ -381,12 +382,12 @@ def webapp_image_pull_path(resource_type: str) -> Validator:
 WEBAPP_IMAGE_PULL_PATH = PolicyRecord(
     name="webapp-image-pull-path",
     description="A web app's image has a pull path: the managed identity for Azure Container Registry, credentials "
-    "for any other registry, and authentication for every image in production "
+    "for any other registry, and authentication for every image in staging and production "
     "(app-service/configure-custom-container.md: 'Each time the app restarts, App Service performs the "
     "`docker pull` command').",
     check=per_type(WEB_APPS, webapp_image_pull_path),
     rule="an image on a registry host has a pull path (the managed identity for Azure Container Registry, "
-    "`DOCKER_REGISTRY_SERVER_*` for any other); in production every image is pulled with authentication",
+    "`DOCKER_REGISTRY_SERVER_*` for any other); in staging and production every image is pulled with authentication",
     twin=tiers.REGISTRY_PULL_RULE,
 )
 

@@ -307,6 +307,13 @@ class StackConfig(Model):
                     f"without a registry host, or on {login}"
                 )
             return self
+        if host is None and registry.server:
+            # Without a host the image is on Docker Hub, and the sites would offer registry.server's credentials
+            # to Docker Hub (configure-custom-container.md: DOCKER_REGISTRY_SERVER_URL names the registry signed in to).
+            raise ValueError(
+                f"release.image: {image!r} names no registry, but registry.server signs in to {registry.server}: write "
+                f"the image on that server, {registry.server}/{image}"
+            )
         if host is None or host in limits.DOCKER_HUB_HOSTS or host == (registry.server or "").lower():
             return self
         if host.endswith(f".{limits.ACR_LOGIN_SUFFIX}"):

@@ -101,6 +101,8 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
         "autoscale": {"enabled": False, "minimum": 2, "default": 2, "maximum": 2},
         "logLevel": "info",
         "vault": {"retentionDays": 30, "purgeProtection": True, "networkDefaultAction": "Allow"},
+        # Staging pulls with authentication too (tiers: registry.pull), like the production it rehearses.
+        "registry": {"createAcr": True},
         "protect": False,
         "kubernetes": {"minReplicas": 2, "maxReplicas": 4, "disruptionBudget": True},
         "alerts": {

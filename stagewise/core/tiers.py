@@ -120,7 +120,7 @@ NETWORK_DEFAULT_ACTION_RULE = TierRule(
 
 REGISTRY_PULL_RULE = TierRule(
     "registry.pull",
-    (PRODUCTION,),
+    PRODUCTION_LIKE,
     lambda pull: pull != "anonymous",
     "'identity' or 'credentials' (set registry.acrId, registry.createAcr or registry.server)",
     "App Service pulls the image again each time the app restarts and on every new instance "

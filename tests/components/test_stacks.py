@@ -64,7 +64,7 @@ def times(counts: dict, n: int) -> Counter:
     ("stack", "regions", "extra", "per_region_extra"),
     [
         ("dev", 1, {"Secret": 1}, {}),
-        ("staging", 1, {"Secret": 2}, {}),
+        ("staging", 1, {"Secret": 2, "Registry": 1, "RoleAssignment": 1}, {}),
         # Production: its own registry and the identity's AcrPull grant; a firewalled vault, so a network per
         # region (integrated by the sites' own virtualNetworkSubnetId, no connection resource); autoscale per region.
         (

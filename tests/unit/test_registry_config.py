@@ -132,3 +132,20 @@ def test_each_pull_path_rule_is_refused_with_its_key(raw: dict, expected: list[s
 )
 def test_image_registry(image: str, host: str | None):
     assert naming.image_registry(image) == host
+
+
+def test_an_image_without_a_host_beside_registry_server_is_refused():
+    # It would be pulled from Docker Hub, offered the other registry's credentials.
+    raw = stack(
+        image="org/app", registry={"server": "ghcr.io", "usernameSecret": "jwt-secret", "passwordSecret": "jwt-secret"}
+    )
+    message = problems(raw)
+    assert "stagewise:release.image: 'org/app' names no registry, but registry.server signs in to ghcr.io" in message
+    assert "ghcr.io/org/app" in message
+
+
+def test_staging_pulls_with_authentication_by_default():
+    cfg = parse(stack(environment="staging"))
+    assert cfg.registry.create_acr and cfg.registry.pull == "identity"
+    message = problems(stack(environment="staging", registry={"createAcr": False}))
+    assert "registry.pull" in message and "'identity' or 'credentials'" in message

@@ -83,6 +83,7 @@ def site(image: str, environment: str = "dev", acr: bool = False, server: str | 
         (site("ghcr.io/org/app", server="https://quay.io"), False),
         (site("library/nginx", "production"), False),
         (site("docker.io/library/nginx", "production"), False),
+        (site("library/nginx", "staging"), False),
     ],
     ids=[
         "acr-identity",
@@ -94,6 +95,7 @@ def site(image: str, environment: str = "dev", acr: bool = False, server: str | 
         "credentials-for-another-host",
         "production-anonymous",
         "production-anonymous-docker-io",
+        "staging-anonymous",
     ],
 )
 def test_image_pull_path(props, ok):
