@@ -114,7 +114,12 @@ def test_prometheus_down_holds_with_a_clear_message(prometheus, gate_repo):
 
 
 def test_a_query_prometheus_refuses_holds_and_names_the_query(prometheus, gate_repo):
-    broken = "    queries:\n      requests: 'sum(rate(http_server_request_duration_seconds_count{service_version=$version}[$window])'\n"
+    # A plain counter selector passes the validator; its lookahead is a regex Python reads and
+    # Prometheus (RE2) does not.
+    broken = (
+        "    queries:\n      requests: 'http_server_request_duration_seconds_count{service_version=$version,"
+        "http_response_status_code=~\"(?=2)..\"}'\n"
+    )
     code, report = analyze(gate_repo, gate_repo.stack(SCENARIOS["healthy"], prometheus.url, broken))
     assert (code, report["holdReason"]) == (3, "no_metrics")
     assert "Prometheus refused the query (bad_data" in report["reason"]
