@@ -118,7 +118,7 @@ def test_a_query_prometheus_refuses_holds_and_names_the_query(prometheus, gate_r
     # Prometheus (RE2) does not.
     broken = (
         "    queries:\n      requests: 'http_server_request_duration_seconds_count{service_version=$version,"
-        "http_response_status_code=~\"(?=2)..\"}'\n"
+        'http_response_status_code=~"(?=2).."}\'\n'
     )
     code, report = analyze(gate_repo, gate_repo.stack(SCENARIOS["healthy"], prometheus.url, broken))
     assert (code, report["holdReason"]) == (3, "no_metrics")
