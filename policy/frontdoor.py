@@ -34,11 +34,13 @@ FRONTDOOR_ORIGIN_WEIGHT = PolicyRecord(
     check=each(FRONT_DOOR_ORIGIN, frontdoor_origin_weight),
     rule="`weight`, when set, is an integer 1..1000",
     twin=Validation(
-        "regions[].weight 0..limits.TM_MAX_WEIGHT and stages[].weight 0..100; rollout.origin_weights scales them to 1..1000 and disables an origin at 0",
+        "regions[].weight 0..limits.TM_MAX_WEIGHT and stages[].weight 0..100; rollout.origin_weights scales them to "
+        "1..1000 and disables an origin at 0; a region whose smallest stage would weigh below 1 is refused",
         (
             config.RegionConfig.model_fields["weight"],
             config.StageConfig.model_fields["weight"],
             rollout.origin_weights,
+            config.StackConfig._every_stage_reaches_every_region,
         ),
     ),
 )

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from stagewise.core import app_environment, limits, naming, rollout, tiers
+from stagewise.core import app_environment, limits, naming, origins, rollout, tiers
 from stagewise.core.config_rollout import NotifyConfig, RolloutConfig
 from stagewise.core.config_sections import (
     AlertsConfig,
@@ -252,6 +252,21 @@ class StackConfig(Model):
         if self.registry.create_acr:
             return naming.acr_login_server(naming.registry_name(project, stack, self.name_seed or ""))
         return None
+
+    @model_validator(mode="after")
+    def _every_stage_reaches_every_region(self) -> StackConfig:
+        # Front Door weights are 1..1000 (frontdoor/routing-methods.md): a product below 1 would round up and give
+        # the region's candidate more than the stage says.
+        if self.is_azure and self.regions:
+            found = origins.below_one({r.name: r.weight for r in self.regions}, self.catalog)
+            if found is not None:
+                region, share, exact = found
+                raise ValueError(
+                    f"regions: region {region!r}'s weight times the smallest stage ({share} %) gives a Front Door weight "
+                    f"of {exact:.2f}, below Front Door's minimum of 1: raise the region's weight to at least 1/"
+                    f"{limits.AFD_MAX_WEIGHT * share // 100} of the heaviest region's, drain it (weight 0), or make the first stage larger"
+                )
+        return self
 
     @model_validator(mode="after")
     def _azure_stack_has_its_own_name_seed(self) -> StackConfig:

@@ -72,3 +72,19 @@ def origins(region_weights: dict[str, int], release: Release, catalog: Catalog) 
                 fallback = max(AFD_MIN_WEIGHT, round(AFD_MAX_WEIGHT * weight / heaviest))
                 result[region][colour] = Origin(fallback, weight > 0 and bool(release.version(colour)), FALLBACK)
     return result
+
+
+def below_one(region_weights: dict[str, int], catalog: Catalog) -> tuple[str, int, float] | None:
+    """The first region (and stage share) whose smallest Front Door weight, its part of the traffic times the
+    smallest stage above 0, falls below 1 before rounding up to Front Door's minimum: that origin would get more
+    than its share (1 instead of 0.4 is 2.5 times as much). None when every product is at least 1."""
+    heaviest = max(region_weights.values(), default=0)
+    shares = [s.share for s in catalog.stages if s.share > 0]
+    if heaviest <= 0 or not shares:
+        return None
+    share = min(shares)
+    for region, weight in region_weights.items():
+        exact = AFD_MAX_WEIGHT * weight * share / (heaviest * 100)
+        if weight > 0 and exact < AFD_MIN_WEIGHT:
+            return region, share, exact
+    return None

@@ -515,3 +515,12 @@ def test_redaction_hides_user_password_and_tokens_and_keeps_the_rest():
     assert (
         redact_text("GET http://u:p@h:1/x failed; retry http://h/y") == "GET http://***@h:1/x failed; retry http://h/y"
     )
+
+
+def test_a_region_too_light_for_the_first_stage_is_refused():
+    raw = {**valid(), "regions": [{"name": "westeurope", "weight": 1000}, {"name": "northeurope", "weight": 10}]}
+    message = problems(raw)
+    assert "region 'northeurope''s weight times the smallest stage (5 %) gives a Front Door weight of 0.50" in message
+    assert "at least 1/50 of the heaviest region's" in message
+    raw["regions"][1]["weight"] = 20
+    assert parse(raw).regions[1].weight == 20

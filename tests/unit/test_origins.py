@@ -129,3 +129,10 @@ def test_a_stage_change_touches_no_parked_state_and_finish_changes_no_origin():
             assert origins.parked(before, CATALOG) == origins.parked(after, CATALOG), (name, before)
         if name == "finish":
             assert origins.origins(REGIONS, before, CATALOG) == origins.origins(REGIONS, after, CATALOG)
+
+
+def test_a_region_whose_smallest_stage_weight_falls_below_one_is_found():
+    # 1000 x 10/1000 x 5 % = 0.5: Front Door's minimum of 1 would give that region's candidate twice its share.
+    assert origins.below_one({"westeurope": 1000, "northeurope": 10}, CATALOG) == ("northeurope", 5, 0.5)
+    assert origins.below_one({"westeurope": 1000, "northeurope": 20}, CATALOG) is None
+    assert origins.below_one({"westeurope": 1000, "northeurope": 0}, CATALOG) is None
