@@ -41,11 +41,7 @@ up)
 		-o jsonpath='{range .items[*].spec.rules[*].backendRefs[*]}{.name}{"\t"}{.weight}{"\n"}{end}'
 	address="$(url)"
 	# The gateway programs a new route within seconds: wait until it answers.
-	for _ in $(seq 1 60); do
-		curl -fsS -o /dev/null "$address" && break
-		sleep 1
-	done
-	curl -fsS -o /dev/null "$address" || {
+	wait_until "the gateway answers $address" 60 curl -fsS -o /dev/null "$address" || {
 		echo "the gateway does not answer $address (log: .cluster/node/logs/traefik.log)" >&2
 		exit 1
 	}
