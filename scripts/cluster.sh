@@ -111,20 +111,12 @@ prepare_etcd_wrapper() {
 	echo "$dir"
 }
 
-# install_binary TOOL BUILT_FILE : move into the versioned cache dir atomically.
-install_binary() {
-	local dest
-	dest="$(tool_path "$1")"
-	mkdir -p "$(dirname "$dest")"
-	mv -f "$2" "$dest.tmp.$$" && mv -f "$dest.tmp.$$" "$dest"
-}
-
 BUILD_TIMES=()
 build_tool() {
 	local tool="$1" version dest tmp logf start wrapper ldflags
 	version="$(tool_version "$tool")"
 	dest="$(tool_path "$tool")"
-	if [[ -x "$dest" ]]; then
+	if tool_cached "$tool"; then
 		log "$tool $version: cached"
 		return 0
 	fi
@@ -172,7 +164,7 @@ build_tool() {
 			}
 		;;
 	esac
-	install_binary "$tool" "$tmp/$tool"
+	install_tool "$tool" "$tmp/$tool"
 	rm -rf "$tmp"
 	BUILD_TIMES+=("$tool $version: $((SECONDS - start))s")
 	log "built $tool $version in $((SECONDS - start))s -> $dest"
@@ -307,7 +299,7 @@ fail_start() {
 
 ensure_binaries() {
 	local t missing=0
-	for t in etcd kwok kwokctl "${K8S_TOOLS[@]}"; do [[ -x "$(tool_path "$t")" ]] || missing=1; done
+	for t in etcd kwok kwokctl "${K8S_TOOLS[@]}"; do tool_cached "$t" || missing=1; done
 	[[ -f "$(gateway_crd_dir)/.ready" ]] || missing=1
 	if ((missing)); then
 		log "some binaries are not built yet: running build first"

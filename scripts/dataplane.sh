@@ -81,7 +81,7 @@ cmd_install() {
 build_traefik() {
 	local dest src mod logf start=$SECONDS
 	dest=$(tool_path traefik)
-	if [[ -x $dest ]]; then
+	if tool_cached traefik; then
 		log "traefik $TRAEFIK_VERSION: cached"
 		return 0
 	fi
@@ -98,8 +98,7 @@ build_traefik() {
 		env -C "$src" CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS="-mod=mod -buildvcs=false" \
 		go build -trimpath -ldflags "-s -w -X github.com/traefik/traefik/v3/pkg/version.Version=$TRAEFIK_VERSION" \
 		-o "$src/out/traefik" ./cmd/traefik
-	mkdir -p "$(dirname "$dest")"
-	install -m 0755 "$src/out/traefik" "$dest"
+	install_tool traefik "$src/out/traefik"
 	rm -rf "$src"
 	log "built traefik $TRAEFIK_VERSION in $((SECONDS - start))s -> $dest"
 }
