@@ -1,7 +1,10 @@
-"""Credentials kept out of what is printed: a URL's user and password, and query parameters that carry
-a token (`?access_token=...`), are replaced by `***` in messages, JSON and reports.
+"""Text from outside made safe to show: credentials kept out of what is printed (a URL's user and
+password, and query parameters that carry a token, `?access_token=...`, become `***`), and control
+characters shown escaped so that a rollout's name, a commit's author or a series label cannot drive a
+terminal (`printable`) or become a link, an image or HTML on a Markdown page (`markdown_text`).
 
-Pure: no Pulumi import, no I/O. One function, so every place that shows a URL hides the same parts.
+Pure: no Pulumi import, no I/O. One module, so every place that shows outside text treats it alike:
+replay's table, history, error messages and reports.
 """
 
 from __future__ import annotations
@@ -54,3 +57,18 @@ def redact_text(text: str) -> str:
 def has_credentials(url: str) -> bool:
     """Whether `url` carries what redact_url hides (a user, a password, a token in its query)."""
     return redact_url(url) != url
+
+
+def printable(text: str) -> str:
+    """`text` with its URLs redacted and every character that is not printable (escape sequences, bell,
+    a right-to-left override) shown as its Python escape."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in redact_text(text))
+
+
+_MARKDOWN = re.compile(r"([\\`*_\[\]<>|#!~])")
+
+
+def markdown_text(text: str) -> str:
+    """`printable` text for a Markdown page or table cell: on one line, with Markdown's own characters
+    escaped, so that it shows as written."""
+    return _MARKDOWN.sub(r"\\\1", printable(" ".join(text.splitlines())))

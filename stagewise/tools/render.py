@@ -10,6 +10,7 @@ from typing import Any
 
 from rich.text import Text
 
+from stagewise.core.redact import printable as printable  # the one helper for outside text, re-exported
 from stagewise.formats.stackfile import SECRET_PLACEHOLDER
 from stagewise.tools import git
 from stagewise.tools import history as history_lib
@@ -113,11 +114,6 @@ def print_plan(result: Plan, title: str) -> None:
 
 
 # A history step.
-
-
-def printable(text: str) -> str:
-    """`text` with control characters shown escaped: a commit's author must not drive the terminal."""
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 def history_line(step: history_lib.Step[git.Commit]) -> str:

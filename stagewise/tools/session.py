@@ -16,6 +16,7 @@ from rich.text import Text
 
 from stagewise.core import rollout
 from stagewise.core.config import ConfigError, StackConfig
+from stagewise.core.redact import printable
 from stagewise.core.stackconfig import decode
 from stagewise.formats import stackfile
 from stagewise.formats.keys import RELEASE_KEY
@@ -60,10 +61,16 @@ def reported() -> Iterator[None]:
         fail(f"unexpected {type(error).__name__}: {error} (a bug in stagewise; please report it)")
 
 
+def _shown(text: str) -> str:
+    # A message may quote outside text (a file's value, an error from a metrics source): each line is
+    # shown with control characters escaped and credentials in URLs hidden.
+    return "\n".join(printable(line) for line in text.split("\n"))
+
+
 def fail(message: str, details: Sequence[str] = ()) -> None:
-    err.print(Text("error: ", style="bold red") + Text(message))
+    err.print(Text("error: ", style="bold red") + Text(_shown(message)))
     for line in details:
-        err.print(Text(f"  - {line}"))
+        err.print(Text(f"  - {_shown(line)}"))
     raise typer.Exit(EXIT_ERROR)
 
 

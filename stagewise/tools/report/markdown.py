@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from stagewise.core.redact import markdown_text
 from stagewise.tools.analysis.verdict import VersionMetrics
 from stagewise.tools.report.data import Report
 from stagewise.tools.report.timeline import Change, Rollout, StageSpan, human_duration
@@ -23,7 +24,8 @@ def _when(value: datetime) -> str:
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    # An author is outside text: shown as written, never as a link, an image, HTML or a new column.
+    return markdown_text(text)
 
 
 class Links:
