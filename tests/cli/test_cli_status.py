@@ -64,9 +64,13 @@ def test_status_json_carries_the_gates_analysis_as_documented(repo, monkeypatch)
     assert doc["gate"] == {"analysis": look, "error": None, "skipped": None}
     assert doc["recent"][0]["candidate"]["totalRequests"] == 40 and doc["recent"][0]["candidate"]["requests"] is None
     assert doc["applied"]["error"] == "no state here"
-    shown = repo.run("status", "--stack", "local").stdout
-    assert "verdict: hold (samples): because hold" in shown
-    assert "candidate error rate (HTTP 5xx), percent" in shown
+    assert "verdict: hold (samples): because hold" in repo.run("status", "--stack", "local").stdout
+    # The view at a known width (the command's console takes the terminal's): the check's row holds its
+    # value, limit, e-value, the e-value that aborts, and its result.
+    screen = io.StringIO()
+    Console(file=screen, width=200, color_system=None).print(status_lib.render(doc))
+    row = next(line for line in screen.getvalue().splitlines() if "candidate error rate" in line)
+    assert [cell.strip() for cell in row.split("│")[2:7]] == ["0.5", "<= 5", "1.1", "20", "pass"], row
 
 
 def test_status_at_idle_judges_nothing(repo, monkeypatch):
