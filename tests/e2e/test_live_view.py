@@ -172,8 +172,7 @@ class TestLiveView:
                 assert match, line
                 url = match.group(0)
                 load.wait(20)
-                shot = ROOT / "docs" / "images" / "dashboard.png" if (ROOT / "docs" / "images").is_dir() else None
-                dom = rendered(chromium, url, shot)
+                dom = rendered(chromium, url, tmp_path / "dashboard.png")  # kept with the test's files
                 api = json.loads(
                     subprocess.run(["curl", "-fsS", f"{url}api/status"], capture_output=True, text=True).stdout
                 )
