@@ -94,6 +94,13 @@ def _problem(error: Mapping[str, Any], at: tuple[str, ...]) -> str:
     loc = (*at, *error["loc"])
     message = error["msg"].removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
+        section = str(loc[0]).split(".")[0] if len(loc) == 1 else None
+        if section is not None and "." in str(loc[0]) and section in _SECTION_KEYS:
+            # `pulumi config set stagewise:release.stage x` without --path writes the dotted name as one key.
+            return (
+                f"{_key(loc)}: unknown key; to set {loc[0]!s} inside {NAMESPACE}:{section}, write it under "
+                f"that mapping, or run pulumi config set --path '{NAMESPACE}:{loc[0]}' <value>"
+            )
         return f"{_key(loc)}: unknown key"
     if not loc:  # a rule across sections: its message starts with the key
         return f"{NAMESPACE}:{message}"
@@ -172,6 +179,7 @@ def _text_keys() -> frozenset[str]:
 
 
 _TEXT_KEYS = _text_keys()
+_SECTION_KEYS = frozenset(field.alias or name for name, field in StackConfig.model_fields.items())
 
 
 def _engine_decode(name: str, value: str) -> Any:

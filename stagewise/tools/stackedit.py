@@ -23,6 +23,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
+from ruamel.yaml.events import DocumentStartEvent
 from ruamel.yaml.scalarstring import SingleQuotedScalarString
 
 from stagewise.formats import stackfile, yamlv3
@@ -163,6 +164,12 @@ def edit(text: str, document: Any, values: dict[str, str]) -> tuple[str, Any]:
     returns the new text and its document, which the check that nothing else changed reads, so
     that a caller validates the result without parsing it again."""
     _own_keys_only(values)
+    cut = _second_document_at(text)
+    if cut is not None:
+        # The engine reads the first document only (stagewise.formats.yamlv3): edit it, keep the rest.
+        head, _ = edit(text[:cut], document, values)
+        result = head + text[cut:]
+        return result, yamlv3.load(result)
     before = copy.deepcopy(document)
     bom = "\ufeff" if text.startswith("\ufeff") else ""
     lines = _lines(text[len(bom) :])
@@ -214,6 +221,21 @@ def _only_edited_lines_change(plain: list[str], dumped: list[str], values: dict[
                     f"line to a value being edited (a YAML anchor or alias); nothing was written. Write the value "
                     f"without the anchor or alias, or edit {RELEASE_KEY} by hand"
                 )
+
+
+def _second_document_at(text: str) -> int | None:
+    """Where a second YAML document begins in `text` (the index of its `---`), or None if there is one
+    document. Reading stops there: what follows is never the engine's to read."""
+    try:
+        starts = 0
+        for event in YAML().parse(text):
+            if isinstance(event, DocumentStartEvent):
+                starts += 1
+                if starts == 2:
+                    return int(event.start_mark.index)
+    except Exception:  # ruamel raises several unrelated error types; the edit itself reports them
+        return None
+    return None
 
 
 def _rendered_length(value: Any) -> int:

@@ -288,3 +288,13 @@ def test_an_anchor_on_the_stage_is_refused_with_the_line_it_would_rewrite(repo):
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert "would rewrite line" in result.output and "('stagewise:owner: *s')" in result.output
     assert repo.read("dev") == after != before
+
+
+def test_a_second_yaml_document_is_read_and_kept_as_the_engine_does(repo):
+    path = repo.file("local")
+    path.write_text(path.read_text() + "---\nanother: document\n")
+    assert repo.run("status", "--stack", "local").exit_code == 0
+    before = path.read_text()
+    result = repo.run("promote", "--stack", "local")
+    assert result.exit_code == 0, result.output
+    assert path.read_text() == before.replace("    stage: canary\n", "    stage: early\n")

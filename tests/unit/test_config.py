@@ -524,3 +524,12 @@ def test_a_region_too_light_for_the_first_stage_is_refused():
     assert "at least 1/50 of the heaviest region's" in message
     raw["regions"][1]["weight"] = 20
     assert parse(raw).regions[1].weight == 20
+
+
+def test_a_dotted_key_written_without_path_says_how_to_write_it():
+    with pytest.raises(ConfigError) as err:
+        _from_stack_file("  stagewise:release.stage: canary")
+    assert (
+        "stagewise:release.stage: unknown key; to set release.stage inside stagewise:release, write it under "
+        "that mapping, or run pulumi config set --path 'stagewise:release.stage' <value>"
+    ) in str(err.value)

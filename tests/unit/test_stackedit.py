@@ -242,3 +242,11 @@ def test_an_anchored_release_used_elsewhere_is_refused():
     text = text.replace("  stagewise:featureFlags:\n", "  stagewise:copy: *r\n  stagewise:featureFlags:\n")
     with pytest.raises(stackedit.EditError, match="would change other values too"):
         stackedit.edit_release(text, {"stage": "canary"})
+
+
+def test_a_second_document_is_kept_as_it_is_and_the_first_edited():
+    # The engine reads the first document only; what follows is not ours to rewrite (or even to read).
+    first = (ROOT / "Pulumi.local.yaml").read_text()
+    text = first + "---\nnot: [read\n"
+    edited = stackedit.edit_release(text, {"stage": "early"})
+    assert edited == first.replace("    stage: canary\n", "    stage: early\n") + "---\nnot: [read\n"
