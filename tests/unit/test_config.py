@@ -338,7 +338,12 @@ def _from_stack_file(lines: str, stack: str = "dev") -> StackConfig:
     text = (root / f"Pulumi.{stack}.yaml").read_text()
     for line in lines.splitlines():
         key = line.split(":", 2)[0] + ":" + line.split(":", 2)[1] + ":"
-        text = "\n".join(x for x in text.splitlines() if not x.startswith(key)) + "\n"
+        kept, inside = [], False
+        for x in text.splitlines():
+            inside = x.startswith(key) or (inside and x.startswith("    "))  # the key and its block
+            if not inside:
+                kept.append(x)
+        text = "\n".join(kept) + "\n"
     text = text.replace("config:\n", "config:\n" + lines + "\n", 1)
     return config_from_texts((root / "Pulumi.yaml").read_text(), text, f"Pulumi.{stack}.yaml")
 
@@ -533,3 +538,8 @@ def test_a_dotted_key_written_without_path_says_how_to_write_it():
         "stagewise:release.stage: unknown key; to set release.stage inside stagewise:release, write it under "
         "that mapping, or run pulumi config set --path 'stagewise:release.stage' <value>"
     ) in str(err.value)
+
+
+def test_inside_a_mapping_the_files_types_stand():
+    with pytest.raises(ConfigError, match=r"stagewise:kubernetes.namespace: Input should be a valid string \(got 42\)"):
+        _from_stack_file("  stagewise:kubernetes: {namespace: 42}", "local")
