@@ -82,8 +82,8 @@ class FrontDoor(pulumi.ComponentResource):
             load_balancing_settings=cdn.LoadBalancingSettingsParametersArgs(
                 # frontdoor/blue-green-deployment.md's values: sample size 4, 3 successful, and "Set the latency
                 # sensitivity to 500 milliseconds (half a second) or higher to ensure both origins are used".
-                sample_size=4,
-                successful_samples_required=3,
+                sample_size=limits.AFD_SAMPLE_SIZE,
+                successful_samples_required=limits.AFD_SUCCESSFUL_SAMPLES,
                 additional_latency_in_milliseconds=limits.AFD_LATENCY_SENSITIVITY_MS,
             ),
             health_probe_settings=cdn.HealthProbeParametersArgs(

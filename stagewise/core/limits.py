@@ -195,3 +195,8 @@ PUBLISHING_POLICIES = ("scm", "ftp")
 # Front Door origin priority (Microsoft.Cdn AFDOrigin.priority, as pulumi-azure-native documents it): "Higher
 # priorities will not be used for load balancing if any lower priority origin is healthy. Must be between 1 and 5".
 AFD_MIN_PRIORITY, AFD_MAX_PRIORITY = 1, 5
+
+# Front Door's origin health sampling, the values frontdoor/blue-green-deployment.md sets: an origin is healthy while
+# 3 of its last 4 probes succeeded, so 2 failed probes in a row take it out (frontdoor/health-probes.md: "A 200 OK
+# status code indicates the origin is healthy. Any other status code is considered a failure").
+AFD_SAMPLE_SIZE, AFD_SUCCESSFUL_SAMPLES = 4, 3

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from stagewise.core.limits import AFD_MAX_WEIGHT, AFD_MIN_WEIGHT
+from stagewise.core.limits import AFD_MAX_WEIGHT, AFD_MIN_WEIGHT, AFD_SAMPLE_SIZE, AFD_SUCCESSFUL_SAMPLES
 from stagewise.core.rollout import COLOURS, Catalog, Colour, Release, origin_weights, other, traffic
 
 PRIMARY, FALLBACK = 1, 2
@@ -88,3 +88,11 @@ def below_one(region_weights: dict[str, int], catalog: Catalog) -> tuple[str, in
         if weight > 0 and exact < AFD_MIN_WEIGHT:
             return region, share, exact
     return None
+
+
+def seconds_to_leave_rotation(probe_interval: int) -> int:
+    """How long after a parked colour starts refusing every request each Front Door edge stops routing to it: the
+    failed probes it takes to fall below AFD_SUCCESSFUL_SAMPLES of the last AFD_SAMPLE_SIZE, one probe interval each
+    (every edge probes on its own, so each acts within this time of its own probes). Not counted: the `up`'s own
+    update of the site, whose time Azure does not state (docs/azure-request-path.md)."""
+    return (AFD_SAMPLE_SIZE - AFD_SUCCESSFUL_SAMPLES + 1) * probe_interval

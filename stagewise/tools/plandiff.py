@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from stagewise.core import origins
 from stagewise.formats.stackfile import SECRET_PLACEHOLDER
 from stagewise.tools.plan import MISSING, PROTECT, Plan, PropertyChange, ResourceChange, ResourceState, under
 
@@ -157,6 +158,46 @@ def replace_keys(type_: str, diff: Iterable[PropertyChange]) -> tuple[str, ...]:
     return tuple(c.path for c in diff if any(under(c.path, key) for key in rules))
 
 
+WEB_APPS = ("azure-native:web:WebApp", "azure-native:web:WebAppSlot")
+ORIGIN_GROUP = "azure-native:cdn:AFDOriginGroup"
+
+
+def _admits_front_door(inputs: Mapping[str, Any]) -> bool:
+    config = inputs.get("siteConfig")
+    rules = config.get("ipSecurityRestrictions") if isinstance(config, Mapping) else None
+    return bool(rules) if isinstance(rules, list) else True
+
+
+def parked_notes(
+    changes: Iterable[ResourceChange], before: Mapping[str, ResourceState], after: Mapping[str, ResourceState]
+) -> list[str]:
+    """A site or slot that stops admitting Front Door (an abort parks the candidate): how long until no edge
+    routes to it, from the probe interval the plan's origin group has (stagewise.core.origins)."""
+    interval = next(
+        (
+            s.inputs.get("healthProbeSettings", {}).get("probeIntervalInSeconds")
+            for s in after.values()
+            if s.type == ORIGIN_GROUP and isinstance(s.inputs.get("healthProbeSettings"), Mapping)
+        ),
+        None,
+    )
+    when = (
+        f"within {origins.seconds_to_leave_rotation(int(interval))} s (two failed probes at {int(interval)} s)"
+        if isinstance(interval, int | float)
+        else "within two probe intervals"
+    )
+    return [
+        f"{c.name}: parked, it answers no request from now on, so every Front Door edge stops routing to it {when} "
+        "of the site update, without waiting for Front Door's configuration to propagate (up to 20 minutes per "
+        "change): docs/azure-request-path.md, 'Clients in flight, and what abort does'"
+        for c in changes
+        if c.op == "update"
+        and c.type in WEB_APPS
+        and _admits_front_door(before[c.urn].inputs)
+        and not _admits_front_door(after[c.urn].inputs)
+    ]
+
+
 def diff(
     before: Mapping[str, ResourceState],
     after: Mapping[str, ResourceState],
@@ -238,7 +279,8 @@ def diff(
         for path in FIXED_AT_CREATION[c.type]
         if any(change.path == path for change in c.diff)
     ]
-    return Plan(tuple(ordered), output_changes, tuple(secrets_changed), (*notes, *retained, *fixed))
+    parked = parked_notes(ordered, before, after)
+    return Plan(tuple(ordered), output_changes, tuple(secrets_changed), (*notes, *parked, *retained, *fixed))
 
 
 def secrets_changed(before: Mapping[str, str], after: Mapping[str, str]) -> list[str]:

@@ -351,3 +351,16 @@ def test_a_change_of_soft_delete_retention_is_noted_as_one_azure_refuses():
         state(res("kv", vault, vaultName="kv-2", properties={"softDeleteRetentionInDays": 30})),
     )
     assert [c.op for c in renamed.changes] == ["replace"] and renamed.notes == ()
+
+
+def test_a_site_that_stops_admitting_front_door_is_noted_with_the_time_until_no_edge_routes_to_it():
+    door = [{"tag": "ServiceTag", "ipAddress": "AzureFrontDoor.Backend", "headers": {"x-azure-fdid": ["id"]}}]
+    group = res("edge-origins", "azure-native:cdn:AFDOriginGroup", healthProbeSettings={"probeIntervalInSeconds": 10})
+    slot = "azure-native:web:WebAppSlot"
+    before = state(group, res("web-green", slot, siteConfig={"ipSecurityRestrictions": door}))
+    after = state(group, res("web-green", slot, siteConfig={"ipSecurityRestrictions": []}))
+    (note,) = plandiff.diff(before, after).notes
+    assert note.startswith("web-green: parked, it answers no request from now on")
+    assert "within 20 s (two failed probes at 10 s)" in note
+    # Back the other way (a deploy, or a revert of the abort): no note.
+    assert plandiff.diff(after, before).notes == ()
