@@ -143,6 +143,16 @@ def test_steps_not_settled_are_not_returned(offgrid_prometheus):
     assert provider(server.url, clock=lambda: STAGE).steps("2.0.0", start(), 1, MINUTE).counts == ()
 
 
+def test_a_step_settles_two_scrape_intervals_after_its_end_as_the_data_shows_them(offgrid_prometheus):
+    server, _ = offgrid_prometheus
+    now = STAGE + 20 * 60 + 45  # 45 s after step 20's end
+    reader = provider(server.url, clock=lambda: now)
+    # Before anything was read: SETTLE (1 minute), so step 20 has not settled.
+    assert len(reader.steps("3.0.0-nohistogram", start(), 21, MINUTE).counts) == 19
+    # Its pod is scraped every 15 s: two intervals are 30 s, and step 20 has settled 45 s after its end.
+    assert len(reader.steps("3.0.0-nohistogram", start(), 21, MINUTE).counts) == 20
+
+
 def test_a_version_without_a_histogram_is_a_latency_problem_not_zeros(offgrid_prometheus):
     server, _ = offgrid_prometheus
     found = provider(server.url).steps("3.0.0-nohistogram", start(), 60, MINUTE)

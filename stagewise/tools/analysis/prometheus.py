@@ -17,8 +17,9 @@ interval) too much), which breaks the sequential test's guarantee. Both versions
 the errors and the bucket bounds the gate uses are read in one request when the templates allow it
 (a regex on the version label, the families told apart on this side).
 
-Only settled steps are returned: a step settles SETTLE after its end, when every scrape timestamped
-inside it has been appended. Settled steps are kept (in memory and in `settled.SettledCache` on
+Only settled steps are returned: a step settles when every scrape timestamped inside it has been
+appended, two scrape intervals after its end (the widest gap between two samples of a series in
+the last read; at least SETTLE_MIN, at most SETTLE, and SETTLE before anything was read). Settled steps are kept (in memory and in `settled.SettledCache` on
 disk), so a look reads only the samples after the last settled step, at minute 1 as at hour 48.
 
 Missing or bad data is reported in `Steps.problems`, never zero-filled: a version without any
@@ -36,6 +37,7 @@ import json
 import math
 import re
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -55,8 +57,12 @@ Buckets = list[tuple[float, float]]
 Family = Literal["requests", "errors", "latency"]
 
 SETTLE = timedelta(minutes=1)
-"""A step is judged this long after its end: two scrape intervals at the 30 s the docs allow, so the
-last scrape timestamped inside the step (appended when it completes, within its scrape timeout) is in."""
+"""The longest a step waits to be judged after its end: two scrape intervals at the 30 s the docs
+allow. A scrape is stamped when it starts and appended when it completes, within its timeout (at
+most the interval), so two intervals after a step's end its last scrape is in."""
+
+SETTLE_MIN = timedelta(seconds=10)
+"""The shortest wait, whatever the scrape interval (a scrape's own timeout defaults to 10 s)."""
 
 LOOKBACK = timedelta(minutes=10)
 """How far before the stage's start a series' baseline sample is looked for: twice Prometheus's
@@ -283,8 +289,8 @@ class PrometheusProvider:
         step_ms = int(step.total_seconds() * 1000)
         start_ms = int(round(start.timestamp() * 1000))
         now_ms = int(self.clock() * 1000)
-        settled = max(0, min(steps, (now_ms - int(self.settle.total_seconds() * 1000) - start_ms) // step_ms))
         kept = {v: self._version(v, start, step) for v in versions}
+        settled = max(0, min(steps, (now_ms - self._settle_ms(kept.values()) - start_ms) // step_ms))
         behind = [v for v in versions if kept[v].settled < settled]
         if behind:
             self._deadline = time.monotonic() + self.timeout
@@ -299,6 +305,14 @@ class PrometheusProvider:
         if expected is None:
             expected = tuple(sorted({b for v in versions for h in kept[v].hists.values() for b in h}))
         return {v: kept[v].steps(v, settled, expected, self._requests_text(v)) for v in versions}
+
+    def _settle_ms(self, kept: Iterable[_Version]) -> int:
+        """How long after its end a step is judged: two scrape intervals as the data shows them."""
+        most = int(self.settle.total_seconds() * 1000)
+        gaps = [v.gap_ms for v in kept if v.gap_ms > 0]
+        if not gaps:
+            return most
+        return max(int(SETTLE_MIN.total_seconds() * 1000), min(most, 2 * max(gaps)))
 
     def _requests_text(self, version: str) -> str:
         return self.requests_selector.render((version,))
@@ -427,6 +441,8 @@ class _Version:
     """(family, reason) by family and series: the first bad sample of each series is reported."""
     requests_seen: bool = False
     on_disk: int = field(default=0, compare=False)
+    gap_ms: int = field(default=0, compare=False)
+    """The widest gap between two consecutive samples of a series in the last read: the scrape interval."""
     _counts: tuple[tuple[float, ...], list[Counts]] = field(default_factory=lambda: ((), []), compare=False)
 
     def add(
@@ -446,6 +462,7 @@ class _Version:
         requests_in = [0.0] * new
         errors_in = [0.0] * new
         bounds_in: dict[float, list[float]] = {}
+        widest = 0
         for name, kind, samples in found:
             is_requests, is_errors, bound = kind.requests, kind.errors, kind.bound
             if is_requests:
@@ -472,6 +489,8 @@ class _Version:
                                 "can hold (not counted; the first such sample of the series)",
                             )
                     continue
+                if last is not None and stamp - last[0] > widest:
+                    widest = stamp - last[0]
                 if stamp <= start_ms:
                     last = (stamp, value)  # the baseline: the last sample at or before the stage's start
                     continue
@@ -505,6 +524,8 @@ class _Version:
                 running[at] += values[i]
             self.rows.append(list(running))
         self.settled = upto
+        if widest:
+            self.gap_ms = widest
 
     def steps(self, version: str, settled: int, expected: tuple[float, ...], requests_text: str) -> Steps:
         rows = self.rows[:settled]
@@ -568,6 +589,7 @@ class _Version:
             "hists": {h: sorted(b) for h, b in self.hists.items()},
             "problems": [[key, family, reason] for key, (family, reason) in self.problems.items()],
             "requestsSeen": self.requests_seen,
+            "gapMs": self.gap_ms,
         }
 
     @classmethod
@@ -582,6 +604,7 @@ class _Version:
                 {str(key): (family, str(reason)) for key, family, reason in stored["problems"]},
                 bool(stored["requestsSeen"]),
                 len(rows),
+                int(stored.get("gapMs", 0)),
             )
         except (KeyError, TypeError, ValueError):
             return cls()  # a cache file this code did not write: start over
