@@ -20,6 +20,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInf
 from pydantic.alias_generators import to_camel
 
 from stagewise.core import limits, naming
+from stagewise.core.redact import redact_url
 
 T = TypeVar("T")
 
@@ -297,13 +298,15 @@ Emails = Annotated[list[str], AfterValidator(_each(_email))]
 
 def _https_url(url: str) -> None:
     if not url.startswith("https://"):
-        raise ValueError(f"webhook {url!r} must be an https:// URL")
+        raise ValueError(f"webhook {redact_url(url)!r} must be an https:// URL")
+    if any(c.isspace() for c in url):
+        raise ValueError(f"webhook {redact_url(url)!r} holds white space; a URL writes a space as %20")
     try:
         host = urlsplit(url).hostname
     except ValueError:
         host = None
     if not host:
-        raise ValueError(f"webhook {url!r} has no host; give https://<host>/<path>")
+        raise ValueError(f"webhook {redact_url(url)!r} has no host; give https://<host>/<path>")
 
 
 Webhooks = Annotated[list[str], AfterValidator(_each(_https_url))]

@@ -207,7 +207,7 @@ RETIRED_KEYS: dict[str, str] = {
     "errorRateIncreasePoints": (
         "was a margin in percentage points above live's error rate, which lets a 2x regression through at a "
         "1 % baseline; tolerances are relative to live now: set errorRateRatio, the candidate's error rate as "
-        "a multiple of live's (default 1.25; {value} points at a 1 % baseline is errorRateRatio: {ratio:g})"
+        "a multiple of live's (default 1.25)"
     ),
     "latencyP95Ratio": (
         "compared interpolated p95s; the gate now counts requests slower than a bucket bound exactly: set "
@@ -288,8 +288,14 @@ class AnalysisConfig(_Model):
             for key, why in RETIRED_KEYS.items():
                 if key in data:
                     value = data[key]
-                    ratio = 1 + value if isinstance(value, (int, float)) else 1.5
-                    raise ValueError(f"{key} ({value!r}) is no longer read: it " + why.format(value=value, ratio=ratio))
+                    points = isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < 100
+                    # The conversion only where it makes sense: -5 points is no ratio (it was -4).
+                    converted = (
+                        f"; {value:g} points at a 1 % baseline is errorRateRatio: {1 + value:g}"
+                        if key == "errorRateIncreasePoints" and points
+                        else ""
+                    )
+                    raise ValueError(f"{key} ({value!r}) is no longer read: it {why}{converted}")
         return data
 
     @field_validator("url")

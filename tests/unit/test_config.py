@@ -543,3 +543,17 @@ def test_a_dotted_key_written_without_path_says_how_to_write_it():
 def test_inside_a_mapping_the_files_types_stand():
     with pytest.raises(ConfigError, match=r"stagewise:kubernetes.namespace: Input should be a valid string \(got 42\)"):
         _from_stack_file("  stagewise:kubernetes: {namespace: 42}", "local")
+
+
+def test_a_webhook_with_white_space_is_refused():
+    with pytest.raises(ConfigError, match=r"webhook 'https://hooks.example.com/a b' holds white space"):
+        _from_stack_file(
+            '  stagewise:alerts: {emails: [a@b.co], webhooks: ["https://hooks.example.com/a b"]}', "production"
+        )
+
+
+@pytest.mark.parametrize("value", ["-5", "true", "'3'"])
+def test_a_retired_key_converts_only_a_value_that_converts(value):
+    with pytest.raises(ConfigError) as err:
+        _from_stack_file(f"  stagewise:analysis: {{errorRateIncreasePoints: {value}}}")
+    assert "is no longer read" in str(err.value) and "points at a 1 % baseline" not in str(err.value)
