@@ -50,7 +50,16 @@ class _Group(typer.core.TyperGroup):
             _plain_flags([*command.params, command.get_help_option(ctx)])
             if command.epilog is None and cmd_name in helptext.EPILOGS:
                 command.epilog = helptext.epilog(cmd_name)
+            if command.short_help is None and command.help:
+                command.short_help = _first_sentence(command.help)
         return command
+
+
+def _first_sentence(text: str) -> str:
+    """A docstring's first sentence on one line: the command list shows it (the help shows the rest)."""
+    words = " ".join(text.split("\n\n", 1)[0].split())
+    end = words.find(". ")
+    return words if end < 0 else words[: end + 1]
 
 
 @contextlib.contextmanager

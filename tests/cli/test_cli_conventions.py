@@ -33,6 +33,14 @@ def test_help_with_h_shows_the_example_and_exit_codes_and_no_bool(repo, command)
     assert "<bool>" not in result.stdout
 
 
+def test_the_command_list_shows_each_commands_first_sentence_on_one_line():
+    group = typer.main.get_group(cli.app)
+    with group.make_context("stagewise", ["-h"], resilient_parsing=True) as ctx:
+        short = {name: group.get_command(ctx, name).short_help for name in COMMANDS}
+    assert short["promote"] == "Move the candidate to the next stage (or to --to)."
+    assert all(text and "\n" not in text and len(text) < 240 for text in short.values()), short
+
+
 def test_main_help_and_version(repo):
     result = repo.run("-h")
     assert result.exit_code == 0 and "<bool>" not in result.stdout and "--version" in result.stdout
