@@ -194,7 +194,10 @@ def apply(
     if not values:
         out.print(f"{loaded.stack}: nothing to change.")
         return
-    text, document = stackedit.edit(loaded.parsed.text, loaded.parsed.document, values)
+    try:
+        text, document = stackedit.edit(loaded.parsed.text, loaded.parsed.document, values)
+    except (stackfile.StackFileError, safefile.EditError) as error:
+        raise CliError(f"{loaded.source}: {error}") from None
     try:
         decode(loaded.project_defaults, StackText(text, loaded.source, document))
     except ConfigError as error:
