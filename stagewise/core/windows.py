@@ -159,12 +159,18 @@ HOLD_REASONS = ("no_metrics", "no_candidate_traffic", "not_enough_evidence")
 """What a deadline can be set for. not_enough_evidence covers the gate's holds for bake, samples and
 significance: the stage has traffic and metrics, and the evidence is not yet conclusive."""
 
+# The gate's hold reasons (docs/analysis.schema.json, holdReason) by the deadline they count against.
 _GATE_HOLDS = {
     "no_metrics": "no_metrics",
+    "bad_data": "no_metrics",  # metrics read, but not usable as counts
     "no_candidate_traffic": "no_candidate_traffic",
+    "no_recent_traffic": "no_candidate_traffic",
+    "traffic_share": "no_candidate_traffic",  # the candidate does not get its stage's share
+    "shared_outage": "not_enough_evidence",  # both versions fail alike: nothing tells them apart
     "bake": "not_enough_evidence",
     "samples": "not_enough_evidence",
     "significance": "not_enough_evidence",
+    "evidence": "not_enough_evidence",
 }
 
 

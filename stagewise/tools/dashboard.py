@@ -271,6 +271,11 @@ function chart(id, lines) {
       d += (d ? " L" : "M") + x.toFixed(1) + " " + y.toFixed(1);
     });
     if (d) svg.appendChild(el("path", {d: d, fill: "none", stroke: line.colour, "stroke-width": 2}));
+    line.points.forEach((v, i) => {  // each look as a dot: a single look draws no line
+      if (v === null || !isFinite(v)) return;
+      const x = pad + (n === 1 ? 0 : i * (w - pad - 10) / (n - 1)), y = h - pad - v / top * (h - 2 * pad);
+      svg.appendChild(el("circle", {cx: x.toFixed(1), cy: y.toFixed(1), r: 2.5, fill: line.colour}));
+    });
   }
 }
 function bars(status) {

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from stagewise.core import config, windows
 from stagewise.core.config_rollout import DeadlinesConfig, WindowsConfig
+from stagewise.formats import stackfile
 
 
 def utc(text: str) -> datetime:
@@ -231,6 +233,15 @@ def test_not_enough_evidence_counts_from_the_stage_start():
     )
     assert found[0] is None
     assert found[1] == windows.Stuck("not_enough_evidence", timedelta(hours=2), timedelta(hours=2))
+
+
+def test_every_hold_reason_the_gate_documents_counts_against_a_deadline():
+    schema = json.loads((stackfile.project_root() / "docs" / "analysis.schema.json").read_text())
+    documented = [r for r in schema["properties"]["holdReason"]["enum"] if r is not None]
+    assert {r: windows.deadline_reason(r) for r in documented if windows.deadline_reason(r) is None} == {}
+    assert windows.deadline_reason("no_recent_traffic") == "no_candidate_traffic"
+    assert windows.deadline_reason("bad_data") == "no_metrics"
+    assert windows.deadline_reason("evidence") == "not_enough_evidence"
 
 
 def test_a_hold_reason_without_a_deadline_and_an_unknown_one_are_never_stuck():
