@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from stagewise.core import origins
+from stagewise.core.naming import image_registry
 from stagewise.formats.stackfile import SECRET_PLACEHOLDER
 from stagewise.tools.plan import MISSING, PROTECT, Plan, PropertyChange, ResourceChange, ResourceState, under
 
@@ -198,6 +199,34 @@ def parked_notes(
     ]
 
 
+def _pull_host(inputs: Mapping[str, Any]) -> str | None:
+    """The registry host of a site's image (siteConfig.linuxFxVersion "DOCKER|<image>:<tag>"), None on Docker Hub."""
+    config = inputs.get("siteConfig")
+    value = config.get("linuxFxVersion") if isinstance(config, Mapping) else None
+    if not isinstance(value, str) or not value.startswith("DOCKER|"):
+        return None
+    return image_registry(value.removeprefix("DOCKER|").rsplit(":", 1)[0])
+
+
+def registry_move_notes(
+    changes: Iterable[ResourceChange], before: Mapping[str, ResourceState], after: Mapping[str, ResourceState]
+) -> list[str]:
+    """A site or slot whose image moves to another registry host restarts and pulls from there in this `up`: the
+    tags must be there first (docs/azure-request-path.md, 'Moving a running stack to another registry')."""
+    notes = []
+    for c in changes:
+        if c.op != "update" or c.type not in WEB_APPS:
+            continue
+        old, new = _pull_host(before[c.urn].inputs), _pull_host(after[c.urn].inputs)
+        if old != new:
+            notes.append(
+                f"{c.name}: its image moves from {old or 'Docker Hub'} to {new or 'Docker Hub'}, and App Service pulls "
+                "at this restart: push its tag there before this `up` (docs/azure-request-path.md, 'Moving a running "
+                "stack to another registry takes two steps')"
+            )
+    return notes
+
+
 def diff(
     before: Mapping[str, ResourceState],
     after: Mapping[str, ResourceState],
@@ -280,7 +309,8 @@ def diff(
         if any(change.path == path for change in c.diff)
     ]
     parked = parked_notes(ordered, before, after)
-    return Plan(tuple(ordered), output_changes, tuple(secrets_changed), (*notes, *parked, *retained, *fixed))
+    moved = registry_move_notes(ordered, before, after)
+    return Plan(tuple(ordered), output_changes, tuple(secrets_changed), (*notes, *parked, *moved, *retained, *fixed))
 
 
 def secrets_changed(before: Mapping[str, str], after: Mapping[str, str]) -> list[str]:

@@ -364,3 +364,13 @@ def test_a_site_that_stops_admitting_front_door_is_noted_with_the_time_until_no_
     assert "within 20 s (two failed probes at 10 s)" in note
     # Back the other way (a deploy, or a revert of the abort): no note.
     assert plandiff.diff(after, before).notes == ()
+
+
+def test_an_image_moving_to_another_registry_is_noted_so_its_tags_are_pushed_first():
+    def site(image: str) -> dict[str, ResourceState]:
+        return state(res("web-app", WEBAPP, siteConfig={"linuxFxVersion": f"DOCKER|{image}"}))
+
+    (note,) = plandiff.diff(site("stagewise/demo-app:1.4.2"), site("reg1.azurecr.io/stagewise/demo-app:1.4.2")).notes
+    assert note.startswith("web-app: its image moves from Docker Hub to reg1.azurecr.io, and App Service pulls")
+    # A new tag on the same registry is a deploy, not a move.
+    assert plandiff.diff(site("reg1.azurecr.io/a:1.4.2"), site("reg1.azurecr.io/a:1.5.0")).notes == ()
