@@ -241,6 +241,7 @@ const COLOURS = {candidate: "#1a7f37", live: "#1f6feb", blue: "#1f6feb", green: 
 function $(id) { return document.getElementById(id); }
 function text(id, value) { $(id).textContent = value === null || value === undefined ? "-" : String(value); }
 function num(v, digits) { return v === null || v === undefined ? "-" : Number(v).toFixed(digits); }
+function sig(v) { return v === null || v === undefined ? "-" : Number(Number(v).toPrecision(3)).toString(); }
 function rows(id, data) {
   const body = $(id).querySelector("tbody");
   body.replaceChildren();
@@ -319,7 +320,7 @@ function render(view) {
       return [r, v.version || "(none)", num(v.requests, 0), last && last[r].requests !== null ? "+" + num(last[r].requests, 0) : "-",
               num(v.errors, 0), v.errorRate === null ? "-" : num(v.errorRate, 2) + " %", v.p95Ms === null ? "-" : num(v.p95Ms, 0) + " ms"];
     }));
-    rows("checks", a.checks.map(c => [c.description, num(c.value, 3), "<= " + c.limit, num(c.eValue, 3), num(c.threshold, 1), c.status]));
+    rows("checks", a.checks.map(c => [c.description, sig(c.value), "<= " + c.limit, sig(c.eValue), sig(c.threshold), c.status]));
   } else {
     text("verdict", gate.skipped ? "nothing to judge" : "no analysis");
     text("reason", gate.error || gate.skipped || "");

@@ -270,7 +270,17 @@ def snapshot(
         document["applied"] = applied_view(loaded, export)
         document["gate"] = gate_view(loaded, providers, analyze)
         document["recent"] = (tracker or Tracker()).add(document["gate"]["analysis"])
+        document["next"] = gate_next(document["next"], document["gate"]["analysis"], loaded.stack)
     return document
+
+
+def gate_next(planned: str, analysis: dict[str, Any] | None, stack: str) -> str:
+    """The next command once the gate has spoken: abort on abort, keep watching on hold, else the plan."""
+    if analysis is None or analysis["verdict"] == "promote":
+        return planned
+    if analysis["verdict"] == "abort":
+        return f"stagewise abort --stack {stack}  # the gate's verdict"
+    return f"stagewise watch --stack {stack}  # the gate holds ({analysis['holdReason'] or 'hold'})"
 
 
 def _parse(text: str) -> datetime:

@@ -64,6 +64,7 @@ def test_status_json_carries_the_gates_analysis_as_documented(repo, monkeypatch)
     assert doc["gate"] == {"analysis": look, "error": None, "skipped": None}
     assert doc["recent"][0]["candidate"]["totalRequests"] == 40 and doc["recent"][0]["candidate"]["requests"] is None
     assert doc["applied"]["error"] == "no state here"
+    assert doc["next"] == "stagewise watch --stack local  # the gate holds (samples)"
     assert "verdict: hold (samples): because hold" in repo.run("status", "--stack", "local").stdout
     # The view at a known width (the command's console takes the terminal's): the check's row holds its
     # value, limit, e-value, the e-value that aborts, and its result.
@@ -105,6 +106,10 @@ def test_watch_refreshes_in_place_with_the_requests_of_each_look(repo):
     assert text.count("\x1b[2K") > 10 and "\x1b[1A" in text
     assert "+30" in text  # the candidate's requests since the look before
     assert "verdict: hold (significance)" in text and "verdict: promote: because promote" in text
+    # The next command follows the gate: keep watching while it holds, the stage's promote once it says so.
+    assert "next step: stagewise watch --stack local  # the gate holds (significance)" in text
+    last = text.rstrip().removesuffix("\x1b[?25h").rstrip().splitlines()[-1]
+    assert last == "next step: stagewise promote --stack local  # to early, 20 %"
     assert "applied: the stack has no traffic output: it was never deployed" in text
 
 
