@@ -148,7 +148,7 @@ class PrometheusProvider:
         self.buckets_selector = counter_selector.parse(self.queries.duration_buckets, (counter_selector.BUCKET_SUFFIX,))
         self._buckets: dict[tuple[str, Window], Buckets] = {}
         self._kept: dict[tuple[str, datetime, timedelta], _Version] = {}
-        self._kinds: dict[str, _Kind] = {}
+        self._kinds: dict[tuple[tuple[str, str], ...], _Kind] = {}
         self._deadline: float | None = None
         self.requests_made = 0
         """HTTP requests sent so far (the benchmark and tests count them)."""
@@ -379,13 +379,16 @@ class PrometheusProvider:
             seen: set[str] = set()
             for selector in selectors:
                 for labels, samples in self.raw_samples(selector, after, until):
-                    name = _series_id(labels)
-                    if name in seen:
+                    # Keyed by the sorted labels themselves: the identity string is made once per series.
+                    key = tuple(sorted(labels.items()))
+                    kind = self._kinds.get(key)
+                    if kind is None:
+                        kind = self._kinds[key] = self.classify(labels)
+                    if kind.id in seen:
                         continue  # a series two selectors both returned: counted once
-                    seen.add(name)
-                    kind = self._kinds.get(name) or self._kinds.setdefault(name, self.classify(labels))
+                    seen.add(kind.id)
                     if kind.version in mine:
-                        mine[kind.version].append((name, kind, samples))
+                        mine[kind.version].append((kind.id, kind, samples))
             for version in versions:
                 kept[version].add(version, mine[version], start_ms, step_ms, upto)
             after = until
@@ -405,9 +408,9 @@ class PrometheusProvider:
             if math.isfinite(value) and (self.bounds is None or any(math.isclose(value, x) for x in self.bounds)):
                 bound = next((x for x in self.bounds or () if math.isclose(value, x)), value)
         if not (is_requests or is_errors or bound is not None):
-            return _Kind(None, False, False, None, "", "")
+            return _Kind(None, False, False, None, "", "", _series_id(labels))
         histogram = "" if bound is None else _series_text({k: v for k, v in labels.items() if k != "le"})
-        return _Kind(version, is_requests, is_errors, bound, histogram, _series_text(labels))
+        return _Kind(version, is_requests, is_errors, bound, histogram, _series_text(labels), _series_id(labels))
 
 
 @dataclass(frozen=True)
@@ -420,6 +423,7 @@ class _Kind:
     bound: float | None
     histogram: str
     text: str
+    id: str
 
 
 MAX_PROBLEMS = 20
@@ -470,6 +474,31 @@ class _Version:
             if bound is not None and bound not in self.hists.setdefault(kind.histogram, set()):
                 self.hists[kind.histogram].add(bound)
             last = self.series.get(name)
+            if last is not None and len(samples) > 0:
+                # The common case, in one go: every sample new, all in one step, no reset, no bad value.
+                stamps = [int(round(float(t) * 1000)) for t, _ in samples]
+                index = -(-(stamps[-1] - start_ms) // step_ms) - 1 - first
+                if (
+                    stamps[0] > max(last[0], after_ms)
+                    and index < new
+                    and -(-(stamps[0] - start_ms) // step_ms) - 1 - first == index
+                ):
+                    values = [_value(v) for _, v in samples]
+                    if (
+                        last[1] <= values[0]
+                        and all(a <= b for a, b in zip(values, values[1:]))
+                        and math.isfinite(values[-1])
+                    ):
+                        increment = values[-1] - last[1]
+                        if is_requests:
+                            requests_in[index] += increment
+                        if is_errors:
+                            errors_in[index] += increment
+                        if bound is not None:
+                            bounds_in.setdefault(bound, [0.0] * new)[index] += increment
+                        widest = max(widest, stamps[0] - last[0], *(b - a for a, b in zip(stamps, stamps[1:])))
+                        self.series[name] = (stamps[-1], values[-1])
+                        continue
             for seconds, text in samples:
                 stamp = int(round(float(seconds) * 1000))
                 if last is not None and stamp <= last[0]:
