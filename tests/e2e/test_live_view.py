@@ -145,9 +145,9 @@ def status(ws: Workspace) -> dict:
 class TestLiveView:
     def test_status_shows_the_candidates_live_requests_climbing(self, ws, tmp_path):
         with traffic.Load(ROOT, ws.url, RATE, tmp_path / "load.jsonl") as load:
-            load.wait(40)
+            load.wait(60)
             first = status(ws)
-            load.wait(35)  # more than two evidence steps (15 s) later
+            load.wait(45)  # three evidence steps (15 s) later
             second = status(ws)
         assert first["stage"]["name"] == "canary" and first["applied"]["differs"] is False
         assert first["applied"]["traffic"] == {"blue": 90, "green": 10}
@@ -191,6 +191,9 @@ class TestLiveView:
         ws.pulumi("config", "set", "--path", "stagewise:notify.targets[0].name", "e2e")
         assert receiver.url not in ws.stack_file.read_text()
         ws.commit("local: notify the e2e receiver")
+        ws.stagewise("abort")  # back to idle (the candidate at canary was healthy) to deploy the bad one
+        play.commit_and_up(ws, "local: abort 1.5.0")
+        ws.wait_rolled_out()
         timeline = play.Timeline()
         with traffic.Load(ROOT, ws.url, RATE, tmp_path / "load.jsonl"):
             play.deploy_bad(ws, play.BAD["errors"], timeline)
