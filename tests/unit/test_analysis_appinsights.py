@@ -70,10 +70,11 @@ class Recorded(requests.adapters.BaseAdapter):
 
     def __init__(self, *answers: tuple[int, dict]):
         super().__init__()
-        self.answers, self.sent = list(answers), []
+        self.answers, self.sent, self.timeouts = list(answers), [], []
 
     def send(self, request, **kwargs):
         self.sent.append(request)
+        self.timeouts.append(kwargs.get("timeout"))
         status, body = self.answers.pop(0)
         data = json.dumps(body).encode()
         headers = {"Content-Type": "application/json; charset=utf-8", "Content-Length": str(len(data))}
@@ -224,6 +225,8 @@ def test_the_evidence_is_counted_per_step_from_the_stage_start_at_exact_bounds()
     assert 'application_Version == "1.5.0"' in query
     assert "le0 = countif(duration <= 100), le1 = countif(duration <= 2000)" in query
     assert "by application_Version, step = bin_at(timestamp, 60s, datetime(2026-11-22T10:00:00.000000Z))" in query
+    # The client waits no longer than the timeout for the connection or the answer (not azure-core's 300 s).
+    assert adapter.timeouts == [(30, 30)]
 
 
 def test_both_versions_in_one_query_and_a_look_asks_only_for_the_steps_since_the_last_settled_one(tmp_path):

@@ -150,7 +150,14 @@ class AppInsightsProvider:
         self.queries_made += 1
         try:
             result = self.client.query_resource(
-                self.resource_id, kql, timespan=(window.start, window.end), server_timeout=timeout or self.timeout
+                self.resource_id,
+                kql,
+                timespan=(window.start, window.end),
+                server_timeout=timeout or self.timeout,
+                # The service stops at server_timeout; these bound the client's wait for it too
+                # (azure-core's transport defaults are 300 s).
+                connection_timeout=timeout or self.timeout,
+                read_timeout=timeout or self.timeout,
             )
         except AzureError as error:
             raise ProviderError(
