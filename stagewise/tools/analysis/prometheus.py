@@ -281,7 +281,8 @@ class PrometheusProvider:
     def steps_for(self, versions: tuple[str, ...], start: datetime, steps: int, step: timedelta) -> dict[str, Steps]:
         """Each version's exact counts at each settled step of the first `steps` from `start`.
 
-        Only settled steps are returned (SETTLE after their end; every step when judging the past),
+        Only settled steps are returned (two scrape intervals after their end, SETTLE at most; every
+        step when judging the past),
         so `counts` may be shorter than `steps`, the same length for every version asked together:
         the gate judges only settled steps. Settled steps are kept, and only the samples after the
         last one are read: in one request for all `versions` (more when a look reads a long stretch,
