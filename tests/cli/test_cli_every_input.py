@@ -286,7 +286,10 @@ def test_an_anchor_on_the_stage_is_refused_with_the_line_it_would_rewrite(repo):
     after = repo.read("dev")
     result = repo.run("promote", "--stack", "dev")
     assert result.exit_code == 1 and "Traceback" not in result.output
-    assert "Pulumi.dev.yaml: editing stagewise:release would rewrite line" in result.output and "('stagewise:owner: *s')" in result.output
+    assert (
+        "Pulumi.dev.yaml: editing stagewise:release would rewrite line" in result.output
+        and "('stagewise:owner: *s')" in result.output
+    )
     assert repo.read("dev") == after != before
 
 
