@@ -301,3 +301,20 @@ def test_a_second_yaml_document_is_read_and_kept_as_the_engine_does(repo):
     result = repo.run("promote", "--stack", "local")
     assert result.exit_code == 0, result.output
     assert path.read_text() == before.replace("    stage: canary\n", "    stage: early\n")
+
+
+@pytest.mark.parametrize(
+    "make, expected",
+    [
+        (lambda p: p.write_bytes(p.read_bytes() + b"  stagewise:owner: caf\xe9\n"), "is not UTF-8 text"),
+        (lambda p: (p.unlink(), p.symlink_to("/dev/zero")), "is a character device, not a stack file"),
+        (lambda p: (p.unlink(), os.mkfifo(p)), "is a named pipe (FIFO), not a stack file"),
+    ],
+    ids=["latin-1", "dev-zero", "fifo"],
+)
+@pytest.mark.parametrize("command", ["status", "promote"])
+def test_a_stack_file_that_is_no_text_file_is_one_message(repo, make, expected, command):
+    make(repo.file("dev"))
+    result = repo.run(command, "--stack", "dev")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"Pulumi.dev.yaml {expected}" in result.output, result.output
