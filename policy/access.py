@@ -96,6 +96,42 @@ WEBAPP_FRONT_DOOR_ONLY = PolicyRecord(
 )
 
 
+FRONT_DOOR_PROFILE = ("azure-native:cdn:Profile",)
+
+
+def webapp_front_door_id_from_profile(resources: Sequence[StackResource]) -> list[StackViolation]:
+    """frontdoor/origin-security.md: the origin rejects requests whose X-Azure-FDID is not its own profile's ID. An
+    app that admits Front Door takes the ID from this stack's profile (its frontDoorId output), never a typed value
+    that another profile, or none, could carry."""
+    profiles = {r.urn for r in resources if r.type in FRONT_DOOR_PROFILE}
+    if not profiles:
+        return []
+    violations = []
+    for app in (r for r in resources if r.type in WEB_APPS):
+        rules = _rules(app.props, "ipSecurityRestrictions") or []
+        if not any(_allows(rule) and _front_door_rule(rule) for rule in rules):
+            continue
+        if not profiles & set(app.property_dependencies.get("siteConfig", ())):
+            violations.append(
+                StackViolation(
+                    f"web app {app.name!r} admits an X-Azure-FDID that does not come from this stack's Front Door "
+                    "profile: set headers['x-azure-fdid'] to the profile's frontDoorId output",
+                    app.urn,
+                )
+            )
+    return violations
+
+
+WEBAPP_FRONT_DOOR_ID_FROM_PROFILE = PolicyRecord(
+    name="webapp-front-door-id-from-profile",
+    description="A web app's X-Azure-FDID rule takes its value from the stack's own Front Door profile "
+    "(frontdoor/origin-security.md: the origin rejects requests whose X-Azure-FDID is not its profile's identifier).",
+    check=OnStack(webapp_front_door_id_from_profile),
+    rule="an app that admits Front Door reads `x-azure-fdid` from the stack's `cdn:Profile` (`frontDoorId`)",
+    twin=ResourcesOnly("a reference between resources; components/blue_green_web_app.py takes the profile's output"),
+)
+
+
 def _deployer_rule(rule: Any) -> bool:
     """An IPv4 address range of someone's own, neither a service tag (shared by every Azure customer) nor everyone."""
     tag, address = dig(rule, "tag"), dig(rule, "ipAddress")
@@ -199,6 +235,7 @@ WEBAPP_BASIC_AUTH_OFF = PolicyRecord(
 
 POLICIES: tuple[PolicyRecord, ...] = (
     WEBAPP_FRONT_DOOR_ONLY,
+    WEBAPP_FRONT_DOOR_ID_FROM_PROFILE,
     WEBAPP_SCM_RESTRICTED,
     WEBAPP_BASIC_AUTH_OFF,
 )

@@ -353,3 +353,14 @@ def test_an_origin_priority_outside_front_doors_range_is_blocked():
     ev = changed(ev, origin.name, inputs={**origin.inputs, "priority": 0})
     found = violations(ev)
     assert len(found) == 1 and found[0].startswith("edge-westeurope-green: frontdoor-origin-priority: ")
+
+
+def test_a_front_door_id_not_taken_from_the_stacks_profile_is_blocked():
+    ev = production()
+    site = one(ev, "web-westeurope-green")
+    typed = {k: v for k, v in site.property_dependencies.items() if k != "siteConfig"}
+    ev = changed(ev, site.name, property_dependencies=typed)
+    found = violations(ev)
+    assert len(found) == 1 and found[0].startswith(
+        "webapp-front-door-id-from-profile: web app 'web-westeurope-green' admits an X-Azure-FDID that does not come"
+    )

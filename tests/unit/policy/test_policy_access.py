@@ -135,3 +135,31 @@ def test_basic_auth_off_refuses_a_flag_left_on():
     # Four flags on: each refused, and each site and slot left without a flag that is off.
     assert sum("must be off: set allow to false" in v.message for v in found) == 4
     assert sum("leaves" in v.message for v in found) == 4
+
+
+def test_the_front_door_id_must_come_from_the_stacks_profile():
+    from stagewise.policy.access import webapp_front_door_id_from_profile
+
+    profile = StackResource(
+        urn="profile", type="azure-native:cdn:Profile", name="edge-profile", props={}, property_dependencies={}
+    )
+    app = StackResource(
+        urn="app",
+        type="azure-native:web:WebApp",
+        name="app",
+        props=site(),
+        property_dependencies={"siteConfig": ("profile",)},
+    )
+    assert webapp_front_door_id_from_profile([profile, app]) == []
+    typed = StackResource(urn="app", type="azure-native:web:WebApp", name="app", props=site(), property_dependencies={})
+    (violation,) = webapp_front_door_id_from_profile([profile, typed])
+    assert "does not come from this stack's Front Door profile" in violation.message
+    # A parked app admits no Front Door, so it needs no ID.
+    parked = StackResource(
+        urn="app",
+        type="azure-native:web:WebApp",
+        name="app",
+        props=site(ipSecurityRestrictions=[]),
+        property_dependencies={},
+    )
+    assert webapp_front_door_id_from_profile([profile, parked]) == []
