@@ -17,7 +17,7 @@ from scenarios import ROOT
 from scipy import stats
 
 from stagewise.core import stackconfig
-from stagewise.tools.analysis import gate, verdict
+from stagewise.tools.analysis import gate, judge
 from stagewise.tools.analysis.prometheus import PrometheusProvider
 from stagewise.tools.analysis.settled import SettledCache
 
@@ -100,7 +100,7 @@ def test_candidates_at_the_error_tolerance_are_aborted_at_most_false_abort_rate(
         live, candidate = found[f"live-{r}"], found[f"candidate-{r}"]
         assert live.problems == candidate.problems == () and len(candidate.counts) == steps
         bounds, samples = gate.evidence(live, candidate, minute)
-        result = verdict.judge(limits, bounds, minute.total_seconds(), samples, timedelta(hours=HOURS))
+        result = judge.judge(limits, bounds, minute.total_seconds(), samples, timedelta(hours=HOURS))
         aborted += result.verdict == "abort"
         served.append(candidate.counts[-1].requests)
     # The data is what the test says: about 0.5 request/s to the candidate for two hours, all counted.

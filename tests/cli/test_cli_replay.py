@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from stagewise.tools.analysis import gate, verdict
+from stagewise.tools.analysis import evidence, gate, judge, rules
 
 BOUNDS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10]
 FAST = [0.0, 0.0, 0.01, 0.3, 0.6, 0.82, 0.98, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]
@@ -73,7 +73,7 @@ def test_the_issue_example_is_judged_with_the_first_stage_that_sends_traffic(rep
     assert report["stage"] == "canary"  # dev is idle: the first stage that sends traffic
     (only,) = report["rollouts"]
     assert (only["name"], only["verdict"], only["t"]) == ("r1", "hold", None)
-    assert [c["name"] for c in only["checks"]] == list(verdict.CHECKS)
+    assert [c["name"] for c in only["checks"]] == list(rules.CHECKS)
 
 
 def test_each_rollout_gets_its_first_decisive_look(repo):
@@ -98,16 +98,16 @@ def test_replay_decides_as_the_gate_does_at_the_same_moment(repo):
     loaded_limits = gate.limits(repo_config(repo), "canary")
     t = result["t"]
     samples = [
-        verdict.Sample(
+        evidence.Sample(
             s["t"],
-            verdict.Counts(s["live"]["requests"], s["live"]["errors"], tuple(s["live"]["buckets"])),
-            verdict.Counts(s["candidate"]["requests"], s["candidate"]["errors"], tuple(s["candidate"]["buckets"])),
+            evidence.Counts(s["live"]["requests"], s["live"]["errors"], tuple(s["live"]["buckets"])),
+            evidence.Counts(s["candidate"]["requests"], s["candidate"]["errors"], tuple(s["candidate"]["buckets"])),
         )
         for s in data["rollouts"][0]["samples"]
         if s["t"] <= t
     ]
-    at_t = verdict.judge(loaded_limits, BOUNDS, 60, samples, timedelta(seconds=t))
-    before = verdict.judge(loaded_limits, BOUNDS, 60, samples[:-1], timedelta(seconds=t - 60))
+    at_t = judge.judge(loaded_limits, BOUNDS, 60, samples, timedelta(seconds=t))
+    before = judge.judge(loaded_limits, BOUNDS, 60, samples[:-1], timedelta(seconds=t - 60))
     assert result["verdict"] == at_t.verdict != "hold" and before.verdict == "hold"
 
 

@@ -11,7 +11,8 @@ from datetime import timedelta
 
 import pytest
 
-from stagewise.tools.analysis.verdict import Judge, Sample
+from stagewise.tools.analysis.evidence import Sample
+from stagewise.tools.analysis.judge import Judge
 from tests.unit.test_analysis_verdict import BOUNDS, FAST, LIMITS, LIVE, STEP, grid, statuses, steady, verdict
 
 

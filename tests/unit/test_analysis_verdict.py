@@ -10,7 +10,9 @@ from datetime import timedelta
 
 import pytest
 
-from stagewise.tools.analysis.verdict import Counts, Judge, Limits, Sample, judge, p95_bound
+from stagewise.tools.analysis.evidence import Counts, Sample, p95_bound
+from stagewise.tools.analysis.judge import Judge, judge
+from stagewise.tools.analysis.rules import Limits
 
 LIMITS = Limits(
     bake=timedelta(minutes=30),

@@ -17,9 +17,12 @@ from stagewise.core.config import ConfigError, StackConfig
 from stagewise.core.gate_config import AnalysisConfig, format_duration
 from stagewise.tools import git, history
 from stagewise.tools.analysis import kept
+from stagewise.tools.analysis.evidence import Counts, Sample, VersionMetrics, totals
+from stagewise.tools.analysis.explain import Verdict
+from stagewise.tools.analysis.judge import Judge
+from stagewise.tools.analysis.judge import no_metrics as judge_problem
 from stagewise.tools.analysis.provider import MetricsProvider, ProviderError, Steps
-from stagewise.tools.analysis.verdict import Counts, Judge, Limits, Sample, Verdict, VersionMetrics, totals
-from stagewise.tools.analysis.verdict import no_metrics as judge_problem
+from stagewise.tools.analysis.rules import Limits
 
 SCHEMA = "stagewise.analysis/v1"
 EXIT_CODES = {"promote": 0, "hold": 3, "abort": 4}

@@ -18,9 +18,9 @@ import pickle
 import tempfile
 from pathlib import Path
 
-from stagewise.tools.analysis.verdict import Judge
+from stagewise.tools.analysis.judge import Judge
 
-FORMAT = 1
+FORMAT = 2
 """Bumped when the Judge's state changes shape: files of another format are not read."""
 
 _memory: dict[tuple[Path | None, str], Judge] = {}

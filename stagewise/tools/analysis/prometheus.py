@@ -47,9 +47,9 @@ import requests
 from stagewise.core import counter_selector
 from stagewise.core.counter_selector import Matcher, Selector
 from stagewise.core.gate_config import Queries
+from stagewise.tools.analysis.evidence import Counts, VersionMetrics
 from stagewise.tools.analysis.provider import DataProblem, ProviderError, Steps, Window
 from stagewise.tools.analysis.settled import SettledCache
-from stagewise.tools.analysis.verdict import Counts, VersionMetrics
 
 Buckets = list[tuple[float, float]]
 """(upper bound in seconds, cumulative count), ascending, the last one +Inf."""

@@ -13,8 +13,8 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from stagewise.tools.analysis.evidence import VersionMetrics
 from stagewise.tools.analysis.provider import MetricsProvider, ProviderError, Window
-from stagewise.tools.analysis.verdict import VersionMetrics
 from stagewise.tools.report.timeline import Rollout, StageSpan
 
 # The chart's resolution: the rollout is cut into this many windows (each at least MIN_BUCKET long).
