@@ -231,3 +231,40 @@ def test_a_sample_no_counter_can_hold_is_a_problem(server, value):
     assert f"has the sample {value} at 2026-01-01T00:01:00Z" in found.problems[0].reason
     assert "served 5 requests but has no latency histogram" in found.problems[1].reason
     assert found.counts[0].requests == 5  # the first sample counted from 0 (born in the step); the bad one not
+
+
+# -- settled steps on disk ------------------------------------------------------------------------
+
+KEY = {"source": "http://user:secret@prometheus:9090", "version": "1.0.0", "start": "2026-01-01T00:00:00+00:00"}
+
+
+def test_settled_steps_round_trip_and_name_no_credential(tmp_path):
+    cache = SettledCache(tmp_path)
+    rows = [[10.0, 1.0, 9.0], [20.0, 1.0, 18.0]]
+    cache.save(KEY, {"settled": 2}, rows, 0)
+    assert cache.load(KEY) == ({"settled": 2}, rows)
+    # A later look appends only its rows.
+    cache.save(KEY, {"settled": 3}, [*rows, [30.0, 2.0, 27.0]], 2)
+    assert cache.load(KEY) == ({"settled": 3}, [*rows, [30.0, 2.0, 27.0]])
+    assert all("secret" not in p.name and "secret" not in p.read_text() for p in tmp_path.iterdir())
+
+
+def test_two_processes_appending_the_same_steps_are_read_by_index(tmp_path):
+    # Two watches of one stage both thought 1 row was on disk and appended the same next rows.
+    first, second = SettledCache(tmp_path), SettledCache(tmp_path)
+    rows = [[float(i), 0.0] for i in range(4)]
+    first.save(KEY, {"settled": 1}, rows[:1], 0)
+    first.save(KEY, {"settled": 3}, rows[:3], 1)
+    second.save(KEY, {"settled": 4}, rows[:4], 1)
+    assert first.load(KEY) == ({"settled": 4}, rows)
+
+
+def test_a_cache_that_lost_rows_or_was_never_written_is_read_as_absent(tmp_path):
+    cache = SettledCache(tmp_path)
+    cache.save(KEY, {"settled": 2}, [[1.0], [2.0]], 0)
+    (rows_file,) = tmp_path.glob("*.rows")
+    rows_file.write_text("")  # the state says 2 rows; none is there
+    assert cache.load(KEY) is None
+    assert cache.load({**KEY, "version": "2.0.0"}) is None
+    SettledCache(None).save(KEY, {"settled": 1}, [[1.0]], 0)  # keeps nothing, fails nothing
+    assert SettledCache(None).load(KEY) is None
