@@ -268,3 +268,23 @@ def test_a_cache_that_lost_rows_or_was_never_written_is_read_as_absent(tmp_path)
     assert cache.load({**KEY, "version": "2.0.0"}) is None
     SettledCache(None).save(KEY, {"settled": 1}, [[1.0]], 0)  # keeps nothing, fails nothing
     assert SettledCache(None).load(KEY) is None
+
+
+def test_on_loopback_the_answer_is_asked_for_uncompressed():
+    class Seen(Slow):
+        encodings: list[str] = []
+
+        def do_GET(self):  # noqa: N802
+            type(self).encodings.append(self.headers.get("Accept-Encoding", ""))
+            super().do_GET()
+
+    httpd = HTTPServer(("127.0.0.1", 0), Seen)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        provider = PrometheusProvider(f"http://127.0.0.1:{httpd.server_port}", cache=SettledCache(None))
+        provider.steps("1.0.0", datetime(2026, 1, 1, tzinfo=UTC), 1, timedelta(minutes=1))
+        assert Seen.encodings == ["identity"]
+        assert PrometheusProvider("https://prometheus.example.com", cache=SettledCache(None))._encoding == {}
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

@@ -41,6 +41,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import requests
 
@@ -139,6 +140,10 @@ class PrometheusProvider:
         self.timeout = timeout.total_seconds()
         self.session = session or requests.Session()
         self.name = f"prometheus {self.url}"
+        # On loopback, gzip costs both sides more CPU than the bytes it saves (a look at 100 pods is
+        # 1.6 MB of JSON: 48 against 65 ms measured); over a network it pays for itself.
+        host = urlsplit(self.url).hostname or ""
+        self._encoding = {"Accept-Encoding": "identity"} if host in ("127.0.0.1", "localhost", "::1") else {}
         self.bounds = None if bounds_ms is None else tuple(sorted({b / 1000.0 for b in bounds_ms}))
         self.cache = SettledCache.default() if cache is None else cache
         self.settle = settle
@@ -172,6 +177,7 @@ class PrometheusProvider:
                 params={"query": promql, **params, "timeout": f"{max(int(left * 1000), 1)}ms"},
                 timeout=left,
                 stream=True,
+                headers=self._encoding,
             )
             parts = []
             for part in response.iter_content(1 << 16):
