@@ -1,7 +1,8 @@
 """BlueGreenWebApp: one region's stamp: a Linux App Service plan, the web app (colour blue) and its
-deployment slot (colour green). Which share of traffic each colour gets is not the stamp's business: the
-stack's Front Door holds both colours as weighted origins (components/front_door.py), so a stage change
-changes no setting of a site and restarts nothing."""
+deployment slot (colour green). Under the frontDoor edge, which share of traffic each colour gets is not the stamp's
+business: the stack's Front Door holds both colours as weighted origins (components/front_door.py), so a stage change
+changes no setting of a site and restarts nothing. Under the trafficManager edge (stagewise.core.edges) the site's
+slot traffic rule splits the colours, and a stage change is a site configuration change, which restarts the site."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from dataclasses import dataclass, field
 import pulumi
 from pulumi_azure_native import web
 
-from stagewise.core import app_environment, limits, naming, tiers
+from stagewise.core import app_environment, edges, limits, naming, tiers
 from stagewise.core.rollout import SLOT_COLOUR, Colour
 
 GREEN_SLOT = SLOT_COLOUR
@@ -82,9 +83,14 @@ class BlueGreenWebAppArgs:
     """The identity's role assignments (vault, registry) and the wait until they take effect
     (components/grant_propagation.py): every site and slot is created after them, so that no reference is
     resolved (and cached for up to 24 hours), and no image pulled, before the identity may."""
-    front_door_id: pulumi.Input[str]
-    """The stack's Front Door profile's ID (its frontDoorId), the X-Azure-FDID value the only allowed clients send:
-    site and slot answer nothing else (frontdoor/origin-security.md)."""
+    edge: edges.Edge = edges.FRONT_DOOR
+    """Which edge reaches the apps (stagewise:traffic.edge): who they admit follows it (edges.access)."""
+    front_door_id: pulumi.Input[str] | None = None
+    """frontDoor edge: the stack's Front Door profile's ID (its frontDoorId), the X-Azure-FDID value the only allowed
+    clients send: site and slot answer nothing else (frontdoor/origin-security.md)."""
+    slot_share: int | None = None
+    """trafficManager edge: the percentage of the site's clients routed to the slot (edges.slot_percentage); None: no
+    rule. Always None under Front Door."""
     parked: dict[Colour, bool] = field(default_factory=lambda: {"blue": False, "green": False})
     """Colour -> parked (stagewise.core.origins.parked): no share of traffic and no version of its own. A parked colour
     admits no request at all, Front Door's included, so its origin fails the health probes at every edge within a few
@@ -146,6 +152,48 @@ def front_door_only(front_door_id: pulumi.Input[str]) -> list[web.IpSecurityRest
     ]
 
 
+def traffic_manager_probes() -> list[web.IpSecurityRestrictionArgs]:
+    """Traffic Manager's probes by their service tag ("AzureTrafficManager | Azure Traffic Manager probe IP addresses",
+    virtual-network/service-tags-overview.md). The default action stays Allow: Traffic Manager only answers DNS and
+    "Clients connect directly to the selected endpoint" (traffic-manager/traffic-manager-how-it-works.md), so the
+    public must reach the site; the rule keeps the probes in if an operator narrows the default."""
+    return [
+        web.IpSecurityRestrictionArgs(
+            name="traffic-manager-probes",
+            action=limits.ACCESS_ALLOW,
+            tag=limits.SERVICE_TAG,
+            ip_address=edges.TM_SERVICE_TAG,
+            priority=100,
+        )
+    ]
+
+
+def ramp_up_rules(args: BlueGreenWebAppArgs) -> list[web.RampUpRuleArgs]:
+    """The production site's slot traffic rule ("Traffic %", deploy-staging-slots.md, "Route production traffic
+    automatically"): the percentage of clients routed to the slot, whose host name is `<site>-<slot>.azurewebsites.net`
+    (edges.slot_host_name). None at 0 %: a rule kept at an explicit 0 % still routes clients pinned to the slot."""
+    if args.slot_share is None:
+        return []
+    return [
+        web.RampUpRuleArgs(
+            name=GREEN_SLOT,
+            action_host_name=edges.slot_host_name(args.site_name, GREEN_SLOT),
+            reroute_percentage=args.slot_share,
+        )
+    ]
+
+
+def _admits(args: BlueGreenWebAppArgs, colour: Colour) -> tuple[list[web.IpSecurityRestrictionArgs], str]:
+    """The access restriction rules and default action of a colour (edges.access)."""
+    who = edges.access(args.edge, colour, args.parked[colour])
+    if who == "closed":
+        return [], limits.ACCESS_DENY
+    if who == "public":
+        return traffic_manager_probes(), limits.ACCESS_ALLOW
+    assert args.front_door_id is not None
+    return front_door_only(args.front_door_id), limits.ACCESS_DENY
+
+
 def scm_rules(addresses: Sequence[str]) -> list[web.IpSecurityRestrictionArgs]:
     """The deployers' addresses, one allow rule each; anything else meets the SCM site's default action (Deny)."""
     return [
@@ -158,13 +206,15 @@ def scm_rules(addresses: Sequence[str]) -> list[web.IpSecurityRestrictionArgs]:
 
 def site_config(args: BlueGreenWebAppArgs, colour: Colour) -> web.SiteConfigArgs:
     pull_identity = args.image_pull.identity_client_id if args.image_pull else None
+    rules, default_action = _admits(args, colour)
     return web.SiteConfigArgs(
         # Only Front Door reaches the app (default action Deny), and the SCM site has rules of its own: "The advanced
         # tools site, which is also known as scm or kudu, has an individual rules collection", unless it "use[s] the
         # rules configured for the main site" (app-service/overview-access-restrictions.md), which we never do: Front
         # Door has no business on it.
-        ip_security_restrictions=[] if args.parked[colour] else front_door_only(args.front_door_id),
-        ip_security_restrictions_default_action=limits.ACCESS_DENY,
+        # Under Traffic Manager the site and slot are public instead (edges.access), probes admitted by their tag.
+        ip_security_restrictions=rules,
+        ip_security_restrictions_default_action=default_action,
         scm_ip_security_restrictions=scm_rules(args.scm_allowed_ips),
         scm_ip_security_restrictions_default_action=limits.ACCESS_DENY,
         scm_ip_security_restrictions_use_main=False,
@@ -178,9 +228,10 @@ def site_config(args: BlueGreenWebAppArgs, colour: Colour) -> web.SiteConfigArgs
         acr_use_managed_identity_creds=True if pull_identity else None,
         acr_user_managed_identity_id=pull_identity,
         app_settings=app_settings(args, colour),
-        # No slot traffic rule, ever: the production site sends an empty list, constant, so that a rule
-        # left from an earlier version of the stack is removed once and no stage change touches the site.
-        experiments=web.ExperimentsArgs(ramp_up_rules=[]) if colour != GREEN_SLOT else None,
+        # Front Door: no slot traffic rule, ever: the production site sends an empty list, constant, so that a rule
+        # left from an earlier version of the stack is removed once and no stage change touches the site. Traffic
+        # Manager: the rule carries the colour split (a configuration change: the site restarts on each stage change).
+        experiments=web.ExperimentsArgs(ramp_up_rules=ramp_up_rules(args)) if colour != GREEN_SLOT else None,
     )
 
 
@@ -200,6 +251,12 @@ class BlueGreenWebApp(pulumi.ComponentResource):
             raise ValueError(f"site_name {args.site_name!r} is longer than {naming.SITE_NAME_MAX} characters")
         if args.key_vault_references and args.identity_id is None:
             raise ValueError("key_vault_references need identity_id: the identity granted on the vault")
+        if args.edge == edges.FRONT_DOOR and args.front_door_id is None:
+            raise ValueError("the frontDoor edge needs front_door_id: the profile whose requests the apps admit")
+        if args.edge == edges.FRONT_DOOR and args.slot_share is not None:
+            raise ValueError("slot_share is the trafficManager edge's: under Front Door the origins carry the stage")
+        if args.slot_share is not None and not 1 <= args.slot_share <= 100:
+            raise ValueError(f"slot_share ({args.slot_share}) must be 1..100, or None for no rule")
         super().__init__("stagewise:blue_green_web_app:BlueGreenWebApp", name, None, opts)
 
         plan = web.AppServicePlan(

@@ -1,9 +1,13 @@
-"""TrafficSplit: the global entry, a weighted Traffic Manager profile with one Azure endpoint per region.
+"""TrafficSplit: the trafficManager edge (stagewise.core.edges), a weighted Traffic Manager profile with one Azure
+endpoint per region.
 
 Each endpoint targets that region's production site; the colours are split inside the site by its
 slot traffic rule. One endpoint per region is all Traffic Manager allows: "Each Traffic Manager
 profile can have at most one Web App endpoint from each Azure region"
 (traffic-manager/traffic-manager-endpoint-types.md, Web Apps as endpoints).
+
+The type token and the resource names are those the stacks deployed before Front Door carry (edges.LEGACY_TYPE,
+`traffic-profile`, `traffic-<region>`): never rename them, or such a stack's profile, and its URL, is replaced.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from dataclasses import dataclass, field
 import pulumi
 from pulumi_azure_native import trafficmanager
 
-from stagewise.core import limits, rollout
+from stagewise.core import edges, limits, rollout
 
 
 @dataclass(kw_only=True)
@@ -51,7 +55,7 @@ class TrafficSplit(pulumi.ComponentResource):
         low, high = limits.PROBE_TIMEOUTS[args.probe_interval]
         if not low <= args.probe_timeout <= high:
             raise ValueError(f"probe_timeout must be {low}..{high} s at interval {args.probe_interval} s")
-        super().__init__("stagewise:traffic_split:TrafficSplit", name, None, opts)
+        super().__init__(edges.LEGACY_TYPE, name, None, opts)
 
         profile = trafficmanager.Profile(
             f"{name}-profile",
@@ -67,6 +71,14 @@ class TrafficSplit(pulumi.ComponentResource):
                 interval_in_seconds=args.probe_interval,
                 timeout_in_seconds=args.probe_timeout,
                 tolerated_number_of_failures=args.tolerated_failures,
+                # The probe carries the production slot's routing cookie, so the site's slot traffic rule never routes
+                # it to the slot (deploy-staging-slots.md: "x-ms-routing-name=self" is the production slot): the
+                # endpoint's health is the production site's, whatever the stage.
+                custom_headers=[
+                    trafficmanager.MonitorConfigCustomHeadersItemArgs(
+                        name=edges.PROBE_PIN_HEADER[0], value=edges.PROBE_PIN_HEADER[1]
+                    )
+                ],
             ),
             tags=args.tags,
             # Endpoints are resources of their own; the profile must not fight over them.

@@ -3,7 +3,8 @@
 Order matters on a real subscription: the identity first; then the vault and the registry with the
 identity's grants (and, when the vault denies by default, the regions' integration subnets on its
 allow-list); then the wait until those grants take effect; only then the sites; then the check that
-their Key Vault references resolved; and the Front Door that weighs every region's two colours. A
+their Key Vault references resolved; and the edge: the Front Door that weighs every region's two colours, or (with
+stagewise:traffic.edge trafficManager) a weighted Traffic Manager profile over the regions' sites. A
 request's path is in docs/azure-request-path.md.
 """
 
@@ -24,7 +25,8 @@ from stagewise.components.reference_check import ReferenceCheck, ReferenceCheckA
 from stagewise.components.region_network import RegionNetwork, RegionNetworkArgs
 from stagewise.components.rollout_alerts import RolloutAlerts, RolloutAlertsArgs
 from stagewise.components.secret_vault import SecretVault, SecretVaultArgs
-from stagewise.core import alert_rules, naming, origins, rollout
+from stagewise.components.traffic_split import TrafficSplit, TrafficSplitArgs
+from stagewise.core import alert_rules, edges, naming, origins, rollout
 from stagewise.core.config import StackConfig, address_spaces, integration_subnet
 
 
@@ -116,8 +118,13 @@ def build(cfg: StackConfig, project: str, stack: str) -> dict[str, pulumi.Input]
         )
     # Sites are created only once the grants are effective, not merely created.
     propagation = GrantPropagation("grants", GrantPropagationArgs(grants=grants))
-    # The profile before the sites: they admit only requests that carry its ID (X-Azure-FDID).
-    profile = FrontDoorProfile("edge", FrontDoorProfileArgs(resource_group_name=env.resource_group_name, tags=tags))
+    edge = cfg.traffic.edge
+    # Front Door: the profile before the sites, which admit only requests that carry its ID (X-Azure-FDID).
+    profile = (
+        FrontDoorProfile("edge", FrontDoorProfileArgs(resource_group_name=env.resource_group_name, tags=tags))
+        if edge == edges.FRONT_DOOR
+        else None
+    )
     parked = origins.parked(release, cfg.catalog)
     stamps: dict[str, BlueGreenWebApp] = {}
     for region in cfg.regions:
@@ -143,7 +150,9 @@ def build(cfg: StackConfig, project: str, stack: str) -> dict[str, pulumi.Input]
                 # "the reference string" until it refetches, "every 24 hours" (app-service-key-vault-references.md).
                 grants=[*grants, propagation.wait, *vault.secrets],
                 subnet_id=networks[region.name].subnet_id if firewalled else None,
-                front_door_id=profile.front_door_id,
+                edge=edge,
+                front_door_id=profile.front_door_id if profile else None,
+                slot_share=edges.slot_percentage(edge, shares),
                 parked=parked,
                 scm_allowed_ips=cfg.app_service.scm_allowed_ips,
                 insights_connection_string=env.insights_connection_string,
@@ -181,20 +190,43 @@ def build(cfg: StackConfig, project: str, stack: str) -> dict[str, pulumi.Input]
             ),
         )
     probe = cfg.traffic.probe
-    edge = FrontDoor(
-        "edge",
-        FrontDoorArgs(
-            resource_group_name=env.resource_group_name,
-            profile_name=profile.profile_name,
-            endpoint_name=naming.dns_label(project, stack, "edge", seed=seed),
-            hosts={name: stamp.hostnames for name, stamp in stamps.items()},
-            origins=origins.origins({region.name: region.weight for region in cfg.regions}, release, cfg.catalog),
-            probe_path=probe.path,
-            probe_interval=probe.interval,
-            session_affinity=cfg.traffic.session_affinity,
-            tags=tags,
-        ),
-    )
+    entry: pulumi.Output[str]
+    if profile is not None:
+        entry = FrontDoor(
+            "edge",
+            FrontDoorArgs(
+                resource_group_name=env.resource_group_name,
+                profile_name=profile.profile_name,
+                endpoint_name=naming.dns_label(project, stack, "edge", seed=seed),
+                hosts={name: stamp.hostnames for name, stamp in stamps.items()},
+                origins=origins.origins({region.name: region.weight for region in cfg.regions}, release, cfg.catalog),
+                probe_path=probe.path,
+                probe_interval=probe.interval,
+                session_affinity=cfg.traffic.session_affinity,
+                tags=tags,
+            ),
+        ).host_name
+    else:
+        # The name, label and type of the Traffic Manager the stacks before Front Door deployed (edges.LEGACY_*), so
+        # such a stack keeps its profile and URL. A stack deployed before nameSeed has the seed '' (section 6 of
+        # docs/azure-request-path.md), which gives that label exactly.
+        entry = TrafficSplit(
+            edges.LEGACY_NAME,
+            TrafficSplitArgs(
+                resource_group_name=env.resource_group_name,
+                dns_label=naming.dns_label(project, stack, edges.LEGACY_DNS_COMPONENT, seed=seed),
+                targets={name: stamp.site_id for name, stamp in stamps.items()},
+                weights={region.name: region.weight for region in cfg.regions},
+                ttl=cfg.traffic.ttl,
+                probe_protocol=probe.protocol,
+                probe_port=probe.port,
+                probe_path=probe.path,
+                probe_interval=probe.interval,
+                probe_timeout=probe.timeout,
+                tolerated_failures=probe.tolerated_failures,
+                tags=tags,
+            ),
+        ).fqdn
     RolloutAlerts(
         "alerts",
         RolloutAlertsArgs(
@@ -225,8 +257,9 @@ def build(cfg: StackConfig, project: str, stack: str) -> dict[str, pulumi.Input]
         "resource_group": env.resource_group_name,
         # Where `stagewise analyze` reads the stage gate's metrics (provider appinsights).
         "insights_id": env.insights_id,
-        # Front Door's endpoint host name: what clients can really reach over https (docs/azure-request-path.md).
-        "url": pulumi.Output.concat("https://", edge.host_name),
+        # Front Door's endpoint host name (or the Traffic Manager profile's): what clients reach over https
+        # (docs/azure-request-path.md).
+        "url": pulumi.Output.concat("https://", entry),
         "vault_uri": vault.vault_uri,
         # No site's or slot's own host name: they answer only Front Door (docs/azure-request-path.md, section 7).
         "traffic": shares,

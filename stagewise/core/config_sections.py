@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import Field, computed_field, field_validator, model_validator
 
-from stagewise.core import limits, rollout, tiers
+from stagewise.core import edges, limits, rollout, tiers
 from stagewise.core.config_types import (
     AcrId,
     AddressSpace,
@@ -152,9 +152,15 @@ class ProbeConfig(Model):
 
 
 class TrafficConfig(Model):
-    """`stagewise:traffic`: the Traffic Manager profile."""
+    """`stagewise:traffic`: the edge that carries the stage, its probe, and (trafficManager) its DNS TTL."""
 
-    ttl: int = Field(ge=limits.TTL_MIN, le=limits.TTL_MAX, description="DNS TTL, seconds")
+    edge: edges.Edge = Field(
+        edges.DEFAULT_EDGE,
+        description="frontDoor: every region's two colours are weighted Front Door origins; trafficManager: a weighted "
+        "Traffic Manager profile, one endpoint per region, the colours split by the site's slot traffic rule (which "
+        "restarts the site on every stage change, and leaves the candidate slot reachable directly)",
+    )
+    ttl: int = Field(ge=limits.TTL_MIN, le=limits.TTL_MAX, description="DNS TTL, seconds (trafficManager)")
     probe: ProbeConfig
     session_affinity: bool = Field(
         True,

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from stagewise.core import app_environment, limits, naming, origins, rollout, tiers
+from stagewise.core import app_environment, edges, limits, naming, origins, rollout, tiers
 from stagewise.core.config_rollout import NotifyConfig, RolloutConfig
 from stagewise.core.config_sections import (
     AlertsConfig,
@@ -256,8 +256,9 @@ class StackConfig(Model):
     @model_validator(mode="after")
     def _every_stage_reaches_every_region(self) -> StackConfig:
         # Front Door weights are 1..1000 (frontdoor/routing-methods.md): a product below 1 would round up and give
-        # the region's candidate more than the stage says.
-        if self.is_azure and self.regions:
+        # the region's candidate more than the stage says. Under Traffic Manager the region weights are endpoint
+        # weights of their own and the colours a percentage, so no product is formed.
+        if self.is_azure and self.regions and self.traffic.edge == edges.FRONT_DOOR:
             found = origins.below_one({r.name: r.weight for r in self.regions}, self.catalog)
             if found is not None:
                 region, share, exact = found

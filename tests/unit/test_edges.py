@@ -1,0 +1,77 @@
+"""stagewise.core.edges: what each edge asks of the sites, as tables."""
+
+from __future__ import annotations
+
+import pytest
+
+from stagewise.core import edges
+
+
+@pytest.mark.parametrize(
+    ("edge", "colour", "parked", "expected"),
+    [
+        ("frontDoor", "blue", False, "frontDoor"),
+        ("frontDoor", "green", False, "frontDoor"),
+        ("frontDoor", "blue", True, "closed"),
+        ("frontDoor", "green", True, "closed"),
+        # Traffic Manager is DNS only: clients reach the sites themselves.
+        ("trafficManager", "blue", False, "public"),
+        ("trafficManager", "green", False, "public"),
+        # Every client of a region enters through the production site's host name, the slot's share included.
+        ("trafficManager", "blue", True, "public"),
+        ("trafficManager", "green", True, "closed"),
+    ],
+)
+def test_who_a_site_or_slot_admits(edge, colour, parked, expected):
+    assert edges.access(edge, colour, parked) == expected
+
+
+@pytest.mark.parametrize(
+    ("edge", "shares", "expected"),
+    [
+        ("trafficManager", {"blue": 95, "green": 5}, 5),
+        ("trafficManager", {"blue": 0, "green": 100}, 100),
+        ("trafficManager", {"blue": 100, "green": 0}, None),  # no rule, never an explicit 0 %
+        ("frontDoor", {"blue": 95, "green": 5}, None),
+        ("frontDoor", {"blue": 0, "green": 100}, None),
+    ],
+)
+def test_the_slot_rule_percentage(edge, shares, expected):
+    assert edges.slot_percentage(edge, shares) == expected
+
+
+@pytest.mark.parametrize(
+    ("site", "slot", "expected"),
+    [
+        ("app-production-westeurope-1a2b3c", "green", "app-production-westeurope-1a2b3c-green.azurewebsites.net"),
+        ("Site", "Green", "site-green.azurewebsites.net"),
+        ("s" * 40, "green", "s" * 40 + "-green.azurewebsites.net"),
+    ],
+)
+def test_the_slot_host_name_is_the_documented_format(site, slot, expected):
+    assert edges.slot_host_name(site, slot) == expected
+
+
+@pytest.mark.parametrize(("site", "slot"), [("s" * 41, "green"), ("", "green"), ("site", "g" * 20), ("site", "")])
+def test_a_name_azure_would_truncate_is_refused(site, slot):
+    with pytest.raises(ValueError, match="characters"):
+        edges.slot_host_name(site, slot)
+
+
+@pytest.mark.parametrize(
+    ("front_door", "traffic_manager", "expected"),
+    [
+        (True, False, "frontDoor"),
+        (False, True, "trafficManager"),
+        (True, True, "frontDoor"),  # mid-switch: the stricter rules
+        (False, False, "frontDoor"),
+    ],
+)
+def test_the_edge_a_stack_shows(front_door, traffic_manager, expected):
+    assert edges.stack_edge(front_door=front_door, traffic_manager=traffic_manager) == expected
+
+
+def test_the_default_edge_is_front_door():
+    from stagewise.core.config import TrafficConfig
+
+    assert TrafficConfig.model_fields["edge"].default == edges.DEFAULT_EDGE == edges.FRONT_DOOR
