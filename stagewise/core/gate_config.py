@@ -278,7 +278,9 @@ class AnalysisConfig(_Model):
         OTEL_LATENCY_BOUNDS_MS, description="the latency histogram's bucket bounds, ms (prometheus)"
     )
     auto_promote: bool = Field(False, description="CI may push a promote verdict to main itself (never production)")
-    timeout: Duration = Field(timedelta(seconds=10), description="per query")
+    timeout: Duration = Field(
+        timedelta(seconds=10), description="one look's deadline: every request to the metrics source within it"
+    )
     queries: Queries = Queries()
 
     @model_validator(mode="before")

@@ -81,3 +81,36 @@ def insights_id(root: Path, stack: str) -> str:
         detail = (result.stderr.strip().splitlines() or ["no output"])[-1]
         raise PulumiCliError(f"cannot read the stack's insights_id output ({detail}); {hint}")
     return value
+
+
+PULUMI_CONFIG_TIMEOUT_SECONDS = 30.0
+
+
+def config_secret(root: Path, stack: str, key: str) -> str:
+    """The decrypted value of config `key` (a path, e.g. stagewise:secrets.prometheus-token), from
+    `pulumi config get`: the stack file holds only its ciphertext. The value is never printed; a
+    failure names the key, never the value."""
+    exe = shutil.which("pulumi")
+    if exe is None:
+        raise PulumiCliError(f"{key} is a secret and there is no pulumi CLI on PATH to decrypt it")
+    try:
+        result = subprocess.run(
+            [exe, "config", "get", "--path", key, "--stack", stack],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=PULUMI_CONFIG_TIMEOUT_SECONDS,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, "PULUMI_SKIP_UPDATE_CHECK": "true"},
+        )
+    except subprocess.TimeoutExpired:
+        raise PulumiCliError(
+            f"pulumi config get {key} did not answer within {PULUMI_CONFIG_TIMEOUT_SECONDS:g} s"
+        ) from None
+    except OSError as error:
+        raise PulumiCliError(f"cannot run pulumi to decrypt {key}: {error.strerror or error}") from None
+    if result.returncode != 0:
+        # pulumi's message names the key, never the value; keep its last line only.
+        detail = (result.stderr.strip().splitlines() or ["no output"])[-1][:200]
+        raise PulumiCliError(f"pulumi config get {key} failed: {detail}")
+    return result.stdout.strip()

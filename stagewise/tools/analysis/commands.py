@@ -43,12 +43,20 @@ _VERDICT_STYLE = {"promote": "bold green", "hold": "bold yellow", "abort": "bold
 
 def stack_provider(loaded: Loaded, config: StackConfig | None = None) -> MetricsProvider:
     """The stack's metrics provider (as `config` sets it, default the working tree's); Application
-    Insights' resource ID from the stack's output unless set."""
+    Insights' resource ID from the stack's output unless set; Prometheus's credentials decrypted from
+    the stack's secrets by the Pulumi CLI."""
     config = config or loaded.config
     settings = config.analysis
     needs_lookup = settings.provider == "appinsights" and not settings.resource_id
-    insights = processes.insights_id(loaded.root, loaded.stack) if needs_lookup else None
-    return gate.provider_for(settings, insights, config.traffic.probe.path)
+
+    def secret(name: str) -> str:
+        return processes.config_secret(loaded.root, loaded.stack, f"stagewise:secrets.{name}")
+
+    try:
+        insights = processes.insights_id(loaded.root, loaded.stack) if needs_lookup else None
+        return gate.provider_for(settings, insights, config.traffic.probe.path, secret)
+    except processes.PulumiCliError as error:
+        raise gate.GateError(str(error)) from None
 
 
 def _now() -> datetime:

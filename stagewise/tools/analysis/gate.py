@@ -7,10 +7,13 @@ counts from its merge, not from when its author committed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+import requests
 
 from stagewise.core import rollout, sequential, stackconfig
 from stagewise.core.config import ConfigError, StackConfig
@@ -99,16 +102,26 @@ def config_at(root: Path, stack_file: str, start: StageStart) -> StackConfig:
 
 
 def provider_for(
-    settings: AnalysisConfig, resource_id: str | None = None, health_path: str = "/health"
+    settings: AnalysisConfig,
+    resource_id: str | None = None,
+    health_path: str = "/health",
+    secret: Callable[[str], str] | None = None,
 ) -> MetricsProvider:
     """The provider a stack's `stagewise:analysis` names. appinsights needs the Application Insights
     resource ID: `resourceId` from the config, else `resource_id` (the stack's insights_id output);
-    its default queries leave out `health_path`, as the alerts do (the stack's probe path)."""
+    its default queries leave out `health_path`, as the alerts do (the stack's probe path).
+    `secret`: decrypts a `stagewise:secrets` entry by name, for Prometheus's credentials."""
     if settings.provider == "prometheus":
         from stagewise.tools.analysis.prometheus import PrometheusProvider
 
         assert settings.url is not None  # the validator requires it
-        return PrometheusProvider(settings.url, settings.queries, settings.timeout)
+        return PrometheusProvider(
+            settings.url,
+            settings.queries,
+            settings.timeout,
+            session=_signed_in(settings, secret),
+            bounds_ms=settings.latency_bounds_ms,
+        )
     from stagewise.tools.analysis.appinsights import AppInsightsProvider
 
     target = settings.resource_id or resource_id
@@ -119,6 +132,22 @@ def provider_for(
     # Raw durations: the limits themselves are bounds too, so they are counted exactly.
     bounds = (*settings.latency_bounds_ms, settings.latency_p95_abort_ms, settings.latency_p95_warning_ms)
     return AppInsightsProvider(target, settings.queries, settings.timeout, health_path=health_path, bounds_ms=bounds)
+
+
+def _signed_in(settings: AnalysisConfig, secret: Callable[[str], str] | None) -> requests.Session | None:
+    """A session carrying Prometheus's credentials the documented way (its HTTP API behind a proxy or
+    `web.yml`: a bearer token or basic auth), each from a stack secret; None when none is set."""
+    token, user, password = settings.bearer_token_secret, settings.basic_auth_user, settings.basic_auth_password_secret
+    if not token and not user:
+        return None
+    if secret is None:
+        raise GateError("Prometheus's credentials are stack secrets, and nothing here can decrypt them")
+    session = requests.Session()
+    if token:
+        session.headers["Authorization"] = f"Bearer {secret(token)}"
+    elif user and password:
+        session.auth = (user, secret(password))
+    return session
 
 
 def require_traffic(start: StageStart, catalog: rollout.Catalog) -> rollout.Stage:
