@@ -1,5 +1,6 @@
-"""Who may reach a web app or slot: only this stack's Front Door on the site, only the deployers on the SCM site, and
-no basic (publishing-credential) authentication, for SCM or FTP."""
+"""Who may reach a web app or slot: only this stack's Front Door on the site (the frontDoor edge; on the trafficManager
+edge the public and Traffic Manager's probes), only the deployers on the SCM site, and no basic
+(publishing-credential) authentication, for SCM or FTP."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import ipaddress
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from stagewise.core import config, limits
+from stagewise.core import config, edges, limits
 from stagewise.policy.inputs import (
     MISSING,
     StackResource,
@@ -17,9 +18,10 @@ from stagewise.policy.inputs import (
     is_unknown,
     known,
     shown,
+    stack_edge,
 )
 from stagewise.policy.record import OnStack, PolicyRecord, ResourcesOnly, Validation, each
-from stagewise.policy.resource_types import PUBLISHING_POLICIES, WEB_APPS
+from stagewise.policy.resource_types import FRONT_DOOR_PROFILE, PUBLISHING_POLICIES, WEB_APP, WEB_APPS
 from stagewise.policy.settings import Settings
 
 
@@ -83,20 +85,96 @@ def webapp_front_door_only(props: Mapping[str, Any], settings: Settings) -> list
     return found
 
 
+def webapp_front_door_only_on_stack(resources: Sequence[StackResource]) -> list[StackViolation]:
+    """webapp_front_door_only on every web app and slot of a stack on the frontDoor edge (stack_edge). Under Traffic
+    Manager the apps are public by design: it answers DNS only, and "Clients connect directly to the selected
+    endpoint" (traffic-manager/traffic-manager-how-it-works.md)."""
+    if stack_edge(resources) != edges.FRONT_DOOR:
+        return []
+    return [
+        StackViolation(f"web app {app.name!r}: {message}", app.urn)
+        for app in resources
+        if app.type in WEB_APPS
+        for message in webapp_front_door_only(app.props, Settings())
+    ]
+
+
 WEBAPP_FRONT_DOOR_ONLY = PolicyRecord(
     name="webapp-front-door-only",
-    description="Web apps and slots answer only the stack's Front Door: default action Deny, and the only allow rule is "
-    "the AzureFrontDoor.Backend service tag with an X-Azure-FDID header (frontdoor/origin-security.md: use the service "
-    "tag and the header together; app-service/overview-access-restrictions.md: 'Restrict access to a specific Azure "
-    "Front Door instance with a service tag rule and X-Azure-FDID header restriction').",
-    check=each(WEB_APPS, webapp_front_door_only),
-    rule="`siteConfig.ipSecurityRestrictionsDefaultAction` is `Deny`; every allow rule is the `AzureFrontDoor.Backend` "
+    description="On the frontDoor edge, web apps and slots answer only the stack's Front Door: default action Deny, and "
+    "the only allow rule is the AzureFrontDoor.Backend service tag with an X-Azure-FDID header "
+    "(frontdoor/origin-security.md: use the service tag and the header together; "
+    "app-service/overview-access-restrictions.md: 'Restrict access to a specific Azure Front Door instance with a "
+    "service tag rule and X-Azure-FDID header restriction').",
+    check=OnStack(webapp_front_door_only_on_stack),
+    rule="on a stack with a Front Door profile (or no Traffic Manager profile): "
+    "`siteConfig.ipSecurityRestrictionsDefaultAction` is `Deny`; every allow rule is the `AzureFrontDoor.Backend` "
     "service tag with a non-empty `x-azure-fdid` header",
-    twin=ResourcesOnly("no config key; components/blue_green_web_app.py always admits only the profile's ID"),
+    twin=Validation(
+        "traffic.edge frontDoor (the default): edges.access admits only the profile's ID",
+        (config.TrafficConfig.model_fields["edge"], edges.access),
+    ),
 )
 
 
-FRONT_DOOR_PROFILE = ("azure-native:cdn:Profile",)
+def _traffic_manager_rule(rule: Any) -> bool:
+    tag, address = dig(rule, "tag"), dig(rule, "ipAddress")
+    return (
+        known(tag)
+        and str(tag) == limits.SERVICE_TAG
+        and known(address)
+        and str(address).lower() == edges.TM_SERVICE_TAG.lower()
+    )
+
+
+def webapp_traffic_manager_probes(resources: Sequence[StackResource]) -> list[StackViolation]:
+    """traffic-manager/traffic-manager-monitoring.md: an endpoint whose probe fails is Degraded and leaves DNS. Each
+    region's endpoint is its production site, so on the trafficManager edge the site admits the probes: an allow rule
+    on the `AzureTrafficManager` service tag ("Azure Traffic Manager probe IP addresses",
+    virtual-network/service-tags-overview.md), and, since "Clients connect directly to the selected endpoint"
+    (traffic-manager/traffic-manager-how-it-works.md), the public (default action Allow)."""
+    if stack_edge(resources) != edges.TRAFFIC_MANAGER:
+        return []
+    violations = []
+    for site in (r for r in resources if r.type == WEB_APP):
+        rules = _rules(site.props, "ipSecurityRestrictions")
+        default = dig(site.props, "siteConfig", "ipSecurityRestrictionsDefaultAction")
+        if rules is None or is_unknown(default):
+            continue
+        if not any(_allows(rule) and _traffic_manager_rule(rule) for rule in rules):
+            violations.append(
+                StackViolation(
+                    f"web app {site.name!r} is a Traffic Manager endpoint but has no allow rule for its probes: add tag "
+                    f"'{limits.SERVICE_TAG}', ipAddress '{edges.TM_SERVICE_TAG}'",
+                    site.urn,
+                )
+            )
+        if default is not MISSING and str(default) != limits.ACCESS_ALLOW:
+            violations.append(
+                StackViolation(
+                    f"web app {site.name!r} is a Traffic Manager endpoint, and Traffic Manager only answers DNS: the "
+                    f"clients connect to the site itself, so set ipSecurityRestrictionsDefaultAction to "
+                    f"'{limits.ACCESS_ALLOW}' (got {shown(default)})",
+                    site.urn,
+                )
+            )
+    return violations
+
+
+WEBAPP_TRAFFIC_MANAGER_PROBES = PolicyRecord(
+    name="webapp-traffic-manager-probes",
+    description="On the trafficManager edge, every production site admits Traffic Manager's probes by the "
+    "AzureTrafficManager service tag (virtual-network/service-tags-overview.md) and the public, since Traffic Manager "
+    "answers DNS only and 'Clients connect directly to the selected endpoint' "
+    "(traffic-manager/traffic-manager-how-it-works.md).",
+    check=OnStack(webapp_traffic_manager_probes),
+    rule="on a stack with a Traffic Manager profile and no Front Door profile: each site has an allow rule on the "
+    "`AzureTrafficManager` service tag and `ipSecurityRestrictionsDefaultAction` `Allow`",
+    twin=Validation(
+        "traffic.edge trafficManager: edges.access makes the sites public, the probes admitted by tag",
+        (config.TrafficConfig.model_fields["edge"], edges.access),
+    ),
+)
 
 
 def webapp_front_door_id_from_profile(resources: Sequence[StackResource]) -> list[StackViolation]:
@@ -236,6 +314,7 @@ WEBAPP_BASIC_AUTH_OFF = PolicyRecord(
 POLICIES: tuple[PolicyRecord, ...] = (
     WEBAPP_FRONT_DOOR_ONLY,
     WEBAPP_FRONT_DOOR_ID_FROM_PROFILE,
+    WEBAPP_TRAFFIC_MANAGER_PROBES,
     WEBAPP_SCM_RESTRICTED,
     WEBAPP_BASIC_AUTH_OFF,
 )

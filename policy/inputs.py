@@ -7,6 +7,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from stagewise.core import edges
+from stagewise.core.edges import Edge
+from stagewise.policy.resource_types import FRONT_DOOR_PROFILE, TRAFFIC_MANAGER_PROFILE
 from stagewise.policy.settings import Settings
 
 # Sentinels the Pulumi engine puts in place of values it cannot know during preview
@@ -131,3 +134,13 @@ def app_keys(resource: StackResource, slot: Any) -> set[tuple[str, str]]:
     if known(name):
         sites.add(f"name:{name}")
     return {(site, slot_key) for site in sites}
+
+
+def stack_edge(resources: Sequence[StackResource]) -> Edge:
+    """The edge the stack's resources show (stagewise.core.edges.stack_edge): the rules that hold only for one edge
+    read it here, so that a stack on the other edge is judged by its own rules, and a stack mid-switch by Front
+    Door's, the stricter."""
+    types = {r.type for r in resources}
+    return edges.stack_edge(
+        front_door=bool(types & set(FRONT_DOOR_PROFILE)), traffic_manager=bool(types & set(TRAFFIC_MANAGER_PROFILE))
+    )

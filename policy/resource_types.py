@@ -46,6 +46,9 @@ ROLE_ASSIGNMENT = ("azure-native:authorization:RoleAssignment",)
 SCHEDULED_QUERY_RULE = ("azure-native:monitor:ScheduledQueryRule", "azure-native:insights:ScheduledQueryRule")
 
 
+FRONT_DOOR_PROFILE = ("azure-native:cdn:Profile",)
+
+
 FRONT_DOOR_ORIGIN = ("azure-native:cdn:AFDOrigin",)
 
 

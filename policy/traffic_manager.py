@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from stagewise.core import config, rollout, tiers
+from stagewise.core.edges import PROBE_PIN_HEADER
 from stagewise.core.limits import TM_MAX_WEIGHT, TM_MIN_WEIGHT
 from stagewise.core.tiers import PRODUCTION
 from stagewise.policy.inputs import (
@@ -20,7 +21,7 @@ from stagewise.policy.inputs import (
     shown,
     sources,
 )
-from stagewise.policy.record import OnStack, PolicyRecord, Validation, each
+from stagewise.policy.record import OnStack, PolicyRecord, ResourcesOnly, Validation, each
 from stagewise.policy.resource_types import TRAFFIC_MANAGER_ENDPOINT, TRAFFIC_MANAGER_PROFILE, WEB_APPS
 from stagewise.policy.settings import HEALTH_PATH, MAX_TTL_SECONDS, Settings
 from stagewise.policy.tier import azure_tier
@@ -43,6 +44,64 @@ TRAFFIC_MANAGER_HEALTH_PATH = PolicyRecord(
     rule="`monitorConfig.path` is the health path",
     config=(HEALTH_PATH,),
     twin=tiers.PROBE_PATH_RULE,
+)
+
+
+def traffic_manager_weighted(props: Mapping[str, Any], settings: Settings) -> list[str]:
+    """traffic-manager/traffic-manager-routing-methods.md, Weighted: "The probability of choosing an endpoint is based on
+    the weights assigned to all available endpoints"; any other method ignores the region weights."""
+    value = dig(props, "trafficRoutingMethod")
+    if is_unknown(value) or value == "Weighted":
+        return []
+    return [
+        "Traffic Manager must split the regions by their weights: set trafficRoutingMethod to 'Weighted' "
+        f"(got {shown(value)})"
+    ]
+
+
+TRAFFIC_MANAGER_WEIGHTED = PolicyRecord(
+    name="traffic-manager-weighted",
+    description="A Traffic Manager profile routes by weight, so that the region weights count "
+    "(traffic-manager/traffic-manager-routing-methods.md, 'Weighted').",
+    check=each(TRAFFIC_MANAGER_PROFILE, traffic_manager_weighted),
+    rule="`trafficRoutingMethod` is `Weighted`",
+    twin=ResourcesOnly("no config key; components/traffic_split.py always builds a Weighted profile"),
+)
+
+
+def _pinned(header: Any) -> bool:
+    name, value = dig(header, "name"), dig(header, "value")
+    if is_unknown(name) or is_unknown(value):
+        return True
+    if not (isinstance(name, str) and isinstance(value, str) and name.lower() == PROBE_PIN_HEADER[0].lower()):
+        return False
+    cookies = {part.strip().lower() for part in value.split(";")}
+    return PROBE_PIN_HEADER[1].lower() in cookies
+
+
+def traffic_manager_probe_pinned(props: Mapping[str, Any], settings: Settings) -> list[str]:
+    """app-service/deploy-staging-slots.md: a slot traffic rule routes a share of the site's clients to the slot, and
+    "A request that's routed to the production slot has the cookie x-ms-routing-name=self". An endpoint is its
+    region's production site: a probe without that cookie could be routed to the slot and judge the wrong colour."""
+    headers = dig(props, "monitorConfig", "customHeaders")
+    if is_unknown(headers):
+        return []
+    if isinstance(headers, list) and any(_pinned(h) for h in headers):
+        return []
+    return [
+        "Traffic Manager's probe must stay on the production slot: add monitorConfig.customHeaders "
+        f"{{name: '{PROBE_PIN_HEADER[0]}', value: '{PROBE_PIN_HEADER[1]}'}} (got {shown(headers)})"
+    ]
+
+
+TRAFFIC_MANAGER_PROBE_PINNED = PolicyRecord(
+    name="traffic-manager-probe-pinned",
+    description="Traffic Manager's probe carries the production slot's routing cookie (x-ms-routing-name=self), so a "
+    "slot traffic rule never sends it to the slot (app-service/deploy-staging-slots.md, 'Route production traffic "
+    "automatically').",
+    check=each(TRAFFIC_MANAGER_PROFILE, traffic_manager_probe_pinned),
+    rule="`monitorConfig.customHeaders` holds `Cookie: x-ms-routing-name=self`",
+    twin=ResourcesOnly("no config key; components/traffic_split.py always sends edges.PROBE_PIN_HEADER"),
 )
 
 
@@ -220,6 +279,8 @@ TRAFFIC_MANAGER_ONE_WEB_APP_PER_REGION = PolicyRecord(
 
 
 POLICIES: tuple[PolicyRecord, ...] = (
+    TRAFFIC_MANAGER_WEIGHTED,
+    TRAFFIC_MANAGER_PROBE_PINNED,
     TRAFFIC_MANAGER_HEALTH_PATH,
     TRAFFIC_MANAGER_PRODUCTION_TTL,
     TRAFFIC_MANAGER_ENDPOINT_WEIGHT,

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from stagewise.core import config, tiers
+from stagewise.core import config, edges, tiers
 from stagewise.core.limits import (
     ACR_LOGIN_SUFFIX,
     ACR_PULL_ROLE,
@@ -28,6 +28,7 @@ from stagewise.policy.inputs import (
     is_unknown,
     known,
     shown,
+    stack_edge,
 )
 from stagewise.policy.record import OnStack, PolicyRecord, ResourcesOnly, Validation, each, per_type
 from stagewise.policy.resource_types import APP_SETTINGS_RESOURCES, ROLE_ASSIGNMENT, WEB_APP, WEB_APPS
@@ -406,16 +407,31 @@ def webapp_no_slot_traffic_rule(props: Mapping[str, Any], settings: Settings) ->
     ]
 
 
+def webapp_no_slot_traffic_rule_on_stack(resources: Sequence[StackResource]) -> list[StackViolation]:
+    """webapp_no_slot_traffic_rule on every site of a stack on the frontDoor edge (stack_edge): under Traffic Manager
+    the rule is how the colours are split, and its restarts are the documented price of that edge."""
+    if stack_edge(resources) != edges.FRONT_DOOR:
+        return []
+    return [
+        StackViolation(f"web app {site.name!r}: {message}", site.urn)
+        for site in resources
+        if site.type == WEB_APP
+        for message in webapp_no_slot_traffic_rule(site.props, Settings())
+    ]
+
+
 WEBAPP_NO_SLOT_TRAFFIC_RULE = PolicyRecord(
     name="webapp-no-slot-traffic-rule",
-    description="A site holds no slot traffic rule: it lives in siteConfig, and 'Any configuration change to the app "
-    "causes an app restart' (app-service/app-service-key-vault-references.md); the stage is carried by "
-    "Front Door origin weights.",
-    check=each((WEB_APP,), webapp_no_slot_traffic_rule),
-    rule="`siteConfig.experiments.rampUpRules` is empty: a rule is site configuration, and changing it "
+    description="On the frontDoor edge, a site holds no slot traffic rule: it lives in siteConfig, and 'Any "
+    "configuration change to the app causes an app restart' (app-service/app-service-key-vault-references.md); the "
+    "stage is carried by Front Door origin weights.",
+    check=OnStack(webapp_no_slot_traffic_rule_on_stack),
+    rule="on a stack with a Front Door profile (or no Traffic Manager profile): "
+    "`siteConfig.experiments.rampUpRules` is empty: a rule is site configuration, and changing it "
     "restarts the site; Front Door carries the stage",
-    twin=ResourcesOnly(
-        "no config key; components/blue_green_web_app.py always sends an empty rule list (the stage is carried by Front Door origin weights)"
+    twin=Validation(
+        "traffic.edge frontDoor (the default): edges.slot_percentage gives no rule",
+        (config.TrafficConfig.model_fields["edge"], edges.slot_percentage),
     ),
 )
 

@@ -118,7 +118,8 @@ def test_a_site_that_carries_a_slot_traffic_rule_is_blocked():
         inputs={**site.inputs, "siteConfig": {**config, "experiments": {"rampUpRules": [rule]}}},
     )
     found = violations(ev)
-    assert len(found) == 1 and found[0].startswith("web-westeurope-app: webapp-no-slot-traffic-rule: ")
+    # A stack policy (it holds on the frontDoor edge only), naming the site.
+    assert len(found) == 1 and found[0].startswith("webapp-no-slot-traffic-rule: web app 'web-westeurope-app': ")
 
 
 def test_an_origin_group_whose_weights_do_not_count_is_blocked():
@@ -247,9 +248,15 @@ def test_an_explicit_zero_percent_slot_rule_is_blocked():
         "web-westeurope-app",
         inputs={**site.inputs, "siteConfig": {**config, "experiments": {"rampUpRules": [rule]}}},
     )
-    found = sorted(v.split(": ")[1] for v in violations(ev))
+    found = sorted(policy_name(v) for v in violations(ev))
     # Any rule restarts the site when it changes; a rule at 0 % also keeps routing pinned clients.
     assert found == ["webapp-no-slot-traffic-rule", "webapp-slot-rule-percentage"]
+
+
+def policy_name(violation: str) -> str:
+    """The policy of a line of violations(): `<resource>: <policy>: ...` or, for a stack policy, `<policy>: ...`."""
+    first, second = violation.split(": ")[:2]
+    return first if first in STACK_RULES else second
 
 
 def connection(ev, name: str, slot: str | None = None):
@@ -308,7 +315,7 @@ def test_a_site_or_slot_open_to_more_than_this_front_door_is_blocked(name):
     # The service tag without the profile's ID admits every Front Door profile in Azure.
     ev = with_site_config(ev, name, ipSecurityRestrictions=[{k: v for k, v in rule.items() if k != "headers"}])
     found = violations(ev)
-    assert len(found) == 1 and found[0].startswith(f"{name}: webapp-front-door-only: ")
+    assert len(found) == 1 and found[0].startswith(f"webapp-front-door-only: web app {name!r}: ")
     ev = with_site_config(production(), name, ipSecurityRestrictionsDefaultAction="Allow")
     found = violations(ev)
     assert len(found) == 1 and "ipSecurityRestrictionsDefaultAction to 'Deny'" in found[0]

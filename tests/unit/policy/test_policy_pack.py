@@ -131,7 +131,7 @@ def test_non_compliant_web_app_and_slot_violate_each_web_policy(resource_type):
         "webapp-ftps-disabled",
         "webapp-managed-identity",
         "webapp-no-plaintext-secrets",
-        "webapp-front-door-only",
+        # webapp-front-door-only is a stack policy now (it holds on the frontDoor edge only): tests/unit/policy/test_policy_edges.py
         "webapp-scm-restricted",
     }
 
@@ -338,8 +338,11 @@ def test_every_stack_rule_is_a_mandatory_stack_policy():
         "frontdoor-weights-take-effect",
         "frontdoor-origin-host-header",
         "webapp-front-door-only",
+        "webapp-traffic-manager-probes",
         "webapp-scm-restricted",
         "webapp-basic-auth-off",
+        "traffic-manager-weighted",
+        "traffic-manager-probe-pinned",
     ],
 )
 def test_each_platform_policy_names_its_microsoft_doc(name):
