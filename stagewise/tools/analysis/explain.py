@@ -122,6 +122,9 @@ def verdict(judge: Judge, at_stage: timedelta, *, describe: bool = True) -> Verd
     late = f"; stuck: no candidate traffic for {minutes(judge.silent_for())}" if stuck else ""
     if held == "no_candidate_traffic":
         reason = f"no candidate traffic: {judge.candidate} served no requests in the {judge.steps} steps judged"
+        why = judge.problems.get("requests")
+        if why is not None:  # what the source said instead of counts: not scraped, or garbage
+            reason += f" ({why})"
         return Verdict("hold", reason + late, held, made, evidence=evidence, stuck=stuck)
     if decided == "abort":
         failed = [c for c in made if c.status == "fail"]

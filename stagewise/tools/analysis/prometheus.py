@@ -48,6 +48,7 @@ import requests
 from stagewise.core import counter_selector
 from stagewise.core.counter_selector import Matcher, Selector
 from stagewise.core.gate_config import Queries
+from stagewise.core.redact import printable
 from stagewise.tools.analysis.evidence import Counts, VersionMetrics
 from stagewise.tools.analysis.provider import DataProblem, ProviderError, Steps, Window
 from stagewise.tools.analysis.settled import SettledCache
@@ -264,7 +265,13 @@ class PrometheusProvider:
             for labels, value in self.query(promql, window):
                 if "le" not in labels:
                     raise ProviderError(f"the duration buckets query must return one series per `le` label: {promql}")
-                bound = float(labels["le"])
+                try:
+                    bound = float(labels["le"])
+                except ValueError:
+                    raise ProviderError(
+                        f"the duration buckets query returned a series whose le is not a number "
+                        f"({printable(labels['le'][:40])!r}): {promql}"
+                    ) from None
                 found[bound] = found.get(bound, 0.0) + (0.0 if math.isnan(value) else value)
             self._buckets[key] = sorted(found.items())
         return self._buckets[key]
@@ -521,7 +528,7 @@ class _Version:
                             when = datetime.fromtimestamp(stamp / 1000, UTC).isoformat().replace("+00:00", "Z")
                             self.problems[f"{family} {kind.text}"] = (
                                 family,  # type: ignore[assignment]
-                                f"version {version}: {kind.text} has the sample {text} at {when}, which no counter "
+                                f"version {version}: {kind.text} has the sample {_clipped(text)} at {when}, which no counter "
                                 "can hold (not counted; the first such sample of the series)",
                             )
                     continue
@@ -673,6 +680,13 @@ def _series_text(labels: dict[str, str]) -> str:
     name = labels.get("__name__", "")
     rest = ",".join(f"{k}={json.dumps(v)}" for k, v in sorted(labels.items()) if k != "__name__")
     return f"{name}{{{rest}}}"
+
+
+def _clipped(text: str) -> str:
+    """A sample's text as a reason shows it: printable, and at most 24 characters (a 400-digit count
+    is named, not printed)."""
+    shown = printable(text)
+    return shown if len(shown) <= 24 else f"{shown[:12]}...({len(text)} characters)"
 
 
 def _short(error: Exception) -> str:
