@@ -93,7 +93,9 @@ def test_garbage_from_the_metrics_source_holds_with_a_message(garbage, gate_repo
     assert "\x1b" not in result.output
 
 
-@pytest.mark.parametrize(("kind", "says"), [("counts of NaN, Inf and -5", "the sample NaN"), ("a 400-digit count", "(400 characters)")])
+@pytest.mark.parametrize(
+    ("kind", "says"), [("counts of NaN, Inf and -5", "the sample NaN"), ("a 400-digit count", "(400 characters)")]
+)
 def test_counts_that_are_not_counts_are_named_in_the_reason(garbage, gate_repo, kind, says):
     Garbage.answer = ANSWERS[kind]
     stack = gate_repo.stack(SCENARIOS["healthy"], garbage)
