@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from stagewise.core import edges
+from stagewise.core import edges, stackconfig
+from stagewise.core.config import ConfigError
 
 
 @pytest.mark.parametrize(
@@ -75,3 +78,35 @@ def test_the_default_edge_is_front_door():
     from stagewise.core.config import TrafficConfig
 
     assert TrafficConfig.model_fields["edge"].default == edges.DEFAULT_EDGE == edges.FRONT_DOOR
+
+
+ROOT = Path(__file__).resolve().parents[2]
+TRAFFIC = "  stagewise:traffic:\n    ttl: 30\n"
+
+
+def production(extra: str = "", regions: str | None = None):
+    text = (ROOT / "Pulumi.production.yaml").read_text()
+    assert TRAFFIC in text
+    text = text.replace(TRAFFIC, TRAFFIC + extra)
+    if regions is not None:
+        text = text.replace("      weight: 40\n", f"      weight: {regions}\n", 1)
+    return stackconfig.config_from_texts((ROOT / "Pulumi.yaml").read_text(), text, "Pulumi.production.yaml")
+
+
+def test_the_validator_reads_the_edge():
+    assert production().traffic.edge == "frontDoor"
+    assert production("    edge: trafficManager\n").traffic.edge == "trafficManager"
+
+
+def test_an_unknown_edge_is_refused_naming_the_key_and_the_values():
+    with pytest.raises(ConfigError) as refused:
+        production("    edge: azureFrontDoor\n")
+    (problem,) = refused.value.problems
+    assert "traffic.edge" in problem and "'frontDoor'" in problem and "'trafficManager'" in problem
+
+
+def test_front_doors_minimum_weight_rule_holds_on_its_edge_only():
+    # 1000 x 1/60 x 5 % is below Front Door's minimum weight of 1; Traffic Manager takes the region weight as it is.
+    with pytest.raises(ConfigError, match="below Front Door's minimum of 1"):
+        production(regions="1")
+    assert production("    edge: trafficManager\n", regions="1").regions[1].weight == 1
