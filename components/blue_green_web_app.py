@@ -155,7 +155,8 @@ def front_door_only(front_door_id: pulumi.Input[str]) -> list[web.IpSecurityRest
 def traffic_manager_probes() -> list[web.IpSecurityRestrictionArgs]:
     """Traffic Manager's probes by their service tag ("AzureTrafficManager | Azure Traffic Manager probe IP addresses",
     virtual-network/service-tags-overview.md). The default action stays Allow: Traffic Manager only answers DNS and
-    "Clients connect directly to the selected endpoint" (traffic-manager/traffic-manager-how-it-works.md), so the
+    "The client connects to the application service endpoint directly, not through Traffic Manager"
+    (traffic-manager/traffic-manager-how-it-works.md), so the
     public must reach the site; the rule keeps the probes in if an operator narrows the default."""
     return [
         web.IpSecurityRestrictionArgs(

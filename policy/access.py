@@ -87,8 +87,8 @@ def webapp_front_door_only(props: Mapping[str, Any], settings: Settings) -> list
 
 def webapp_front_door_only_on_stack(resources: Sequence[StackResource]) -> list[StackViolation]:
     """webapp_front_door_only on every web app and slot of a stack on the frontDoor edge (stack_edge). Under Traffic
-    Manager the apps are public by design: it answers DNS only, and "Clients connect directly to the selected
-    endpoint" (traffic-manager/traffic-manager-how-it-works.md)."""
+    Manager the apps are public by design: it answers DNS only, and "The client connects to the application service
+    endpoint directly, not through Traffic Manager" (traffic-manager/traffic-manager-how-it-works.md)."""
     if stack_edge(resources) != edges.FRONT_DOOR:
         return []
     return [
@@ -131,7 +131,7 @@ def webapp_traffic_manager_probes(resources: Sequence[StackResource]) -> list[St
     """traffic-manager/traffic-manager-monitoring.md: an endpoint whose probe fails is Degraded and leaves DNS. Each
     region's endpoint is its production site, so on the trafficManager edge the site admits the probes: an allow rule
     on the `AzureTrafficManager` service tag ("Azure Traffic Manager probe IP addresses",
-    virtual-network/service-tags-overview.md), and, since "Clients connect directly to the selected endpoint"
+    virtual-network/service-tags-overview.md), and, since "The client connects to the application service endpoint directly, not through Traffic Manager"
     (traffic-manager/traffic-manager-how-it-works.md), the public (default action Allow)."""
     if stack_edge(resources) != edges.TRAFFIC_MANAGER:
         return []
@@ -165,7 +165,7 @@ WEBAPP_TRAFFIC_MANAGER_PROBES = PolicyRecord(
     name="webapp-traffic-manager-probes",
     description="On the trafficManager edge, every production site admits Traffic Manager's probes by the "
     "AzureTrafficManager service tag (virtual-network/service-tags-overview.md) and the public, since Traffic Manager "
-    "answers DNS only and 'Clients connect directly to the selected endpoint' "
+    "answers DNS only and 'The client connects to the application service endpoint directly, not through Traffic Manager' "
     "(traffic-manager/traffic-manager-how-it-works.md).",
     check=OnStack(webapp_traffic_manager_probes),
     rule="on a stack with a Traffic Manager profile and no Front Door profile: each site has an allow rule on the "

@@ -9,8 +9,8 @@ Pure logic, no Pulumi import; the validator, the components and the policy pack 
   part (stagewise.core.rollout.region_endpoints), each targeting the region's production site; the colour split inside
   a region is the site's slot traffic rule (`siteConfig.experiments.rampUpRules`, "Traffic %":
   app-service/deploy-staging-slots.md, "Route production traffic automatically"), the slot colour's share. Traffic
-  Manager works in DNS only: "Clients connect directly to the selected endpoint. Traffic Manager isn't a proxy or
-  gateway" (traffic-manager/traffic-manager-how-it-works.md), so the production site must admit the public, and the
+  Manager works in DNS only: "The client connects to the application service endpoint directly, not through
+  Traffic Manager" (traffic-manager/traffic-manager-how-it-works.md), so the production site must admit the public, and the
   slot too, since the rule sends clients to it. Both admit Traffic Manager's probes by their service tag
   (`AzureTrafficManager`: "Azure Traffic Manager probe IP addresses", virtual-network/service-tags-overview.md). A
   parked slot (no share, no version of its own: what `abort` leaves) admits nobody, as under Front Door; the production
