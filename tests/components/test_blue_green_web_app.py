@@ -232,7 +232,39 @@ def test_capacity_is_left_to_autoscale_only_when_autoscale_is_on(record, monkeyp
         ),
         ({"identity_id": None}, "key_vault_references need identity_id"),
         ({"site_name": "x" * 41}, "longer than 40 characters"),
+        ({"front_door_id": None}, "the frontDoor edge needs front_door_id"),
+        ({"slot_share": 25}, "slot_share is the trafficManager edge's"),
+        ({"edge": "trafficManager", "slot_share": 0}, "slot_share \\(0\\) must be 1..100"),
+        ({"edge": "trafficManager", "slot_share": 101}, "slot_share \\(101\\) must be 1..100"),
     ],
 )
 def test_invalid_args_fail_before_any_resource(overrides, message):
     refused_before_any_resource(lambda: BlueGreenWebApp("web", app_args(**overrides)), message)
+
+
+def test_on_the_traffic_manager_edge_the_site_routes_the_slot_share_and_both_are_public(record):
+    ev = record(
+        lambda: BlueGreenWebApp("web", app_args(edge="trafficManager", front_door_id=None, slot_share=25)) and None
+    )
+    site = only(ev, "azure-native:web:WebApp")
+    slot = only(ev, "azure-native:web:WebAppSlot")
+    assert site.inputs["siteConfig"]["experiments"]["rampUpRules"] == [
+        {"name": "green", "reroutePercentage": 25, "actionHostName": "app-prod-westeurope-green.azurewebsites.net"}
+    ]
+    for app in (site, slot):
+        config = app.inputs["siteConfig"]
+        assert config["ipSecurityRestrictionsDefaultAction"] == "Allow"
+        assert [(r["tag"], r["ipAddress"]) for r in config["ipSecurityRestrictions"]] == [
+            ("ServiceTag", "AzureTrafficManager")
+        ]
+
+
+def test_on_the_traffic_manager_edge_a_parked_slot_is_closed_and_the_site_never(record):
+    parked = {"blue": True, "green": True}
+    ev = record(
+        lambda: BlueGreenWebApp("web", app_args(edge="trafficManager", front_door_id=None, parked=parked)) and None
+    )
+    site = only(ev, "azure-native:web:WebApp").inputs["siteConfig"]
+    slot = only(ev, "azure-native:web:WebAppSlot").inputs["siteConfig"]
+    assert site["ipSecurityRestrictionsDefaultAction"] == "Allow" and site["experiments"]["rampUpRules"] == []
+    assert slot["ipSecurityRestrictionsDefaultAction"] == "Deny" and slot["ipSecurityRestrictions"] == []
