@@ -50,6 +50,8 @@ class TrafficSplit(pulumi.ComponentResource):
             )
         if not any(args.weights.values()) or any(not 0 <= w <= limits.TM_MAX_WEIGHT for w in args.weights.values()):
             raise ValueError(f"weights {args.weights} must be 0..{limits.TM_MAX_WEIGHT}, at least one above 0")
+        if args.probe_protocol not in edges.PINNED_PROBE_PROTOCOLS:
+            raise ValueError(f"probe_protocol must be one of {edges.PINNED_PROBE_PROTOCOLS}: a TCP probe is not pinned")
         if args.probe_interval not in limits.PROBE_INTERVALS:
             raise ValueError(f"probe_interval must be one of {limits.PROBE_INTERVALS}")
         low, high = limits.PROBE_TIMEOUTS[args.probe_interval]

@@ -168,6 +168,15 @@ class TrafficConfig(Model):
         "a stage is a share of users; false: a share of requests, and one page load can mix two versions",
     )
 
+    @model_validator(mode="after")
+    def _traffic_manager_probe_is_pinned(self) -> TrafficConfig:
+        if self.edge == edges.TRAFFIC_MANAGER and self.probe.protocol not in edges.PINNED_PROBE_PROTOCOLS:
+            raise ValueError(
+                f"probe.protocol {self.probe.protocol!r} cannot carry the header that keeps Traffic Manager's probe on "
+                f"the production slot: with edge 'trafficManager' use one of {list(edges.PINNED_PROBE_PROTOCOLS)}"
+            )
+        return self
+
 
 class RegionConfig(Model):
     """One entry of `stagewise:regions`: a stamp (plan, site and slot, autoscale) in an Azure region."""

@@ -50,6 +50,11 @@ PROBE_PIN_HEADER = ("Cookie", f"{ROUTING_COOKIE}={PRODUCTION_ROUTE}")
 routing cookie, so a slot traffic rule never sends it to the slot, and the endpoint's health is the production
 site's."""
 
+PINNED_PROBE_PROTOCOLS = ("HTTP", "HTTPS")
+"""The probe protocols that carry custom headers, so the pin: "Custom Header settings ... Applicable for Http and Https
+protocol" (traffic-manager/traffic-manager-monitoring.md); a TCP probe could not be kept off the slot, nor read the
+health path."""
+
 LEGACY_TYPE = "stagewise:traffic_split:TrafficSplit"
 LEGACY_NAME = "traffic"
 LEGACY_DNS_COMPONENT = "traffic"

@@ -60,6 +60,7 @@ def test_weight_zero_drains_the_region_with_a_disabled_endpoint_never_weight_zer
         ({"weights": {"westeurope": 1001, "northeurope": 0}}, "must be 0..1000"),
         ({"probe_interval": 20}, "probe_interval must be one of"),
         ({"probe_timeout": 10}, "probe_timeout must be 5..9 s at interval 10 s"),
+        ({"probe_protocol": "TCP"}, "a TCP probe is not pinned"),
     ],
 )
 def test_invalid_args_fail_before_any_resource(overrides, message):

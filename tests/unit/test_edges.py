@@ -110,3 +110,12 @@ def test_front_doors_minimum_weight_rule_holds_on_its_edge_only():
     with pytest.raises(ConfigError, match="below Front Door's minimum of 1"):
         production(regions="1")
     assert production("    edge: trafficManager\n", regions="1").regions[1].weight == 1
+
+
+def test_a_traffic_manager_probe_that_cannot_be_pinned_is_refused():
+    with pytest.raises(ConfigError) as refused:
+        production("    edge: trafficManager\n    probe:\n      protocol: TCP\n")
+    (problem,) = refused.value.problems
+    assert "probe.protocol 'TCP'" in problem and "['HTTP', 'HTTPS']" in problem
+    # Front Door probes with HTTPS whatever this key says (docs/azure-request-path.md, section 1).
+    assert production("    probe:\n      protocol: TCP\n").traffic.probe.protocol == "TCP"
