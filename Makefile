@@ -31,7 +31,7 @@ lint-shell:
 	bash scripts/lint-shell.sh
 
 # The tests that need only the virtualenv (tests/conftest.py gives each folder its lane); actionlint's
-# tests skip, saying why, until scripts/actionlint.sh has built it. About a minute on a warm virtualenv.
+# tests skip, saying why, until scripts/actionlint.sh has built it. Spread over every core (pytest-xdist).
 check: lint-python
 	STAGEWISE_LANE=check $(VENV)/bin/python -m pytest -q -m check -n auto
 
