@@ -3,6 +3,7 @@ processes by PID, waiting for a condition. Run in bash against a cache in a temp
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -13,7 +14,7 @@ def bash(script: str, cache: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["bash", "-c", f"set -euo pipefail; . scripts/lib.sh; {script}"],
         cwd=ROOT,
-        env={"PATH": "/usr/bin:/bin:/usr/sbin:/sbin", "HOME": str(cache), "STAGEWISE_CACHE": str(cache)},
+        env={"PATH": os.environ["PATH"], "HOME": str(cache), "STAGEWISE_CACHE": str(cache)},
         capture_output=True,
         text=True,
         timeout=60,
