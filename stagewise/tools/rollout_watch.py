@@ -59,14 +59,16 @@ class Watcher:
         )
         return cls(notifier, first_stage=loaded.release.stage, first_release=loaded.release)
 
-    def _send(self, loaded: Loaded, kind: str, summary: str, reason: str = "", **details: Any) -> None:
+    def _send(
+        self, loaded: Loaded, kind: str, summary: str, reason: str = "", stage: str | None = None, **details: Any
+    ) -> None:
+        """`stage`: the stage the event is about (default: the stack file's now)."""
         if self.notifier is None:
             return
         now = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+        at = stage or loaded.release.stage
         self.notifier.send(
-            notify.Event(
-                kind, loaded.stack, loaded.config.environment, loaded.release.stage, summary, reason, now, details
-            )
+            notify.Event(kind, loaded.stack, loaded.config.environment, at, summary, reason, now, details)
         )
 
     def look(self, loaded: Loaded, data: dict[str, Any]) -> windows.Stuck | None:
@@ -111,7 +113,7 @@ class Watcher:
                 self._send(loaded, "stuck", message, data["reason"], deadline=stuck.reason)
         elif data["verdict"] in ("promote", "abort"):
             self._send(loaded, data["verdict"], f"gate verdict {data['verdict']} at stage {data['stage']['name']}",
-                       data["reason"])  # fmt: skip
+                       data["reason"], stage=data["stage"]["name"])  # fmt: skip
         if code is not None and loaded.config.rollout_rules.deadlines.on_stuck == "abort" and apply_verdict:
             try:
                 loaded = load(stack)  # what the abort wrote

@@ -262,6 +262,7 @@ def test_a_promote_applied_by_the_watch_is_notified_with_the_stage_change(repo, 
     assert watcher.end("local", data, None, apply_verdict=True) is None
     generic = {body["event"]: body for path, body in receiver.received if path == "/generic"}
     assert sorted(generic) == ["promote", "stage"]
+    assert generic["promote"]["stage"] == "canary"  # the stage the gate judged, not the one it moved to
     assert generic["stage"]["summary"] == "stage canary -> early (candidate 20 %)"
     assert generic["stage"]["details"] == {"before": "canary", "after": "early"}
 

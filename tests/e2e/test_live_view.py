@@ -145,8 +145,13 @@ def status(ws: Workspace) -> dict:
 class TestLiveView:
     def test_status_shows_the_candidates_live_requests_climbing(self, ws, tmp_path):
         with traffic.Load(ROOT, ws.url, RATE, tmp_path / "load.jsonl") as load:
-            load.wait(60)
+            # The first requests reach the gate once their evidence step has settled in Prometheus.
             first = status(ws)
+            for _ in range(24):
+                if (first["gate"]["analysis"] or {}).get("versions", {}).get("candidate", {}).get("requests"):
+                    break
+                load.wait(5)
+                first = status(ws)
             load.wait(45)  # three evidence steps (15 s) later
             second = status(ws)
         assert first["stage"]["name"] == "canary" and first["applied"]["differs"] is False
