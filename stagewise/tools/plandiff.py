@@ -172,16 +172,31 @@ def _admits_front_door(inputs: Mapping[str, Any]) -> bool:
 def parked_notes(
     changes: Iterable[ResourceChange], before: Mapping[str, ResourceState], after: Mapping[str, ResourceState]
 ) -> list[str]:
-    """A site or slot that stops admitting Front Door (an abort parks the candidate): how long until no edge
-    routes to it, from the probe interval the plan's origin group has (stagewise.core.origins)."""
-    interval = next(
-        (
-            s.inputs.get("healthProbeSettings", {}).get("probeIntervalInSeconds")
-            for s in after.values()
-            if s.type == ORIGIN_GROUP and isinstance(s.inputs.get("healthProbeSettings"), Mapping)
-        ),
-        None,
-    )
+    """A site or slot that stops admitting its edge (an abort parks the candidate): behind Front Door,
+    how long until no edge routes to it, from the probe interval the plan's origin group has
+    (stagewise.core.origins); behind Traffic Manager (no origin group), it is closed in the same site
+    update that removes the slot's traffic rule."""
+    probes = [
+        s.inputs.get("healthProbeSettings")
+        for s in after.values()
+        if s.type == ORIGIN_GROUP and isinstance(s.inputs.get("healthProbeSettings"), Mapping)
+    ]
+    parked = [
+        c
+        for c in changes
+        if c.op == "update"
+        and c.type in WEB_APPS
+        and _admits_front_door(before[c.urn].inputs)
+        and not _admits_front_door(after[c.urn].inputs)
+    ]
+    if not any(s.type == ORIGIN_GROUP for s in after.values()):
+        return [
+            f"{c.name}: parked, it answers 403 to every request from the site update on; the production site's "
+            "traffic rule is removed in the same update, so no client is routed to it (Traffic Manager's DNS "
+            "answers are unchanged: it never pointed at the slot): docs/azure-request-path.md, section 9"
+            for c in parked
+        ]
+    interval = next((p.get("probeIntervalInSeconds") for p in probes if p is not None), None)
     when = (
         f"within {origins.seconds_to_leave_rotation(int(interval))} s (two failed probes at {int(interval)} s)"
         if isinstance(interval, int | float)
@@ -191,11 +206,7 @@ def parked_notes(
         f"{c.name}: parked, it answers no request from now on, so every Front Door edge stops routing to it {when} "
         "of the site update, without waiting for Front Door's configuration to propagate (up to 20 minutes per "
         "change): docs/azure-request-path.md, 'Clients in flight, and what abort does'"
-        for c in changes
-        if c.op == "update"
-        and c.type in WEB_APPS
-        and _admits_front_door(before[c.urn].inputs)
-        and not _admits_front_door(after[c.urn].inputs)
+        for c in parked
     ]
 
 

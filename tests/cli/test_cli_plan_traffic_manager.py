@@ -97,3 +97,6 @@ def test_abort_removes_the_rules_and_closes_the_parked_slot(tm_repo, cached_eval
         assert slot["siteConfig.ipSecurityRestrictionsDefaultAction"]["after"] == "Deny"
         assert any(p.startswith("siteConfig.ipSecurityRestrictions[") for p in slot)
         assert "1.4.2" in slot["siteConfig.linuxFxVersion"]["after"]
+    # The plan's note speaks of this edge: no Front Door, no probe interval to wait for.
+    parked = [n for n in data["notes"] if "parked" in n]
+    assert parked and all("answers 403" in n and "Front Door" not in n for n in parked), data["notes"]
