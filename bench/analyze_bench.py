@@ -10,7 +10,7 @@ The stage lasts 48 h; to keep the backfill small, the pods report during its fir
 its last 15 minutes (Prometheus answers a look at hour 48 from the blocks of that hour either way;
 `--full` backfills all 48 h instead, feasible for N = 1).
 
-Looks (each `gate.analyze` with the local stack's config, as `analyze` and `watch` run it: the
+Looks (each `analysis.analyze` with the local stack's config, as `analyze` and `watch` run it: the
 provider's read of the settled steps, the evidence, the Judge; the provider's own read is shown too):
 
 - minute 1, first look: a new process, nothing cached; reads the baseline before the stage and step 1.
@@ -50,9 +50,9 @@ import offgrid  # noqa: E402
 import promserver  # noqa: E402
 
 from stagewise.core import stackconfig  # noqa: E402
-from stagewise.tools.analysis import gate, prometheus  # noqa: E402
-from stagewise.tools.analysis.prometheus import PrometheusProvider  # noqa: E402
-from stagewise.tools.analysis.settled import SettledCache  # noqa: E402
+from stagewise.tools.gate import analysis, prometheus  # noqa: E402
+from stagewise.tools.gate.prometheus import PrometheusProvider  # noqa: E402
+from stagewise.tools.gate.settled import SettledCache  # noqa: E402
 
 HOUR = 3600.0
 STAGE_HOURS = 48
@@ -112,7 +112,7 @@ def timed(look) -> float:
 
 def measure(series: int, repeat: int, full: bool, bin_dir: Path) -> dict[str, list[float]]:
     start = (time.time() // HOUR) * HOUR - (STAGE_HOURS + 2) * HOUR
-    stage = gate.StageStart(
+    stage = analysis.StageStart(
         "bench", datetime.fromtimestamp(start, UTC), "bench", replace(CONFIG.rollout_release, **VERSIONS)
     )
     settle = prometheus.SETTLE.total_seconds()
@@ -140,7 +140,7 @@ def measure(series: int, repeat: int, full: bool, bin_dir: Path) -> dict[str, li
 
                 def look(source: PrometheusProvider, at: float, judges: Path) -> None:
                     source.clock = lambda: at + settle
-                    gate.analyze(CONFIG, "local", stage, source, datetime.fromtimestamp(at, UTC), cache=judges)
+                    analysis.analyze(CONFIG, "local", stage, source, datetime.fromtimestamp(at, UTC), cache=judges)
 
                 judges = work / f"judges-{run}"
                 minute1 = start + 60
@@ -220,7 +220,7 @@ def main() -> None:
     for count, figures in rows:
         cells = " ".join(f"{statistics.median(figures[n]):>24.1f}" for n in names)
         print(f"{count:>15} {cells} {figures['backfill s'][0]:>11.1f}")
-    print("a look: gate.analyze (settled steps read, evidence, Judge); provider read: steps_for alone")
+    print("a look: analysis.analyze (settled steps read, evidence, Judge); provider read: steps_for alone")
 
 
 if __name__ == "__main__":

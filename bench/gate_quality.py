@@ -39,8 +39,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from stagewise.tools import session  # noqa: E402
-from stagewise.tools.analysis import gate  # noqa: E402
-from stagewise.tools.analysis import replay as replay_lib  # noqa: E402
+from stagewise.tools.gate import analysis  # noqa: E402
+from stagewise.tools.gate import replay as replay_lib  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
 import gate_quality_promql  # noqa: E402
@@ -184,7 +184,7 @@ def replay(path: Path, stack: str) -> dict:
 def looks_per_second(path: Path, stack: str) -> tuple[float, float]:
     """Replay's own judging, in process, over a recording: looks per second and microseconds per look."""
     recording = replay_lib.load(path.read_text())
-    limits = gate.limits(session.load(stack).config, "canary")
+    limits = analysis.limits(session.load(stack).config, "canary")
     began, looks = time.perf_counter(), 0
     for rollout in recording.rollouts:
         looks += replay_lib.replay(limits, recording, rollout).looks

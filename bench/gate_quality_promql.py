@@ -31,8 +31,8 @@ sys.path.insert(0, str(ROOT / "tests" / "analysis"))
 
 import promserver  # noqa: E402
 
-from stagewise.tools.analysis.prometheus import PrometheusProvider  # noqa: E402
-from stagewise.tools.analysis.settled import SettledCache  # noqa: E402
+from stagewise.tools.gate.prometheus import PrometheusProvider  # noqa: E402
+from stagewise.tools.gate.settled import SettledCache  # noqa: E402
 
 METRIC = "http_server_request_duration_seconds"
 INTERVAL = 30.0

@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from stagewise.core import rollout  # noqa: E402
 from stagewise.tools import history  # noqa: E402
-from stagewise.tools.analysis.prometheus import PrometheusProvider  # noqa: E402
+from stagewise.tools.gate.prometheus import PrometheusProvider  # noqa: E402
 from stagewise.tools.report import chart, data, markdown, metrics, timeline  # noqa: E402
 from tests.analysis import promdata, promserver  # noqa: E402
 from tests.report import test_report_prometheus as scripted_traffic  # noqa: E402

@@ -82,10 +82,10 @@ def share(stack: str) -> int:
 
 def stage_commit(stack: str) -> str:
     from stagewise.tools import session
-    from stagewise.tools.analysis import gate
+    from stagewise.tools.gate import analysis
 
     loaded = session.load(stack)
-    return gate.stage_start(loaded.root, loaded.source, loaded.catalog, None, loaded.release).commit
+    return analysis.stage_start(loaded.root, loaded.source, loaded.catalog, None, loaded.release).commit
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,6 +1,6 @@
 """A Prometheus query template the gate can count exactly: one plain counter selector.
 
-Pure. The gate reads each series' raw samples and differences them itself (stagewise.tools.analysis
+Pure. The gate reads each series' raw samples and differences them itself (stagewise.tools.gate
 .prometheus), so a template is the selector alone, `name{label="value", version_label=$version}`:
 no function, no aggregation, no range. `increase()` and `rate()` extrapolate to the edges of their
 window (about step / (step - scrape interval) too much), and a sum over series hides each series'

@@ -311,8 +311,8 @@ def plan(
 
 
 # Commands that live in modules of their own and register on `app`: the stage gate's `analyze`, `watch` and
-# `replay` (stagewise/tools/analysis/commands.py), the live page `dashboard` (stagewise/tools/dashboard.py) and
+# `replay` (stagewise/tools/gate/commands.py), the live page `dashboard` (stagewise/tools/dashboard.py) and
 # `notify` (stagewise/tools/notify.py).
 from stagewise.tools import dashboard as _dashboard  # noqa: E402,F401
 from stagewise.tools import notify as _notify  # noqa: E402,F401
-from stagewise.tools.analysis import commands as _gate_commands  # noqa: E402,F401
+from stagewise.tools.gate import commands as _gate_commands  # noqa: E402,F401

@@ -3,7 +3,7 @@
 The gate judges each look; this module reads only the look's documented JSON (`Analysis.to_dict()`,
 docs/analysis.schema.json) and the stack file, so the gate's internals can change under it.
 
-The interface `watch` uses (stagewise/tools/analysis/commands.py):
+The interface `watch` uses (stagewise/tools/gate/commands.py):
 
     watcher = rollout_watch.Watcher.start(stack)           # reads stagewise:rollout.deadlines, stagewise:notify
     ...each look:  stuck = watcher.look(loaded, analysis.to_dict())

@@ -182,7 +182,7 @@ Analyze = Callable[[str, dict[str, Any]], dict[str, Any]]
 
 def gate_analysis(stack: str, providers: dict[str, Any]) -> dict[str, Any]:
     """One analysis as the gate's JSON (docs/analysis.schema.json), through its public API."""
-    from stagewise.tools.analysis import commands  # the gate loads its providers: only when asked
+    from stagewise.tools.gate import commands  # the gate loads its providers: only when asked
 
     _, analysis = commands.run_once(stack, None, providers)
     return analysis.to_dict()

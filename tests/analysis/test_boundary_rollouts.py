@@ -17,9 +17,9 @@ from scenarios import ROOT
 from scipy import stats
 
 from stagewise.core import stackconfig
-from stagewise.tools.analysis import gate, judge
-from stagewise.tools.analysis.prometheus import PrometheusProvider
-from stagewise.tools.analysis.settled import SettledCache
+from stagewise.tools.gate import analysis, judge
+from stagewise.tools.gate.prometheus import PrometheusProvider
+from stagewise.tools.gate.settled import SettledCache
 
 ROLLOUTS = 400
 BASE = (int(time.time()) // 3600) * 3600 - 5 * 3600
@@ -31,11 +31,11 @@ RPS = 10.0
 CANARY = 0.05
 
 
-def production() -> gate.Limits:
+def production() -> analysis.Limits:
     config = stackconfig.config_from_texts(
         (ROOT / "Pulumi.yaml").read_text(), (ROOT / "Pulumi.production.yaml").read_text(), "Pulumi.production.yaml"
     )
-    return gate.limits(config, "canary")
+    return analysis.limits(config, "canary")
 
 
 def latency_shares(ratio: float) -> tuple[tuple[float, ...], tuple[float, ...]]:
@@ -99,7 +99,7 @@ def test_candidates_at_the_error_tolerance_are_aborted_at_most_false_abort_rate(
         found = provider.steps_for((f"live-{r}", f"candidate-{r}"), start, steps, minute)
         live, candidate = found[f"live-{r}"], found[f"candidate-{r}"]
         assert live.problems == candidate.problems == () and len(candidate.counts) == steps
-        bounds, samples = gate.evidence(live, candidate, minute)
+        bounds, samples = analysis.evidence(live, candidate, minute)
         result = judge.judge(limits, bounds, minute.total_seconds(), samples, timedelta(hours=HOURS))
         aborted += result.verdict == "abort"
         served.append(candidate.counts[-1].requests)

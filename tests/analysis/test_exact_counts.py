@@ -17,9 +17,9 @@ import promserver
 import pytest
 
 from stagewise.core.gate_config import OTEL_LATENCY_BOUNDS_MS
-from stagewise.tools.analysis.prometheus import PrometheusProvider
-from stagewise.tools.analysis.provider import ProviderError
-from stagewise.tools.analysis.settled import SettledCache
+from stagewise.tools.gate.prometheus import PrometheusProvider
+from stagewise.tools.gate.provider import ProviderError
+from stagewise.tools.gate.settled import SettledCache
 
 HOUR = 3600.0
 BASE = (int(time.time()) // 3600) * 3600 - 4 * 3600
@@ -189,7 +189,7 @@ def test_a_nan_sample_is_a_problem_naming_the_series(offgrid_prometheus):
 
 def test_the_timeout_is_one_deadline_for_the_whole_look(offgrid_prometheus):
     server, _ = offgrid_prometheus
-    from stagewise.tools.analysis import prometheus as module
+    from stagewise.tools.gate import prometheus as module
 
     slow = provider(server.url, timeout=timedelta(seconds=1))
     real = slow.raw_samples

@@ -14,10 +14,10 @@ import requests
 from scenarios import SCENARIOS, STAGE, Gate, at
 
 from stagewise.core.gate_config import PROMETHEUS_DURATION_BUCKETS
-from stagewise.tools.analysis import commands, gate
-from stagewise.tools.analysis.prometheus import PrometheusProvider
-from stagewise.tools.analysis.provider import Window
-from stagewise.tools.analysis.settled import SettledCache
+from stagewise.tools.gate import analysis, commands
+from stagewise.tools.gate.prometheus import PrometheusProvider
+from stagewise.tools.gate.provider import Window
+from stagewise.tools.gate.settled import SettledCache
 
 TWO_HOURS = 2 * 3600
 
@@ -27,10 +27,10 @@ SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "docs" / "analysis.sc
 
 def analyze(repo: Gate, stack: str, when: float = TWO_HOURS) -> tuple[int, dict]:
     result = repo.run("analyze", "--stack", stack, "--json", "--at", at(when))
-    assert result.exit_code in (*gate.EXIT_CODES.values(), gate.EXIT_STUCK), result.output
+    assert result.exit_code in (*analysis.EXIT_CODES.values(), analysis.EXIT_STUCK), result.output
     report = json.loads(result.stdout)
     jsonschema.validate(report, SCHEMA)  # the documented schema
-    assert (gate.EXIT_STUCK if report["stuck"] else gate.EXIT_CODES[report["verdict"]]) == result.exit_code
+    assert (analysis.EXIT_STUCK if report["stuck"] else analysis.EXIT_CODES[report["verdict"]]) == result.exit_code
     return result.exit_code, report
 
 
@@ -153,7 +153,7 @@ def test_p95_matches_promql_histogram_quantile(prometheus):
     # The provider reads the p95 from the buckets itself (it needs them for the slow-request count);
     # it must agree with what PromQL computes from the same buckets.
     provider = PrometheusProvider(prometheus.url)
-    window = Window(*(gate.parse_time(at(x)) for x in (0, TWO_HOURS)))
+    window = Window(*(analysis.parse_time(at(x)) for x in (0, TWO_HOURS)))
     for name in ("healthy", "slow", "slower"):
         version = SCENARIOS[name].candidate_version
         ours = provider.version_metrics(version, window).p95_ms
@@ -185,7 +185,9 @@ def test_hold_changes_nothing(prometheus, gate_repo):
     stack = gate_repo.stack(SCENARIOS["silent"], prometheus.url)
     before = (gate_repo.path / f"Pulumi.{stack}.yaml").read_bytes()
     result = gate_repo.run("analyze", "--stack", stack, "--apply")
-    assert result.exit_code == gate.EXIT_STUCK and "no candidate traffic" in result.output and "STUCK" in result.output
+    assert (
+        result.exit_code == analysis.EXIT_STUCK and "no candidate traffic" in result.output and "STUCK" in result.output
+    )
     assert (gate_repo.path / f"Pulumi.{stack}.yaml").read_bytes() == before
 
 
@@ -197,7 +199,7 @@ def test_watch_stops_at_the_first_verdict_other_than_hold(prometheus, gate_repo)
 
 def test_watch_gives_up_at_its_timeout_with_hold(prometheus, gate_repo, monkeypatch):
     # As of two hours into the stage (while the recorded traffic flows), the few candidate requests hold.
-    monkeypatch.setattr(commands, "_now", lambda: gate.parse_time(at(TWO_HOURS)))
+    monkeypatch.setattr(commands, "_now", lambda: analysis.parse_time(at(TWO_HOURS)))
     stack = gate_repo.stack(SCENARIOS["worse-few"], prometheus.url)
     result = gate_repo.run("watch", "--stack", stack, "--interval", "1s", "--timeout", "3s")
     assert result.exit_code == 3 and "timeout 3s reached" in result.output
@@ -206,13 +208,13 @@ def test_watch_gives_up_at_its_timeout_with_hold(prometheus, gate_repo, monkeypa
 def test_watch_stops_at_once_when_the_rollout_is_stuck(prometheus, gate_repo):
     stack = gate_repo.stack(SCENARIOS["silent"], prometheus.url)
     result = gate_repo.run("watch", "--stack", stack, "--interval", "1s", "--timeout", "1m", "--json")
-    assert result.exit_code == gate.EXIT_STUCK and json.loads(result.stdout)["stuck"] is True
+    assert result.exit_code == analysis.EXIT_STUCK and json.loads(result.stdout)["stuck"] is True
 
 
 def test_the_evidence_grid_adds_up_to_the_window_and_counts_at_the_histograms_bounds(prometheus):
     # Raw samples differenced per series, each step's events in the step of the sample that shows them.
     provider = PrometheusProvider(prometheus.url)
-    start = gate.parse_time(at(0))
+    start = analysis.parse_time(at(0))
     steps = provider.steps(SCENARIOS["slow"].candidate_version, start, 120, timedelta(minutes=1))
     assert len(steps.counts) == 120 and steps.bounds == promdata.BUCKETS and steps.problems == ()
     assert steps.counts[-1].requests == 7200  # 1 request/s for two hours, exactly
@@ -226,7 +228,7 @@ def test_the_evidence_grid_adds_up_to_the_window_and_counts_at_the_histograms_bo
 
 def test_a_watch_reads_only_the_steps_it_has_not_read_and_judges_the_same_counts(prometheus):
     provider = PrometheusProvider(prometheus.url, cache=SettledCache(None))
-    start, version = gate.parse_time(at(0)), SCENARIOS["healthy"].candidate_version
+    start, version = analysis.parse_time(at(0)), SCENARIOS["healthy"].candidate_version
     provider.steps(version, start, 60, timedelta(minutes=1))
     asked = provider.requests_made
     later = provider.steps(version, start, 62, timedelta(minutes=1))
@@ -243,10 +245,10 @@ def test_replay_of_the_recorded_grid_decides_when_and_as_analyze_does(prometheus
     # The evidence analyze reads, written in replay's format: the first decisive look of the replay
     # is the first moment analyze --at decides, with the same verdict.
     stack = gate_repo.stack(SCENARIOS[name], prometheus.url)
-    provider, start, minute = PrometheusProvider(prometheus.url), gate.parse_time(at(0)), timedelta(minutes=1)
+    provider, start, minute = PrometheusProvider(prometheus.url), analysis.parse_time(at(0)), timedelta(minutes=1)
     live = provider.steps(SCENARIOS[name].live_version, start, 20, minute)
     candidate = provider.steps(SCENARIOS[name].candidate_version, start, 20, minute)
-    bounds, samples = gate.evidence(live, candidate, minute)
+    bounds, samples = analysis.evidence(live, candidate, minute)
 
     def counts(c):
         return {"requests": c.requests, "errors": c.errors, "buckets": list(c.buckets)}
@@ -275,9 +277,9 @@ def test_replay_of_the_recorded_grid_decides_when_and_as_analyze_does(prometheus
 
 def test_a_long_stage_is_read_in_parts_and_the_parts_add_up(prometheus, monkeypatch):
     # A first look far into a stage reads the raw samples in parts (CHUNK each), keeping each.
-    from stagewise.tools.analysis import prometheus as module
+    from stagewise.tools.gate import prometheus as module
 
-    start, version = gate.parse_time(at(0)), SCENARIOS["errors"].candidate_version
+    start, version = analysis.parse_time(at(0)), SCENARIOS["errors"].candidate_version
     whole = PrometheusProvider(prometheus.url).steps(version, start, 20, timedelta(minutes=1))
     monkeypatch.setattr(module, "CHUNK", timedelta(minutes=7))
     parts = PrometheusProvider(prometheus.url, cache=SettledCache(None))
@@ -288,7 +290,7 @@ def test_a_step_shorter_than_the_scrape_interval_still_counts_every_request(prom
     # The test data is scraped every 15 s: a 10 s step holds one sample or none, and each request is
     # counted once, in the step of the first sample that shows it (increase() read nothing here).
     provider = PrometheusProvider(prometheus.url)
-    start = gate.parse_time(at(0))
+    start = analysis.parse_time(at(0))
     short = provider.steps(SCENARIOS["errors"].candidate_version, start, 30, timedelta(seconds=10))
     assert short.counts[-1].requests == 300 and short.problems == ()
     assert {c.requests for c in short.counts} <= {15.0 * i for i in range(21)}

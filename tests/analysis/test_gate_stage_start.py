@@ -6,7 +6,7 @@ import json
 
 from scenarios import BASE, HOUR, SCENARIOS, STAGE, at, git, stack_text
 
-from stagewise.tools.analysis import commands, gate, kept
+from stagewise.tools.gate import analysis, commands, kept
 
 CLOSED = "http://127.0.0.1:9"
 
@@ -59,7 +59,7 @@ def test_watch_refuses_a_bad_interval(gate_repo):
 
 def test_promote_at_the_last_stage_applies_finish(prometheus, gate_repo, monkeypatch):
     # "Now" is two hours into the stage, while the recorded traffic flows (--apply judges now).
-    monkeypatch.setattr(commands, "_now", lambda: gate.parse_time(at(2 * HOUR)))
+    monkeypatch.setattr(commands, "_now", lambda: analysis.parse_time(at(2 * HOUR)))
     stack = gate_repo.stack(SCENARIOS["healthy"], prometheus.url, stage="full")
     result = gate_repo.run("analyze", "--stack", stack, "--json", "--apply")
     assert result.exit_code == 0, result.output

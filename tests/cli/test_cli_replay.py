@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from stagewise.tools.analysis import evidence, gate, judge, rules
+from stagewise.tools.gate import analysis, evidence, judge, rules
 
 BOUNDS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10]
 FAST = [0.0, 0.0, 0.01, 0.3, 0.6, 0.82, 0.98, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]
@@ -95,7 +95,7 @@ def test_replay_decides_as_the_gate_does_at_the_same_moment(repo):
     data = {"step": 60, "bounds": BOUNDS, "rollouts": [rollout("slowly-worse", 90, 0.03)]}
     report = json.loads(replay(repo, data, "--json").stdout)
     (result,) = report["rollouts"]
-    loaded_limits = gate.limits(repo_config(repo), "canary")
+    loaded_limits = analysis.limits(repo_config(repo), "canary")
     t = result["t"]
     samples = [
         evidence.Sample(

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 
 from stagewise.tools import session, window_guard
-from stagewise.tools.analysis import commands
+from stagewise.tools.gate import commands
 
 WINDOWS = """config:
   stagewise:rollout:

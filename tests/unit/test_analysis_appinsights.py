@@ -17,10 +17,10 @@ from azure.monitor.query import LogsQueryClient, LogsQueryResult, LogsTable
 
 from stagewise.core import alert_rules
 from stagewise.core.gate_config import Queries
-from stagewise.tools.analysis.appinsights import AppInsightsProvider, KqlQueries
-from stagewise.tools.analysis.evidence import Counts
-from stagewise.tools.analysis.provider import ProviderError, Window
-from stagewise.tools.analysis.settled import SettledCache
+from stagewise.tools.gate.appinsights import AppInsightsProvider, KqlQueries
+from stagewise.tools.gate.evidence import Counts
+from stagewise.tools.gate.provider import ProviderError, Window
+from stagewise.tools.gate.settled import SettledCache
 
 RESOURCE = "/subscriptions/0000/resourceGroups/rg-production/providers/Microsoft.Insights/components/env-insights"
 WINDOW = Window(datetime(2026, 11, 22, 10, tzinfo=UTC), datetime(2026, 11, 22, 12, tzinfo=UTC))

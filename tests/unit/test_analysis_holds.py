@@ -11,8 +11,8 @@ from datetime import timedelta
 
 import pytest
 
-from stagewise.tools.analysis.evidence import Sample
-from stagewise.tools.analysis.judge import Judge
+from stagewise.tools.gate.evidence import Sample
+from stagewise.tools.gate.judge import Judge
 from tests.unit.test_analysis_verdict import BOUNDS, FAST, LIMITS, LIVE, STEP, grid, statuses, steady, verdict
 
 

@@ -14,9 +14,9 @@ import pytest
 
 from stagewise.core import counter_selector
 from stagewise.core.gate_config import Queries
-from stagewise.tools.analysis.prometheus import PrometheusProvider, count_above, quantile
-from stagewise.tools.analysis.provider import ProviderError, Window
-from stagewise.tools.analysis.settled import SettledCache
+from stagewise.tools.gate.prometheus import PrometheusProvider, count_above, quantile
+from stagewise.tools.gate.provider import ProviderError, Window
+from stagewise.tools.gate.settled import SettledCache
 
 INF = math.inf
 # 100 observations: 50 up to 0.1 s, 40 in 0.1..0.5 s, 10 in 0.5..1 s.
@@ -189,7 +189,7 @@ class Slow(BaseHTTPRequestHandler):
 
 
 def test_the_timeout_bounds_the_whole_look_not_each_request(monkeypatch):
-    from stagewise.tools.analysis import prometheus as module
+    from stagewise.tools.gate import prometheus as module
 
     handler = type("Handler", (Slow,), {"delay": 0.4, "answered": 0})
     httpd = HTTPServer(("127.0.0.1", 0), handler)

@@ -10,9 +10,9 @@ from datetime import timedelta
 
 import pytest
 
-from stagewise.tools.analysis.evidence import Counts, Sample, p95_bound
-from stagewise.tools.analysis.judge import Judge, judge
-from stagewise.tools.analysis.rules import Limits
+from stagewise.tools.gate.evidence import Counts, Sample, p95_bound
+from stagewise.tools.gate.judge import Judge, judge
+from stagewise.tools.gate.rules import Limits
 
 LIMITS = Limits(
     bake=timedelta(minutes=30),

@@ -13,8 +13,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from stagewise.core.gate_config import AnalysisConfig
-from stagewise.tools.analysis import gate
-from stagewise.tools.analysis.provider import ProviderError
+from stagewise.tools.gate import analysis
+from stagewise.tools.gate.provider import ProviderError
 
 TOKEN = "s3cret-token-value"
 PASSWORD = "s3cret-password"
@@ -95,13 +95,13 @@ def look(provider) -> None:
     ids=["bearer", "basic"],
 )
 def test_the_credentials_a_stack_names_reach_prometheus_from_its_secrets(server, keys):
-    provider = gate.provider_for(settings(server, **keys), secret=SECRETS.__getitem__)
+    provider = analysis.provider_for(settings(server, **keys), secret=SECRETS.__getitem__)
     look(provider)
     assert Guarded.seen and set(Guarded.seen) <= Guarded.expected
 
 
 def test_without_the_credentials_prometheus_refuses_and_the_message_carries_no_secret(server):
-    provider = gate.provider_for(settings(server), secret=SECRETS.__getitem__)
+    provider = analysis.provider_for(settings(server), secret=SECRETS.__getitem__)
     with pytest.raises(ProviderError) as refused:
         look(provider)
     assert "unauthorized" in str(refused.value) and TOKEN not in str(refused.value)
@@ -109,6 +109,6 @@ def test_without_the_credentials_prometheus_refuses_and_the_message_carries_no_s
 
 
 def test_credentials_without_a_way_to_decrypt_them_are_refused_before_any_request(server):
-    with pytest.raises(gate.GateError, match="stack secrets"):
-        gate.provider_for(settings(server, bearerTokenSecret="prometheus-token"))
+    with pytest.raises(analysis.GateError, match="stack secrets"):
+        analysis.provider_for(settings(server, bearerTokenSecret="prometheus-token"))
     assert Guarded.seen == []

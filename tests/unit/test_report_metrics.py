@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from stagewise.tools.analysis.evidence import VersionMetrics
-from stagewise.tools.analysis.provider import ProviderError, Window
+from stagewise.tools.gate.evidence import VersionMetrics
+from stagewise.tools.gate.provider import ProviderError, Window
 from stagewise.tools.report import metrics
 from tests.unit.test_report_timeline import BASE, play, text
 

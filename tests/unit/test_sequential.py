@@ -1,4 +1,4 @@
-"""The gate's anytime-valid tests (stagewise.core.sequential): closed forms, the supermartingale
+"""The gate's anytime-valid tests (stagewise.tools.gate.sequential): closed forms, the supermartingale
 property computed exactly, and simulations that measure the false-alarm guarantee under many looks."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from stagewise.core import sequential
-from stagewise.core.sequential import EProcess, change_point_starts, change_point_weight, detectable_odds
+from stagewise.tools.gate import sequential
+from stagewise.tools.gate.sequential import EProcess, change_point_starts, change_point_weight, detectable_odds
 
 
 def binomial_lr(x: float, m: float, theta1: float, theta0: float) -> float:

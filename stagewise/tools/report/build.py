@@ -15,7 +15,7 @@ from pathlib import Path
 
 from stagewise.formats import stackfile
 from stagewise.tools import git, history
-from stagewise.tools.analysis.provider import MetricsProvider
+from stagewise.tools.gate.provider import MetricsProvider
 from stagewise.tools.report import chart, data, markdown, timeline
 from stagewise.tools.report.metrics import collect
 

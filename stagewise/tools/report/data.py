@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from stagewise.tools.analysis.evidence import VersionMetrics
+from stagewise.tools.gate.evidence import VersionMetrics
 from stagewise.tools.report.metrics import RolloutMetrics, StageMetrics
 from stagewise.tools.report.timeline import Change, Incident, Rollout, StageSpan
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from stagewise.core.redact import markdown_text
-from stagewise.tools.analysis.evidence import VersionMetrics
+from stagewise.tools.gate.evidence import VersionMetrics
 from stagewise.tools.report.data import Report
 from stagewise.tools.report.timeline import Change, Rollout, StageSpan, human_duration
 

@@ -1,6 +1,6 @@
 """The numbers of a rollout: per stage and per version, and over time for the chart.
 
-They come from the stage gates' own metrics provider (`stagewise.tools.analysis.provider`), asked the
+They come from the stage gates' own metrics provider (`stagewise.tools.gate.provider`), asked the
 gate's one question: a version's requests, failed requests and p95 over a time window. Here the
 windows are each stage of the rollout, and the consecutive windows the chart draws.
 
@@ -13,8 +13,8 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from stagewise.tools.analysis.evidence import VersionMetrics
-from stagewise.tools.analysis.provider import MetricsProvider, ProviderError, Window
+from stagewise.tools.gate.evidence import VersionMetrics
+from stagewise.tools.gate.provider import MetricsProvider, ProviderError, Window
 from stagewise.tools.report.timeline import Rollout, StageSpan
 
 # The chart's resolution: the rollout is cut into this many windows (each at least MIN_BUCKET long).

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from stagewise.core.config import ConfigError
 from stagewise.tools import processes, session
-from stagewise.tools.analysis import commands, gate
-from stagewise.tools.analysis.provider import MetricsProvider
+from stagewise.tools.gate import analysis, commands
+from stagewise.tools.gate.provider import MetricsProvider
 
 
 def for_stack(root: Path, stack: str) -> tuple[MetricsProvider | None, str | None]:
@@ -16,7 +16,7 @@ def for_stack(root: Path, stack: str) -> tuple[MetricsProvider | None, str | Non
         loaded = session.load(stack)
         # The gate command's own construction, Application Insights' resource ID lookup included.
         return commands.stack_provider(loaded), None
-    except gate.GateError as error:
+    except analysis.GateError as error:
         return None, str(error)
     except ConfigError as error:
         return (

@@ -33,10 +33,10 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from stagewise.core.gate_config import DURATION_MAX
-from stagewise.tools.analysis.evidence import Counts, Sample
-from stagewise.tools.analysis.explain import Verdict
-from stagewise.tools.analysis.judge import Judge
-from stagewise.tools.analysis.rules import Limits
+from stagewise.tools.gate.evidence import Counts, Sample
+from stagewise.tools.gate.explain import Verdict
+from stagewise.tools.gate.judge import Judge
+from stagewise.tools.gate.rules import Limits
 
 MAX_BYTES = 64 * 1024 * 1024
 """The largest recording read: 200 rollouts of two days at one sample a minute take about 30 MB."""

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
-from stagewise.tools.analysis.evidence import Counts, VersionMetrics
+from stagewise.tools.gate.evidence import Counts, VersionMetrics
 
 
 class ProviderError(RuntimeError):

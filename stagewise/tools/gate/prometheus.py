@@ -49,9 +49,9 @@ from stagewise.core import counter_selector
 from stagewise.core.counter_selector import Matcher, Selector
 from stagewise.core.gate_config import Queries
 from stagewise.core.redact import printable
-from stagewise.tools.analysis.evidence import Counts, VersionMetrics
-from stagewise.tools.analysis.provider import DataProblem, ProviderError, Steps, Window
-from stagewise.tools.analysis.settled import SettledCache
+from stagewise.tools.gate.evidence import Counts, VersionMetrics
+from stagewise.tools.gate.provider import DataProblem, ProviderError, Steps, Window
+from stagewise.tools.gate.settled import SettledCache
 
 Buckets = list[tuple[float, float]]
 """(upper bound in seconds, cumulative count), ascending, the last one +Inf."""

@@ -3,7 +3,7 @@
 A `Judge` has taken every settled step of a stage once; the next look (in this process or a later
 `stagewise analyze`) goes on from where it stopped instead of judging the stage again from step 0.
 Kept in memory within a process, and on disk between them beside the settled steps
-(`$STAGEWISE_CACHE/gate/`, outside the repository: stagewise.tools.analysis.settled), one file per
+(`$STAGEWISE_CACHE/gate/`, outside the repository: stagewise.tools.gate.settled), one file per
 stack, stage commit, versions, limits, step and bounds: anything that changes what the steps mean
 starts a new Judge. The file is this user's own cache, written by this code, and read with pickle;
 a file that does not load is ignored and replaced.
@@ -18,9 +18,9 @@ import pickle
 import tempfile
 from pathlib import Path
 
-from stagewise.tools.analysis.judge import Judge
+from stagewise.tools.gate.judge import Judge
 
-FORMAT = 2
+FORMAT = 3
 """Bumped when the Judge's state changes shape: files of another format are not read."""
 
 _memory: dict[tuple[Path | None, str], Judge] = {}

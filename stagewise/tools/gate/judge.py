@@ -3,7 +3,7 @@
 Pure: no I/O, no clock. The evidence is a fixed grid from the stage's start: at every step (e.g.
 each minute) each version's counts since the stage began (requests, HTTP 5xx errors, requests at
 or below each latency bucket bound). `Judge` takes the steps one at a time and keeps one
-anytime-valid e-process per test (stagewise.core.sequential), so the verdict at time t depends
+anytime-valid e-process per test (stagewise.tools.gate.sequential), so the verdict at time t depends
 only on the evidence up to t, not on how often anyone looked. `analyze`, `watch` and `replay` all
 judge through it.
 
@@ -34,7 +34,7 @@ The rules:
 - Otherwise `hold`, naming what it waits for.
 
 The budget: `falseAbortRate` is the rollout's false-decision budget, split over its stages with
-traffic (stagewise.core.sequential.stage_budgets). Within a stage a false abort needs every abort
+traffic (stagewise.tools.gate.sequential.stage_budgets). Within a stage a false abort needs every abort
 check's null to hold (the candidate within `errorRateRatio` and `slowRequestsRatio` of live), and a
 false promote needs a promote test's null to hold (the candidate past `promoteMargin`); the margin is
 above both tolerances, so no truth allows both, and each direction spends the stage's whole budget.
@@ -47,12 +47,11 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
 
-from stagewise.core import sequential
 from stagewise.core.gate_config import P95_TAIL, bound_at_or_above
-from stagewise.tools.analysis import explain
-from stagewise.tools.analysis.evidence import Counts, Family, Sample, delta, invalid, slow
-from stagewise.tools.analysis.explain import Check, Evidence, HoldReason, Verdict, VerdictName
-from stagewise.tools.analysis.rules import (
+from stagewise.tools.gate import explain, sequential
+from stagewise.tools.gate.evidence import Counts, Family, Sample, delta, invalid, slow
+from stagewise.tools.gate.explain import Check, Evidence, HoldReason, Verdict, VerdictName
+from stagewise.tools.gate.rules import (
     ABSOLUTE,
     CHECKS,
     PROMOTE_FAMILIES,

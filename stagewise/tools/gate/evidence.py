@@ -1,6 +1,6 @@
 """The evidence the gate judges: each version's cumulative counts at each step of the grid from the
 stage's start, and what makes a step's counts unfit to judge (never zero-filled, never skipped in
-silence: stagewise.tools.analysis.judge holds on them). Pure: no I/O, no clock."""
+silence: stagewise.tools.gate.judge holds on them). Pure: no I/O, no clock."""
 
 from __future__ import annotations
 

@@ -12,13 +12,13 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
-from stagewise.core import sequential
 from stagewise.core.gate_config import P95_TAIL
-from stagewise.tools.analysis.evidence import minutes, p95_bound, slow
-from stagewise.tools.analysis.rules import FAMILY, REGRESSION, SLOW_BOUND_REQUESTS, SLOW_SHARE_MAX
+from stagewise.tools.gate import sequential
+from stagewise.tools.gate.evidence import minutes, p95_bound, slow
+from stagewise.tools.gate.rules import FAMILY, REGRESSION, SLOW_BOUND_REQUESTS, SLOW_SHARE_MAX
 
 if TYPE_CHECKING:
-    from stagewise.tools.analysis.judge import Judge
+    from stagewise.tools.gate.judge import Judge
 
 VerdictName = Literal["promote", "hold", "abort"]
 HoldReason = Literal[

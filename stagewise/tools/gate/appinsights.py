@@ -28,9 +28,9 @@ from typing import Any, Literal
 
 from stagewise.core import alert_rules
 from stagewise.core.gate_config import OTEL_LATENCY_BOUNDS_MS, Queries
-from stagewise.tools.analysis.evidence import Counts, VersionMetrics
-from stagewise.tools.analysis.provider import DataProblem, ProviderError, Steps, Window, quoted
-from stagewise.tools.analysis.settled import SettledCache
+from stagewise.tools.gate.evidence import Counts, VersionMetrics
+from stagewise.tools.gate.provider import DataProblem, ProviderError, Steps, Window, quoted
+from stagewise.tools.gate.settled import SettledCache
 
 VERSION = alert_rules.VERSION_COLUMN
 

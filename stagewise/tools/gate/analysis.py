@@ -15,17 +15,17 @@ from typing import Any
 
 import requests
 
-from stagewise.core import rollout, sequential, stackconfig
+from stagewise.core import rollout, stackconfig
 from stagewise.core.config import ConfigError, StackConfig
 from stagewise.core.gate_config import AnalysisConfig, format_duration
 from stagewise.tools import git, history
-from stagewise.tools.analysis import kept
-from stagewise.tools.analysis.evidence import Counts, Sample, VersionMetrics, totals
-from stagewise.tools.analysis.explain import Verdict
-from stagewise.tools.analysis.judge import Judge
-from stagewise.tools.analysis.judge import no_metrics as judge_problem
-from stagewise.tools.analysis.provider import MetricsProvider, ProviderError, Steps
-from stagewise.tools.analysis.rules import Limits
+from stagewise.tools.gate import kept, sequential
+from stagewise.tools.gate.evidence import Counts, Sample, VersionMetrics, totals
+from stagewise.tools.gate.explain import Verdict
+from stagewise.tools.gate.judge import Judge
+from stagewise.tools.gate.judge import no_metrics as judge_problem
+from stagewise.tools.gate.provider import MetricsProvider, ProviderError, Steps
+from stagewise.tools.gate.rules import Limits
 
 SCHEMA = "stagewise.analysis/v1"
 EXIT_CODES = {"promote": 0, "hold": 3, "abort": 4}
@@ -112,7 +112,7 @@ def provider_for(
     its default queries leave out `health_path`, as the alerts do (the stack's probe path).
     `secret`: decrypts a `stagewise:secrets` entry by name, for Prometheus's credentials."""
     if settings.provider == "prometheus":
-        from stagewise.tools.analysis.prometheus import PrometheusProvider
+        from stagewise.tools.gate.prometheus import PrometheusProvider
 
         assert settings.url is not None  # the validator requires it
         return PrometheusProvider(
@@ -122,7 +122,7 @@ def provider_for(
             session=_signed_in(settings, secret),
             bounds_ms=settings.latency_bounds_ms,
         )
-    from stagewise.tools.analysis.appinsights import AppInsightsProvider
+    from stagewise.tools.gate.appinsights import AppInsightsProvider
 
     target = settings.resource_id or resource_id
     if not target:

@@ -2,7 +2,7 @@
 recent traffic and a share off the stage's weight, and one stage's limits. Pure.
 
 The budget: `falseAbortRate` is the rollout's false-decision budget, split over its stages with
-traffic (stagewise.core.sequential.stage_budgets). Within a stage a false abort needs every abort
+traffic (stagewise.tools.gate.sequential.stage_budgets). Within a stage a false abort needs every abort
 check's null to hold (the candidate within `errorRateRatio` and `slowRequestsRatio` of live), and a
 false promote needs a promote test's null to hold (the candidate past `promoteMargin`); the margin is
 above both tolerances, so no truth allows both, and each direction spends the stage's whole budget.
@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from stagewise.core import sequential
 from stagewise.core.gate_config import PROMOTE_MARGIN
-from stagewise.tools.analysis.evidence import Family
+from stagewise.tools.gate import sequential
+from stagewise.tools.gate.evidence import Family
 
 CHECKS = ("error_rate", "p95", "error_rate_vs_live", "p95_vs_live")
 FAMILY: dict[str, Family] = {

@@ -22,10 +22,10 @@ from stagewise.core import rollout
 from stagewise.core.config import StackConfig
 from stagewise.core.gate_config import format_duration, parse_duration
 from stagewise.tools import processes, rollout_watch, window_guard
-from stagewise.tools.analysis import gate, settled
-from stagewise.tools.analysis import replay as replay_lib
-from stagewise.tools.analysis.provider import MetricsProvider
 from stagewise.tools.app import StackOption, app
+from stagewise.tools.gate import analysis, settled
+from stagewise.tools.gate import replay as replay_lib
+from stagewise.tools.gate.provider import MetricsProvider
 from stagewise.tools.render import printable
 from stagewise.tools.session import CliError, Loaded, apply, did_you_mean, err, load, out, reported
 
@@ -54,9 +54,9 @@ def stack_provider(loaded: Loaded, config: StackConfig | None = None) -> Metrics
 
     try:
         insights = processes.insights_id(loaded.root, loaded.stack) if needs_lookup else None
-        return gate.provider_for(settings, insights, config.traffic.probe.path, secret)
+        return analysis.provider_for(settings, insights, config.traffic.probe.path, secret)
     except processes.PulumiCliError as error:
-        raise gate.GateError(str(error)) from None
+        raise analysis.GateError(str(error)) from None
 
 
 def _now() -> datetime:
@@ -65,24 +65,24 @@ def _now() -> datetime:
 
 def run_once(
     stack: str | None, at: datetime | None, providers: dict[str, MetricsProvider] | None = None
-) -> tuple[Loaded, gate.Analysis]:
+) -> tuple[Loaded, analysis.Analysis]:
     """One analysis, with the gate's config as the commit that began the stage set it (an edit made
     mid-stage applies from the next stage). `providers`: kept across a watch's looks, so that each
     look reads only the evidence steps it has not read yet."""
     loaded = load(stack)
     try:
         if at is not None and at > _now() + timedelta(seconds=1):
-            raise gate.GateError(f"--at {at.isoformat()} is in the future; the gate judges what has happened")
-        start = gate.stage_start(loaded.root, loaded.source, loaded.catalog, at, loaded.release)
-        gate.require_traffic(start, loaded.catalog)
-        config = gate.config_at(loaded.root, loaded.source, start)
+            raise analysis.GateError(f"--at {at.isoformat()} is in the future; the gate judges what has happened")
+        start = analysis.stage_start(loaded.root, loaded.source, loaded.catalog, at, loaded.release)
+        analysis.require_traffic(start, loaded.catalog)
+        config = analysis.config_at(loaded.root, loaded.source, start)
         kept = {} if providers is None else providers
         key = config.analysis.model_dump_json()
         if key not in kept:
             kept[key] = stack_provider(loaded, config)
-        analysis = gate.analyze(config, loaded.stack, start, kept[key], at or _now(), cache=cache_folder())
-        return loaded, analysis
-    except gate.GateError as error:
+        outcome = analysis.analyze(config, loaded.stack, start, kept[key], at or _now(), cache=cache_folder())
+        return loaded, outcome
+    except analysis.GateError as error:
         raise CliError(str(error)) from None
 
 
@@ -91,12 +91,12 @@ def cache_folder() -> Path:
     return settled.default_folder() / "judges"
 
 
-def carry_out(loaded: Loaded, analysis: gate.Analysis) -> dict[str, Any] | None:
+def carry_out(loaded: Loaded, outcome: analysis.Analysis) -> dict[str, Any] | None:
     """promote (finish at the last stage) or abort on the stack file; hold changes nothing."""
     release, catalog = loaded.release, loaded.catalog
-    if analysis.verdict == "hold":
+    if outcome.verdict == "hold":
         return None
-    if analysis.verdict == "abort":
+    if outcome.verdict == "abort":
         after, command = rollout.abort(release, catalog), "abort"
     elif rollout.next_stage(release, catalog) is None:
         after, command = rollout.finish(release, catalog), "finish"
@@ -105,19 +105,19 @@ def carry_out(loaded: Loaded, analysis: gate.Analysis) -> dict[str, Any] | None:
     # Deploy windows (stagewise:rollout.windows): an automatic promote or finish waits for one; abort never does.
     refusal = window_guard.closed(loaded.config, command) if command != "abort" else None
     if refusal is not None:
-        err.print(f"analysis: {analysis.verdict}, not applied: {refusal}")
+        err.print(f"analysis: {outcome.verdict}, not applied: {refusal}")
         return None
     title = f"{command} {release.stage} -> {after.stage}" if command != "finish" else f"finish: {after.live} is live"
-    apply(loaded, f"{title} (analysis: {analysis.verdict})", after, [analysis.result.reason])
+    apply(loaded, f"{title} (analysis: {outcome.verdict})", after, [outcome.result.reason])
     return {"command": command, "from": release.stage, "to": after.stage, "live": after.live}
 
 
-def _print(analysis: gate.Analysis) -> None:
-    data = analysis.to_dict()
+def _print(outcome: analysis.Analysis) -> None:
+    data = outcome.to_dict()
     stage = data["stage"]
     out.print(
         Text(
-            f"{analysis.stack}: stage {stage['name']} ({analysis.share} % to the candidate) since "
+            f"{outcome.stack}: stage {stage['name']} ({outcome.share} % to the candidate) since "
             f"{stage['since']} (commit {stage['commit'][:8]}), bake {stage['bake']}, "
             f"minRequests {stage['minRequests']}",
             style="bold",
@@ -151,9 +151,7 @@ def _print(analysis: gate.Analysis) -> None:
         )
     held = f" ({data['holdReason']})" if data["holdReason"] else ""
     held += " STUCK" if data["stuck"] else ""
-    out.print(
-        Text(f"verdict: {analysis.verdict}{held}: {analysis.result.reason}", style=_VERDICT_STYLE[analysis.verdict])
-    )
+    out.print(Text(f"verdict: {outcome.verdict}{held}: {outcome.result.reason}", style=_VERDICT_STYLE[outcome.verdict]))
 
 
 def _print_checks(checks: list[dict[str, Any]]) -> None:
@@ -185,16 +183,16 @@ def _num(value: float | None, fmt: str) -> str:
     return "-" if value is None else fmt.format(value)
 
 
-def _emit(loaded: Loaded, analysis: gate.Analysis, as_json: bool, apply: bool) -> None:
+def _emit(loaded: Loaded, outcome: analysis.Analysis, as_json: bool, apply: bool) -> None:
     if not as_json:
-        _print(analysis)
+        _print(outcome)
         if apply:
-            carry_out(loaded, analysis)
+            carry_out(loaded, outcome)
         return
     # The JSON alone goes to stdout; what the edit prints goes to stderr.
     with contextlib.redirect_stdout(sys.stderr):
-        applied = carry_out(loaded, analysis) if apply else None
-    typer.echo(json.dumps({**analysis.to_dict(), "applied": applied}, indent=2))
+        applied = carry_out(loaded, outcome) if apply else None
+    typer.echo(json.dumps({**outcome.to_dict(), "applied": applied}, indent=2))
 
 
 AtOption = Annotated[str | None, typer.Option("--at", help="Judge as if it were this moment (RFC 3339), for replays.")]
@@ -214,12 +212,12 @@ def analyze(
         if apply and at is not None:
             raise CliError("--apply acts on the stack as it is now; --at is for replays, use one of them")
         try:
-            moment = gate.parse_time(at) if at is not None else None
-        except gate.GateError as error:
+            moment = analysis.parse_time(at) if at is not None else None
+        except analysis.GateError as error:
             raise CliError(str(error)) from None
-        loaded, analysis = run_once(stack, moment)
-        _emit(loaded, analysis, as_json, apply)
-    raise typer.Exit(analysis.exit_code)
+        loaded, outcome = run_once(stack, moment)
+        _emit(loaded, outcome, as_json, apply)
+    raise typer.Exit(outcome.exit_code)
 
 
 @app.command()
@@ -243,28 +241,24 @@ def watch(
         providers: dict[str, MetricsProvider] = {}
         watcher: rollout_watch.Watcher | None = None
         while True:
-            loaded, analysis = run_once(stack, None, providers)
+            loaded, outcome = run_once(stack, None, providers)
             # Stage deadlines and notifications (stagewise/tools/rollout_watch.py): they read the look's JSON only.
             watcher = watcher or rollout_watch.Watcher.start(loaded)
-            if (stuck := watcher.look(loaded, analysis.to_dict())) is not None:
+            if (stuck := watcher.look(loaded, outcome.to_dict())) is not None:
                 break
-            if (
-                analysis.verdict != "hold"
-                or analysis.result.stuck
-                or time.monotonic() + every.total_seconds() > deadline
-            ):
+            if outcome.verdict != "hold" or outcome.result.stuck or time.monotonic() + every.total_seconds() > deadline:
                 break
             err.print(
-                f"{_now():%H:%M:%S} hold ({analysis.result.hold_reason}): {analysis.result.reason}; "
+                f"{_now():%H:%M:%S} hold ({outcome.result.hold_reason}): {outcome.result.reason}; "
                 f"next analysis in {format_duration(every)}"
             )
             time.sleep(every.total_seconds())
-        if analysis.verdict == "hold" and stuck is None:
+        if outcome.verdict == "hold" and stuck is None:
             err.print(f"watch: timeout {format_duration(limit)} reached; the verdict is still hold")
-        _emit(loaded, analysis, as_json, apply)
+        _emit(loaded, outcome, as_json, apply)
         assert watcher is not None
-        code = watcher.end(stack, analysis.to_dict(), stuck, apply)
-    raise typer.Exit(analysis.exit_code if code is None else code)
+        code = watcher.end(stack, outcome.to_dict(), stuck, apply)
+    raise typer.Exit(outcome.exit_code if code is None else code)
 
 
 @app.command()
@@ -290,7 +284,7 @@ def replay(
             recording = replay_lib.read(file)
         except replay_lib.ReplayError as error:
             raise CliError(f"{replay_lib.source_name(file)}: {error}") from None
-        gate_limits = gate.limits(loaded.config, chosen.name)
+        gate_limits = analysis.limits(loaded.config, chosen.name)
         results = [replay_lib.replay(gate_limits, recording, rollout) for rollout in recording.rollouts]
     if as_json:
         typer.echo(
