@@ -17,9 +17,6 @@ Bodies, one per format:
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 import threading
 import time
 import urllib.error
@@ -37,6 +34,7 @@ from rich.text import Text
 from stagewise.core.config_rollout import NOTIFY_EVENTS, NotifyConfig, NotifyTarget
 from stagewise.formats.keys import NAMESPACE
 from stagewise.formats.stackfile import SECRET_PLACEHOLDER
+from stagewise.tools import processes
 from stagewise.tools.app import StackOption, app
 from stagewise.tools.render import printable
 from stagewise.tools.session import CliError, did_you_mean, err, load, out, reported
@@ -50,7 +48,6 @@ _COLOURS = {
     "no_metrics": "ECB22E",
     "up": "1D9BD1",
 }
-_CONFIG_TIMEOUT_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -108,29 +105,11 @@ UrlLookup = Callable[[Path, str, str], str]
 
 
 def pulumi_config_url(root: Path, stack: str, key: str) -> str:
-    """The decrypted value of `key` (e.g. stagewise:notify.targets[0].url) from `pulumi config get`."""
-    exe = shutil.which("pulumi")
-    if exe is None:
-        raise NotifyError("no pulumi CLI on PATH to decrypt the webhook URL")
+    """The decrypted value of `key` (e.g. stagewise:notify.targets[0].url), from `pulumi config get`."""
     try:
-        result = subprocess.run(
-            [exe, "config", "get", "--path", key, "--stack", stack],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=_CONFIG_TIMEOUT_SECONDS,
-            stdin=subprocess.DEVNULL,
-            env={**os.environ, "PULUMI_SKIP_UPDATE_CHECK": "true"},
-        )
-    except subprocess.TimeoutExpired:
-        raise NotifyError(f"pulumi config get did not answer within {_CONFIG_TIMEOUT_SECONDS:g} s") from None
-    except OSError as error:
-        raise NotifyError(f"cannot run pulumi: {error.strerror or error}") from None
-    if result.returncode != 0:
-        # pulumi's message names the key, never the value; keep its last line only.
-        detail = (result.stderr.strip().splitlines() or ["no output"])[-1]
-        raise NotifyError(f"pulumi config get {key} failed: {printable(detail[:200])}")
-    return result.stdout.strip()
+        return processes.config_secret(root, stack, key)
+    except processes.PulumiCliError as error:
+        raise NotifyError(printable(str(error))) from None
 
 
 class NotifyError(RuntimeError):
