@@ -16,6 +16,7 @@ from .grant_propagation import GrantPropagation, GrantPropagationArgs
 from .reference_check import ReferenceCheck, ReferenceCheckArgs
 from .region_network import RegionNetwork, RegionNetworkArgs
 from .rollout_alerts import RolloutAlerts, RolloutAlertsArgs
+from .rollout_workbook import RolloutWorkbook, RolloutWorkbookArgs
 from .secret_vault import SecretVault, SecretVaultArgs
 from .traffic_split import TrafficSplit, TrafficSplitArgs
 
@@ -47,6 +48,8 @@ __all__ = [
     "RegionNetworkArgs",
     "RolloutAlerts",
     "RolloutAlertsArgs",
+    "RolloutWorkbook",
+    "RolloutWorkbookArgs",
     "SecretVault",
     "SecretVaultArgs",
     "TrafficSplit",

@@ -37,6 +37,7 @@ class FrontDoorProfile(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, aliases=[pulumi.Alias(parent=old_parent)]),
         )
         self.profile_name: pulumi.Output[str] = profile.name
+        self.profile_id: pulumi.Output[str] = profile.id
         self.front_door_id: pulumi.Output[str] = profile.front_door_id
         """The ID Front Door sends in X-Azure-FDID on every request to an origin (frontdoor/origin-security.md)."""
         self.register_outputs({"profile_name": self.profile_name, "front_door_id": self.front_door_id})

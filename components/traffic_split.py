@@ -102,5 +102,6 @@ class TrafficSplit(pulumi.ComponentResource):
             )
             for region, target in args.targets.items()
         }
+        self.profile_id: pulumi.Output[str] = profile.id
         self.fqdn: pulumi.Output[str] = profile.dns_config.apply(lambda d: d.fqdn if d else "")
         self.register_outputs({"fqdn": self.fqdn})

@@ -24,9 +24,10 @@ from stagewise.components.grant_propagation import GrantPropagation, GrantPropag
 from stagewise.components.reference_check import ReferenceCheck, ReferenceCheckArgs
 from stagewise.components.region_network import RegionNetwork, RegionNetworkArgs
 from stagewise.components.rollout_alerts import RolloutAlerts, RolloutAlertsArgs
+from stagewise.components.rollout_workbook import RolloutWorkbook, RolloutWorkbookArgs
 from stagewise.components.secret_vault import SecretVault, SecretVaultArgs
 from stagewise.components.traffic_split import TrafficSplit, TrafficSplitArgs
-from stagewise.core import alert_rules, edges, naming, origins, rollout
+from stagewise.core import alert_rules, edges, naming, origins, rollout, workbook
 from stagewise.core.config import StackConfig, address_spaces, integration_subnet
 
 
@@ -191,7 +192,9 @@ def build(cfg: StackConfig, project: str, stack: str) -> dict[str, pulumi.Input]
         )
     probe = cfg.traffic.probe
     entry: pulumi.Output[str]
+    edge_id: pulumi.Output[str]
     if profile is not None:
+        edge_id = profile.profile_id
         entry = FrontDoor(
             "edge",
             FrontDoorArgs(
@@ -210,7 +213,7 @@ def build(cfg: StackConfig, project: str, stack: str) -> dict[str, pulumi.Input]
         # The name, label and type of the Traffic Manager the stacks before Front Door deployed (edges.LEGACY_*), so
         # such a stack keeps its profile and URL. A stack deployed before nameSeed has the seed '' (section 6 of
         # docs/azure-request-path.md), which gives that label exactly.
-        entry = TrafficSplit(
+        split = TrafficSplit(
             edges.LEGACY_NAME,
             TrafficSplitArgs(
                 resource_group_name=env.resource_group_name,
@@ -226,7 +229,8 @@ def build(cfg: StackConfig, project: str, stack: str) -> dict[str, pulumi.Input]
                 tolerated_failures=probe.tolerated_failures,
                 tags=tags,
             ),
-        ).fqdn
+        )
+        edge_id, entry = split.profile_id, split.fqdn
     RolloutAlerts(
         "alerts",
         RolloutAlertsArgs(
@@ -250,6 +254,30 @@ def build(cfg: StackConfig, project: str, stack: str) -> dict[str, pulumi.Input]
             health_check_min_percent=cfg.alerts.health_check_min_percent,
             emails=cfg.alerts.emails,
             webhooks=cfg.alerts.webhooks,
+            tags=tags,
+        ),
+    )
+    # The stage is not in the workbook's text: a stage change stays a change of traffic weights only
+    # (stagewise.core.workbook says why); the workbook shows it from the requests served per version.
+    RolloutWorkbook(
+        "dashboard",
+        RolloutWorkbookArgs(
+            resource_group_name=env.resource_group_name,
+            location=cfg.location,
+            workbook_name=workbook.workbook_name(project, stack),
+            display_name=f"{project} {stack}: rollout",
+            stack=stack,
+            insights_id=env.insights_id,
+            stages=[(stage.name, stage.share) for stage in cfg.catalog.stages],
+            links={
+                "Front Door" if profile is not None else "Traffic Manager": edge_id,
+                **{
+                    f"site {name} ({colour})": site_id
+                    for name, stamp in stamps.items()
+                    for colour, site_id in stamp.site_ids.items()
+                },
+            },
+            health_path=probe.path,
             tags=tags,
         ),
     )

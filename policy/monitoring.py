@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from stagewise.core import config, tiers
 from stagewise.core.alert_rules import VERSION_COLUMN
 from stagewise.core.tiers import PRODUCTION
-from stagewise.policy.inputs import MISSING, as_int, dig, is_unknown, shown
-from stagewise.policy.record import PolicyRecord, ResourcesOnly, Validation, each
-from stagewise.policy.resource_types import AUTOSCALE_SETTING, SCHEDULED_QUERY_RULE
+from stagewise.policy.inputs import (
+    MISSING,
+    StackResource,
+    StackViolation,
+    as_int,
+    by_urn,
+    dig,
+    is_unknown,
+    shown,
+    sources,
+)
+from stagewise.policy.record import OnStack, PolicyRecord, ResourcesOnly, Validation, each
+from stagewise.policy.resource_types import APPLICATION_INSIGHTS, AUTOSCALE_SETTING, SCHEDULED_QUERY_RULE, WORKBOOK
 from stagewise.policy.settings import ALERT_MIN_REQUESTS, HEALTH_PATH, MINIMUM_INSTANCES, Settings
 from stagewise.policy.tier import azure_tier
 
@@ -164,9 +174,56 @@ LOG_ALERT_MIN_REQUESTS = PolicyRecord(
 )
 
 
+def workbook_per_environment(resources: Sequence[StackResource]) -> list[StackViolation]:
+    """Each Application Insights component of the stack has exactly one workbook whose sourceId is that component
+    (followed through the property's dependencies), and every workbook reads one of the stack's components: the
+    operator finds the rollout's charts in one place per environment, over the requests the alerts judge."""
+    index = by_urn(resources)
+    components = [r for r in resources if r.type in APPLICATION_INSIGHTS]
+    found: list[StackViolation] = []
+    read: dict[str, list[StackResource]] = {c.urn: [] for c in components}
+    for book in (r for r in resources if r.type in WORKBOOK):
+        origins = sources(book, "sourceId", index, APPLICATION_INSIGHTS)
+        if not origins:
+            found.append(
+                StackViolation(
+                    f"workbook {book.name!r} must read this stack's Application Insights: set sourceId to the "
+                    f"component's id (got {shown(dig(book.props, 'sourceId'))})",
+                    book.urn,
+                )
+            )
+        for component in origins:
+            read[component.urn].append(book)
+    for component in components:
+        books = read[component.urn]
+        if len(books) != 1:
+            found.append(
+                StackViolation(
+                    f"Application Insights {component.name!r} must have exactly one workbook with its id as sourceId "
+                    f"(the rollout's dashboard, stagewise.components.RolloutWorkbook); found {len(books)}"
+                    + (f": {', '.join(repr(b.name) for b in books)}" if books else ""),
+                    component.urn,
+                )
+            )
+    return found
+
+
+WORKBOOK_PER_ENVIRONMENT = PolicyRecord(
+    name="workbook-per-environment",
+    description="An Azure stack with Application Insights has exactly one Azure Monitor workbook whose sourceId is "
+    "that component: the rollout's dashboard, running the alerts' per-version queries (a shared workbook's sourceId "
+    "is the resource it is linked to: azure-monitor/visualize/workbooks-automate.md).",
+    check=OnStack(workbook_per_environment),
+    rule="each Application Insights component is the `sourceId` of exactly one workbook, and every workbook's "
+    "`sourceId` is such a component",
+    twin=ResourcesOnly("the program builds one RolloutWorkbook per Azure stack over its Environment's component"),
+)
+
+
 POLICIES: tuple[PolicyRecord, ...] = (
     AUTOSCALE_PRODUCTION_MINIMUM,
     LOG_ALERT_SPLIT_BY_VERSION,
     LOG_ALERT_EXCLUDES_HEALTH_PROBE,
     LOG_ALERT_MIN_REQUESTS,
+    WORKBOOK_PER_ENVIRONMENT,
 )

@@ -46,6 +46,12 @@ ROLE_ASSIGNMENT = ("azure-native:authorization:RoleAssignment",)
 SCHEDULED_QUERY_RULE = ("azure-native:monitor:ScheduledQueryRule", "azure-native:insights:ScheduledQueryRule")
 
 
+APPLICATION_INSIGHTS = ("azure-native:applicationinsights:Component", "azure-native:insights:Component")
+
+
+WORKBOOK = ("azure-native:applicationinsights:Workbook", "azure-native:insights:Workbook")
+
+
 FRONT_DOOR_PROFILE = ("azure-native:cdn:Profile",)
 
 

@@ -39,17 +39,32 @@ MEASURES: dict[str, str] = {
 }
 
 
-def per_version_query(measure: str, health_path: str = HEALTH_PATH) -> str:
+def per_version_query(measure: str, health_path: str = HEALTH_PATH, bin_minutes: int | None = None) -> str:
     """KQL over Application Insights `requests`: `measure` and the request count per version,
-    health probes left out. Columns: application_Version, <measure>, requests."""
+    health probes left out. Columns: application_Version, <measure>, requests; with `bin_minutes`,
+    per version and time bin too (a `timestamp` column: the start of each bin), for a chart."""
     if measure not in MEASURES:
         raise ValueError(f"unknown measure {measure!r}; known: {', '.join(MEASURES)}")
     if not health_path.startswith("/") or '"' in health_path:
         raise ValueError(f"health_path {health_path!r} must start with '/' and hold no quote")
+    if bin_minutes is not None and bin_minutes < 1:
+        raise ValueError(f"bin_minutes ({bin_minutes}) must be at least 1")
+    by = VERSION_COLUMN if bin_minutes is None else f"{VERSION_COLUMN}, bin(timestamp, {bin_minutes}m)"
     return (
         "requests"
         f' | where tostring(parse_url(url).Path) != "{health_path}"'
-        f" | summarize {measure} = {MEASURES[measure]}, requests = count() by {VERSION_COLUMN}"
+        f" | summarize {measure} = {MEASURES[measure]}, requests = count() by {by}"
+    )
+
+
+def served_share_query(health_path: str = HEALTH_PATH, bin_minutes: int = 5) -> str:
+    """KQL: each version's share (%) of the requests served in each time bin, from the same per-version
+    counts the alerts read: the stage as the traffic shows it. Columns: timestamp, application_Version, share."""
+    counts = per_version_query("error_share", health_path, bin_minutes)
+    return (
+        f"let served = {counts};"
+        " served | join kind=inner (served | summarize total = sum(requests) by timestamp) on timestamp"
+        f" | project timestamp, {VERSION_COLUMN}, share = round(100.0 * requests / total, 1)"
     )
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 COMPONENTS = Path(__file__).resolve().parents[2] / "components"
 
 # Every pulumi.ComponentResource subclass under components/. Adding or removing one updates this number.
-COMPONENT_COUNT = 15
+COMPONENT_COUNT = 16
 
 
 def _is_component(node: ast.ClassDef) -> bool:

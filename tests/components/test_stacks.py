@@ -24,7 +24,7 @@ def types(ev: Evaluation) -> Counter:
 
 
 # Once per stack: group, monitoring, the identity and its vault grant, the vault, the wait for the grants
-# and the references check (two dynamic resources), the Front Door entry, alerts.
+# and the references check (two dynamic resources), the Front Door entry, alerts, the rollout workbook.
 COMMON = {
     "ResourceGroup": 1,
     "Workspace": 1,
@@ -39,6 +39,7 @@ COMMON = {
     "Route": 1,
     "ActionGroup": 1,
     "ScheduledQueryRule": 4,
+    "Workbook": 1,
 }
 # Once per region: the stamp (basic publishing credentials off for SCM and FTP on site and slot), its two Front Door
 # origins (site and slot) and the health alerts of both colours.

@@ -371,3 +371,27 @@ def test_a_front_door_id_not_taken_from_the_stacks_profile_is_blocked():
     assert len(found) == 1 and found[0].startswith(
         "webapp-front-door-id-from-profile: web app 'web-westeurope-green' admits an X-Azure-FDID that does not come"
     )
+
+
+def test_a_stack_without_its_workbook_is_blocked():
+    ev = production()
+    ev.resources[:] = [r for r in ev.resources if r.type != "azure-native:applicationinsights:Workbook"]
+    found = violations(ev)
+    assert len(found) == 1 and found[0].startswith("workbook-per-environment: Application Insights 'env-insights' ")
+
+
+def test_a_workbook_that_reads_another_resource_is_blocked():
+    ev = production()
+    book = one(ev, "dashboard-workbook")
+    ev = changed(
+        ev,
+        "dashboard-workbook",
+        inputs={
+            **book.inputs,
+            "sourceId": "/subscriptions/x/resourceGroups/y/providers/microsoft.insights/components/z",
+        },
+        property_dependencies={k: v for k, v in book.property_dependencies.items() if k != "sourceId"},
+    )
+    found = violations(ev)
+    assert len(found) == 2, found
+    assert any(v.startswith("workbook-per-environment: workbook 'dashboard-workbook' must read") for v in found)
