@@ -10,7 +10,7 @@ analyze and watch: 0 promote, 3 hold, 4 abort.
 from __future__ import annotations
 
 import json
-from datetime import UTC, timedelta
+from datetime import UTC
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,7 +18,6 @@ import typer
 from rich.text import Text
 
 from stagewise.core import limits, rollout, tiers
-from stagewise.core.gate_config import parse_duration
 from stagewise.formats import stackfile
 from stagewise.tools import git, validation, window_guard
 from stagewise.tools import history as history_lib
@@ -36,6 +35,7 @@ from stagewise.tools.session import (
     editing,
     err,
     find_root,
+    interval_option,
     load,
     out,
     read_project_text,
@@ -143,12 +143,7 @@ def status(
             raise CliError("choose one of --watch and --json")
         if watch and offline:
             raise CliError("--watch shows the live state; --offline reads only the stack file, use one of them")
-        try:
-            every = parse_duration(interval)
-        except ValueError as error:
-            raise CliError(f"--interval: {error}") from None
-        if every < timedelta(seconds=1):
-            raise CliError(f"--interval {interval} must be at least 1s")
+        every = interval_option(interval)
         providers: dict[str, Any] = {}
         if watch:
             status_lib.watch(lambda: load(stack), every.total_seconds(), providers)

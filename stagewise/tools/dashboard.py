@@ -19,20 +19,20 @@ import json
 import secrets
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Annotated, Any
 
 import typer
 
-from stagewise.core.gate_config import format_duration, parse_duration
+from stagewise.core.gate_config import format_duration
 from stagewise.formats import facts
 from stagewise.tools import git
 from stagewise.tools import history as history_lib
 from stagewise.tools import status as status_lib
 from stagewise.tools.app import StackOption, app
 from stagewise.tools.render import printable
-from stagewise.tools.session import CliError, Loaded, load, out, reported
+from stagewise.tools.session import CliError, Loaded, interval_option, load, out, reported
 
 SERIES_POINTS = 360
 TIMELINE_STEPS = 50
@@ -358,12 +358,7 @@ def dashboard(
 ) -> None:
     """Serve the status view as a page with live charts on 127.0.0.1 (read-only), until Ctrl-C."""
     with reported():
-        try:
-            every = parse_duration(interval)
-        except ValueError as error:
-            raise CliError(f"--interval: {error}") from None
-        if every < timedelta(seconds=1):
-            raise CliError(f"--interval {interval} must be at least 1s")
+        every = interval_option(interval)
         if not 0 <= port <= 65535:
             raise CliError(f"--port {port} is not a port (0..65535; 0 picks a free one)")
         loaded = load(stack)

@@ -54,63 +54,65 @@ def default_stack(root: Path) -> str:
 
 
 PULUMI_OUTPUT_TIMEOUT_SECONDS = 60.0
+PULUMI_CONFIG_TIMEOUT_SECONDS = 30.0
+PULUMI_EXPORT_TIMEOUT_SECONDS = 30.0
+
+
+def pulumi(root: Path, args: list[str], timeout: float) -> str:
+    """`pulumi <args>` in `root`, bounded by `timeout` seconds: its standard output. PulumiCliError
+    when there is no CLI, it does not answer in time, or it fails (with the last line it wrote to
+    standard error, which names keys, never secret values)."""
+    exe = shutil.which("pulumi")
+    what = f"pulumi {' '.join(args[:2])}"
+    if exe is None:
+        raise PulumiCliError(f"{what} needs the pulumi CLI, and there is none on PATH (. scripts/env.sh puts it there)")
+    try:
+        result = subprocess.run(
+            [exe, *args],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, "PULUMI_SKIP_UPDATE_CHECK": "true"},
+        )
+    except subprocess.TimeoutExpired:
+        raise PulumiCliError(f"{what} did not answer within {timeout:g} s") from None
+    except OSError as error:
+        raise PulumiCliError(f"cannot run pulumi: {error.strerror or error}") from None
+    if result.returncode != 0:
+        detail = (result.stderr.strip().splitlines() or ["no output"])[-1][:300]
+        raise PulumiCliError(f"{what} failed: {detail}")
+    return result.stdout
 
 
 def insights_id(root: Path, stack: str) -> str:
     """The stack's Application Insights resource ID, from its `insights_id` output."""
-    exe = shutil.which("pulumi")
     hint = "set stagewise:analysis.resourceId to the resource ID to read instead"
-    if exe is None:
-        raise PulumiCliError(
-            f"provider appinsights needs the stack's insights_id output, and there is no pulumi CLI; {hint}"
-        )
     try:
-        result = subprocess.run(
-            [exe, "stack", "output", "insights_id", "--stack", stack, "--non-interactive"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=PULUMI_OUTPUT_TIMEOUT_SECONDS,
-        )
-    except subprocess.TimeoutExpired:
-        raise PulumiCliError(
-            f"pulumi stack output insights_id did not answer within {PULUMI_OUTPUT_TIMEOUT_SECONDS:g} s; {hint}"
-        ) from None
-    value = result.stdout.strip()
-    if result.returncode != 0 or not value.startswith("/subscriptions/"):
-        detail = (result.stderr.strip().splitlines() or ["no output"])[-1]
-        raise PulumiCliError(f"cannot read the stack's insights_id output ({detail}); {hint}")
+        value = pulumi(
+            root,
+            ["stack", "output", "insights_id", "--stack", stack, "--non-interactive"],
+            PULUMI_OUTPUT_TIMEOUT_SECONDS,
+        ).strip()
+    except PulumiCliError as error:
+        raise PulumiCliError(f"provider appinsights needs the stack's insights_id output: {error}; {hint}") from None
+    if not value.startswith("/subscriptions/"):
+        raise PulumiCliError(f"the stack's insights_id output is not a resource ID; {hint}")
     return value
-
-
-PULUMI_CONFIG_TIMEOUT_SECONDS = 30.0
 
 
 def config_secret(root: Path, stack: str, key: str) -> str:
     """The decrypted value of config `key` (a path, e.g. stagewise:secrets.prometheus-token), from
     `pulumi config get`: the stack file holds only its ciphertext. The value is never printed; a
     failure names the key, never the value."""
-    exe = shutil.which("pulumi")
-    if exe is None:
-        raise PulumiCliError(f"{key} is a secret and there is no pulumi CLI on PATH to decrypt it")
     try:
-        result = subprocess.run(
-            [exe, "config", "get", "--path", key, "--stack", stack],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=PULUMI_CONFIG_TIMEOUT_SECONDS,
-            stdin=subprocess.DEVNULL,
-            env={**os.environ, "PULUMI_SKIP_UPDATE_CHECK": "true"},
-        )
-    except subprocess.TimeoutExpired:
-        raise PulumiCliError(
-            f"pulumi config get {key} did not answer within {PULUMI_CONFIG_TIMEOUT_SECONDS:g} s"
-        ) from None
-    except OSError as error:
-        raise PulumiCliError(f"cannot run pulumi to decrypt {key}: {error.strerror or error}") from None
-    if result.returncode != 0:
-        # pulumi's message names the key, never the value; keep its last line only.
-        detail = (result.stderr.strip().splitlines() or ["no output"])[-1][:200]
-        raise PulumiCliError(f"pulumi config get {key} failed: {detail}")
-    return result.stdout.strip()
+        return pulumi(root, ["config", "get", "--path", key, "--stack", stack], PULUMI_CONFIG_TIMEOUT_SECONDS).strip()
+    except PulumiCliError as error:
+        raise PulumiCliError(f"cannot decrypt {key}: {error}") from None
+
+
+def stack_export(root: Path, stack: str) -> str:
+    """`pulumi stack export --stack S`: the engine's state of the stack, as JSON text (no secret is
+    decrypted)."""
+    return pulumi(root, ["stack", "export", "--stack", stack, "--non-interactive"], PULUMI_EXPORT_TIMEOUT_SECONDS)

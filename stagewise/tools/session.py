@@ -7,6 +7,7 @@ import contextlib
 import difflib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from rich.text import Text
 
 from stagewise.core import rollout
 from stagewise.core.config import ConfigError, StackConfig
+from stagewise.core.gate_config import parse_duration
 from stagewise.core.redact import printable
 from stagewise.core.stackconfig import decode
 from stagewise.formats import stackfile
@@ -97,6 +99,17 @@ def closest(name: str, names: Sequence[str]) -> str | None:
         return starting[0]
     close = difflib.get_close_matches(name, names, n=1, cutoff=0.5)
     return close[0] if close else None
+
+
+def interval_option(text: str, option: str = "--interval") -> timedelta:
+    """A command's time between looks: a duration of at least one second, or a CliError naming the option."""
+    try:
+        every = parse_duration(text)
+    except ValueError as error:
+        raise CliError(f"{option}: {error}") from None
+    if every < timedelta(seconds=1):
+        raise CliError(f"{option} {text} must be at least 1s")
+    return every
 
 
 def did_you_mean(name: str, names: Sequence[str]) -> str:

@@ -15,9 +15,6 @@ and p95 per look (the gate's figures are cumulative since the stage began).
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,13 +28,12 @@ from rich.table import Table
 from rich.text import Text
 
 from stagewise.core import rollout
-from stagewise.tools import git, window_guard
+from stagewise.tools import git, processes, window_guard
 from stagewise.tools import history as history_lib
 from stagewise.tools.render import printable
 from stagewise.tools.session import CliError, Loaded, out
 
 SCHEMA = "stagewise.status/v1"
-EXPORT_TIMEOUT_SECONDS = 30.0
 RECENT_LOOKS = 10
 
 
@@ -105,28 +101,12 @@ def stage_since(loaded: Loaded) -> str | None:
 
 def pulumi_export(root: Path, stack: str) -> dict[str, Any]:
     """`pulumi stack export --stack S`: the engine's state of the stack (no secrets are decrypted)."""
-    exe = shutil.which("pulumi")
-    if exe is None:
-        raise SourceError("no pulumi CLI on PATH to read the engine's state (. scripts/env.sh puts it there)")
     try:
-        result = subprocess.run(
-            [exe, "stack", "export", "--stack", stack, "--non-interactive"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=EXPORT_TIMEOUT_SECONDS,
-            stdin=subprocess.DEVNULL,
-            env={**os.environ, "PULUMI_SKIP_UPDATE_CHECK": "true"},
-        )
-    except subprocess.TimeoutExpired:
-        raise SourceError(f"pulumi stack export did not answer within {EXPORT_TIMEOUT_SECONDS:g} s") from None
-    except OSError as error:
-        raise SourceError(f"cannot run pulumi: {error.strerror or error}") from None
-    if result.returncode != 0:
-        detail = (result.stderr.strip().splitlines() or ["no output"])[-1]
-        raise SourceError(f"pulumi stack export failed: {printable(detail[:300])}")
+        text = processes.stack_export(root, stack)
+    except processes.PulumiCliError as error:
+        raise SourceError(printable(str(error))) from None
     try:
-        document = json.loads(result.stdout)
+        document = json.loads(text)
     except ValueError:
         raise SourceError("pulumi stack export did not print JSON") from None
     if not isinstance(document, dict):

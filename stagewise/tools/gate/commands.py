@@ -27,7 +27,7 @@ from stagewise.tools.gate import analysis, settled
 from stagewise.tools.gate import replay as replay_lib
 from stagewise.tools.gate.provider import MetricsProvider
 from stagewise.tools.render import printable
-from stagewise.tools.session import CliError, Loaded, apply, did_you_mean, err, load, out, reported
+from stagewise.tools.session import CliError, Loaded, apply, did_you_mean, err, interval_option, load, out, reported
 
 _STATUS_STYLE = {
     "pass": "green",
@@ -231,12 +231,11 @@ def watch(
     """Run analyze every --interval until a verdict other than hold, or until --timeout (then exit 3).
     Exit codes as analyze."""
     with reported():
+        every = interval_option(interval)
         try:
-            every, limit = parse_duration(interval), parse_duration(timeout)
+            limit = parse_duration(timeout)
         except ValueError as error:
-            raise CliError(f"--interval/--timeout: {error}") from None
-        if every < timedelta(seconds=1):
-            raise CliError(f"--interval {interval} must be at least 1s")
+            raise CliError(f"--timeout: {error}") from None
         deadline = time.monotonic() + limit.total_seconds()
         providers: dict[str, MetricsProvider] = {}
         watcher: rollout_watch.Watcher | None = None
