@@ -98,3 +98,16 @@ def test_a_second_process_goes_on_from_the_kept_judgement(prometheus, gate_repo,
     again = gate_repo.run("analyze", "--stack", stack, "--json", "--at", at(HOUR))
     assert json.loads(again.stdout)["checks"] == json.loads(first.stdout)["checks"]
     assert json.loads(again.stdout)["promoteEvidence"] == json.loads(first.stdout)["promoteEvidence"]
+
+
+def test_a_metrics_source_moved_mid_stage_is_read_where_it_is_now(prometheus, gate_repo):
+    # The stage began reading a Prometheus that is gone (nothing listens at CLOSED); the URL was
+    # moved an hour in. Where to read is not what is judged: the new URL applies at once.
+    scenario = SCENARIOS["errors"]
+    stack = gate_repo.stack(scenario, CLOSED)
+    path = gate_repo.path / f"Pulumi.{stack}.yaml"
+    path.write_text(stack_text(scenario.live_version, scenario.candidate_version, "canary", prometheus.url))
+    git(gate_repo.path, "commit", "-q", "-am", "prometheus moved", when=STAGE + HOUR)
+    result = gate_repo.run("analyze", "--stack", stack, "--json", "--at", at(2 * HOUR))
+    assert result.exit_code == 4, result.output
+    assert json.loads(result.stdout)["provider"] == f"prometheus {prometheus.url}"

@@ -101,6 +101,21 @@ def config_at(root: Path, stack_file: str, start: StageStart) -> StackConfig:
         ) from None
 
 
+SOURCE_KEYS = ("url", "resource_id", "timeout", "bearer_token_secret", "basic_auth_user", "basic_auth_password_secret")
+"""Where the metrics are read and how to sign in: these follow the stack file as it is now, so a
+Prometheus that moved mid-stage is read where it is. What is judged (limits, bake, queries, step,
+bounds, budget) stays as the stage began."""
+
+
+def with_source(judged: StackConfig, now: StackConfig) -> StackConfig:
+    """The stage's config (`judged`) with the metrics source's location from the current one, when
+    both read the same provider; a provider changed mid-stage applies from the next stage."""
+    if judged.analysis.provider != now.analysis.provider:
+        return judged
+    source = {key: getattr(now.analysis, key) for key in SOURCE_KEYS}
+    return judged.model_copy(update={"analysis": judged.analysis.model_copy(update=source)})
+
+
 def provider_for(
     settings: AnalysisConfig,
     resource_id: str | None = None,

@@ -66,8 +66,8 @@ def _now() -> datetime:
 def run_once(
     stack: str | None, at: datetime | None, providers: dict[str, MetricsProvider] | None = None
 ) -> tuple[Loaded, analysis.Analysis]:
-    """One analysis, with the gate's config as the commit that began the stage set it (an edit made
-    mid-stage applies from the next stage). `providers`: kept across a watch's looks, so that each
+    """One analysis, with the gate's limits as the commit that began the stage set them (an edit made
+    mid-stage applies from the next stage) and its metrics source where the stack file says now. `providers`: kept across a watch's looks, so that each
     look reads only the evidence steps it has not read yet."""
     loaded = load(stack)
     try:
@@ -75,7 +75,7 @@ def run_once(
             raise analysis.GateError(f"--at {at.isoformat()} is in the future; the gate judges what has happened")
         start = analysis.stage_start(loaded.root, loaded.source, loaded.catalog, at, loaded.release)
         analysis.require_traffic(start, loaded.catalog)
-        config = analysis.config_at(loaded.root, loaded.source, start)
+        config = analysis.with_source(analysis.config_at(loaded.root, loaded.source, start), loaded.config)
         kept = {} if providers is None else providers
         key = config.analysis.model_dump_json()
         if key not in kept:
