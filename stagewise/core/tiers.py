@@ -60,6 +60,8 @@ class TierRule:
     why: str
     applies: Callable[[Mapping[str, Any]], bool] = lambda values: True
     """Whether the rule applies, given every key's value (e.g. only with autoscale on)."""
+    shown: str | None = None
+    """The key the message names when `key` is derived, not set (default: `key`)."""
 
 
 TTL_RULE = TierRule(
@@ -122,9 +124,10 @@ REGISTRY_PULL_RULE = TierRule(
     "registry.pull",
     PRODUCTION_LIKE,
     lambda pull: pull != "anonymous",
-    "'identity' or 'credentials' (set registry.acrId, registry.createAcr or registry.server)",
+    "a pull that signs in, with the identity or credentials: set registry.acrId, registry.createAcr or registry.server",
     "App Service pulls the image again each time the app restarts and on every new instance "
     "(app-service/configure-custom-container.md), and anonymous pulls are rate-limited",
+    shown="registry",
 )
 
 
@@ -158,5 +161,7 @@ def problems(environment: str, values: Mapping[str, Any]) -> list[str]:
             continue
         value = values[rule.key]
         if not rule.allowed(value):
-            found.append(f"{rule.key}: must be {rule.requirement} in {environment}: {rule.why} (got {value!r})")
+            found.append(
+                f"{rule.shown or rule.key}: must be {rule.requirement} in {environment}: {rule.why} (got {value!r})"
+            )
     return found
