@@ -641,3 +641,15 @@ def test_up_starts_the_gate_only_for_a_stage_with_candidate_traffic(tmp_path, mo
             f"    stage: {stage}\n"
         )
         assert gate_report.share("dev") == share
+
+
+def test_up_notifies_the_stacks_targets_of_every_up_applied_or_failed():
+    for job in ("up", "up-production"):
+        steps = workflow("up.yml")["jobs"][job]["steps"]
+        names = [s.get("name") for s in steps]
+        up, notify = steps[names.index("pulumi up")], steps[names.index("Notify")]
+        assert names.index("Notify") > names.index("pulumi up") and up["id"] == "up"
+        # It runs after a failed up too, and never for an up that did not run.
+        assert notify["if"] == "always() && steps.up.outcome != 'skipped'"
+        assert "up-applied" in notify["run"] and "up-failed" in notify["run"]
+        assert notify["env"]["OUTCOME"] == "${{ steps.up.outcome }}"
