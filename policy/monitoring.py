@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -69,6 +70,16 @@ def _conditions(props: Mapping[str, Any]) -> list[tuple[int, Any]]:
     return list(enumerate(conditions)) if isinstance(conditions, list) else [(0, MISSING)]
 
 
+def _per_version(query: str) -> bool:
+    """The query summarizes by the version column."""
+    return re.search(rf"\bby\b[^|]*\b{VERSION_COLUMN}\b", query) is not None
+
+
+def _leaves_out(path: str, query: str) -> bool:
+    """The query leaves out requests to `path` (the health probe)."""
+    return re.search(rf'(!=|!has|!contains|!endswith|!startswith|!in)\s*\(?\s*"{re.escape(path)}"', query) is not None
+
+
 def log_alert_split_by_version(props: Mapping[str, Any], settings: Settings) -> list[str]:
     """A log alert over the blended colours cannot see the candidate: at a 5 % canary, a candidate
     failing every request moves the blended error share to about 5 %. Each condition is split by
@@ -82,7 +93,7 @@ def log_alert_split_by_version(props: Mapping[str, Any], settings: Settings) -> 
             dig(d, "name") == VERSION_COLUMN and dig(d, "operator") == "Include"
             for d in (dimensions if isinstance(dimensions, list) else [])
         )
-        keeps = isinstance(query, str) and re.search(rf"\bby\b[^|]*\b{VERSION_COLUMN}\b", query) is not None
+        keeps = isinstance(query, str) and _per_version(query)
         if split and keeps:
             continue
         messages.append(
@@ -108,14 +119,12 @@ def log_alert_excludes_health_probe(props: Mapping[str, Any], settings: Settings
     """Health probes hit every instance of both colours at a steady rate (App Service's health check
     "pings this path on all instances ... at 1-minute intervals", app-service/monitor-instances-health-check.md,
     and Traffic Manager probes too); counted as requests, they dilute a candidate's error share and latency."""
-    path = re.escape(settings.health_path)
-    excluded = re.compile(rf'(!=|!has|!contains|!endswith|!startswith|!in)\s*\(?\s*"{path}"')
     messages = []
     for i, condition in _conditions(props):
         query = dig(condition, "query")
         if is_unknown(query) or not (isinstance(query, str) and re.match(r"\s*requests\b", query)):
             continue
-        if not excluded.search(query):
+        if not _leaves_out(settings.health_path, query):
             messages.append(
                 f"log alert condition {i} reads requests including the health probes: leave out "
                 f'{settings.health_path!r} in criteria.allOf[{i}].query (e.g. | where tostring(parse_url(url).Path) != "{settings.health_path}")'
@@ -220,10 +229,61 @@ WORKBOOK_PER_ENVIRONMENT = PolicyRecord(
 )
 
 
+# A query that reads the requests table: first in the query, or first in a `let` over it.
+_READS_REQUESTS = re.compile(r"^\s*(let\s+\w+\s*=\s*)?requests\b")
+
+
+def workbook_queries_per_version(props: Mapping[str, Any], settings: Settings) -> list[str]:
+    """A workbook chart over the blended colours shows what the live colour does: each query over requests in the
+    workbook's JSON is summarized by the version column and leaves out the health probes, like the alerts'."""
+    data = dig(props, "serializedData")
+    if is_unknown(data):
+        return []
+    try:
+        items = json.loads(data)["items"] if isinstance(data, str) else None
+    except (ValueError, KeyError, TypeError):
+        items = None
+    if not isinstance(items, list):
+        return [f"workbook serializedData must be a workbook document with items (got {shown(data)[:80]})"]
+    messages = []
+    for i, item in enumerate(items):
+        query = dig(item, "content", "query")
+        if not (isinstance(query, str) and _READS_REQUESTS.match(query)):
+            continue
+        name = dig(item, "name")
+        which = f"item {i} ({name!r})" if isinstance(name, str) else f"item {i}"
+        if not _per_version(query):
+            messages.append(
+                f"workbook {which} charts requests blended across versions: summarize items[{i}].content.query "
+                f"by {VERSION_COLUMN} (stagewise.core.alert_rules.per_version_query)"
+            )
+        if not _leaves_out(settings.health_path, query):
+            messages.append(
+                f"workbook {which} counts the health probes: leave out {settings.health_path!r} in "
+                f"items[{i}].content.query"
+            )
+    return messages
+
+
+WORKBOOK_QUERIES_PER_VERSION = PolicyRecord(
+    name="workbook-queries-per-version",
+    description="The rollout workbook's queries over requests are per version (application_Version, the "
+    "service.version the app emits) and leave out the health path, as the alerts' do: at a 5 % canary a blended "
+    "chart hides a failing candidate (azure-monitor/alerts/alerts-create-log-alert-rule.md, 'Split by "
+    "dimensions'; app-service/monitor-instances-health-check.md: 'Health check pings this path on all instances').",
+    check=each(WORKBOOK, workbook_queries_per_version),
+    rule="`serializedData` is a workbook document; each item's query over `requests` summarizes "
+    "`by application_Version` and leaves out the health path",
+    config=(HEALTH_PATH,),
+    twin=ResourcesOnly("the queries are built by stagewise.core.alert_rules, as the log alerts' are"),
+)
+
+
 POLICIES: tuple[PolicyRecord, ...] = (
     AUTOSCALE_PRODUCTION_MINIMUM,
     LOG_ALERT_SPLIT_BY_VERSION,
     LOG_ALERT_EXCLUDES_HEALTH_PROBE,
     LOG_ALERT_MIN_REQUESTS,
     WORKBOOK_PER_ENVIRONMENT,
+    WORKBOOK_QUERIES_PER_VERSION,
 )

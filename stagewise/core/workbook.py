@@ -50,9 +50,9 @@ def check_name(name: str) -> None:
 
 
 def portal_link(resource_id: str) -> str:
-    """The Azure portal's page of a resource, from its ID: the form Azure Monitor's own alert payload samples
-    carry as `portalLink` ("https://portal.azure.com/#resource/subscriptions/s1/resourceGroups/rg1/providers/...",
-    the webhook samples of Azure Monitor's alert docs)."""
+    """The Azure portal's page of a resource, from its ID: the form Azure Monitor itself links a resource with
+    (`portalLink`: "https://portal.azure.com/#resource/subscriptions/s1/resourceGroups/rg1/providers/...",
+    azure-monitor/autoscale/autoscale-webhook-email.md, "Autoscale notification webhook payload schema")."""
     return f"https://portal.azure.com/#resource{resource_id}"
 
 

@@ -4,6 +4,7 @@ The stacks are evaluated under mocks (the Azure ones cannot be deployed here) an
 resource goes through pulumi_policy's own analyzer service, as the engine would send it.
 """
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -395,3 +396,16 @@ def test_a_workbook_that_reads_another_resource_is_blocked():
     found = violations(ev)
     assert len(found) == 2, found
     assert any(v.startswith("workbook-per-environment: workbook 'dashboard-workbook' must read") for v in found)
+
+
+def test_a_workbook_chart_blended_across_versions_is_blocked():
+    ev = production()
+    book = one(ev, "dashboard-workbook")
+    data = json.loads(book.inputs["serializedData"])
+    (p95,) = [item for item in data["items"] if item["name"] == "p95"]
+    p95["content"]["query"] = p95["content"]["query"].replace("by application_Version, ", "by ")
+    ev = changed(ev, "dashboard-workbook", inputs={**book.inputs, "serializedData": json.dumps(data)})
+    found = violations(ev)
+    assert len(found) == 1, found
+    assert found[0].startswith("dashboard-workbook: workbook-queries-per-version: ")
+    assert "workbook item 4 ('p95') charts requests blended across versions" in found[0]
