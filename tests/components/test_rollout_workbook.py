@@ -70,6 +70,16 @@ def test_a_stage_change_leaves_the_workbook_as_it_is(book):
     assert moved.inputs == book.inputs
 
 
+def test_a_catalogue_change_alters_only_the_serialized_content(book):
+    """What may change the workbook changes only serializedData, which azure-native updates in place (see the
+    component's comment); its name, source and kind stay."""
+    text = production_text()
+    assert "      weight: 5\n" in text, "Pulumi.production.yaml's canary moved; update this test's edit"
+    changed = the_workbook(text.replace("      weight: 5\n", "      weight: 2\n", 1))
+    assert {k for k in book.inputs if book.inputs[k] != changed.inputs.get(k)} == {"serializedData"}
+    assert "| canary | 2 |" in changed.inputs["serializedData"]
+
+
 def test_the_traffic_manager_edge_links_its_profile():
     ev = trafficmanager_production()
     texts = [i["content"].get("json", "") for i in json.loads(only(ev, WORKBOOK).inputs["serializedData"])["items"]]
