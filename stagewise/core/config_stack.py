@@ -284,25 +284,20 @@ class StackConfig(Model):
         return self
 
     @model_validator(mode="after")
-    def _registry_credentials_are_secrets(self) -> StackConfig:
-        for field in ("username_secret", "password_secret"):
-            name = getattr(self.registry, field)
-            if name is not None and name not in self.secrets:
-                raise ValueError(
-                    f"registry.{key(field)}: {name!r} is not an entry of stagewise:secrets "
-                    f"(entries: {', '.join(sorted(self.secrets)) or 'none'})"
-                )
-        return self
-
-    @model_validator(mode="after")
-    def _metrics_credentials_are_secrets(self) -> StackConfig:
-        for field in ("bearer_token_secret", "basic_auth_password_secret"):
-            name = getattr(self.analysis, field)
-            if name is not None and name not in self.secrets:
-                raise ValueError(
-                    f"analysis.{key(field)}: {name!r} is not an entry of stagewise:secrets "
-                    f"(entries: {', '.join(sorted(self.secrets)) or 'none'})"
-                )
+    def _credentials_are_secrets(self) -> StackConfig:
+        """A key that names a credential names an entry of stagewise:secrets (the registry's, Prometheus's)."""
+        named = (
+            ("registry", self.registry, ("username_secret", "password_secret")),
+            ("analysis", self.analysis, ("bearer_token_secret", "basic_auth_password_secret")),
+        )
+        for section, model, fields in named:
+            for field in fields:
+                name = getattr(model, field)
+                if name is not None and name not in self.secrets:
+                    raise ValueError(
+                        f"{section}.{key(field)}: {name!r} is not an entry of stagewise:secrets "
+                        f"(entries: {', '.join(sorted(self.secrets)) or 'none'})"
+                    )
         return self
 
     @model_validator(mode="after")
