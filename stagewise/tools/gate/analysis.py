@@ -341,8 +341,9 @@ def analyze(
             problems = [(p.series, p.reason) for p in (*candidate_steps.problems, *live_steps.problems)]
             name = kept.key(stack, start.commit, candidate_version, live_version, gate, step, bounds, stage.share)
             judge = kept.load(cache, name)
-            fresh = judge is None or judge.steps > len(samples)
-            if judge is None or fresh:
+            # An earlier moment than the one kept (--at) is judged by a Judge of its own, never kept.
+            earlier = judge is not None and judge.steps > len(samples)
+            if judge is None or earlier:
                 judge = Judge(
                     gate,
                     bounds,
@@ -351,10 +352,11 @@ def analyze(
                     live=f"live version {live_version}",
                     weight=stage.share,
                 )
-            for sample in samples[judge.steps :]:
+            added = samples[judge.steps :]
+            for sample in added:
                 judge.add(sample, problems)
             judge.reported = dict(problems)
-            if judge.steps == len(samples):
+            if added and not earlier:
                 kept.save(cache, name, judge)
             judged = judge.steps
             result = judge.verdict(at - start.at)
